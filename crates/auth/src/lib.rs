@@ -1,0 +1,1 @@
+//! Credential detection for codex-mcp (filled in by the credentials issue).

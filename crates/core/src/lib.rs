@@ -1,0 +1,1 @@
+//! codex-mcp core (in progress).

@@ -1,0 +1,1 @@
+//! The codex-mcp session store (filled in by the store issue).

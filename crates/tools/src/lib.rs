@@ -1,0 +1,1 @@
+//! The codex-mcp tool catalogue (filled in by the Codex engine issue).
