@@ -52,12 +52,24 @@ pub fn progress_token(params: Option<&Value>) -> Option<Value> {
         .cloned()
 }
 
+/// How the transport carried the protocol version outside the body, if at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionHeader<'a> {
+    /// The transport has no headers (stdio): nothing to compare.
+    NotApplicable,
+    /// HTTP: the `MCP-Protocol-Version` header, `None` when absent.
+    Http(Option<&'a str>),
+}
+
 impl ModernMeta {
-    /// Validates and extracts the modern metadata from a request's params.
-    ///
-    /// Errors are `-32602` naming the missing key, or `-32022` for a version we do not
-    /// speak.
-    pub fn from_params(params: Option<&Value>) -> Result<Self, ErrorObject> {
+    /// Validates and extracts the modern metadata from a request's params, in the order
+    /// the specification checks them: required `_meta` keys (`-32602`), then the HTTP
+    /// header against the body (`-32020`), then whether the version is supported
+    /// (`-32022`, echoing the requested version exactly).
+    pub fn from_params(
+        params: Option<&Value>,
+        header: VersionHeader<'_>,
+    ) -> Result<Self, ErrorObject> {
         let meta = meta_of(params).ok_or_else(|| {
             ErrorObject::invalid_params(format!(
                 "params._meta is required and must carry \"{PROTOCOL_VERSION}\" and \"{CLIENT_CAPABILITIES}\""
@@ -71,15 +83,6 @@ impl ModernMeta {
                     "params._meta[\"{PROTOCOL_VERSION}\"] is required"
                 ))
             })?;
-        let version = match ProtocolVersion::parse(raw_version) {
-            Some(v) => v,
-            None => {
-                return Err(ErrorObject::unsupported_version(
-                    raw_version,
-                    &ProtocolVersion::supported_strings(),
-                ));
-            }
-        };
         let client_capabilities = match meta.get(CLIENT_CAPABILITIES) {
             Some(Value::Object(caps)) => caps.clone(),
             Some(_) => {
@@ -91,6 +94,32 @@ impl ModernMeta {
                 return Err(ErrorObject::invalid_params(format!(
                     "params._meta[\"{CLIENT_CAPABILITIES}\"] is required"
                 )));
+            }
+        };
+        if let VersionHeader::Http(header) = header {
+            match header.map(str::trim) {
+                None => {
+                    return Err(ErrorObject::header_mismatch(
+                        "the MCP-Protocol-Version header is required",
+                    ));
+                }
+                Some(h) if h != raw_version => {
+                    return Err(ErrorObject::header_mismatch(format!(
+                        "MCP-Protocol-Version header {h:?} does not match _meta protocol version {raw_version:?}"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let version = match ProtocolVersion::parse(raw_version) {
+            Some(v) if v.era() == crate::version::Era::Modern => v,
+            _ => {
+                let modern: Vec<&str> = ProtocolVersion::ALL
+                    .iter()
+                    .filter(|v| v.era() == crate::version::Era::Modern)
+                    .map(|v| v.as_str())
+                    .collect();
+                return Err(ErrorObject::unsupported_version(raw_version, &modern));
             }
         };
         let log_level = match meta.get(LOG_LEVEL) {
@@ -124,7 +153,8 @@ mod tests {
             CLIENT_CAPABILITIES: {"sampling": {}},
             LOG_LEVEL: "debug"
         }});
-        let meta = ModernMeta::from_params(Some(&params)).unwrap();
+        let meta = ModernMeta::from_params(Some(&params), VersionHeader::Http(Some("2026-07-28")))
+            .unwrap();
         assert_eq!(
             meta,
             ModernMeta {
@@ -138,17 +168,31 @@ mod tests {
 
     #[test]
     fn missing_pieces_are_named() {
+        let stdio = VersionHeader::NotApplicable;
         let no_caps = json!({"_meta": {PROTOCOL_VERSION: "2026-07-28"}});
-        let err = ModernMeta::from_params(Some(&no_caps)).unwrap_err();
+        let err = ModernMeta::from_params(Some(&no_caps), stdio).unwrap_err();
         assert_eq!(err.code, ErrorCode::INVALID_PARAMS);
         assert!(err.message.contains(CLIENT_CAPABILITIES));
 
-        let bad_version =
-            json!({"_meta": {PROTOCOL_VERSION: "1999-01-01", CLIENT_CAPABILITIES: {}}});
-        let err = ModernMeta::from_params(Some(&bad_version)).unwrap_err();
+        let bad_version = json!({"_meta": {PROTOCOL_VERSION: "v999.0.0", CLIENT_CAPABILITIES: {}}});
+        let err = ModernMeta::from_params(Some(&bad_version), stdio).unwrap_err();
         assert_eq!(err.code, ErrorCode::UNSUPPORTED_PROTOCOL_VERSION);
+        assert_eq!(err.data.unwrap()["requested"], json!("v999.0.0"));
 
-        let err = ModernMeta::from_params(None).unwrap_err();
+        let err = ModernMeta::from_params(None, stdio).unwrap_err();
         assert!(err.message.contains("_meta is required"));
+    }
+
+    #[test]
+    fn header_checks_come_before_version_support() {
+        let body = json!({"_meta": {PROTOCOL_VERSION: "v999.0.0", CLIENT_CAPABILITIES: {}}});
+        let err = ModernMeta::from_params(Some(&body), VersionHeader::Http(Some("2026-07-28")))
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::HEADER_MISMATCH);
+        let err = ModernMeta::from_params(Some(&body), VersionHeader::Http(None)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::HEADER_MISMATCH);
+        let err = ModernMeta::from_params(Some(&body), VersionHeader::Http(Some("v999.0.0")))
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::UNSUPPORTED_PROTOCOL_VERSION);
     }
 }

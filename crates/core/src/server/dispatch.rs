@@ -1,0 +1,412 @@
+//! Method routing and era-specific result shaping.
+
+use std::sync::Arc;
+
+use codex_mcp_protocol::jsonrpc::{Notification, Request, RequestId, Response, json_kind};
+use codex_mcp_protocol::lifecycle::{DiscoverResult, InitializeParams, InitializeResult};
+use codex_mcp_protocol::logging::SetLevelParams;
+use codex_mcp_protocol::notifications::{CancelledParams, methods};
+use codex_mcp_protocol::prompts::GetPromptParams;
+use codex_mcp_protocol::result::{self, CacheHint, CacheScope, RESULT_INPUT_REQUIRED};
+use codex_mcp_protocol::tools::{CallToolParams, CallToolResult};
+use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::McpServer;
+use super::context::{CtxParts, Pending, RequestCtx};
+use super::registry::ToolError;
+use crate::session::{Session, SessionInit};
+
+/// What a method produced before era shaping.
+enum Outcome {
+    Done(Value, Option<CacheHint>),
+    InputRequired(Pending),
+}
+
+fn params_as<T: DeserializeOwned>(params: Option<&Value>, method: &str) -> Result<T, ErrorObject> {
+    let value = params.cloned().unwrap_or_else(|| json!({}));
+    serde_json::from_value(value).map_err(|e| ErrorObject::invalid_params(format!("{method}: {e}")))
+}
+
+impl McpServer {
+    /// Answers `initialize`: negotiates the version and describes the server. The caller
+    /// (a transport) creates the session from the returned [`SessionInit`].
+    pub fn initialize(&self, params: Option<&Value>) -> Result<(Value, SessionInit), ErrorObject> {
+        let params: InitializeParams = params_as(params, methods::INITIALIZE)?;
+        let version = ProtocolVersion::negotiate_initialize(&params.protocol_version);
+        let result = InitializeResult {
+            protocol_version: version.as_str().to_string(),
+            capabilities: self.capabilities(Era::Legacy),
+            server_info: self.info().clone(),
+            instructions: self.inner.options.instructions.clone(),
+        };
+        let init = SessionInit {
+            version,
+            client_info: serde_json::to_value(&params.client_info).unwrap_or(Value::Null),
+            client_capabilities: params.capabilities,
+        };
+        Ok((serde_json::to_value(result).unwrap_or_default(), init))
+    }
+
+    /// Handles a client notification. Unknown notifications are ignored, as JSON-RPC
+    /// requires.
+    pub fn handle_notification(&self, notification: &Notification, session: Option<&Arc<Session>>) {
+        match notification.method.as_str() {
+            methods::INITIALIZED => {
+                if let Some(s) = session {
+                    s.mark_initialized();
+                }
+            }
+            methods::CANCELLED => {
+                let Ok(params) =
+                    params_as::<CancelledParams>(notification.params.as_ref(), methods::CANCELLED)
+                else {
+                    return;
+                };
+                let cancelled = match session {
+                    Some(s) => s.in_flight.cancel(&params.request_id),
+                    None => false,
+                };
+                if !cancelled {
+                    self.inner.in_flight.cancel(&params.request_id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Handles one request and returns its response, shaped for the request's era.
+    pub async fn handle_request(&self, request: Request, parts: CtxParts) -> Response {
+        let version = parts.version.unwrap_or(ProtocolVersion::LATEST_LEGACY);
+        let era = version.era();
+        let id = request.id.clone();
+        let params = request.params.as_ref();
+
+        let (answers, state) = match self.incoming_answers(era, &request.method, params) {
+            Ok(found) => found,
+            Err(e) => return Response::error(Some(id), e),
+        };
+        let ctx = RequestCtx::new(parts, params, answers, state);
+        match self.dispatch(&request.method, params, &ctx).await {
+            Ok(Outcome::Done(value, cache)) => {
+                Response::success(id, result::finish(value, era, self.info(), cache))
+            }
+            Ok(Outcome::InputRequired(pending)) => {
+                Response::success(id, self.input_required(&request, &ctx, pending))
+            }
+            Err(error) => Response::error(Some(id), error),
+        }
+    }
+
+    /// Modern era: merges answers carried in a verified `requestState` with the
+    /// retried request's `inputResponses`.
+    fn incoming_answers(
+        &self,
+        era: Era,
+        method: &str,
+        params: Option<&Value>,
+    ) -> Result<(Map<String, Value>, Option<Value>), ErrorObject> {
+        if era != Era::Modern {
+            return Ok((Map::new(), None));
+        }
+        let mut answers = Map::new();
+        let mut state = None;
+        match params.and_then(|p| p.get("requestState")) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(sealed)) => {
+                let opened = self
+                    .inner
+                    .sealer
+                    .open(sealed)
+                    .map_err(|e| ErrorObject::invalid_params(format!("requestState: {e}")))?;
+                if opened.get("method").and_then(Value::as_str) != Some(method) {
+                    return Err(ErrorObject::invalid_params(
+                        "requestState belongs to a different method; retry the original request",
+                    ));
+                }
+                if let Some(prev) = opened.get("answers").and_then(Value::as_object) {
+                    answers.extend(prev.clone());
+                }
+                state = opened.get("state").cloned();
+            }
+            Some(other) => {
+                return Err(ErrorObject::invalid_params(format!(
+                    "requestState must be a string, got {}",
+                    json_kind(other)
+                )));
+            }
+        }
+        match params.and_then(|p| p.get("inputResponses")) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(given)) => answers.extend(given.clone()),
+            Some(other) => {
+                return Err(ErrorObject::invalid_params(format!(
+                    "inputResponses must be an object, got {}",
+                    json_kind(other)
+                )));
+            }
+        }
+        Ok((answers, state))
+    }
+
+    fn input_required(&self, request: &Request, ctx: &RequestCtx, pending: Pending) -> Value {
+        let state = json!({
+            "method": request.method,
+            "answers": ctx.answers(),
+            "state": ctx.request_state(),
+        });
+        let body = json!({
+            "resultType": RESULT_INPUT_REQUIRED,
+            "inputRequests": pending.input_requests,
+            "requestState": self.inner.sealer.seal(&state),
+        });
+        result::finish(body, Era::Modern, self.info(), None)
+    }
+
+    fn list_hint(&self, era: Era) -> Option<CacheHint> {
+        (era == Era::Modern).then(|| CacheHint {
+            ttl_ms: u64::try_from(self.inner.options.list_ttl.as_millis()).unwrap_or(u64::MAX),
+            scope: CacheScope::Public,
+        })
+    }
+
+    async fn dispatch(
+        &self,
+        method: &str,
+        params: Option<&Value>,
+        ctx: &RequestCtx,
+    ) -> Result<Outcome, ErrorObject> {
+        let era = ctx.era();
+        let inner = &self.inner;
+        let legacy_only = |m: &str| -> Result<(), ErrorObject> {
+            if era == Era::Modern {
+                Err(ErrorObject::method_not_found(m))
+            } else {
+                Ok(())
+            }
+        };
+        match method {
+            methods::PING => {
+                legacy_only(method)?;
+                Ok(Outcome::Done(json!({}), None))
+            }
+            methods::DISCOVER => {
+                let result = DiscoverResult {
+                    supported_versions: ProtocolVersion::supported_strings()
+                        .into_iter()
+                        .map(String::from)
+                        .collect(),
+                    capabilities: self.capabilities(era),
+                    instructions: inner.options.instructions.clone(),
+                };
+                let hint = CacheHint {
+                    ttl_ms: u64::try_from(inner.options.list_ttl.as_millis()).unwrap_or(u64::MAX),
+                    scope: CacheScope::Public,
+                };
+                Ok(Outcome::Done(
+                    serde_json::to_value(result).unwrap_or_default(),
+                    (era == Era::Modern).then_some(hint),
+                ))
+            }
+            methods::INITIALIZE => {
+                legacy_only(method)?;
+                Err(ErrorObject::invalid_request(
+                    "initialize is only valid as the first message of a session",
+                ))
+            }
+            methods::TOOLS_LIST => {
+                if inner.tools.is_empty() {
+                    return Err(ErrorObject::method_not_found(method));
+                }
+                let tools = self.tool_definitions();
+                let page = result::paginate(
+                    &tools,
+                    result::cursor_param(params)?,
+                    inner.options.page_size,
+                )?;
+                let mut body = json!({ "tools": page.items });
+                if let Some(next) = page.next_cursor {
+                    body["nextCursor"] = json!(next);
+                }
+                Ok(Outcome::Done(body, self.list_hint(era)))
+            }
+            methods::TOOLS_CALL => self.call_tool(params, ctx).await,
+            methods::RESOURCES_LIST => {
+                if inner.resources.is_empty() {
+                    return Err(ErrorObject::method_not_found(method));
+                }
+                let all: Vec<_> = inner.resources.iter().flat_map(|p| p.resources()).collect();
+                let page =
+                    result::paginate(&all, result::cursor_param(params)?, inner.options.page_size)?;
+                let mut body = json!({ "resources": page.items });
+                if let Some(next) = page.next_cursor {
+                    body["nextCursor"] = json!(next);
+                }
+                Ok(Outcome::Done(body, self.list_hint(era)))
+            }
+            methods::RESOURCES_TEMPLATES_LIST => {
+                if inner.resources.is_empty() {
+                    return Err(ErrorObject::method_not_found(method));
+                }
+                let all: Vec<_> = inner.resources.iter().flat_map(|p| p.templates()).collect();
+                let page =
+                    result::paginate(&all, result::cursor_param(params)?, inner.options.page_size)?;
+                let mut body = json!({ "resourceTemplates": page.items });
+                if let Some(next) = page.next_cursor {
+                    body["nextCursor"] = json!(next);
+                }
+                Ok(Outcome::Done(body, self.list_hint(era)))
+            }
+            methods::RESOURCES_READ => self.read_resource(params, ctx).await,
+            methods::RESOURCES_SUBSCRIBE | methods::RESOURCES_UNSUBSCRIBE => {
+                legacy_only(method)?;
+                if !inner.subscribe {
+                    return Err(ErrorObject::method_not_found(method));
+                }
+                let p: codex_mcp_protocol::resources::ResourceUriParams =
+                    params_as(params, method)?;
+                if p.uri.is_empty() {
+                    return Err(ErrorObject::invalid_params("uri must not be empty"));
+                }
+                Ok(Outcome::Done(json!({}), None))
+            }
+            methods::PROMPTS_LIST => {
+                if inner.prompts.is_empty() {
+                    return Err(ErrorObject::method_not_found(method));
+                }
+                let all: Vec<_> = inner.prompts.all().iter().map(|p| p.definition()).collect();
+                let page =
+                    result::paginate(&all, result::cursor_param(params)?, inner.options.page_size)?;
+                let mut body = json!({ "prompts": page.items });
+                if let Some(next) = page.next_cursor {
+                    body["nextCursor"] = json!(next);
+                }
+                Ok(Outcome::Done(body, self.list_hint(era)))
+            }
+            methods::PROMPTS_GET => {
+                if inner.prompts.is_empty() {
+                    return Err(ErrorObject::method_not_found(method));
+                }
+                let p: GetPromptParams = params_as(params, method)?;
+                let prompt = inner.prompts.get(&p.name).ok_or_else(|| {
+                    ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name))
+                })?;
+                match prompt.get(p.arguments.unwrap_or_default(), ctx).await {
+                    Ok(result) => Ok(Outcome::Done(
+                        serde_json::to_value(result).unwrap_or_default(),
+                        None,
+                    )),
+                    Err(ToolError::Pending(pending)) => Ok(Outcome::InputRequired(pending)),
+                    Err(ToolError::Protocol(e)) => Err(e),
+                    Err(ToolError::Failed(message)) => Err(ErrorObject::internal(message)),
+                }
+            }
+            methods::COMPLETE => {
+                let completer = inner
+                    .completer
+                    .as_ref()
+                    .ok_or_else(|| ErrorObject::method_not_found(method))?;
+                let params = params.ok_or_else(|| {
+                    ErrorObject::invalid_params("completion/complete needs params")
+                })?;
+                let reference = params.get("ref").filter(|r| r.is_object()).ok_or_else(|| {
+                    ErrorObject::invalid_params("completion/complete: ref must be an object")
+                })?;
+                let argument = params
+                    .get("argument")
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| {
+                        ErrorObject::invalid_params(
+                            "completion/complete: argument must be an object",
+                        )
+                    })?;
+                let name = argument
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let value = argument
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let completion = completer
+                    .complete(reference, name, value, params.get("context"))
+                    .await?;
+                Ok(Outcome::Done(json!({ "completion": completion }), None))
+            }
+            methods::SET_LEVEL => {
+                legacy_only(method)?;
+                let p: SetLevelParams = params_as(params, method)?;
+                if let Some(session) = ctx.session() {
+                    session.set_log_level(p.level);
+                }
+                Ok(Outcome::Done(json!({}), None))
+            }
+            other => Err(ErrorObject::method_not_found(other)),
+        }
+    }
+
+    async fn call_tool(
+        &self,
+        params: Option<&Value>,
+        ctx: &RequestCtx,
+    ) -> Result<Outcome, ErrorObject> {
+        let p: CallToolParams = params_as(params, methods::TOOLS_CALL)?;
+        let tool = self.inner.tools.get(&p.name).ok_or_else(|| {
+            ErrorObject::invalid_params(format!("Unknown tool: {}", p.name))
+                .with_data(json!({"name": p.name}))
+        })?;
+        let result = match tool
+            .call(p.arguments.unwrap_or_default(), ctx.clone())
+            .await
+        {
+            Ok(result) => result,
+            Err(ToolError::Failed(message)) => CallToolResult::error(message),
+            Err(ToolError::Protocol(error)) => return Err(error),
+            Err(ToolError::Pending(pending)) => return Ok(Outcome::InputRequired(pending)),
+        };
+        Ok(Outcome::Done(
+            serde_json::to_value(result).unwrap_or_default(),
+            None,
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        params: Option<&Value>,
+        ctx: &RequestCtx,
+    ) -> Result<Outcome, ErrorObject> {
+        if self.inner.resources.is_empty() {
+            return Err(ErrorObject::method_not_found(methods::RESOURCES_READ));
+        }
+        let p: codex_mcp_protocol::resources::ResourceUriParams =
+            params_as(params, methods::RESOURCES_READ)?;
+        for provider in &self.inner.resources {
+            if let Some(contents) = provider.read(&p.uri, ctx).await? {
+                let hint = (ctx.era() == Era::Modern).then_some(CacheHint {
+                    ttl_ms: 0,
+                    scope: CacheScope::Private,
+                });
+                return Ok(Outcome::Done(json!({ "contents": contents }), hint));
+            }
+        }
+        let code = if ctx.era() == Era::Modern {
+            ErrorCode::INVALID_PARAMS
+        } else {
+            ErrorCode::RESOURCE_NOT_FOUND
+        };
+        Err(
+            ErrorObject::new(code, format!("Resource not found: {}", p.uri))
+                .with_data(json!({ "uri": p.uri })),
+        )
+    }
+}
+
+/// The error a client gets for a request that arrives before `initialize` on a
+/// session-based transport.
+pub fn not_initialized(id: Option<RequestId>) -> Response {
+    Response::error(
+        id,
+        ErrorObject::invalid_request("the session is not initialized: send initialize first"),
+    )
+}

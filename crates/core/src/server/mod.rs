@@ -1,0 +1,246 @@
+//! The protocol engine: one object that answers MCP requests for every transport.
+//!
+//! Transports decode bytes, decide the era, find the session and build a
+//! [`CtxParts`]; the engine validates params, dispatches to the registry and shapes the
+//! result for the era. Nothing here knows about HTTP or stdio.
+
+pub mod context;
+mod dispatch;
+pub mod registry;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use codex_mcp_protocol::lifecycle::{Implementation, ServerCapabilities};
+use codex_mcp_protocol::request_state::StateSealer;
+use rand::RngCore;
+use serde_json::{Value, json};
+
+pub use context::{
+    AskError, CtxParts, Identity, InFlight, Outbound, Pending, RequestCtx, TransportKind,
+};
+pub use dispatch::not_initialized;
+pub use registry::{Completer, FnTool, PromptHandler, ResourceProvider, ToolError, ToolHandler};
+
+use crate::session::SessionTable;
+use registry::Ordered;
+
+/// Limits and identity of a server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Name and version reported to clients.
+    pub info: Implementation,
+    /// Guidance for the model using this server.
+    pub instructions: Option<String>,
+    /// Items per page of list results.
+    pub page_size: usize,
+    /// How long clients may cache list results (modern era).
+    pub list_ttl: Duration,
+    /// Most legacy sessions open at once.
+    pub max_sessions: usize,
+    /// Sessions idle longer than this are closed.
+    pub session_idle_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            info: Implementation {
+                name: "codex-mcp".into(),
+                title: Some("codex-mcp".into()),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            instructions: None,
+            page_size: 100,
+            list_ttl: Duration::from_secs(60),
+            max_sessions: 1024,
+            session_idle_timeout: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Builds an [`McpServer`] from its parts.
+#[derive(Default)]
+pub struct ServerBuilder {
+    options: ServerOptions,
+    tools: Ordered<dyn ToolHandler>,
+    prompts: Ordered<dyn PromptHandler>,
+    resources: Vec<Arc<dyn ResourceProvider>>,
+    completer: Option<Arc<dyn Completer>>,
+    subscribe: bool,
+    extensions: serde_json::Map<String, Value>,
+}
+
+impl ServerBuilder {
+    /// Starts from options.
+    pub fn new(options: ServerOptions) -> Self {
+        Self {
+            options,
+            ..Self::default()
+        }
+    }
+
+    /// Registers a tool (listing order is registration order).
+    #[must_use]
+    pub fn tool(mut self, handler: impl ToolHandler) -> Self {
+        let handler: Arc<dyn ToolHandler> = Arc::new(handler);
+        self.tools.insert(handler.definition().name, handler);
+        self
+    }
+
+    /// Registers an already shared tool.
+    #[must_use]
+    pub fn tool_arc(mut self, handler: Arc<dyn ToolHandler>) -> Self {
+        self.tools.insert(handler.definition().name, handler);
+        self
+    }
+
+    /// Registers a prompt.
+    #[must_use]
+    pub fn prompt(mut self, handler: impl PromptHandler) -> Self {
+        let handler: Arc<dyn PromptHandler> = Arc::new(handler);
+        self.prompts.insert(handler.definition().name, handler);
+        self
+    }
+
+    /// Adds a resource provider.
+    #[must_use]
+    pub fn resources(mut self, provider: impl ResourceProvider) -> Self {
+        self.resources.push(Arc::new(provider));
+        self
+    }
+
+    /// Sets the argument completer.
+    #[must_use]
+    pub fn completer(mut self, completer: impl Completer) -> Self {
+        self.completer = Some(Arc::new(completer));
+        self
+    }
+
+    /// Advertises resource subscriptions.
+    #[must_use]
+    pub fn resource_subscriptions(mut self, on: bool) -> Self {
+        self.subscribe = on;
+        self
+    }
+
+    /// Advertises an extension (modern era `capabilities.extensions`).
+    #[must_use]
+    pub fn extension(mut self, id: &str, settings: Value) -> Self {
+        self.extensions.insert(id.to_string(), settings);
+        self
+    }
+
+    /// Finishes the server.
+    pub fn build(self) -> McpServer {
+        let mut key = vec![0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        let sessions =
+            SessionTable::new(self.options.max_sessions, self.options.session_idle_timeout);
+        McpServer {
+            inner: Arc::new(Inner {
+                options: self.options,
+                tools: self.tools,
+                prompts: self.prompts,
+                resources: self.resources,
+                completer: self.completer,
+                subscribe: self.subscribe,
+                extensions: self.extensions,
+                sealer: StateSealer::new(key),
+                sessions,
+                in_flight: Arc::new(InFlight::default()),
+                started: Instant::now(),
+            }),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub options: ServerOptions,
+    pub tools: Ordered<dyn ToolHandler>,
+    pub prompts: Ordered<dyn PromptHandler>,
+    pub resources: Vec<Arc<dyn ResourceProvider>>,
+    pub completer: Option<Arc<dyn Completer>>,
+    pub subscribe: bool,
+    pub extensions: serde_json::Map<String, Value>,
+    pub sealer: StateSealer,
+    pub sessions: SessionTable,
+    pub in_flight: Arc<InFlight>,
+    pub started: Instant,
+}
+
+/// The engine. Cheap to clone; every clone is the same server.
+#[derive(Clone)]
+pub struct McpServer {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl McpServer {
+    /// Starts building a server.
+    pub fn builder(options: ServerOptions) -> ServerBuilder {
+        ServerBuilder::new(options)
+    }
+
+    /// The server's name and version.
+    pub fn info(&self) -> &Implementation {
+        &self.inner.options.info
+    }
+
+    /// Options the server was built with.
+    pub fn options(&self) -> &ServerOptions {
+        &self.inner.options
+    }
+
+    /// Legacy sessions.
+    pub fn sessions(&self) -> &SessionTable {
+        &self.inner.sessions
+    }
+
+    /// Requests running outside any session (stateless era, REST).
+    pub fn in_flight(&self) -> &Arc<InFlight> {
+        &self.inner.in_flight
+    }
+
+    /// Time since the server was built.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// What the server offers in an era, derived from what was registered. Resource
+    /// subscriptions exist only in the legacy era (2026-07-28 replaced them with
+    /// `subscriptions/listen`, which this engine does not offer).
+    pub fn capabilities(&self, era: codex_mcp_protocol::Era) -> ServerCapabilities {
+        let inner = &self.inner;
+        let subscribe = inner.subscribe && era == codex_mcp_protocol::Era::Legacy;
+        ServerCapabilities {
+            tools: (!inner.tools.is_empty()).then(|| json!({ "listChanged": false })),
+            resources: (!inner.resources.is_empty())
+                .then(|| json!({ "subscribe": subscribe, "listChanged": false })),
+            prompts: (!inner.prompts.is_empty()).then(|| json!({ "listChanged": false })),
+            logging: Some(json!({})),
+            completions: inner.completer.as_ref().map(|_| json!({})),
+            extensions: (!inner.extensions.is_empty()).then(|| inner.extensions.clone()),
+            experimental: None,
+        }
+    }
+
+    /// Tool definitions in listing order.
+    pub fn tool_definitions(&self) -> Vec<codex_mcp_protocol::tools::Tool> {
+        self.inner
+            .tools
+            .all()
+            .iter()
+            .map(|t| t.definition())
+            .collect()
+    }
+
+    /// One tool's definition.
+    pub fn tool_definition(&self, name: &str) -> Option<codex_mcp_protocol::tools::Tool> {
+        self.inner.tools.get(name).map(|t| t.definition())
+    }
+
+    /// Whether a tool with this name is registered.
+    pub fn has_tool(&self, name: &str) -> bool {
+        self.inner.tools.get(name).is_some()
+    }
+}

@@ -1,0 +1,238 @@
+//! The HTTP face of the engine: every route on one listener.
+//!
+//! - `/mcp`: streamable HTTP for both protocol eras ([`streamable`]).
+//! - `/sse` + `/messages`: the 2024-11-05 HTTP+SSE transport ([`legacy_sse`]).
+//! - `/tools/{name}`: plain REST for scripts and curl ([`rest`]).
+//! - `/health`: liveness and a summary ([`health`]).
+//!
+//! Every route sits behind the DNS-rebinding guard, a body size limit and a bound on
+//! concurrent requests; streams are bounded separately and all close on shutdown.
+
+pub mod guard;
+pub mod health;
+pub mod legacy_sse;
+pub mod param_headers;
+pub mod rest;
+pub mod sse;
+pub mod streamable;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use codex_mcp_protocol::ErrorObject;
+use codex_mcp_protocol::jsonrpc::{RequestId, Response as RpcResponse};
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::BodyExt as _;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::server::McpServer;
+pub use guard::HostPolicy;
+pub use health::HealthReporter;
+
+/// Limits and policies of the HTTP transports.
+#[derive(Clone)]
+pub struct HttpOptions {
+    /// Which `Host`/`Origin` values are accepted.
+    pub host_policy: HostPolicy,
+    /// Largest request body accepted, in bytes (larger: 413).
+    pub max_body_bytes: usize,
+    /// Most requests handled at once; more wait their turn.
+    pub max_concurrent_requests: usize,
+    /// Most SSE streams open at once; more get 503.
+    pub max_streams: usize,
+    /// Reconnection delay suggested to SSE clients.
+    pub sse_retry: Duration,
+    /// Interval of keep-alive comments on idle streams.
+    pub keep_alive: Duration,
+    /// How long in-flight calls may run after shutdown begins before they are cancelled.
+    pub shutdown_grace: Duration,
+    /// Extra JSON for `/health` (runtime, credentials, ...), supplied by the embedder.
+    pub health: Option<Arc<dyn HealthReporter>>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            host_policy: HostPolicy::loopback(),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_concurrent_requests: 512,
+            max_streams: 4096,
+            sse_retry: Duration::from_millis(1000),
+            keep_alive: Duration::from_secs(15),
+            shutdown_grace: Duration::from_secs(10),
+            health: None,
+        }
+    }
+}
+
+/// Shared by every route.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The engine.
+    pub server: McpServer,
+    /// Limits and policies.
+    pub options: HttpOptions,
+    /// Permits for open streams.
+    pub streams: Arc<Semaphore>,
+    /// Cancelled when the server shuts down: every stream ends.
+    pub shutdown: CancellationToken,
+    /// Legacy `/sse` connections.
+    pub sse: Arc<legacy_sse::Connections>,
+}
+
+impl HttpState {
+    /// State for a server with options.
+    pub fn new(server: McpServer, options: HttpOptions) -> Self {
+        Self {
+            streams: Arc::new(Semaphore::new(options.max_streams)),
+            server,
+            options,
+            shutdown: CancellationToken::new(),
+            sse: Arc::new(legacy_sse::Connections::default()),
+        }
+    }
+
+    /// Open streams right now (for health and tests).
+    pub fn open_streams(&self) -> usize {
+        self.options.max_streams - self.streams.available_permits()
+    }
+}
+
+/// A JSON-RPC error as an HTTP response.
+pub fn rpc_error(status: StatusCode, id: Option<RequestId>, error: ErrorObject) -> Response {
+    json_response(status, &RpcResponse::error(id, error))
+}
+
+/// Any serialisable value as a JSON response.
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Reads a body up to the limit; a larger body is a 413 naming the limit.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(rpc_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                ErrorObject::invalid_request(format!(
+                    "request body exceeds the limit of {limit} bytes"
+                )),
+            ))
+        }
+        Err(e) => Err(rpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            ErrorObject::invalid_request(format!("could not read the request body: {e}")),
+        )),
+    }
+}
+
+async fn host_guard(State(state): State<HttpState>, request: Request, next: Next) -> Response {
+    if let Err(why) = state.options.host_policy.check(request.headers()) {
+        return rpc_error(
+            StatusCode::FORBIDDEN,
+            None,
+            ErrorObject::invalid_request(why),
+        );
+    }
+    next.run(request).await
+}
+
+/// All routes, ready to merge into a larger router or to serve.
+pub fn router(state: HttpState) -> Router {
+    let limit =
+        tower::limit::GlobalConcurrencyLimitLayer::new(state.options.max_concurrent_requests);
+    Router::new()
+        .route(
+            "/mcp",
+            post(streamable::post)
+                .get(streamable::get)
+                .delete(streamable::delete),
+        )
+        .route("/sse", get(legacy_sse::open))
+        .route("/messages", post(legacy_sse::post))
+        .route("/messages/", post(legacy_sse::post))
+        .route("/tools/{name}", post(rest::post).get(rest::get))
+        .route("/health", get(health::get))
+        .fallback(not_found)
+        .layer(limit)
+        .layer(middleware::from_fn_with_state(state.clone(), host_guard))
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route for {} {}; MCP lives at /mcp (or /sse)",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+        .into_response()
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting,
+/// closes streams, lets in-flight calls finish for the grace period and cancels the
+/// rest.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: HttpState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let token = state.shutdown.clone();
+    let server = state.server.clone();
+    let grace = state.options.shutdown_grace;
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing streams, letting in-flight calls finish");
+        token.cancel();
+        let server = server.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            server.in_flight().cancel_all();
+            server.sessions().close_all();
+        });
+    };
+    axum::serve(listener, router)
+        .with_graceful_shutdown(signal)
+        .await
+}
+
+/// Serves the engine's standard routes; see [`serve_router`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    server: McpServer,
+    options: HttpOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = HttpState::new(server, options);
+    let app = router(state.clone());
+    serve_router(listener, app, state, shutdown).await
+}

@@ -1,0 +1,169 @@
+//! `/tools/{name}`: call a tool with plain JSON, for scripts and `curl`.
+//!
+//! `POST` takes the arguments object as the body; `GET` serves tools without required
+//! arguments (query parameters become string arguments). The original project's names
+//! (`codex_chat`, ...) are accepted as aliases. The answer is the tool result as JSON:
+//! 200 on success, 422 when the tool ran and failed, 404 for an unknown tool, 400 for
+//! a malformed body.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use codex_mcp_protocol::jsonrpc::{Request, RequestId, json_kind};
+use codex_mcp_protocol::notifications::methods;
+use codex_mcp_protocol::{ErrorCode, ProtocolVersion};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::streamable::identity;
+use super::{HttpState, json_response, read_body};
+use crate::server::{CtxParts, TransportKind};
+
+fn resolve(state: &HttpState, name: &str) -> Option<String> {
+    if state.server.has_tool(name) {
+        return Some(name.to_string());
+    }
+    name.strip_prefix("codex_")
+        .filter(|n| state.server.has_tool(n))
+        .map(str::to_string)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    json_response(status, &json!({ "error": message.into() }))
+}
+
+async fn call(
+    state: HttpState,
+    name: String,
+    arguments: Map<String, Value>,
+    headers: HeaderMap,
+    query: HashMap<String, String>,
+) -> Response {
+    let Some(tool) = resolve(&state, &name) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("unknown tool {name:?}; GET /health or tools/list shows the tools"),
+        );
+    };
+    let id = RequestId::String(format!("rest-{}", uuid_like()));
+    let cancel = CancellationToken::new();
+    let guard = state
+        .server
+        .in_flight()
+        .register(id.clone(), cancel.clone());
+    let request = Request::new(
+        id.clone(),
+        methods::TOOLS_CALL,
+        Some(json!({ "name": tool, "arguments": arguments })),
+    );
+    let parts = CtxParts {
+        version: Some(ProtocolVersion::LATEST_LEGACY),
+        request_id: Some(id),
+        cancel: Some(cancel),
+        identity: identity(&headers, &query, None),
+        transport: Some(TransportKind::Rest),
+        ..CtxParts::default()
+    };
+    let response = state.server.handle_request(request, parts).await;
+    drop(guard);
+    match (response.result, response.error) {
+        (Some(result), None) => {
+            let failed = result
+                .get("isError")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let status = if failed {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            json_response(status, &result)
+        }
+        (_, Some(e)) => {
+            let status = if e.code == ErrorCode::INVALID_PARAMS {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            json_response(status, &json!({ "error": e.message, "code": e.code }))
+        }
+        (None, None) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the tool returned nothing",
+        ),
+    }
+}
+
+fn uuid_like() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 8];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `POST /tools/{name}`.
+pub async fn post(
+    State(state): State<HttpState>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let bytes = match read_body(body, state.options.max_body_bytes).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let arguments = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => map,
+            Ok(other) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "the body must be a JSON object of arguments, got {}",
+                        json_kind(&other)
+                    ),
+                );
+            }
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body is not valid JSON: {e}"),
+                );
+            }
+        }
+    };
+    call(state, name, arguments, headers, query).await
+}
+
+/// `GET /tools/{name}`: only for tools without required arguments.
+pub async fn get(
+    State(state): State<HttpState>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(tool) = resolve(&state, &name).and_then(|n| state.server.tool_definition(&n)) {
+        let required = tool
+            .input_schema
+            .get("required")
+            .and_then(Value::as_array)
+            .is_some_and(|r| !r.is_empty());
+        if required {
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{name} has required arguments: POST them as a JSON object"),
+            );
+        }
+    }
+    let arguments: Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    call(state, name, arguments, headers, query).await
+}

@@ -1,0 +1,716 @@
+//! `/mcp`: streamable HTTP, serving both protocol eras on one endpoint.
+//!
+//! A request is modern (2026-07-28) when its `MCP-Protocol-Version` header or its
+//! `_meta` protocol version says so; otherwise it belongs to a legacy session created
+//! by `initialize`. Modern requests are validated against their mirror headers and
+//! answered with JSON or a request-scoped SSE stream whose closing cancels the request.
+//! Legacy requests may stream too; their events are logged in the session so a client
+//! can resume with `Last-Event-ID`, and a disconnect does not cancel them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use base64::Engine as _;
+use bytes::Bytes;
+use codex_mcp_protocol::jsonrpc::{Message, Request, Response as RpcResponse};
+use codex_mcp_protocol::meta::{self, ModernMeta, VersionHeader};
+use codex_mcp_protocol::notifications::methods;
+use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
+use futures::StreamExt as _;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{HttpState, json_response, read_body, rpc_error, sse};
+use crate::server::{CtxParts, Identity, TransportKind};
+use crate::session::{STANDALONE_STREAM, Session};
+
+/// Header carrying the legacy session id.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+/// Header carrying the protocol version.
+pub const VERSION_HEADER: &str = "mcp-protocol-version";
+/// Header mirroring the JSON-RPC method (modern era).
+pub const METHOD_HEADER: &str = "mcp-method";
+/// Header mirroring the tool/prompt name or resource URI (modern era).
+pub const NAME_HEADER: &str = "mcp-name";
+/// Header naming the calling agent.
+pub const AGENT_HEADER: &str = "x-agent-id";
+
+static STREAM_IDS: AtomicU64 = AtomicU64::new(1);
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn accepts(headers: &HeaderMap, mime: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|part| part.split(';').next().unwrap_or("").trim())
+        .any(|m| {
+            m == mime || m == "*/*" || (m.ends_with("/*") && mime.starts_with(&m[..m.len() - 1]))
+        })
+}
+
+/// Identity hints carried by the connection.
+pub fn identity(
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    session: Option<&str>,
+) -> Identity {
+    Identity {
+        connection_agent: header_str(headers, AGENT_HEADER)
+            .map(str::to_string)
+            .or_else(|| query.get("agent_id").cloned()),
+        token_agent: None,
+        session_id: session.map(str::to_string),
+    }
+}
+
+/// HTTP status for a JSON-RPC error in the modern era.
+fn modern_status(error: &ErrorObject) -> StatusCode {
+    match error.code {
+        ErrorCode::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        ErrorCode::HEADER_MISMATCH
+        | ErrorCode::UNSUPPORTED_PROTOCOL_VERSION
+        | ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY
+        | ErrorCode::PARSE_ERROR
+        | ErrorCode::INVALID_REQUEST => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
+/// `POST /mcp`.
+pub async fn post(
+    State(state): State<HttpState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Some(ct) = header_str(&headers, header::CONTENT_TYPE.as_str()) {
+        if !ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("application/json")
+        {
+            return rpc_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                None,
+                ErrorObject::invalid_request(format!(
+                    "Content-Type must be application/json, got {ct:?}"
+                )),
+            );
+        }
+    } else {
+        return rpc_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            ErrorObject::invalid_request("Content-Type must be application/json"),
+        );
+    }
+    let bytes = match read_body(body, state.options.max_body_bytes).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let message = match Message::decode(&bytes) {
+        Ok(m) => m,
+        Err(e) => return rpc_error(StatusCode::BAD_REQUEST, e.id.clone(), e.error),
+    };
+    if is_modern_request(&headers, &message) {
+        modern(state, headers, query, message).await
+    } else {
+        legacy(state, headers, query, message).await
+    }
+}
+
+/// Decides the era of a POST: a session header or a handshake-era version header (with
+/// no `_meta`) means legacy, as does a request with neither header nor `_meta`;
+/// everything else is handled statelessly.
+fn is_modern_request(headers: &HeaderMap, message: &Message) -> bool {
+    if headers.contains_key(SESSION_HEADER) {
+        return false;
+    }
+    let has_meta = match message {
+        Message::Request(r) => meta::meta_of(r.params.as_ref()).is_some(),
+        Message::Notification(n) => meta::meta_of(n.params.as_ref()).is_some(),
+        Message::Response(_) => false,
+    };
+    match header_str(headers, VERSION_HEADER).map(str::trim) {
+        None => has_meta,
+        Some(v) => has_meta || ProtocolVersion::parse(v).is_none_or(|p| p.era() == Era::Modern),
+    }
+}
+
+async fn modern(
+    state: HttpState,
+    headers: HeaderMap,
+    query: HashMap<String, String>,
+    message: Message,
+) -> Response {
+    let request = match message {
+        Message::Request(r) => r,
+        Message::Notification(_) => return accepted(),
+        Message::Response(_) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                ErrorObject::invalid_request(
+                    "clients must not send JSON-RPC responses in protocol 2026-07-28",
+                ),
+            );
+        }
+    };
+    let id = request.id.clone();
+    let fail = |error: ErrorObject| {
+        let status = match error.code {
+            ErrorCode::INVALID_PARAMS => StatusCode::BAD_REQUEST,
+            _ => modern_status(&error),
+        };
+        rpc_error(status, Some(id.clone()), error)
+    };
+    let header = VersionHeader::Http(header_str(&headers, VERSION_HEADER));
+    let modern_meta = match ModernMeta::from_params(request.params.as_ref(), header) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = check_mirror_headers(&state, &headers, &request) {
+        return fail(e);
+    }
+    let cancel = CancellationToken::new();
+    let guard = state
+        .server
+        .in_flight()
+        .register(id.clone(), cancel.clone());
+    let wants_stream =
+        request.method == methods::TOOLS_CALL && accepts(&headers, "text/event-stream");
+    let parts = |outbound| CtxParts {
+        version: Some(modern_meta.version),
+        request_id: Some(id.clone()),
+        modern: Some(modern_meta.clone()),
+        session: None,
+        outbound,
+        cancel: Some(cancel.clone()),
+        identity: identity(&headers, &query, None),
+        transport: Some(TransportKind::StreamableHttp),
+    };
+    if !wants_stream {
+        let response = state.server.handle_request(request, parts(None)).await;
+        drop(guard);
+        let status = response
+            .error
+            .as_ref()
+            .map_or(StatusCode::OK, modern_status);
+        return json_response(status, &response);
+    }
+    let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
+        return too_many_streams(Some(id));
+    };
+    let (tx, mut rx) = mpsc::channel::<Message>(64);
+    let server = state.server.clone();
+    let ctx_parts = parts(Some(tx.clone()));
+    let task = AbortOnDrop(tokio::spawn(async move {
+        let response = server.handle_request(request, ctx_parts).await;
+        let _ = tx.send(Message::Response(response)).await;
+        drop(guard);
+    }));
+    // Closing the stream (or dropping this response before it starts) cancels the
+    // request.
+    let drop_cancel = cancel.clone().drop_guard();
+    // Answer with plain JSON when the response comes before any notification: the
+    // status code can then carry the error class (400 for a missing capability).
+    let first = tokio::select! {
+        first = rx.recv() => first,
+        () = state.shutdown.cancelled() => None,
+    };
+    let first = match first {
+        Some(Message::Response(response)) => {
+            drop(drop_cancel.disarm());
+            drop(task);
+            let status = response
+                .error
+                .as_ref()
+                .map_or(StatusCode::OK, modern_status);
+            return json_response(status, &response);
+        }
+        Some(other) => other,
+        None => {
+            return rpc_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(id),
+                ErrorObject::internal("the server is shutting down"),
+            );
+        }
+    };
+    let shutdown = state.shutdown.clone();
+    let stream = async_stream::stream! {
+        let _permit = permit;
+        let _cancel_on_drop = drop_cancel;
+        let _task = task;
+        yield sse::message_event(None, &first);
+        loop {
+            tokio::select! {
+                message = rx.recv() => match message {
+                    Some(message) => {
+                        let last = matches!(message, Message::Response(_));
+                        yield sse::message_event(None, &message);
+                        if last { break; }
+                    }
+                    None => break,
+                },
+                () = shutdown.cancelled() => break,
+            }
+        }
+    };
+    sse::stream_response(stream, &[])
+}
+
+/// Aborts a spawned request task when its stream is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Decodes a header value that may use the `=?base64?...?=` sentinel.
+fn decode_header_value(raw: &str) -> Option<String> {
+    match raw
+        .strip_prefix("=?base64?")
+        .and_then(|r| r.strip_suffix("?="))
+    {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok()),
+        None => Some(raw.to_string()),
+    }
+}
+
+fn check_mirror_headers(
+    state: &HttpState,
+    headers: &HeaderMap,
+    request: &Request,
+) -> Result<(), ErrorObject> {
+    let method = header_str(headers, METHOD_HEADER)
+        .map(str::trim)
+        .ok_or_else(|| ErrorObject::header_mismatch("the Mcp-Method header is required"))?;
+    if method != request.method {
+        return Err(ErrorObject::header_mismatch(format!(
+            "Mcp-Method header {method:?} does not match the body method {:?}",
+            request.method
+        )));
+    }
+    let name_field = match request.method.as_str() {
+        methods::TOOLS_CALL | methods::PROMPTS_GET => Some("name"),
+        methods::RESOURCES_READ => Some("uri"),
+        _ => None,
+    };
+    if let Some(field) = name_field {
+        let body_name = request
+            .params
+            .as_ref()
+            .and_then(|p| p.get(field))
+            .and_then(Value::as_str);
+        let raw = header_str(headers, NAME_HEADER)
+            .map(str::trim)
+            .ok_or_else(|| {
+                ErrorObject::header_mismatch(format!(
+                    "the Mcp-Name header is required for {}",
+                    request.method
+                ))
+            })?;
+        let decoded = decode_header_value(raw).ok_or_else(|| {
+            ErrorObject::header_mismatch("the Mcp-Name header has invalid base64")
+        })?;
+        if Some(decoded.as_str()) != body_name {
+            return Err(ErrorObject::header_mismatch(format!(
+                "Mcp-Name header {decoded:?} does not match params.{field} {:?}",
+                body_name.unwrap_or_default()
+            )));
+        }
+    }
+    if request.method == methods::TOOLS_CALL {
+        super::param_headers::check(state, headers, request)?;
+    }
+    Ok(())
+}
+
+fn accepted() -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::ACCEPTED;
+    r
+}
+
+fn too_many_streams(id: Option<codex_mcp_protocol::RequestId>) -> Response {
+    rpc_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        id,
+        ErrorObject::internal("too many open streams; retry shortly"),
+    )
+}
+
+/// Finds the legacy session named by the request's header, or the error response.
+fn find_session(state: &HttpState, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
+    let Some(id) = header_str(headers, SESSION_HEADER) else {
+        return Err(rpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            ErrorObject::invalid_request(
+                "the Mcp-Session-Id header is required: send initialize first",
+            ),
+        ));
+    };
+    state.server.sessions().get(id).ok_or_else(|| {
+        rpc_error(
+            StatusCode::NOT_FOUND,
+            None,
+            ErrorObject::invalid_request(format!(
+                "session {id:?} not found: it expired or was deleted; initialize again"
+            )),
+        )
+    })
+}
+
+fn check_legacy_version(headers: &HeaderMap) -> Result<(), Response> {
+    match header_str(headers, VERSION_HEADER) {
+        None => Ok(()),
+        Some(v) if ProtocolVersion::parse(v).is_some_and(|p| p.era() == Era::Legacy) => Ok(()),
+        Some(v) => Err(rpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            ErrorObject::unsupported_version(v, &ProtocolVersion::supported_strings()),
+        )),
+    }
+}
+
+async fn legacy(
+    state: HttpState,
+    headers: HeaderMap,
+    query: HashMap<String, String>,
+    message: Message,
+) -> Response {
+    if let Message::Request(request) = &message {
+        if request.method == methods::INITIALIZE {
+            return initialize(&state, &headers, &query, request);
+        }
+    }
+    if let Err(r) = check_legacy_version(&headers) {
+        return r;
+    }
+    let session = match find_session(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match message {
+        Message::Notification(n) => {
+            state.server.handle_notification(&n, Some(&session));
+            accepted()
+        }
+        Message::Response(r) => {
+            if let Some(id) = &r.id {
+                let answer = match (r.result, r.error) {
+                    (_, Some(error)) => Err(error),
+                    (Some(result), None) => Ok(result),
+                    (None, None) => Ok(Value::Null),
+                };
+                session.deliver_response(id, answer);
+            }
+            accepted()
+        }
+        Message::Request(request) => legacy_request(state, headers, query, session, request).await,
+    }
+}
+
+fn initialize(
+    state: &HttpState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    request: &Request,
+) -> Response {
+    let (result, init) = match state.server.initialize(request.params.as_ref()) {
+        Ok(x) => x,
+        Err(e) => return rpc_error(StatusCode::BAD_REQUEST, Some(request.id.clone()), e),
+    };
+    let agent = identity(headers, query, None).connection_agent;
+    let session = match state
+        .server
+        .sessions()
+        .create(init, TransportKind::StreamableHttp, agent)
+    {
+        Ok(s) => s,
+        Err(e) => {
+            return rpc_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(request.id.clone()),
+                ErrorObject::internal(e),
+            );
+        }
+    };
+    let mut response = json_response(
+        StatusCode::OK,
+        &RpcResponse::success(request.id.clone(), result),
+    );
+    if let Ok(v) = HeaderValue::from_str(session.id()) {
+        response.headers_mut().insert(SESSION_HEADER, v);
+    }
+    response
+}
+
+async fn legacy_request(
+    state: HttpState,
+    headers: HeaderMap,
+    query: HashMap<String, String>,
+    session: Arc<Session>,
+    request: Request,
+) -> Response {
+    let id = request.id.clone();
+    let cancel = CancellationToken::new();
+    let guard = session.in_flight.register(id.clone(), cancel.clone());
+    let wants_stream =
+        request.method == methods::TOOLS_CALL && accepts(&headers, "text/event-stream");
+    let parts = |outbound| CtxParts {
+        version: Some(session.version()),
+        request_id: Some(id.clone()),
+        modern: None,
+        session: Some(Arc::clone(&session)),
+        outbound,
+        cancel: Some(cancel.clone()),
+        identity: identity(&headers, &query, Some(session.id())),
+        transport: Some(TransportKind::StreamableHttp),
+    };
+    if !wants_stream {
+        let response = state.server.handle_request(request, parts(None)).await;
+        drop(guard);
+        if cancel.is_cancelled() {
+            return accepted();
+        }
+        return json_response(StatusCode::OK, &response);
+    }
+    let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
+        return too_many_streams(Some(id));
+    };
+    let stream_name = format!("p{}", STREAM_IDS.fetch_add(1, Ordering::Relaxed));
+    let priming_seq = session.log_event(&stream_name, None);
+    let (tx, mut rx) = mpsc::channel::<Message>(64);
+    let ctx_parts = parts(Some(tx));
+    // The request runs to completion even if the client disconnects (legacy rule);
+    // everything it sends is logged so a reconnect can resume.
+    let server = state.server.clone();
+    let log_session = Arc::clone(&session);
+    let log_name = stream_name.clone();
+    tokio::spawn(async move {
+        let forward_session = Arc::clone(&log_session);
+        let forward_name = log_name.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some(message) = rx.recv().await {
+                forward_session.log_event(&forward_name, Some(message));
+            }
+        });
+        let response = server.handle_request(request, ctx_parts).await;
+        let _ = forwarder.await;
+        if !cancel.is_cancelled() {
+            log_session.log_event(&log_name, Some(Message::Response(response)));
+        }
+        log_session.finish_stream(&log_name);
+        drop(guard);
+    });
+    let body = tail_stream(state.clone(), session, stream_name.clone(), None, permit);
+    let priming = sse::priming_event(
+        &format!("{stream_name}:{priming_seq}"),
+        state.options.sse_retry,
+    );
+    let stream = futures::stream::once(async move { priming }).chain(body);
+    sse::stream_response(stream, &[])
+}
+
+/// Streams a session's logged events for `stream` after `after`, live, until the stream
+/// finishes, the session closes or the server shuts down.
+fn tail_stream(
+    state: HttpState,
+    session: Arc<Session>,
+    stream: String,
+    after: Option<u64>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> impl futures::Stream<Item = Bytes> + Send + 'static {
+    let keep_alive = state.options.keep_alive;
+    async_stream::stream! {
+        let _permit = permit;
+        let mut cursor = after;
+        loop {
+            let notified = session.changed();
+            let Some((events, finished)) = session.replay(&stream, cursor) else { break };
+            for event in events {
+                cursor = Some(event.seq);
+                if let Some(message) = &event.message {
+                    yield sse::message_event(Some(&format!("{stream}:{}", event.seq)), message);
+                }
+            }
+            if finished || session.is_closed() {
+                break;
+            }
+            tokio::select! {
+                () = notified => {}
+                () = tokio::time::sleep(keep_alive) => yield sse::keep_alive(),
+                () = state.shutdown.cancelled() => break,
+            }
+        }
+    }
+}
+
+/// `GET /mcp`: the legacy standalone stream, or a resumption with `Last-Event-ID`.
+pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+    if header_str(&headers, VERSION_HEADER)
+        .and_then(ProtocolVersion::parse)
+        .is_some_and(|v| v.era() == Era::Modern)
+    {
+        return method_not_allowed("protocol 2026-07-28 has no GET stream; POST requests to /mcp");
+    }
+    if !accepts(&headers, "text/event-stream") {
+        return rpc_error(
+            StatusCode::NOT_ACCEPTABLE,
+            None,
+            ErrorObject::invalid_request(
+                "GET /mcp opens an SSE stream: Accept must include text/event-stream",
+            ),
+        );
+    }
+    if let Err(r) = check_legacy_version(&headers) {
+        return r;
+    }
+    let session = match find_session(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
+        return too_many_streams(None);
+    };
+    if let Some(last) = header_str(&headers, "last-event-id") {
+        let Some((stream, seq)) = last
+            .rsplit_once(':')
+            .and_then(|(s, n)| Some((s.to_string(), n.parse::<u64>().ok()?)))
+        else {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                ErrorObject::invalid_request(format!(
+                    "Last-Event-ID {last:?} was not issued by this server"
+                )),
+            );
+        };
+        if session.replay(&stream, Some(seq)).is_none() {
+            return rpc_error(
+                StatusCode::NOT_FOUND,
+                None,
+                ErrorObject::invalid_request(format!(
+                    "no stream to resume for Last-Event-ID {last:?}"
+                )),
+            );
+        }
+        let body = tail_stream(state.clone(), session, stream, Some(seq), permit);
+        return sse::stream_response(body, &[]);
+    }
+    let Some(claim) = session.claim_standalone() else {
+        return rpc_error(
+            StatusCode::CONFLICT,
+            None,
+            ErrorObject::invalid_request("this session already has an open GET stream"),
+        );
+    };
+    let priming_seq = session.log_event(STANDALONE_STREAM, None);
+    let priming = sse::priming_event(
+        &format!("{STANDALONE_STREAM}:{priming_seq}"),
+        state.options.sse_retry,
+    );
+    let body = tail_stream(
+        state.clone(),
+        session,
+        STANDALONE_STREAM.to_string(),
+        Some(priming_seq),
+        permit,
+    );
+    let stream = futures::stream::once(async move { priming })
+        .chain(body)
+        .map(move |b| {
+            let _hold = &claim;
+            b
+        });
+    sse::stream_response(stream, &[])
+}
+
+/// `DELETE /mcp`: ends a legacy session.
+pub async fn delete(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+    if header_str(&headers, VERSION_HEADER)
+        .and_then(ProtocolVersion::parse)
+        .is_some_and(|v| v.era() == Era::Modern)
+    {
+        return method_not_allowed("protocol 2026-07-28 has no sessions to delete");
+    }
+    let Some(id) = header_str(&headers, SESSION_HEADER) else {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            ErrorObject::invalid_request("the Mcp-Session-Id header is required"),
+        );
+    };
+    if state.server.sessions().remove(id) {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::OK;
+        r
+    } else {
+        rpc_error(
+            StatusCode::NOT_FOUND,
+            None,
+            ErrorObject::invalid_request(format!("session {id:?} not found")),
+        )
+    }
+}
+
+fn method_not_allowed(why: &str) -> Response {
+    let mut r = rpc_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        ErrorObject::invalid_request(why),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_sentinel_decodes() {
+        assert_eq!(
+            decode_header_value("=?base64?SGVsbG8sIOS4lueVjA==?="),
+            Some("Hello, 世界".into())
+        );
+        assert_eq!(decode_header_value("plain"), Some("plain".into()));
+        assert_eq!(decode_header_value("=?base64?!!?="), None);
+    }
+
+    #[test]
+    fn accept_matching_handles_lists_and_wildcards() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream;q=0.9"),
+        );
+        assert!(accepts(&h, "text/event-stream"));
+        h.insert(header::ACCEPT, HeaderValue::from_static("text/*"));
+        assert!(accepts(&h, "text/event-stream"));
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        assert!(!accepts(&h, "text/event-stream"));
+    }
+}
