@@ -1,1 +1,133 @@
-fn main() {}
+//! `mcpd`: the codex-mcp server binary. Thin on purpose: it parses the command line and
+//! settings, sets up logging, and hands over to `codex-mcp-core`.
+
+#![forbid(unsafe_code)]
+
+mod app;
+mod cli;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command, ServeArgs};
+use crate::settings::{Settings, Sources};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let sources = Sources {
+        file: cli.config.clone(),
+        env: std::env::vars().collect(),
+        flags: cli.flag_settings(),
+        home: std::env::var_os("HOME").map(Into::into),
+    };
+    let settings = match Settings::load(&sources) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mcpd: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mcpd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Config { list: true }) => {
+            println!("{}", Settings::describe());
+            Ok(())
+        }
+        Some(Command::Config { list: false }) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&settings.redacted()).unwrap_or_default()
+            );
+            Ok(())
+        }
+        Some(Command::Serve(args)) => runtime.block_on(serve(settings, args)),
+        None => runtime.block_on(serve(settings, ServeArgs::default())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcpd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{},hyper=warn", settings.log_level))
+    });
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
+    let (server, http) = app::build(&settings);
+    if args.stdio {
+        tracing::info!("serving MCP on stdio");
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            stop.cancel();
+        });
+        let options = codex_mcp_core::transport::stdio::StdioOptions {
+            agent: args.agent_id,
+            ..Default::default()
+        };
+        codex_mcp_core::transport::stdio::serve(
+            server,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+            options,
+            token,
+        )
+        .await?;
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (MCPD_LISTEN): {e}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "mcpd listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse");
+    codex_mcp_core::transport::http::serve(listener, server, http, shutdown_signal()).await?;
+    tracing::info!("mcpd stopped");
+    Ok(())
+}

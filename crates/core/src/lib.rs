@@ -24,7 +24,9 @@
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod server;
 pub mod session;
+pub mod tools;
 pub mod transport;

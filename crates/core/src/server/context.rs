@@ -67,6 +67,7 @@ pub struct RequestCtx {
 }
 
 pub(crate) struct CtxInner {
+    pub server: Option<crate::server::McpServer>,
     pub version: ProtocolVersion,
     pub request_id: Option<RequestId>,
     pub modern: Option<ModernMeta>,
@@ -108,6 +109,7 @@ pub struct CtxParts {
 impl RequestCtx {
     /// Builds a context; `params` supplies progress token, input responses and state.
     pub(crate) fn new(
+        server: Option<crate::server::McpServer>,
         parts: CtxParts,
         params: Option<&Value>,
         input_responses: Map<String, Value>,
@@ -115,6 +117,7 @@ impl RequestCtx {
     ) -> Self {
         Self {
             inner: Arc::new(CtxInner {
+                server,
                 version: parts.version.unwrap_or(ProtocolVersion::LATEST_LEGACY),
                 request_id: parts.request_id,
                 modern: parts.modern,
@@ -135,6 +138,11 @@ impl RequestCtx {
     /// The protocol revision this request speaks.
     pub fn version(&self) -> ProtocolVersion {
         self.inner.version
+    }
+
+    /// The engine serving this request (for tools that report on the server itself).
+    pub fn server(&self) -> Option<&crate::server::McpServer> {
+        self.inner.server.as_ref()
     }
 
     /// The id of the request being served.

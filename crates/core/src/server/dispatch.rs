@@ -87,7 +87,7 @@ impl McpServer {
             Ok(found) => found,
             Err(e) => return Response::error(Some(id), e),
         };
-        let ctx = RequestCtx::new(parts, params, answers, state);
+        let ctx = RequestCtx::new(Some(self.clone()), parts, params, answers, state);
         match self.dispatch(&request.method, params, &ctx).await {
             Ok(Outcome::Done(value, cache)) => {
                 Response::success(id, result::finish(value, era, self.info(), cache))

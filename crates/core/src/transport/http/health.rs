@@ -28,10 +28,10 @@ pub fn transport_report(state: &HttpState) -> Value {
 /// `GET /health`.
 pub async fn get(State(state): State<HttpState>) -> Response {
     let mut body = transport_report(&state);
-    if let (Some(reporter), Some(obj)) = (&state.options.health, body.as_object_mut()) {
-        if let Value::Object(extra) = reporter.report() {
-            obj.extend(extra);
-        }
+    if let (Some(reporter), Some(obj)) = (&state.options.health, body.as_object_mut())
+        && let Value::Object(extra) = reporter.report()
+    {
+        obj.extend(extra);
     }
     json_response(StatusCode::OK, &body)
 }

@@ -56,10 +56,9 @@ struct ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        if let Some(conn) = self.state.sse.map.lock().remove(&self.id) {
-            if let Some(session) = conn.session.lock().take() {
-                self.state.server.sessions().remove(session.id());
-            }
+        let conn = self.state.sse.map.lock().remove(&self.id);
+        if let Some(session) = conn.and_then(|c| c.session.lock().take()) {
+            self.state.server.sessions().remove(session.id());
         }
     }
 }

@@ -360,6 +360,8 @@ fn too_many_streams(id: Option<codex_mcp_protocol::RequestId>) -> Response {
 }
 
 /// Finds the legacy session named by the request's header, or the error response.
+// The error is the finished HTTP response; these run once per request, off the hot path.
+#[allow(clippy::result_large_err)]
 fn find_session(state: &HttpState, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
     let Some(id) = header_str(headers, SESSION_HEADER) else {
         return Err(rpc_error(
@@ -381,6 +383,7 @@ fn find_session(state: &HttpState, headers: &HeaderMap) -> Result<Arc<Session>, 
     })
 }
 
+#[allow(clippy::result_large_err)]
 fn check_legacy_version(headers: &HeaderMap) -> Result<(), Response> {
     match header_str(headers, VERSION_HEADER) {
         None => Ok(()),
@@ -399,10 +402,10 @@ async fn legacy(
     query: HashMap<String, String>,
     message: Message,
 ) -> Response {
-    if let Message::Request(request) = &message {
-        if request.method == methods::INITIALIZE {
-            return initialize(&state, &headers, &query, request);
-        }
+    if let Message::Request(request) = &message
+        && request.method == methods::INITIALIZE
+    {
+        return initialize(&state, &headers, &query, request);
     }
     if let Err(r) = check_legacy_version(&headers) {
         return r;

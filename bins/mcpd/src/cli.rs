@@ -1,0 +1,73 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// codex-mcp: MCP tools backed by the Codex CLI, one persistent environment per agent.
+#[derive(Debug, Parser)]
+#[command(name = "mcpd", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file (TOML; keys are the setting names in lower case).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (MCPD_LISTEN).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Data directory (CODEX_MCP_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Agent runtime: auto, docker or local (CODEX_MCP_RUNTIME).
+    #[arg(long, global = true, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    /// Log level (LOG_LEVEL).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over HTTP (default) or stdio.
+    Serve(ServeArgs),
+    /// Print the effective settings (secrets redacted) and exit.
+    Config {
+        /// List every setting with its default and meaning instead.
+        #[arg(long)]
+        list: bool,
+    },
+}
+
+/// Arguments of `mcpd serve`.
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Speak MCP on stdin/stdout instead of HTTP.
+    #[arg(long)]
+    pub stdio: bool,
+    /// Agent id for every call of this stdio connection.
+    #[arg(long, value_name = "ID", requires = "stdio")]
+    pub agent_id: Option<String>,
+}
+
+impl Cli {
+    /// Command-line overrides, by setting name.
+    pub fn flag_settings(&self) -> Vec<(&'static str, String)> {
+        let mut flags = Vec::new();
+        if let Some(v) = &self.listen {
+            flags.push(("MCPD_LISTEN", v.clone()));
+        }
+        if let Some(v) = &self.data_dir {
+            flags.push(("CODEX_MCP_DATA_DIR", v.display().to_string()));
+        }
+        if let Some(v) = &self.runtime {
+            flags.push(("CODEX_MCP_RUNTIME", v.clone()));
+        }
+        if let Some(v) = &self.log_level {
+            flags.push(("LOG_LEVEL", v.clone()));
+        }
+        flags
+    }
+}

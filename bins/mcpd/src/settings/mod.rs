@@ -1,0 +1,520 @@
+//! Every setting of `mcpd`, where it comes from, and how it is checked.
+//!
+//! Layers, lowest first: built-in defaults < the config file (`--config`, TOML, keys are
+//! the setting names in lower case) < the environment (the names below) < command-line
+//! flags. The `config` crate merges the layers; each value is then parsed here so that a
+//! bad value stops startup with a message naming the setting and where it came from.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use config::{Config, File, FileFormat, Value, ValueKind};
+
+/// A setting: its environment name and a one-line description for `--help` and docs.
+pub struct SettingDef {
+    /// Environment variable name (also the upper-case config file key).
+    pub env: &'static str,
+    /// Default, as text; `None` when unset by default.
+    pub default: Option<&'static str>,
+    /// Whether the value is secret (never printed).
+    pub secret: bool,
+    /// What it does.
+    pub help: &'static str,
+}
+
+macro_rules! settings {
+    ($( $env:literal, $default:expr, $secret:expr, $help:literal; )*) => {
+        /// Every setting mcpd reads.
+        pub const SETTINGS: &[SettingDef] = &[
+            $( SettingDef { env: $env, default: $default, secret: $secret, help: $help }, )*
+        ];
+    };
+}
+
+settings! {
+    "MCPD_LISTEN", Some("127.0.0.1:8210"), false, "Address the HTTP server listens on.";
+    "MCPD_ALLOWED_HOSTS", None, false, "Extra Host/Origin names accepted besides loopback (comma-separated).";
+    "MCPD_TOKENS_FILE", None, false, "Bearer tokens and the agents each may act as.";
+    "CODEX_MCP_RUNTIME", Some("auto"), false, "Where agents live: auto, docker or local.";
+    "CODEX_MCP_DATA_DIR", None, false, "Directory for the database and agent folders.";
+    "CODEX_BIN", None, false, "Codex binary for the local runtime (default: codex on PATH).";
+    "CODEX_MCP_AGENT_IMAGE", Some("codex-mcp-agent:latest"), false, "Docker image for agent containers.";
+    "CODEX_MCP_CODEX_CONFIG", None, false, "A config.toml merged into every agent's Codex home.";
+    "CODEX_MCP_WORKSPACE_ROOTS", None, false, "Host folders an agent may mount (colon-separated).";
+    "OPENAI_API_KEY", None, true, "OpenAI API key for Codex.";
+    "CHATGPT_OAUTH_TOKEN", None, true, "ChatGPT OAuth access token.";
+    "CODEX_AUTH_METHOD", Some("auto"), false, "auto, api_key or oauth.";
+    "CODEX_PREFER_OAUTH", Some("true"), false, "Prefer a ChatGPT login over an API key.";
+    "CODEX_AUTH_DIR", None, false, "Directory holding Codex's auth.json (default ~/.codex).";
+    "OAUTH_CLIENT_ID", Some("codex-cli"), false, "OAuth client id for mcpd auth login.";
+    "OAUTH_CALLBACK_PORT", Some("8765"), false, "Local callback port for mcpd auth login.";
+    "OAUTH_CALLBACK_TIMEOUT", Some("300"), false, "Seconds mcpd auth login waits for the browser.";
+    "OAUTH_AUTO_OPEN_BROWSER", Some("true"), false, "Whether mcpd auth login opens a browser.";
+    "OAUTH_TOKEN_STORAGE_PATH", None, false, "Where mcpd auth login stores tokens (default ~/.codex/auth.json).";
+    "CODEX_MODEL", None, false, "Model for Codex (unset: Codex's own default).";
+    "CODEX_PROVIDER", None, false, "Codex model provider (unset: Codex's own default).";
+    "CODEX_APPROVAL_MODE", Some("suggest"), false, "suggest (diffs only), auto (apply changes) or manual.";
+    "MAX_CONCURRENT_SESSIONS", Some("20"), false, "Most agent environments running at once.";
+    "SESSION_TIMEOUT", Some("3600"), false, "Seconds of inactivity before an agent is stopped.";
+    "CONTAINER_CPU_LIMIT", Some("4.0"), false, "CPUs per agent container.";
+    "CONTAINER_MEMORY_LIMIT", Some("2048m"), false, "Memory per agent container (k, m or g suffix).";
+    "CONTAINER_NETWORK_MODE", Some("bridge"), false, "Docker network mode of agent containers.";
+    "LOG_LEVEL", Some("INFO"), false, "Log level: TRACE, DEBUG, INFO, WARN or ERROR.";
+    "PERSISTENT_MODE", Some("true"), false, "Keep agent environments between calls (false: local runtime).";
+}
+
+/// Where agents live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeChoice {
+    /// Docker when the engine answers and the image exists, else local.
+    Auto,
+    /// Always Docker.
+    Docker,
+    /// Always host folders.
+    Local,
+}
+
+/// How Codex may change files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalMode {
+    /// Work on a copy and return the diff.
+    Suggest,
+    /// Apply changes to the workspace.
+    Auto,
+    /// Like suggest until approvals can be forwarded.
+    Manual,
+}
+
+/// How credentials are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// Detect.
+    Auto,
+    /// API key only.
+    ApiKey,
+    /// ChatGPT login only.
+    Oauth,
+}
+
+/// The effective settings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub allowed_hosts: Vec<String>,
+    pub tokens_file: Option<PathBuf>,
+    pub runtime: RuntimeChoice,
+    pub data_dir: PathBuf,
+    pub codex_bin: Option<PathBuf>,
+    pub agent_image: String,
+    pub codex_config: Option<PathBuf>,
+    pub workspace_roots: Vec<PathBuf>,
+    #[serde(skip)]
+    pub openai_api_key: Option<String>,
+    #[serde(skip)]
+    pub chatgpt_oauth_token: Option<String>,
+    pub auth_method: AuthMethod,
+    pub prefer_oauth: bool,
+    pub auth_dir: Option<PathBuf>,
+    pub oauth_client_id: String,
+    pub oauth_callback_port: u16,
+    pub oauth_callback_timeout_seconds: u64,
+    pub oauth_auto_open_browser: bool,
+    pub oauth_token_storage_path: Option<PathBuf>,
+    pub codex_model: Option<String>,
+    pub codex_provider: Option<String>,
+    pub approval_mode: ApprovalMode,
+    pub max_concurrent_sessions: usize,
+    pub session_timeout_seconds: u64,
+    pub container_cpu_limit: f64,
+    pub container_memory_limit_bytes: u64,
+    pub container_network_mode: String,
+    pub log_level: String,
+    pub persistent_mode: bool,
+}
+
+/// A setting that could not be used, named with its source.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A value did not parse.
+    #[error("{name}={value:?} ({origin}): {why}")]
+    Invalid {
+        name: String,
+        value: String,
+        origin: String,
+        why: String,
+    },
+    /// The config file has a key mcpd does not know.
+    #[error(
+        "unknown setting {key:?} in {origin}; known settings: see `mcpd --help` or docs/configuration.md"
+    )]
+    Unknown { key: String, origin: String },
+    /// An environment variable with mcpd's prefix that mcpd does not know (likely a typo).
+    #[error(
+        "unknown environment variable {0} (looks like an mcpd setting); known settings are listed in docs/configuration.md"
+    )]
+    UnknownEnv(String),
+    /// The config file could not be read or parsed.
+    #[error("config file: {0}")]
+    File(#[from] config::ConfigError),
+}
+
+/// Inputs to [`Settings::load`], explicit so tests need not touch the process.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Config file, if any.
+    pub file: Option<PathBuf>,
+    /// Environment variables (all of them; only known names are read).
+    pub env: HashMap<String, String>,
+    /// Command-line overrides by setting name.
+    pub flags: Vec<(&'static str, String)>,
+    /// Home directory, for the default data dir.
+    pub home: Option<PathBuf>,
+}
+
+fn key(env: &str) -> String {
+    env.to_ascii_lowercase()
+}
+
+impl Settings {
+    /// Merges the layers and checks every value.
+    pub fn load(sources: &Sources) -> Result<Self, SettingsError> {
+        let mut builder = Config::builder();
+        for def in SETTINGS {
+            if let Some(d) = def.default {
+                builder = builder.set_default(key(def.env), d)?;
+            }
+        }
+        if let Some(path) = &sources.file {
+            builder = builder.add_source(
+                File::from(path.as_path())
+                    .format(FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        let env: Vec<(String, String)> = SETTINGS
+            .iter()
+            .filter_map(|def| sources.env.get(def.env).map(|v| (key(def.env), v.clone())))
+            .collect();
+        builder = builder.add_source(Layer {
+            origin: "the environment",
+            values: env,
+        });
+        let flags = sources
+            .flags
+            .iter()
+            .map(|(name, v)| (key(name), v.clone()))
+            .collect();
+        builder = builder.add_source(Layer {
+            origin: "a command-line flag",
+            values: flags,
+        });
+        let config = builder.build()?;
+        check_unknown(&config, sources)?;
+        Self::from_config(&config, sources)
+    }
+
+    fn from_config(c: &Config, sources: &Sources) -> Result<Self, SettingsError> {
+        let r = Reader { config: c };
+        let home = sources.home.clone().unwrap_or_else(|| PathBuf::from("."));
+        Ok(Self {
+            listen: r
+                .parse("MCPD_LISTEN", |v| {
+                    v.parse::<SocketAddr>()
+                        .map_err(|e| format!("expected HOST:PORT ({e})"))
+                })?
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8210))),
+            allowed_hosts: r.list("MCPD_ALLOWED_HOSTS", ',')?,
+            tokens_file: r.path("MCPD_TOKENS_FILE")?,
+            runtime: r
+                .parse("CODEX_MCP_RUNTIME", |v| {
+                    match v.to_ascii_lowercase().as_str() {
+                        "auto" => Ok(RuntimeChoice::Auto),
+                        "docker" => Ok(RuntimeChoice::Docker),
+                        "local" => Ok(RuntimeChoice::Local),
+                        _ => Err("expected auto, docker or local".into()),
+                    }
+                })?
+                .unwrap_or(RuntimeChoice::Auto),
+            data_dir: r
+                .path("CODEX_MCP_DATA_DIR")?
+                .unwrap_or_else(|| home.join(".local/share/codex-mcp")),
+            codex_bin: r.path("CODEX_BIN")?,
+            agent_image: r.string("CODEX_MCP_AGENT_IMAGE")?.unwrap_or_default(),
+            codex_config: r.path("CODEX_MCP_CODEX_CONFIG")?,
+            workspace_roots: r
+                .list("CODEX_MCP_WORKSPACE_ROOTS", ':')?
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            openai_api_key: r.string("OPENAI_API_KEY")?,
+            chatgpt_oauth_token: r.string("CHATGPT_OAUTH_TOKEN")?,
+            auth_method: r
+                .parse("CODEX_AUTH_METHOD", |v| {
+                    match v.to_ascii_lowercase().as_str() {
+                        "auto" => Ok(AuthMethod::Auto),
+                        "api_key" => Ok(AuthMethod::ApiKey),
+                        "oauth" => Ok(AuthMethod::Oauth),
+                        _ => Err("expected auto, api_key or oauth".into()),
+                    }
+                })?
+                .unwrap_or(AuthMethod::Auto),
+            prefer_oauth: r.bool("CODEX_PREFER_OAUTH")?.unwrap_or(true),
+            auth_dir: r.path("CODEX_AUTH_DIR")?,
+            oauth_client_id: r.string("OAUTH_CLIENT_ID")?.unwrap_or_default(),
+            oauth_callback_port: r.number("OAUTH_CALLBACK_PORT", 1)?.unwrap_or(8765),
+            oauth_callback_timeout_seconds: r.number("OAUTH_CALLBACK_TIMEOUT", 1)?.unwrap_or(300),
+            oauth_auto_open_browser: r.bool("OAUTH_AUTO_OPEN_BROWSER")?.unwrap_or(true),
+            oauth_token_storage_path: r.path("OAUTH_TOKEN_STORAGE_PATH")?,
+            codex_model: r.string("CODEX_MODEL")?,
+            codex_provider: r.string("CODEX_PROVIDER")?,
+            approval_mode: r
+                .parse("CODEX_APPROVAL_MODE", |v| {
+                    match v.to_ascii_lowercase().as_str() {
+                        "suggest" => Ok(ApprovalMode::Suggest),
+                        "auto" => Ok(ApprovalMode::Auto),
+                        "manual" => Ok(ApprovalMode::Manual),
+                        _ => Err("expected suggest, auto or manual".into()),
+                    }
+                })?
+                .unwrap_or(ApprovalMode::Suggest),
+            max_concurrent_sessions: r.number("MAX_CONCURRENT_SESSIONS", 1)?.unwrap_or(20),
+            session_timeout_seconds: r.number("SESSION_TIMEOUT", 1)?.unwrap_or(3600),
+            container_cpu_limit: r
+                .parse("CONTAINER_CPU_LIMIT", |v| match v.parse::<f64>() {
+                    Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
+                    _ => Err("expected a positive number of CPUs, e.g. 4.0".into()),
+                })?
+                .unwrap_or(4.0),
+            container_memory_limit_bytes: r
+                .parse("CONTAINER_MEMORY_LIMIT", parse_memory)?
+                .unwrap_or(2048 << 20),
+            container_network_mode: r
+                .parse("CONTAINER_NETWORK_MODE", |v| {
+                    if v.is_empty() || v.chars().any(|c| c.is_whitespace()) {
+                        Err("expected a Docker network mode such as bridge, host or none".into())
+                    } else {
+                        Ok(v.to_string())
+                    }
+                })?
+                .unwrap_or_else(|| "bridge".into()),
+            log_level: r
+                .parse("LOG_LEVEL", |v| match v.to_ascii_lowercase().as_str() {
+                    l @ ("trace" | "debug" | "info" | "warn" | "warning" | "error") => {
+                        Ok(if l == "warning" {
+                            "warn".to_string()
+                        } else {
+                            l.to_string()
+                        })
+                    }
+                    _ => Err("expected TRACE, DEBUG, INFO, WARN or ERROR".into()),
+                })?
+                .unwrap_or_else(|| "info".into()),
+            persistent_mode: r.bool("PERSISTENT_MODE")?.unwrap_or(true),
+        })
+    }
+
+    /// The effective settings as JSON, secrets shown only as set/unset.
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            for def in SETTINGS.iter().filter(|d| d.secret) {
+                let set = match def.env {
+                    "OPENAI_API_KEY" => self.openai_api_key.is_some(),
+                    "CHATGPT_OAUTH_TOKEN" => self.chatgpt_oauth_token.is_some(),
+                    _ => false,
+                };
+                obj.insert(key(def.env), serde_json::json!(set.then_some("<set>")));
+            }
+        }
+        v
+    }
+
+    /// A table of every setting with its default and meaning, for `mcpd config --list`.
+    pub fn describe() -> String {
+        SETTINGS
+            .iter()
+            .map(|d| {
+                format!(
+                    "{:<26} {:<24} {}",
+                    d.env,
+                    d.default.unwrap_or("(unset)"),
+                    d.help
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn check_unknown(config: &Config, sources: &Sources) -> Result<(), SettingsError> {
+    if let Ok(table) = config.cache.clone().into_table() {
+        for (k, v) in table {
+            if !SETTINGS.iter().any(|d| key(d.env) == k) {
+                let origin = v.origin().unwrap_or("the config file").to_string();
+                return Err(SettingsError::Unknown { key: k, origin });
+            }
+        }
+    }
+    let mut env: Vec<&String> = sources.env.keys().collect();
+    env.sort();
+    for name in env {
+        if (name.starts_with("MCPD_") || name.starts_with("CODEX_MCP_"))
+            && !SETTINGS.iter().any(|d| d.env == name)
+        {
+            return Err(SettingsError::UnknownEnv(name.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// One layer of string values that remembers where it came from, so errors can say.
+#[derive(Debug, Clone)]
+struct Layer {
+    origin: &'static str,
+    values: Vec<(String, String)>,
+}
+
+impl config::Source for Layer {
+    fn clone_into_box(&self) -> Box<dyn config::Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<config::Map<String, Value>, config::ConfigError> {
+        let origin = self.origin.to_string();
+        Ok(self
+            .values
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    Value::new(Some(&origin), ValueKind::String(v.clone())),
+                )
+            })
+            .collect())
+    }
+}
+
+/// Parses `2048m`, `2g`, `512k` or a byte count.
+pub fn parse_memory(v: &str) -> Result<u64, String> {
+    let v = v.trim().to_ascii_lowercase();
+    let (digits, mult) = match v.chars().last() {
+        Some('k') => (&v[..v.len() - 1], 1u64 << 10),
+        Some('m') => (&v[..v.len() - 1], 1 << 20),
+        Some('g') => (&v[..v.len() - 1], 1 << 30),
+        Some('b') => (&v[..v.len() - 1], 1),
+        _ => (v.as_str(), 1),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if n > 0 => n
+            .checked_mul(mult)
+            .ok_or_else(|| "value is too large".to_string()),
+        _ => Err("expected a size such as 2048m, 2g or 512k".into()),
+    }
+}
+
+struct Reader<'a> {
+    config: &'a Config,
+}
+
+impl Reader<'_> {
+    fn raw(&self, name: &str) -> Option<(String, String)> {
+        // Read the merged table directly: deserialising through `get` drops the origin.
+        let value = self
+            .config
+            .cache
+            .clone()
+            .into_table()
+            .ok()?
+            .remove(&key(name))?;
+        let origin = value.origin().unwrap_or("defaults").to_string();
+        let text = match value.kind {
+            ValueKind::Nil => return None,
+            ValueKind::String(s) => s,
+            ValueKind::Boolean(b) => b.to_string(),
+            ValueKind::I64(n) => n.to_string(),
+            ValueKind::U64(n) => n.to_string(),
+            ValueKind::I128(n) => n.to_string(),
+            ValueKind::U128(n) => n.to_string(),
+            ValueKind::Float(f) => f.to_string(),
+            ValueKind::Array(a) => a
+                .into_iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            ValueKind::Table(_) => "<table>".into(),
+        };
+        Some((text, origin))
+    }
+
+    fn parse<T>(
+        &self,
+        name: &str,
+        f: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, SettingsError> {
+        let Some((text, origin)) = self.raw(name) else {
+            return Ok(None);
+        };
+        f(text.trim())
+            .map(Some)
+            .map_err(|why| SettingsError::Invalid {
+                name: name.into(),
+                value: text,
+                origin,
+                why,
+            })
+    }
+
+    fn string(&self, name: &str) -> Result<Option<String>, SettingsError> {
+        Ok(self
+            .parse(name, |v| Ok(v.to_string()))?
+            .filter(|s| !s.is_empty()))
+    }
+
+    fn path(&self, name: &str) -> Result<Option<PathBuf>, SettingsError> {
+        Ok(self.string(name)?.map(PathBuf::from))
+    }
+
+    fn list(&self, name: &str, sep: char) -> Result<Vec<String>, SettingsError> {
+        Ok(self
+            .string(name)?
+            .map(|s| {
+                s.split(sep)
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn bool(&self, name: &str) -> Result<Option<bool>, SettingsError> {
+        self.parse(name, |v| match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err("expected true or false".into()),
+        })
+    }
+
+    fn number<T: std::str::FromStr + PartialOrd + TryFrom<u8>>(
+        &self,
+        name: &str,
+        min: u8,
+    ) -> Result<Option<T>, SettingsError> {
+        self.parse(name, |v| {
+            let n: T = v
+                .parse()
+                .map_err(|_| "expected a whole number".to_string())?;
+            match T::try_from(min) {
+                Ok(m) if n < m => Err(format!("must be at least {min}")),
+                _ => Ok(n),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

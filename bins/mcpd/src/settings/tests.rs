@@ -1,0 +1,141 @@
+use std::io::Write as _;
+
+use pretty_assertions::assert_eq;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect()
+}
+
+fn sources(pairs: &[(&str, &str)]) -> Sources {
+    Sources {
+        env: env(pairs),
+        home: Some(PathBuf::from("/home/u")),
+        ..Sources::default()
+    }
+}
+
+#[test]
+fn defaults_match_the_contract() {
+    let s = Settings::load(&sources(&[])).unwrap();
+    assert_eq!(s.listen, "127.0.0.1:8210".parse::<SocketAddr>().unwrap());
+    assert_eq!(s.runtime, RuntimeChoice::Auto);
+    assert_eq!(s.approval_mode, ApprovalMode::Suggest);
+    assert_eq!(s.max_concurrent_sessions, 20);
+    assert_eq!(s.session_timeout_seconds, 3600);
+    assert_eq!(s.container_memory_limit_bytes, 2048 << 20);
+    assert_eq!(s.container_network_mode, "bridge");
+    assert_eq!(s.data_dir, PathBuf::from("/home/u/.local/share/codex-mcp"));
+    assert_eq!(s.codex_model, None);
+    assert_eq!(s.log_level, "info");
+}
+
+#[test]
+fn layers_apply_in_order() {
+    let mut file = tempfile::NamedTempFile::with_suffix(".toml").unwrap();
+    writeln!(
+        file,
+        "max_concurrent_sessions = 5\nsession_timeout = 60\ncodex_model = \"from-file\""
+    )
+    .unwrap();
+    let mut src = sources(&[("SESSION_TIMEOUT", "90"), ("CODEX_MODEL", "from-env")]);
+    src.file = Some(file.path().to_path_buf());
+    src.flags = vec![("CODEX_MODEL", "from-flag".into())];
+    let s = Settings::load(&src).unwrap();
+    assert_eq!(
+        (
+            s.max_concurrent_sessions,
+            s.session_timeout_seconds,
+            s.codex_model.as_deref()
+        ),
+        (5, 90, Some("from-flag"))
+    );
+}
+
+#[test]
+fn malformed_values_name_the_setting_and_source() {
+    let cases = [
+        (
+            "MAX_CONCURRENT_SESSIONS",
+            "lots",
+            "MAX_CONCURRENT_SESSIONS=\"lots\" (the environment): expected a whole number",
+        ),
+        (
+            "MAX_CONCURRENT_SESSIONS",
+            "0",
+            "MAX_CONCURRENT_SESSIONS=\"0\" (the environment): must be at least 1",
+        ),
+        (
+            "CODEX_MCP_RUNTIME",
+            "kubernetes",
+            "CODEX_MCP_RUNTIME=\"kubernetes\" (the environment): expected auto, docker or local",
+        ),
+        (
+            "MCPD_LISTEN",
+            "nowhere",
+            "MCPD_LISTEN=\"nowhere\" (the environment): expected HOST:PORT (invalid socket address syntax)",
+        ),
+        (
+            "CONTAINER_MEMORY_LIMIT",
+            "lots",
+            "CONTAINER_MEMORY_LIMIT=\"lots\" (the environment): expected a size such as 2048m, 2g or 512k",
+        ),
+        (
+            "PERSISTENT_MODE",
+            "maybe",
+            "PERSISTENT_MODE=\"maybe\" (the environment): expected true or false",
+        ),
+        (
+            "CODEX_APPROVAL_MODE",
+            "yolo",
+            "CODEX_APPROVAL_MODE=\"yolo\" (the environment): expected suggest, auto or manual",
+        ),
+    ];
+    for (name, value, expected) in cases {
+        let err = Settings::load(&sources(&[(name, value)])).unwrap_err();
+        assert_eq!(err.to_string(), expected);
+    }
+}
+
+#[test]
+fn unknown_file_keys_and_prefixed_env_vars_are_refused() {
+    let mut file = tempfile::NamedTempFile::with_suffix(".toml").unwrap();
+    writeln!(file, "max_sessions = 5").unwrap();
+    let mut src = sources(&[]);
+    src.file = Some(file.path().to_path_buf());
+    let err = Settings::load(&src).unwrap_err().to_string();
+    assert!(err.starts_with("unknown setting \"max_sessions\""), "{err}");
+
+    let err = Settings::load(&sources(&[("MCPD_LISTNE", "x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("MCPD_LISTNE"), "{err}");
+}
+
+#[test]
+fn missing_config_file_is_an_error() {
+    let mut src = sources(&[]);
+    src.file = Some(PathBuf::from("/nonexistent/mcpd.toml"));
+    let err = Settings::load(&src).unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/mcpd.toml"), "{err}");
+}
+
+#[test]
+fn secrets_are_redacted() {
+    let s = Settings::load(&sources(&[("OPENAI_API_KEY", "sk-very-secret")])).unwrap();
+    let shown = s.redacted().to_string();
+    assert!(!shown.contains("sk-very-secret"));
+    assert!(shown.contains("\"openai_api_key\":\"<set>\""));
+}
+
+#[test]
+fn memory_sizes_parse() {
+    assert_eq!(parse_memory("512k"), Ok(512 << 10));
+    assert_eq!(parse_memory("2G"), Ok(2 << 30));
+    assert_eq!(parse_memory("1048576"), Ok(1 << 20));
+    assert!(parse_memory("-1m").is_err());
+}

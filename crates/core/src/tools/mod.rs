@@ -1,0 +1,3 @@
+//! Handlers for codex-mcp's own tools: the ones the server answers itself.
+
+pub mod health;
