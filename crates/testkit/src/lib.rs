@@ -1,1 +1,57 @@
-//! Test support for codex-mcp.
+//! Test support for codex-mcp (never a dependency of shipped code).
+//!
+//! The only simulated part of codex-mcp's tests is the model behind Codex. This crate
+//! provides:
+//! - [`ScriptedModel`]: an OpenAI Responses-API server on 127.0.0.1 that tests program per
+//!   request ([`Reply`]: text, JSON, `exec_command` calls, HTTP errors, broken or hanging
+//!   streams, per-request functions) and that records every request ([`RecordedRequest`]).
+//! - [`codex_bin`] / [`codex_vendor_dir`]: the real Codex CLI, pinned to
+//!   [`CODEX_VERSION`], installed once with npm into a shared cache (or `CODEX_BIN`).
+//! - [`CodexHome`]: a `CODEX_HOME` whose `config.toml` sends every request to a
+//!   `ScriptedModel` and keeps Codex off the network, with API-key or ChatGPT credentials
+//!   ([`Auth`], [`fake_jwt`]) so tests can assert which bearer token arrived.
+//! - [`run_codex`] / [`CodexOutput`]: run Codex with the prompt on stdin under a time
+//!   limit and read its `--json` events.
+//! - [`CodexFixture`]: all of the above for one test, with the driver's argv.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use codex_mcp_testkit::*;
+//! let model = ScriptedModel::start().await?;
+//! model.push(Reply::text("hello").with_usage(Usage::new(11, 7)));
+//! let Some(codex) = codex_bin_or_skip() else { return Ok(()) };
+//! let home_dir = temp_dir("home")?;
+//! let work = temp_dir("work")?;
+//! let home = CodexHome::new(home_dir.path(), &model);
+//! home.write()?;
+//! let mut cmd = home.command(&codex);
+//! cmd.args(["exec", "--json", "--skip-git-repo-check", "-s", "read-only", "-C"])
+//!     .arg(work.path())
+//!     .args(home.offline_args());
+//! let out = run_codex(cmd, "say hello", std::time::Duration::from_secs(60)).await?;
+//! assert_eq!(out.last_agent_message(), Some("hello"));
+//! assert_eq!(model.responses_requests()[0].bearer(), Some(home.bearer()));
+//! # Ok(()) }
+//! ```
+//!
+//! What the real Codex 0.169.0 does in each scripted case is recorded in
+//! `docs/testing.md`.
+
+mod codex;
+mod fixture;
+mod home;
+mod model;
+mod reply;
+mod request;
+mod run;
+
+pub use codex::{
+    CACHE_ENV, CODEX_BIN_ENV, CODEX_VERSION, codex_bin, codex_bin_or_skip, codex_vendor_dir, is_ci,
+    temp_dir, test_cache_dir,
+};
+pub use fixture::{CodexFixture, DEFAULT_CODEX_TIMEOUT};
+pub use home::{Auth, CodexHome, DEFAULT_MODEL, NETWORK_FEATURES, fake_jwt, offline_args};
+pub use model::{Matcher, ScriptedModel};
+pub use reply::{Reply, ReplyFn, Usage, assistant_message, function_call, sse_event};
+pub use request::{Message, RecordedRequest};
+pub use run::{CodexOutput, run_codex};
