@@ -1,1 +1,46 @@
-//! The codex-mcp tool catalogue (filled in by the Codex engine issue).
+//! # codex-mcp-tools
+//!
+//! The tool catalogue of codex-mcp: for each of the 13 tools its name, title,
+//! description and behaviour hints, the Rust types of its arguments and of its response,
+//! the JSON Schemas derived from them, and for the seven Codex tools the prompt sent to
+//! Codex. The crate is pure: no I/O, no async runtime. The engine (`codex-mcp-core`)
+//! calls it at the two ends of a tool call:
+//!
+//! 1. [`prepare`] (Codex tools) or [`prepare_server`] (the server's own tools) checks the
+//!    arguments against the tool's `inputSchema` and the rules a schema cannot say,
+//!    failing with an [`ArgumentError`] that names the argument, and yields the prompt,
+//!    the `--output-schema`, the timeout and the conversation the turn belongs to.
+//! 2. [`PreparedCall::finish`] (or [`finish`]) parses Codex's final message and
+//!    validates it against the tool's `outputSchema`, failing with an [`OutputError`]
+//!    that carries what Codex said; server tools validate what they built with
+//!    [`to_structured`].
+//!
+//! One schema per response type serves as both the MCP `outputSchema` and the Codex
+//! `--output-schema`, so it is kept inside the OpenAI Responses API strict subset;
+//! [`schema::check_strict`] proves that in the tests. The Codex prompts are also served
+//! as MCP prompts ([`prompts()`], [`render_prompt`]).
+//!
+//! Tools can be found under their names and under the original project's `codex_`
+//! names ([`find`]); `docs/tools.md` in the repository lists every tool, its arguments,
+//! its result and the limits.
+
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod agent_id;
+pub mod args;
+pub mod catalogue;
+pub mod output;
+pub mod prompts;
+pub mod schema;
+pub mod tools;
+
+pub use agent_id::{AgentId, InvalidAgentId};
+pub use args::{ArgumentError, MAX_ARGUMENT_BYTES, MAX_TOTAL_ARGUMENT_BYTES};
+pub use catalogue::{
+    CodexTool, Conversation, LEGACY_PREFIX, MAX_TIMEOUT_SECONDS, PreparedCall, ServerCall,
+    ServerRequest, ToolKind, ToolSpec, WorkspaceAccess, catalogue, find, prepare, prepare_server,
+};
+pub use output::{OutputError, finish, to_structured, validate_output};
+pub use prompts::{prompts, render_prompt};
+pub use tools::Severity;

@@ -1,0 +1,125 @@
+//! `list_sessions` and `get_my_session_info`: what the server knows about agents'
+//! sessions. The server fills the responses from its store and runtime.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{AGENT_ID_DOC, server_annotations};
+use crate::agent_id::AgentId;
+use crate::args::{self, ArgumentError};
+use crate::catalogue::{Definition, ServerCallParts, ServerRequest, ToolSpec};
+use crate::schema::{input_schema, output_schema};
+
+/// Arguments of `list_sessions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListSessionsArgs {
+    /// Only this agent's session.
+    #[schemars(
+        description = "List only this agent's session (1-64 of A-Za-z0-9_.-); all agents' when omitted."
+    )]
+    pub agent_id: Option<AgentId>,
+}
+
+/// Arguments of `get_my_session_info`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetMySessionInfoArgs {
+    /// The calling agent.
+    #[schemars(description = AGENT_ID_DOC)]
+    pub agent_id: Option<AgentId>,
+}
+
+/// What `list_sessions` returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ListSessionsResponse {
+    /// One entry per agent session, most recently active first.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// One agent's session: its environment and what it has done. Also what
+/// `get_my_session_info` returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionInfo {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Where its environment lives: "docker" or "local".
+    pub runtime: String,
+    /// Its container, with the docker runtime.
+    pub container_id: Option<String>,
+    /// The environment's state, e.g. "running", "stopped", "starting", "not_started".
+    pub state: String,
+    /// When the agent was first seen (RFC 3339).
+    pub created_at: String,
+    /// When it last made a call (RFC 3339).
+    pub last_active_at: String,
+    /// Tool calls made.
+    pub calls: u64,
+    /// Model input tokens used, in all.
+    pub tokens_in: u64,
+    /// Model output tokens used, in all.
+    pub tokens_out: u64,
+    /// The Codex conversations the agent has, one per conversation key.
+    pub threads: Vec<ThreadInfo>,
+}
+
+/// A Codex conversation thread of an agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ThreadInfo {
+    /// Which conversation: the tool name (e.g. "chat", "plan").
+    pub conversation: String,
+    /// Codex's thread id.
+    pub thread_id: String,
+}
+
+const LIST_DESCRIPTION: &str = "List agent sessions known to the server: for each agent its runtime (docker or local), container id, state, creation and last-activity times, number of calls, tokens used and Codex conversation threads. Give agent_id to see one agent only. Answered by the server; no Codex call.";
+
+const MINE_DESCRIPTION: &str = "Show your own session: agent id, runtime, container id, state, creation and last-activity times, calls made, tokens used, and your Codex conversation threads. Useful to check which environment your calls run in. Answered by the server; no Codex call.";
+
+pub(crate) fn list_sessions() -> ToolSpec {
+    ToolSpec::new_server(
+        Definition {
+            name: "list_sessions",
+            title: "List sessions",
+            description: LIST_DESCRIPTION,
+            annotations: server_annotations(true, false),
+            input_schema: input_schema::<ListSessionsArgs>(),
+            output_schema: output_schema::<ListSessionsResponse>(),
+        },
+        parse_list,
+    )
+}
+
+pub(crate) fn get_my_session_info() -> ToolSpec {
+    ToolSpec::new_server(
+        Definition {
+            name: "get_my_session_info",
+            title: "My session",
+            description: MINE_DESCRIPTION,
+            annotations: server_annotations(true, false),
+            input_schema: input_schema::<GetMySessionInfoArgs>(),
+            output_schema: output_schema::<SessionInfo>(),
+        },
+        parse_mine,
+    )
+}
+
+fn parse_list(
+    tool: &ToolSpec,
+    arguments: &Map<String, Value>,
+) -> Result<ServerCallParts, ArgumentError> {
+    let a: ListSessionsArgs = args::parse(tool.input_schema(), arguments)?;
+    let request = ServerRequest::ListSessions {
+        agent_id: a.agent_id.clone(),
+    };
+    Ok((a.agent_id, request))
+}
+
+fn parse_mine(
+    tool: &ToolSpec,
+    arguments: &Map<String, Value>,
+) -> Result<ServerCallParts, ArgumentError> {
+    let a: GetMySessionInfoArgs = args::parse(tool.input_schema(), arguments)?;
+    Ok((a.agent_id, ServerRequest::GetMySessionInfo))
+}
