@@ -1,15 +1,25 @@
-//! Wiring: builds the engine from the settings.
+//! Wiring: builds the engine, the agent runtime and the tools from the settings.
 
+use std::hash::{Hash as _, Hasher as _};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
+use codex_mcp_core::agents::{
+    AgentConfig, AgentCredentials, AgentManager, Approval, CredentialSource,
+};
 use codex_mcp_core::server::{McpServer, ServerOptions};
+use codex_mcp_core::tools::codex::CodexToolHandler;
 use codex_mcp_core::tools::health::{HealthCheck, HealthFacts};
 use codex_mcp_core::transport::http::{HealthReporter, HostPolicy, HttpOptions};
 use codex_mcp_protocol::lifecycle::Implementation;
+use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
+use codex_mcp_runtime::local::{LocalConfig, LocalRuntime};
+use codex_mcp_runtime::{AgentRuntime, RuntimeKind};
+use codex_mcp_tools::ToolKind;
 use serde_json::{Map, Value, json};
 
-use crate::settings::Settings;
+use crate::settings::{ApprovalMode, RuntimeChoice, Settings};
 
 const INSTRUCTIONS: &str = "codex-mcp hands work to OpenAI's Codex CLI. Each agent gets its own \
 persistent environment (workspace, Codex home, conversation history). Pass agent_id (or the \
@@ -17,13 +27,15 @@ X-Agent-Id header) to keep your work in one environment. Call health_check first
 
 /// Facts about this deployment for `health_check` and `/health`.
 pub struct Facts {
-    runtime: String,
+    runtime: &'static str,
+    runtime_note: Option<String>,
 }
 
 impl HealthFacts for Facts {
     fn facts(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("runtime".into(), json!(self.runtime));
+        m.insert("runtime_note".into(), json!(self.runtime_note));
         m
     }
 }
@@ -34,14 +46,119 @@ impl HealthReporter for Facts {
     }
 }
 
-/// The engine and HTTP options for these settings.
-pub fn build(settings: &Settings) -> (McpServer, HttpOptions) {
+/// Credentials from the settings: an API key, else the ChatGPT login file.
+struct SettingsCredentials {
+    api_key: Option<String>,
+    auth_file: std::path::PathBuf,
+}
+
+impl CredentialSource for SettingsCredentials {
+    fn current(&self) -> Result<Option<AgentCredentials>, String> {
+        let bytes = if let Some(key) = &self.api_key {
+            serde_json::to_vec(&json!({ "OPENAI_API_KEY": key })).unwrap_or_default()
+        } else {
+            match std::fs::read(&self.auth_file) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(format!("cannot read {}: {e}", self.auth_file.display())),
+            }
+        };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        Ok(Some(AgentCredentials {
+            fingerprint: format!("{:016x}", h.finish()),
+            auth_json: bytes,
+        }))
+    }
+}
+
+async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, Option<String>)> {
+    let local = || -> Arc<dyn AgentRuntime> {
+        let cfg = LocalConfig::new(&settings.data_dir)
+            .with_workspace_roots(settings.workspace_roots.clone());
+        Arc::new(LocalRuntime::new(cfg))
+    };
+    let docker = || async {
+        let cfg = DockerConfig::from_lookup(|_| None)?
+            .with_image(settings.agent_image.clone())
+            .with_network_mode(settings.container_network_mode.clone())
+            .with_workspace_roots(settings.workspace_roots.clone())
+            .with_limits(
+                Some((settings.container_cpu_limit * 1e9) as i64),
+                Some(settings.container_memory_limit_bytes),
+            );
+        let rt = DockerRuntime::connect(cfg).await?;
+        rt.probe().await?;
+        rt.adopt().await?;
+        Ok::<_, codex_mcp_runtime::RuntimeError>(rt)
+    };
+    match settings.runtime {
+        RuntimeChoice::Local => Ok((local(), None)),
+        RuntimeChoice::Docker => {
+            let rt = docker().await.context("CODEX_MCP_RUNTIME=docker")?;
+            Ok((Arc::new(rt), None))
+        }
+        RuntimeChoice::Auto if !settings.persistent_mode => Ok((
+            local(),
+            Some("PERSISTENT_MODE=false: agents use host folders, not containers".into()),
+        )),
+        RuntimeChoice::Auto => match docker().await {
+            Ok(rt) => Ok((Arc::new(rt), None)),
+            Err(e) => {
+                let note = format!(
+                    "Docker is not usable ({e}); agents run in host folders (local runtime)"
+                );
+                tracing::warn!("{note}");
+                Ok((local(), Some(note)))
+            }
+        },
+    }
+}
+
+/// The engine, HTTP options and agent manager for these settings.
+pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOptions)> {
+    let (runtime, runtime_note) = runtime(settings).await?;
+    let kind = runtime.kind();
+    let codex_config = match &settings.codex_config {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+            format!("CODEX_MCP_CODEX_CONFIG={}: cannot read it", path.display())
+        })?),
+        None => None,
+    };
+    let codex_program = match (kind, &settings.codex_bin) {
+        (RuntimeKind::Local, Some(bin)) => bin.display().to_string(),
+        _ => "codex".to_string(),
+    };
+    let auth_dir = settings
+        .auth_dir
+        .clone()
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".codex")))
+        .unwrap_or_else(|| ".codex".into());
+    let credentials = Arc::new(SettingsCredentials {
+        api_key: settings.openai_api_key.clone(),
+        auth_file: auth_dir.join("auth.json"),
+    });
+    let manager = Arc::new(AgentManager::new(
+        runtime,
+        AgentConfig {
+            codex_program,
+            model: settings.codex_model.clone(),
+            provider: settings.codex_provider.clone(),
+            approval: match settings.approval_mode {
+                ApprovalMode::Suggest => Approval::Suggest,
+                ApprovalMode::Auto => Approval::Auto,
+                ApprovalMode::Manual => Approval::Manual,
+            },
+            codex_config,
+        },
+        Some(credentials),
+    ));
     let facts = Arc::new(Facts {
-        runtime: serde_json::to_value(settings.runtime)
-            .map(|v| v.to_string())
-            .unwrap_or_default()
-            .trim_matches('"')
-            .to_string(),
+        runtime: match kind {
+            RuntimeKind::Docker => "docker",
+            RuntimeKind::Local => "local",
+        },
+        runtime_note,
     });
     let options = ServerOptions {
         info: Implementation {
@@ -53,15 +170,25 @@ pub fn build(settings: &Settings) -> (McpServer, HttpOptions) {
         session_idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
         ..ServerOptions::default()
     };
-    let server = McpServer::builder(options)
-        .tool(HealthCheck::new(
-            Some(facts.clone() as Arc<dyn HealthFacts>),
-        ))
-        .build();
+    let mut builder = McpServer::builder(options);
+    for spec in codex_mcp_tools::catalogue() {
+        match spec.kind {
+            ToolKind::Codex(_) => {
+                builder = builder.tool(CodexToolHandler::new(spec, Arc::clone(&manager)))
+            }
+            ToolKind::Server if spec.name == "health_check" => {
+                builder = builder.tool(HealthCheck::new(Some(
+                    facts.clone() as Arc<dyn HealthFacts>
+                )));
+            }
+            ToolKind::Server => {}
+        }
+    }
+    let server = builder.build();
     let http = HttpOptions {
         host_policy: HostPolicy::loopback().with_hosts(settings.allowed_hosts.iter().cloned()),
         health: Some(facts as Arc<dyn HealthReporter>),
         ..HttpOptions::default()
     };
-    (server, http)
+    Ok((server, http))
 }

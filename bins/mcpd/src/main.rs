@@ -99,7 +99,7 @@ async fn shutdown_signal() {
 }
 
 async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
-    let (server, http) = app::build(&settings);
+    let (server, http) = app::build(&settings).await?;
     if args.stdio {
         tracing::info!("serving MCP on stdio");
         let token = CancellationToken::new();

@@ -26,6 +26,8 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod agents;
+pub mod codex;
 pub mod server;
 pub mod session;
 pub mod tools;

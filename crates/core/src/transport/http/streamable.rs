@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -217,19 +218,21 @@ async fn modern(
     let (tx, mut rx) = mpsc::channel::<Message>(64);
     let server = state.server.clone();
     let ctx_parts = parts(Some(tx.clone()));
-    let task = AbortOnDrop(tokio::spawn(async move {
+    let task = AbortOnDrop(Some(tokio::spawn(async move {
         let response = server.handle_request(request, ctx_parts).await;
         let _ = tx.send(Message::Response(response)).await;
         drop(guard);
-    }));
+    })));
     // Closing the stream (or dropping this response before it starts) cancels the
     // request.
     let drop_cancel = cancel.clone().drop_guard();
     // Answer with plain JSON when the response comes before any notification: the
     // status code can then carry the error class (400 for a missing capability).
+    let grace = state.options.shutdown_grace;
+    let mut closing = Box::pin(grace_after(state.shutdown.clone(), grace));
     let first = tokio::select! {
         first = rx.recv() => first,
-        () = state.shutdown.cancelled() => None,
+        () = &mut closing => None,
     };
     let first = match first {
         Some(Message::Response(response)) => {
@@ -250,7 +253,6 @@ async fn modern(
             );
         }
     };
-    let shutdown = state.shutdown.clone();
     let stream = async_stream::stream! {
         let _permit = permit;
         let _cancel_on_drop = drop_cancel;
@@ -266,20 +268,52 @@ async fn modern(
                     }
                     None => break,
                 },
-                () = shutdown.cancelled() => break,
+                () = &mut closing => break,
             }
         }
     };
     sse::stream_response(stream, &[])
 }
 
-/// Aborts a spawned request task when its stream is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// How long a request whose stream was dropped may take to honour its (already
+/// cancelled) token before its task is aborted.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
+
+/// Aborts a spawned request task when its stream is dropped, unless the task ends by
+/// itself within [`CANCEL_GRACE`]. Dropping the stream also cancels the request's token;
+/// aborting at once would drop the handler before it could observe that and clean up.
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        let Some(mut handle) = self.0.take() else {
+            return;
+        };
+        if handle.is_finished() {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if tokio::time::timeout(CANCEL_GRACE, &mut handle)
+                        .await
+                        .is_err()
+                    {
+                        handle.abort();
+                    }
+                });
+            }
+            Err(_) => handle.abort(),
+        }
     }
+}
+
+/// Resolves when a stream carrying a request's response must close for shutdown: once
+/// the grace period after shutdown has passed, so calls in flight can still deliver
+/// their responses (the server cancels what is left at the same moment).
+async fn grace_after(shutdown: CancellationToken, grace: Duration) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(grace).await;
 }
 
 /// Decodes a header value that may use the `=?base64?...?=` sentinel.
@@ -546,6 +580,14 @@ fn tail_stream(
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> impl futures::Stream<Item = Bytes> + Send + 'static {
     let keep_alive = state.options.keep_alive;
+    // The standalone stream carries no request: it closes as soon as shutdown begins.
+    // A request's stream stays until its response is out or the grace period is over.
+    let grace = if stream == STANDALONE_STREAM {
+        Duration::ZERO
+    } else {
+        state.options.shutdown_grace
+    };
+    let mut closing = Box::pin(grace_after(state.shutdown.clone(), grace));
     async_stream::stream! {
         let _permit = permit;
         let mut cursor = after;
@@ -564,7 +606,7 @@ fn tail_stream(
             tokio::select! {
                 () = notified => {}
                 () = tokio::time::sleep(keep_alive) => yield sse::keep_alive(),
-                () = state.shutdown.cancelled() => break,
+                () = &mut closing => break,
             }
         }
     }

@@ -1,0 +1,262 @@
+//! The agent manager: one persistent environment per agent, prepared for Codex
+//! (configuration, credentials, output schemas) and remembered across calls (Codex
+//! threads, token totals).
+
+pub mod identity;
+pub mod snapshot;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use codex_mcp_runtime::{AgentEnv, AgentId, AgentRuntime, AgentSpec, RuntimeKind};
+use parking_lot::Mutex;
+
+use crate::codex::{Sandbox, Usage};
+
+/// How Codex may change an agent's files (`CODEX_APPROVAL_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// Work on a scratch copy and return the diff; the workspace stays untouched.
+    Suggest,
+    /// Apply changes to the workspace and return the diff.
+    Auto,
+    /// Like `Suggest` until approvals can be forwarded to the client.
+    Manual,
+}
+
+impl Approval {
+    /// Whether changes land in the real workspace.
+    pub fn applies_changes(self) -> bool {
+        matches!(self, Self::Auto)
+    }
+}
+
+/// Credentials to install into every agent's Codex home.
+pub trait CredentialSource: Send + Sync + 'static {
+    /// The `auth.json` bytes and a fingerprint that changes when they do; `Ok(None)` when
+    /// there are no credentials; `Err` with a sentence saying what is wrong.
+    fn current(&self) -> Result<Option<AgentCredentials>, String>;
+}
+
+/// One version of the credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AgentCredentials {
+    /// Contents of `auth.json`.
+    pub auth_json: Vec<u8>,
+    /// Changes whenever the contents do.
+    pub fingerprint: String,
+}
+
+impl std::fmt::Debug for AgentCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentCredentials")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How agents run Codex.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The Codex program inside the environment (`codex`, or `CODEX_BIN` on the host).
+    pub codex_program: String,
+    /// `CODEX_MODEL`: passed as `-m` only when set.
+    pub model: Option<String>,
+    /// `CODEX_PROVIDER`: passed as `-c model_provider=...` only when set.
+    pub provider: Option<String>,
+    /// `CODEX_APPROVAL_MODE`.
+    pub approval: Approval,
+    /// Contents of `CODEX_MCP_CODEX_CONFIG`, written as every agent's `config.toml`.
+    pub codex_config: Option<String>,
+}
+
+/// Memory of one agent beyond its environment.
+#[derive(Default)]
+struct AgentMemory {
+    auth_fingerprint: Option<String>,
+    config_written: bool,
+    schemas: Vec<&'static str>,
+}
+
+/// Keeps agents' environments ready and remembers their conversations.
+pub struct AgentManager {
+    runtime: Arc<dyn AgentRuntime>,
+    config: AgentConfig,
+    credentials: Option<Arc<dyn CredentialSource>>,
+    memory: Mutex<HashMap<String, AgentMemory>>,
+    threads: Mutex<HashMap<(String, String), String>>,
+    totals: Mutex<HashMap<String, Usage>>,
+}
+
+/// What a prepared agent offers a call.
+#[derive(Debug, Clone)]
+pub struct ReadyAgent {
+    /// The agent.
+    pub id: AgentId,
+    /// Paths inside its environment.
+    pub env: AgentEnv,
+}
+
+impl AgentManager {
+    /// A manager over a runtime.
+    pub fn new(
+        runtime: Arc<dyn AgentRuntime>,
+        config: AgentConfig,
+        credentials: Option<Arc<dyn CredentialSource>>,
+    ) -> Self {
+        Self {
+            runtime,
+            config,
+            credentials,
+            memory: Mutex::new(HashMap::new()),
+            threads: Mutex::new(HashMap::new()),
+            totals: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The runtime agents live in.
+    pub fn runtime(&self) -> &Arc<dyn AgentRuntime> {
+        &self.runtime
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    /// The sandbox a call with or without writes gets in this runtime: Codex's own on
+    /// the host, the container itself in Docker (where Codex's sandbox cannot work).
+    pub fn sandbox(&self, writes: bool) -> Sandbox {
+        match (self.runtime.kind(), writes) {
+            (RuntimeKind::Docker, _) => Sandbox::External,
+            (_, true) => Sandbox::WorkspaceWrite,
+            (_, false) => Sandbox::ReadOnly,
+        }
+    }
+
+    /// Makes sure the agent's environment exists and holds the current configuration
+    /// and credentials. Fails with a sentence the caller can act on.
+    pub async fn ready(&self, id: &AgentId) -> Result<ReadyAgent, String> {
+        let env = self
+            .runtime
+            .ensure(id, &AgentSpec::new())
+            .await
+            .map_err(|e| e.to_string())?;
+        let creds = match &self.credentials {
+            Some(source) => source.current()?,
+            None => None,
+        };
+        let Some(creds) = creds else {
+            return Err(NO_CREDENTIALS.into());
+        };
+        let (write_auth, write_config) = {
+            let memory = self.memory.lock();
+            let m = memory.get(id.as_str());
+            (
+                m.and_then(|m| m.auth_fingerprint.as_deref()) != Some(creds.fingerprint.as_str()),
+                self.config.codex_config.is_some() && !m.is_some_and(|m| m.config_written),
+            )
+        };
+        if write_auth {
+            let path = format!("{}/auth.json", env.codex_home);
+            self.runtime
+                .write_file(id, &path, &creds.auth_json, 0o600)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if write_config && let Some(config) = &self.config.codex_config {
+            let path = format!("{}/config.toml", env.codex_home);
+            self.runtime
+                .write_file(id, &path, config.as_bytes(), 0o600)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let mut memory = self.memory.lock();
+        let m = memory.entry(id.as_str().to_string()).or_default();
+        m.auth_fingerprint = Some(creds.fingerprint);
+        m.config_written |= write_config;
+        Ok(ReadyAgent {
+            id: id.clone(),
+            env,
+        })
+    }
+
+    /// Writes a tool's output schema into the agent's Codex home (once) and returns its
+    /// path inside the environment.
+    pub async fn schema_path(
+        &self,
+        agent: &ReadyAgent,
+        tool: &'static str,
+        schema: &serde_json::Value,
+    ) -> Result<String, String> {
+        let path = format!("{}/codex-mcp/schemas/{tool}.json", agent.env.codex_home);
+        let known = self
+            .memory
+            .lock()
+            .get(agent.id.as_str())
+            .is_some_and(|m| m.schemas.contains(&tool));
+        if !known {
+            let bytes = serde_json::to_vec_pretty(schema).unwrap_or_default();
+            self.runtime
+                .write_file(&agent.id, &path, &bytes, 0o600)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.memory
+                .lock()
+                .entry(agent.id.as_str().to_string())
+                .or_default()
+                .schemas
+                .push(tool);
+        }
+        Ok(path)
+    }
+
+    /// The Codex thread of an agent's conversation, if one exists.
+    pub fn thread(&self, agent: &AgentId, conversation: &str) -> Option<String> {
+        self.threads
+            .lock()
+            .get(&(agent.as_str().to_string(), conversation.to_string()))
+            .cloned()
+    }
+
+    /// Remembers the thread of an agent's conversation.
+    pub fn set_thread(&self, agent: &AgentId, conversation: &str, thread: &str) {
+        self.threads.lock().insert(
+            (agent.as_str().to_string(), conversation.to_string()),
+            thread.to_string(),
+        );
+    }
+
+    /// Turns the thread's running totals into this call's tokens.
+    pub fn call_tokens(&self, thread: Option<&str>, totals: Usage) -> Usage {
+        let Some(thread) = thread else { return totals };
+        let previous = self
+            .totals
+            .lock()
+            .insert(thread.to_string(), totals)
+            .unwrap_or_default();
+        Usage {
+            input_tokens: totals.input_tokens.saturating_sub(previous.input_tokens),
+            cached_input_tokens: totals
+                .cached_input_tokens
+                .saturating_sub(previous.cached_input_tokens),
+            output_tokens: totals.output_tokens.saturating_sub(previous.output_tokens),
+            reasoning_output_tokens: totals
+                .reasoning_output_tokens
+                .saturating_sub(previous.reasoning_output_tokens),
+        }
+    }
+
+    /// `-c` overrides every run gets.
+    pub fn config_overrides(&self) -> Vec<String> {
+        self.config
+            .provider
+            .iter()
+            .map(|p| format!("model_provider=\"{p}\""))
+            .collect()
+    }
+}
+
+/// What a call without credentials tells the user.
+pub const NO_CREDENTIALS: &str = "No Codex credentials found. Either log in with your ChatGPT account \
+(`codex login` on this machine, or `mcpd auth login`), or set OPENAI_API_KEY for mcpd; then retry.";

@@ -1,0 +1,201 @@
+//! One Codex run: start it in the agent's environment, stream its events, stop it on
+//! timeout or cancellation, and say exactly what happened.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use codex_mcp_runtime::{AgentId, AgentRuntime, ExecEvent, ExecSpec};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::command::CodexCommand;
+use super::events::{CodexEvent, Usage, parse_line};
+
+/// How many stderr lines a failure report keeps.
+const STDERR_TAIL_LINES: usize = 20;
+
+/// A run to perform.
+#[derive(Debug, Clone)]
+pub struct CodexRun {
+    /// The command line.
+    pub command: CodexCommand,
+    /// Environment for the process (e.g. `CODEX_HOME`); no secrets.
+    pub env: Vec<(String, String)>,
+    /// The prompt, written to stdin.
+    pub prompt: String,
+    /// Hard limit on the run.
+    pub timeout: Duration,
+}
+
+/// What a successful run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodexOutcome {
+    /// The thread id, for resuming.
+    pub thread_id: Option<String>,
+    /// The final agent message.
+    pub final_message: String,
+    /// The thread's running token totals after this turn.
+    pub usage: Usage,
+    /// Every completed item (commands run, files changed, messages).
+    pub items: Vec<Value>,
+    /// The last lines Codex wrote to stderr.
+    pub stderr_tail: String,
+}
+
+/// Why a run produced no usable answer. Each message says what happened and, where
+/// possible, what to do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CodexError {
+    /// Codex could not be started at all.
+    #[error("could not start Codex ({program}): {detail}. Install the Codex CLI or set CODEX_BIN")]
+    Start {
+        /// The program tried.
+        program: String,
+        /// Why it failed.
+        detail: String,
+    },
+    /// Codex reported a failed turn (model errors, refused requests, ...).
+    #[error("Codex failed: {message}")]
+    Failed {
+        /// Codex's own message.
+        message: String,
+        /// The thread, when one was started.
+        thread_id: Option<String>,
+    },
+    /// Codex exited without completing a turn.
+    #[error("Codex exited with {} without an answer{}", code.map_or("a signal".to_string(), |c| format!("code {c}")), if stderr_tail.is_empty() { String::new() } else { format!("; stderr: {stderr_tail}") })]
+    Exited {
+        /// Exit code, `None` when killed by a signal.
+        code: Option<i32>,
+        /// The end of stderr.
+        stderr_tail: String,
+        /// The thread, when one was started.
+        thread_id: Option<String>,
+    },
+    /// The turn completed but Codex gave no final message.
+    #[error("Codex finished without a final message")]
+    NoAnswer {
+        /// The thread.
+        thread_id: Option<String>,
+    },
+    /// The run exceeded its time limit and was stopped.
+    #[error("Codex did not finish within {} s and was stopped; raise timeout_seconds for longer tasks", after.as_secs())]
+    TimedOut {
+        /// The limit.
+        after: Duration,
+        /// The thread, when one was started.
+        thread_id: Option<String>,
+    },
+    /// The client cancelled the call; Codex was stopped.
+    #[error("the call was cancelled and Codex was stopped")]
+    Cancelled,
+}
+
+impl CodexError {
+    /// The thread involved, if Codex got that far (so a conversation can continue).
+    pub fn thread_id(&self) -> Option<&str> {
+        match self {
+            Self::Failed { thread_id, .. }
+            | Self::Exited { thread_id, .. }
+            | Self::NoAnswer { thread_id }
+            | Self::TimedOut { thread_id, .. } => thread_id.as_deref(),
+            Self::Start { .. } | Self::Cancelled => None,
+        }
+    }
+}
+
+/// Runs Codex once in `agent`'s environment. `on_event` sees every parsed event (for
+/// progress). Cancellation and the timeout kill Codex and everything it started.
+pub async fn run(
+    runtime: &dyn AgentRuntime,
+    agent: &AgentId,
+    run: CodexRun,
+    cancel: &CancellationToken,
+    mut on_event: impl FnMut(&CodexEvent),
+) -> Result<CodexOutcome, CodexError> {
+    let program = run.command.program.clone();
+    let mut spec = ExecSpec::new(run.command.argv())
+        .cwd(run.command.workdir.clone())
+        .stdin(run.prompt.into_bytes());
+    for (k, v) in run.env {
+        spec = spec.env(k, v);
+    }
+    let mut handle = runtime
+        .exec(agent, spec)
+        .await
+        .map_err(|e| CodexError::Start {
+            program: program.clone(),
+            detail: e.to_string(),
+        })?;
+
+    let mut thread_id = None;
+    let mut final_message: Option<String> = None;
+    let mut usage = None;
+    let mut items = Vec::new();
+    let mut failure: Option<String> = None;
+    let mut stderr: VecDeque<String> = VecDeque::new();
+    let deadline = tokio::time::sleep(run.timeout);
+    tokio::pin!(deadline);
+    let code = loop {
+        tokio::select! {
+            event = handle.events.recv() => match event {
+                Some(ExecEvent::Stdout(line)) => {
+                    let Some(event) = parse_line(&line) else { continue };
+                    on_event(&event);
+                    match event {
+                        CodexEvent::ThreadStarted(id) => thread_id = Some(id),
+                        CodexEvent::ItemCompleted(item) => {
+                            if item.get("type").and_then(Value::as_str) == Some("agent_message") {
+                                final_message = item.get("text").and_then(Value::as_str).map(str::to_string);
+                            }
+                            items.push(item);
+                        }
+                        CodexEvent::TurnCompleted(u) => usage = Some(u),
+                        CodexEvent::TurnFailed(m) => failure = Some(m),
+                        CodexEvent::Error(m) => {
+                            failure.get_or_insert(m);
+                        }
+                        _ => {}
+                    }
+                }
+                Some(ExecEvent::Stderr(line)) => {
+                    stderr.push_back(line);
+                    if stderr.len() > STDERR_TAIL_LINES {
+                        stderr.pop_front();
+                    }
+                }
+                Some(ExecEvent::Exited(code)) => break code,
+                None => break None,
+            },
+            () = &mut deadline => {
+                handle.kill().await;
+                return Err(CodexError::TimedOut { after: run.timeout, thread_id });
+            }
+            () = cancel.cancelled() => {
+                handle.kill().await;
+                return Err(CodexError::Cancelled);
+            }
+        }
+    };
+    let stderr_tail = stderr.into_iter().collect::<Vec<_>>().join("\n");
+    if let Some(message) = failure {
+        return Err(CodexError::Failed { message, thread_id });
+    }
+    match (usage, code) {
+        (Some(usage), Some(0)) => match final_message {
+            Some(final_message) => Ok(CodexOutcome {
+                thread_id,
+                final_message,
+                usage,
+                items,
+                stderr_tail,
+            }),
+            None => Err(CodexError::NoAnswer { thread_id }),
+        },
+        _ => Err(CodexError::Exited {
+            code,
+            stderr_tail,
+            thread_id,
+        }),
+    }
+}

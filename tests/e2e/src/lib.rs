@@ -1,0 +1,182 @@
+//! Support for the end-to-end tests in `tests/`: locating and running the `mcpd` binary
+//! and talking MCP to it over plain HTTP.
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// Path of the `mcpd` binary built beside the running test (`target/<profile>/mcpd`),
+/// or `MCPD_BIN` when set.
+pub fn mcpd_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("MCPD_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/<test> -> target/<profile>/mcpd
+    exe.parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("mcpd"))
+        .unwrap_or_else(|| PathBuf::from("mcpd"))
+}
+
+/// A free port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// A running `mcpd`, killed on drop.
+pub struct Mcpd {
+    child: tokio::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    http: reqwest::Client,
+    stderr_path: PathBuf,
+}
+
+impl Mcpd {
+    /// Starts `mcpd` with `env` (plus a listen address) and waits until `/health` answers.
+    pub async fn start(env: &[(&str, String)], log_dir: &std::path::Path) -> anyhow::Result<Self> {
+        let port = free_port();
+        let stderr_path = log_dir.join(format!("mcpd-{port}.log"));
+        let stderr = std::fs::File::create(&stderr_path)?;
+        let mut cmd = tokio::process::Command::new(mcpd_bin());
+        cmd.env("MCPD_LISTEN", format!("127.0.0.1:{port}"))
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(stderr))
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if http
+                .get(format!("{base}/health"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!(
+                    "mcpd did not answer /health: {}",
+                    std::fs::read_to_string(&stderr_path)?
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(Self {
+            child,
+            base,
+            http,
+            stderr_path,
+        })
+    }
+
+    /// What mcpd logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// A stateless (2026-07-28) `tools/call`; returns the JSON-RPC `result`.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> anyhow::Result<Value> {
+        self.call_tool_with(name, arguments, None).await
+    }
+
+    /// Like [`Mcpd::call_tool`], with an `X-Agent-Id` header.
+    pub async fn call_tool_with(
+        &self,
+        name: &str,
+        arguments: Value,
+        agent: Option<&str>,
+    ) -> anyhow::Result<Value> {
+        let body = json!({
+            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {
+                "name": name, "arguments": arguments,
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {}
+                }
+            }
+        });
+        let mut req = self
+            .http
+            .post(format!("{}/mcp", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", name)
+            .timeout(Duration::from_secs(120))
+            .body(body.to_string());
+        if let Some(a) = agent {
+            req = req.header("x-agent-id", a);
+        }
+        let text = req.send().await?.text().await?;
+        let message = last_message(&text)?;
+        match message.get("result") {
+            Some(r) => Ok(r.clone()),
+            None => anyhow::bail!("tools/call {name} failed: {message}"),
+        }
+    }
+
+    /// A stateless `tools/list`.
+    pub async fn list_tools(&self) -> anyhow::Result<Vec<Value>> {
+        let body = json!({
+            "jsonrpc": "2.0", "id": 1, "method": "tools/list",
+            "params": { "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}
+            }}
+        });
+        let text = self
+            .http
+            .post(format!("{}/mcp", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/list")
+            .body(body.to_string())
+            .send()
+            .await?
+            .text()
+            .await?;
+        let message = last_message(&text)?;
+        Ok(message
+            .pointer("/result/tools")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// The last JSON-RPC message of a JSON or SSE body.
+pub fn last_message(body: &str) -> anyhow::Result<Value> {
+    if let Ok(v) = serde_json::from_str::<Value>(body) {
+        return Ok(v);
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no JSON-RPC message in body: {body}"))
+}
