@@ -3,8 +3,8 @@
 //! upstream with the real refresh token, writes the host file, and the agent's turn goes
 //! on with the new token.
 //!
-//! Needs the pinned Codex binary: `CODEX_BIN=/path/to/codex cargo test -p codex-mcp-auth
-//! --test real_codex -- --ignored`. Everything stays on 127.0.0.1.
+//! Uses the pinned Codex binary from `codex-mcp-testkit` (or `CODEX_BIN`). Everything
+//! stays on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -53,12 +53,13 @@ fn sse(text: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the real Codex CLI in CODEX_BIN"]
 async fn an_expired_agent_refreshes_through_the_broker() {
-    let Ok(codex) = std::env::var("CODEX_BIN") else {
-        eprintln!("CODEX_BIN is not set; skipping");
+    // The pinned Codex from the test kit (installed on first use; a failure is fatal
+    // under CI=true, never a silent skip).
+    let Some(codex) = codex_mcp_testkit::codex_bin_or_skip() else {
         return;
     };
+    let codex = codex.display().to_string();
     let t = tempfile::tempdir().unwrap();
     let host = t.path().join("host");
     let expired = Login::expiring_at(unix_now() - 60);
