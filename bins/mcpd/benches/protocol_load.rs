@@ -25,7 +25,6 @@ use std::io::{BufRead as _, Read as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -143,7 +142,14 @@ impl Server {
             .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let log = data.path().join("mcpd.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_mcpd"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mcpd"));
+        // mcpd refuses unknown MCPD_* variables: keep the bench's own knobs away from it.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("MCPD_") {
+                command.env_remove(name);
+            }
+        }
+        let child = command
             .arg("serve")
             .env("MCPD_LISTEN", addr.to_string())
             .env("CODEX_MCP_DATA_DIR", data.path().join("data"))
@@ -550,7 +556,7 @@ async fn run_row(
     let server_stat = format!("/proc/{server_pid}/stat");
     let mut peak_rss = rss_kb(server_pid);
     let mut cpu_start = None;
-    let mut cpu_end = None;
+    let cpu_end;
     // Sample memory while the load runs; CPU at the edges of the measured window.
     loop {
         let now = Instant::now();

@@ -10,14 +10,16 @@ use codex_mcp_core::agents::{
 };
 use codex_mcp_core::server::{McpServer, ServerOptions};
 use codex_mcp_core::tools::codex::CodexToolHandler;
-use codex_mcp_core::tools::health::{HealthCheck, HealthFacts};
+use codex_mcp_core::tools::prompts::CatalogPrompt;
+use codex_mcp_core::tools::server::{ServerFacts, ServerToolHandler};
 use codex_mcp_core::transport::http::{HealthReporter, HostPolicy, HttpOptions};
 use codex_mcp_protocol::lifecycle::Implementation;
 use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
 use codex_mcp_runtime::local::{LocalConfig, LocalRuntime};
 use codex_mcp_runtime::{AgentRuntime, RuntimeKind};
 use codex_mcp_tools::ToolKind;
-use serde_json::{Map, Value, json};
+use codex_mcp_tools::tools::health::{CodexHealth, CredentialsHealth};
+use serde_json::{Value, json};
 
 use crate::settings::{ApprovalMode, RuntimeChoice, Settings};
 
@@ -29,20 +31,75 @@ X-Agent-Id header) to keep your work in one environment. Call health_check first
 pub struct Facts {
     runtime: &'static str,
     runtime_note: Option<String>,
+    credentials: Arc<SettingsCredentials>,
+    codex_program: String,
+    kind: RuntimeKind,
 }
 
-impl HealthFacts for Facts {
-    fn facts(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("runtime".into(), json!(self.runtime));
-        m.insert("runtime_note".into(), json!(self.runtime_note));
-        m
+impl ServerFacts for Facts {
+    fn runtime(&self) -> (String, Option<String>) {
+        (self.runtime.to_string(), self.runtime_note.clone())
+    }
+
+    fn credentials(&self) -> CredentialsHealth {
+        let (method, source, problems) = match self.credentials.current() {
+            Ok(Some(_)) if self.credentials.api_key.is_some() => {
+                ("api_key", Some("OPENAI_API_KEY".to_string()), vec![])
+            }
+            Ok(Some(_)) => (
+                "chatgpt",
+                Some(self.credentials.auth_file.display().to_string()),
+                vec![],
+            ),
+            Ok(None) => (
+                "none",
+                None,
+                vec![codex_mcp_core::agents::NO_CREDENTIALS.to_string()],
+            ),
+            Err(e) => (
+                "none",
+                Some(self.credentials.auth_file.display().to_string()),
+                vec![e],
+            ),
+        };
+        CredentialsHealth {
+            method: method.into(),
+            source,
+            expires_in_seconds: None,
+            problems,
+        }
+    }
+
+    fn codex(&self) -> CodexHealth {
+        let available = match self.kind {
+            RuntimeKind::Docker => true,
+            _ => {
+                let p = std::path::Path::new(&self.codex_program);
+                if p.components().count() > 1 {
+                    p.is_file()
+                } else {
+                    std::env::var_os("PATH").is_some_and(|path| {
+                        std::env::split_paths(&path).any(|d| d.join(p).is_file())
+                    })
+                }
+            }
+        };
+        CodexHealth {
+            available,
+            version: None,
+        }
     }
 }
 
 impl HealthReporter for Facts {
     fn report(&self) -> Value {
-        Value::Object(self.facts())
+        let credentials = self.credentials();
+        json!({
+            "runtime": self.runtime,
+            "runtime_note": self.runtime_note,
+            "credentials": credentials,
+            "codex": self.codex(),
+        })
     }
 }
 
@@ -138,6 +195,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
         api_key: settings.openai_api_key.clone(),
         auth_file: auth_dir.join("auth.json"),
     });
+    let codex_for_facts = codex_program.clone();
     let manager = Arc::new(AgentManager::new(
         runtime,
         AgentConfig {
@@ -151,7 +209,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
             },
             codex_config,
         },
-        Some(credentials),
+        Some(credentials.clone() as Arc<dyn CredentialSource>),
     ));
     let facts = Arc::new(Facts {
         runtime: match kind {
@@ -159,6 +217,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
             RuntimeKind::Local => "local",
         },
         runtime_note,
+        credentials,
+        codex_program: codex_for_facts,
+        kind,
     });
     let options = ServerOptions {
         info: Implementation {
@@ -176,13 +237,17 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
             ToolKind::Codex(_) => {
                 builder = builder.tool(CodexToolHandler::new(spec, Arc::clone(&manager)))
             }
-            ToolKind::Server if spec.name == "health_check" => {
-                builder = builder.tool(HealthCheck::new(Some(
-                    facts.clone() as Arc<dyn HealthFacts>
-                )));
+            ToolKind::Server => {
+                builder = builder.tool(ServerToolHandler::new(
+                    spec,
+                    Arc::clone(&manager),
+                    facts.clone() as Arc<dyn ServerFacts>,
+                ));
             }
-            ToolKind::Server => {}
         }
+    }
+    for prompt in CatalogPrompt::all() {
+        builder = builder.prompt(prompt);
     }
     let server = builder.build();
     let http = HttpOptions {

@@ -482,3 +482,251 @@ async fn assert_no_codex_left(data: &Path) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn session_tools_report_the_agents_calls_and_threads() {
+    let Some(s) = setup("suggest", &[]).await else {
+        return;
+    };
+    s.model.push(Reply::json(
+        json!({"reply": "hi", "follow_up_suggestions": [], "referenced_files": []}),
+    ));
+    let chat = s
+        .mcpd
+        .call_tool("chat", json!({"message": "hello", "agent_id": "carol"}))
+        .await
+        .unwrap();
+    assert_eq!(chat.get("isError"), None, "{chat}");
+    let mine = s
+        .mcpd
+        .call_tool("get_my_session_info", json!({"agent_id": "carol"}))
+        .await
+        .unwrap();
+    let info = structured(&mine);
+    assert_eq!(
+        (
+            info["agent_id"].clone(),
+            info["calls"].clone(),
+            info["runtime"].clone()
+        ),
+        (json!("carol"), json!(1), json!("local"))
+    );
+    assert_eq!(info["threads"][0]["conversation"], json!("chat"));
+    assert!(info["tokens_in"].as_u64().unwrap() > 0);
+    let all = s.mcpd.call_tool("list_sessions", json!({})).await.unwrap();
+    let ids: Vec<Value> = structured(&all)["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["agent_id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!("carol")]);
+    let status = s
+        .mcpd
+        .call_tool("get_agent_status", json!({"agent_id": "carol"}))
+        .await
+        .unwrap();
+    assert_eq!(structured(&status)["session"]["agent_id"], json!("carol"));
+    let unknown = s
+        .mcpd
+        .call_tool("get_agent_status", json!({"agent_id": "nobody"}))
+        .await
+        .unwrap();
+    assert!(error_text(&unknown).contains("nobody"));
+    let active = s
+        .mcpd
+        .call_tool("list_active_agents", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(structured(&active)["agents"][0]["agent_id"], json!("carol"));
+}
+
+#[tokio::test]
+async fn non_zero_exit_reports_the_stderr_tail() {
+    let dir = temp_dir("e2e-fake-codex").unwrap();
+    let fake = dir.path().join("codex");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'fatal: the fake codex broke' >&2\nexit 3\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&fake)
+        .status()
+        .unwrap();
+    let Some(s) = setup("suggest", &[("CODEX_BIN", fake.display().to_string())]).await else {
+        return;
+    };
+    let result = s
+        .mcpd
+        .call_tool("chat", json!({"message": "hi"}))
+        .await
+        .unwrap();
+    let text = error_text(&result);
+    assert!(
+        text.contains("exited with code 3") && text.contains("the fake codex broke"),
+        "{text}"
+    );
+}
+
+/// Sends a legacy-session tools/call with a progress token and returns the raw SSE body.
+async fn legacy_call(
+    base: &str,
+    session: &str,
+    id: u64,
+    name: &str,
+    args: Value,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": name, "arguments": args, "_meta": {"progressToken": "p1"}}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn legacy_session(base: &str) -> String {
+    let http = reqwest::Client::new();
+    let init = http
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn progress_notifications_increase_and_read_naturally() {
+    let Some(s) = setup("suggest", &[]).await else {
+        return;
+    };
+    s.model.push(Reply::exec_command("echo checking"));
+    s.model.push(Reply::json(
+        json!({"reply": "done", "follow_up_suggestions": [], "referenced_files": []}),
+    ));
+    let session = legacy_session(&s.mcpd.base).await;
+    let body = legacy_call(
+        &s.mcpd.base,
+        &session,
+        7,
+        "chat",
+        json!({"message": "run a check"}),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let messages: Vec<Value> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect();
+    let progress: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
+    let values: Vec<f64> = progress
+        .iter()
+        .map(|p| p["params"]["progress"].as_f64().unwrap())
+        .collect();
+    assert!(
+        values.len() >= 3 && values.windows(2).all(|w| w[0] < w[1]),
+        "progress must increase: {values:?}"
+    );
+    let texts: Vec<&str> = progress
+        .iter()
+        .filter_map(|p| p["params"]["message"].as_str())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("running `echo checking`")),
+        "{texts:?}"
+    );
+    assert_eq!(messages.last().unwrap()["id"], json!(7));
+}
+
+#[tokio::test]
+async fn cancelled_call_leaves_no_codex_process() {
+    let Some(s) = setup("suggest", &[]).await else {
+        return;
+    };
+    s.model.push(Reply::hang());
+    let session = legacy_session(&s.mcpd.base).await;
+    let base = s.mcpd.base.clone();
+    let sid = session.clone();
+    let call = tokio::spawn(async move {
+        legacy_call(&base, &sid, 9, "chat", json!({"message": "wait forever"}))
+            .await
+            .text()
+            .await
+    });
+    s.model
+        .wait_for_responses_requests(1, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let cancel = reqwest::Client::new()
+        .post(format!("{}/mcp", s.mcpd.base))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9, "reason": "test"}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status().as_u16(), 202);
+    assert_no_codex_left(&s.data).await;
+    let body = tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        !body.contains("\"id\":9,\"result\""),
+        "a cancelled request gets no response: {body}"
+    );
+}
+
+#[tokio::test]
+async fn tool_prompts_are_served_as_mcp_prompts() {
+    let Some(s) = setup("suggest", &[]).await else {
+        return;
+    };
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": "plan", "arguments": {"task": "add a cache"},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let text = reqwest::Client::new()
+        .post(format!("{}/mcp", s.mcpd.base))
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "prompts/get")
+        .header("mcp-name", "plan")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let message = codex_mcp_e2e::last_message(&text).unwrap();
+    let rendered = message
+        .pointer("/result/messages/0/content/text")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(rendered.contains("add a cache"), "{message}");
+}

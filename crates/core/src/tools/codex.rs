@@ -60,10 +60,26 @@ impl ToolHandler for CodexToolHandler {
         let agent_arg = call.agent_id.as_ref().map(|a| a.to_string());
         let agent_id =
             identity::resolve(agent_arg.as_deref(), ctx.identity()).map_err(ToolError::Failed)?;
-        let manager = &self.manager;
-        let runtime = manager.runtime().as_ref();
         ctx.progress(0.0, None, Some(format!("preparing agent {agent_id}")))
             .await;
+        self.manager.call_started(&agent_id);
+        let result = self.run(&call, &agent_id, &ctx).await;
+        let tokens = result.as_ref().map(|(_, t)| *t).unwrap_or_default();
+        self.manager.call_finished(&agent_id, tokens);
+        result.map(|(r, _)| r)
+    }
+}
+
+impl CodexToolHandler {
+    async fn run(
+        &self,
+        call: &codex_mcp_tools::PreparedCall,
+        agent_id: &codex_mcp_runtime::AgentId,
+        ctx: &RequestCtx,
+    ) -> Result<(CallToolResult, crate::codex::Usage), ToolError> {
+        let manager = &self.manager;
+        let runtime = manager.runtime().as_ref();
+        let agent_id = agent_id.clone();
         let agent = manager.ready(&agent_id).await.map_err(ToolError::Failed)?;
         let schema = manager
             .schema_path(&agent, call.tool.name, &call.codex_output_schema)
@@ -186,6 +202,6 @@ impl ToolHandler for CodexToolHandler {
         );
         let mut result = CallToolResult::structured(structured);
         result.content.truncate(1);
-        Ok(result)
+        Ok((result, tokens))
     }
 }

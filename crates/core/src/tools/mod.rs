@@ -1,4 +1,5 @@
-//! Handlers for codex-mcp's own tools: the ones the server answers itself.
+//! Tool handlers: the Codex-backed tools, the server-answered tools, and the prompts.
 
 pub mod codex;
-pub mod health;
+pub mod prompts;
+pub mod server;
