@@ -35,7 +35,7 @@ macro_rules! settings {
 settings! {
     "MCPD_LISTEN", Some("127.0.0.1:8210"), false, "Address the HTTP server listens on.";
     "MCPD_ALLOWED_HOSTS", None, false, "Extra Host/Origin names accepted besides loopback (comma-separated).";
-    "MCPD_TOKENS_FILE", None, false, "Bearer tokens and the agents each may act as.";
+    "MCPD_TOKENS_FILE", None, false, "Bearer tokens and the agents each may act as (read but not yet enforced).";
     "CODEX_MCP_RUNTIME", Some("auto"), false, "Where agents live: auto, docker or local.";
     "CODEX_MCP_DATA_DIR", None, false, "Directory for the database and agent folders.";
     "CODEX_BIN", None, false, "Codex binary for the local runtime (default: codex on PATH).";
@@ -43,7 +43,7 @@ settings! {
     "CODEX_MCP_CODEX_CONFIG", None, false, "A config.toml merged into every agent's Codex home.";
     "CODEX_MCP_WORKSPACE_ROOTS", None, false, "Host folders an agent may mount (colon-separated).";
     "OPENAI_API_KEY", None, true, "OpenAI API key for Codex.";
-    "CHATGPT_OAUTH_TOKEN", None, true, "ChatGPT OAuth access token.";
+    "CHATGPT_OAUTH_TOKEN", None, true, "ChatGPT OAuth access token (detected by codex-mcp-auth; not yet wired into agents).";
     "CODEX_AUTH_METHOD", Some("auto"), false, "auto, api_key or oauth.";
     "CODEX_PREFER_OAUTH", Some("true"), false, "Prefer a ChatGPT login over an API key.";
     "CODEX_AUTH_DIR", None, false, "Directory holding Codex's auth.json (default ~/.codex).";
