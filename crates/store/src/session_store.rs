@@ -1,0 +1,121 @@
+//! The [`SessionStore`] trait: everything the engine asks of durable storage.
+//!
+//! The trait is deliberately narrow and record-shaped (no SQL, no connection or
+//! transaction handles) so that a networked backend can implement it for several mcpd
+//! instances sharing state; `docs/store.md` lists what such a backend must add.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::error::StoreError;
+use crate::model::{
+    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallStart, NewAgent, NewSession, Pruned,
+    Recovered, Session, Thread, Timestamp,
+};
+
+/// Durable record of agents, MCP sessions, tool calls and Codex threads.
+///
+/// Object safe: the engine holds an `Arc<dyn SessionStore>`. Every write is durable
+/// against a crash of the process once its future resolves. Callers pass the
+/// timestamps, so a test clock works and backends agree on the time of an event.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Records an agent the first time it is seen and returns the stored agent; an
+    /// agent that already exists is returned unchanged (use [`Self::update_agent`]).
+    async fn ensure_agent(&self, agent: NewAgent) -> Result<Agent, StoreError>;
+
+    /// Changes an agent's runtime, container, workspace or status and returns it.
+    async fn update_agent(&self, id: &str, update: AgentUpdate) -> Result<Agent, StoreError>;
+
+    /// Moves an agent's last activity forward to `at` (never backward). Starting and
+    /// finishing a call already do this.
+    async fn touch_agent(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// One agent with its usage totals, or `None`.
+    async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError>;
+
+    /// All agents with their usage totals, most recently active first.
+    async fn list_agents(&self) -> Result<Vec<Agent>, StoreError>;
+
+    /// Deletes an agent with its sessions, calls and threads: the only way those go
+    /// away other than call pruning. Returns `None` if there was no such agent.
+    async fn delete_agent(&self, id: &str) -> Result<Option<AgentDeleted>, StoreError>;
+
+    /// Records an MCP session opening.
+    async fn open_session(&self, session: NewSession) -> Result<(), StoreError>;
+
+    /// Records an MCP session closing; closing a closed session keeps the first time.
+    async fn close_session(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Sessions newest first, optionally only one agent's and only open ones.
+    async fn list_sessions(
+        &self,
+        agent_id: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<Session>, StoreError>;
+
+    /// Records a tool call starting (status `running`); counts it on its agent.
+    async fn start_call(&self, call: CallStart) -> Result<(), StoreError>;
+
+    /// Records how a running call ended and adds its tokens to its agent. Fails with
+    /// [`StoreError::NotRunning`] if it already ended (or was marked interrupted).
+    async fn finish_call(&self, id: &str, finish: CallFinish) -> Result<(), StoreError>;
+
+    /// One call by correlation id, or `None`.
+    async fn get_call(&self, id: &str) -> Result<Option<Call>, StoreError>;
+
+    /// An agent's calls, newest first, at most `limit`.
+    async fn list_calls(&self, agent_id: &str, limit: u32) -> Result<Vec<Call>, StoreError>;
+
+    /// The Codex thread that continues `conversation_key` for the agent, or `None`.
+    async fn get_thread(
+        &self,
+        agent_id: &str,
+        conversation_key: &str,
+    ) -> Result<Option<Thread>, StoreError>;
+
+    /// Stores (or replaces) the Codex thread for a conversation and returns the stored
+    /// mapping; storing the same thread id again only moves `last_used_at`.
+    async fn put_thread(
+        &self,
+        agent_id: &str,
+        conversation_key: &str,
+        thread_id: &str,
+        at: Timestamp,
+    ) -> Result<Thread, StoreError>;
+
+    /// An agent's conversations, most recently used first.
+    async fn list_threads(&self, agent_id: &str) -> Result<Vec<Thread>, StoreError>;
+
+    /// Forgets one conversation's thread (e.g. Codex can no longer resume it).
+    /// Returns whether there was one.
+    async fn forget_thread(
+        &self,
+        agent_id: &str,
+        conversation_key: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks every `running` call `interrupted` and closes every open session, as of
+    /// `at`. Only correct at startup, before this process records anything: it assumes
+    /// no call is really running. [`crate::SqliteStore::open`] already does it.
+    async fn recover_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError>;
+
+    /// Deletes finished calls that ended before `cutoff`, and closed sessions that closed
+    /// before it and no remaining call refers to. Agents, their usage totals and
+    /// threads are kept.
+    async fn prune_before(&self, cutoff: Timestamp) -> Result<Pruned, StoreError>;
+
+    /// [`Self::prune_before`] with a cutoff of `age` ago: the retention setting.
+    async fn prune_calls_older_than(&self, age: Duration) -> Result<Pruned, StoreError> {
+        let age = chrono::Duration::from_std(age)
+            .map_err(|e| StoreError::invalid("retention age", e.to_string()))?;
+        let cutoff = Utc::now()
+            .checked_sub_signed(age)
+            .ok_or_else(|| StoreError::invalid("retention age", "reaches before year 0"))?;
+        self.prune_before(cutoff).await
+    }
+
+    /// Checks that the store answers (for `/health` and `mcpd doctor`).
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,122 @@
+//! Agent rows: creation, updates, activity, usage totals and deletion.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::error::StoreError;
+use crate::model::{Agent, AgentDeleted, AgentUpdate, AgentUsage, NewAgent, Timestamp};
+use crate::sqlite::convert::{count, ms, name, ts};
+use crate::sqlite::failure::Failure;
+
+/// Columns of [`from_row`]; `calls_running` is counted through a partial index.
+const SELECT: &str = "SELECT a.id, a.created_at, a.last_active_at, a.runtime, a.container, \
+     a.workspace, a.status, a.calls_made, \
+     (SELECT count(*) FROM calls c WHERE c.agent_id = a.id AND c.status = 'running'), \
+     a.tokens_in, a.tokens_out FROM agents a";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Agent> {
+    Ok(Agent {
+        id: row.get(0)?,
+        created_at: ts(row, 1)?,
+        last_active_at: ts(row, 2)?,
+        runtime: row.get(3)?,
+        container: row.get(4)?,
+        workspace: row.get(5)?,
+        status: name(row, 6)?,
+        usage: AgentUsage {
+            calls_made: count(row, 7)?,
+            calls_running: count(row, 8)?,
+            tokens_in: count(row, 9)?,
+            tokens_out: count(row, 10)?,
+        },
+    })
+}
+
+/// Inserts the agent unless it exists; returns the stored row.
+pub(crate) fn ensure(conn: &Connection, agent: &NewAgent) -> Result<Agent, Failure> {
+    conn.prepare_cached(
+        "INSERT INTO agents (id, created_at, last_active_at, runtime, container, workspace, status) \
+         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![
+        agent.id,
+        ms(agent.at),
+        agent.runtime,
+        agent.container,
+        agent.workspace,
+        agent.status.as_str(),
+    ])?;
+    require(conn, &agent.id)
+}
+
+/// One agent, or `None`.
+pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Agent>, Failure> {
+    Ok(conn
+        .prepare_cached(&format!("{SELECT} WHERE a.id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+fn require(conn: &Connection, id: &str) -> Result<Agent, Failure> {
+    get(conn, id)?.ok_or_else(|| StoreError::not_found("agent", id).into())
+}
+
+/// All agents, most recently active first.
+pub(crate) fn list(conn: &Connection) -> Result<Vec<Agent>, Failure> {
+    let mut stmt =
+        conn.prepare_cached(&format!("{SELECT} ORDER BY a.last_active_at DESC, a.id"))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Applies the fields set in `update`; returns the stored row.
+pub(crate) fn update(conn: &Connection, id: &str, update: &AgentUpdate) -> Result<Agent, Failure> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE agents SET \
+             runtime = coalesce(?2, runtime), \
+             container = CASE WHEN ?3 THEN ?4 ELSE container END, \
+             workspace = CASE WHEN ?5 THEN ?6 ELSE workspace END, \
+             status = coalesce(?7, status) \
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            update.runtime,
+            update.container.is_some(),
+            update.container.clone().flatten(),
+            update.workspace.is_some(),
+            update.workspace.clone().flatten(),
+            update.status.map(|s| s.as_str()),
+        ])?;
+    if changed == 0 {
+        return Err(StoreError::not_found("agent", id).into());
+    }
+    require(conn, id)
+}
+
+/// Moves `last_active_at` forward to `at`; fails if the agent does not exist.
+pub(crate) fn touch(conn: &Connection, id: &str, at: Timestamp) -> Result<(), Failure> {
+    let changed = conn
+        .prepare_cached("UPDATE agents SET last_active_at = max(last_active_at, ?2) WHERE id = ?1")?
+        .execute(params![id, ms(at)])?;
+    if changed == 0 {
+        return Err(StoreError::not_found("agent", id).into());
+    }
+    Ok(())
+}
+
+/// Deletes the agent; its sessions, calls and threads go with it (ON DELETE CASCADE).
+pub(crate) fn delete(conn: &Connection, id: &str) -> Result<Option<AgentDeleted>, Failure> {
+    let count = |sql: &str| -> Result<u64, Failure> {
+        Ok(conn.prepare_cached(sql)?.query_row([id], |r| count(r, 0))?)
+    };
+    let deleted = AgentDeleted {
+        sessions: count("SELECT count(*) FROM sessions WHERE agent_id = ?1")?,
+        calls: count("SELECT count(*) FROM calls WHERE agent_id = ?1")?,
+        threads: count("SELECT count(*) FROM threads WHERE agent_id = ?1")?,
+    };
+    let removed = conn
+        .prepare_cached("DELETE FROM agents WHERE id = ?1")?
+        .execute([id])?;
+    Ok((removed > 0).then_some(deleted))
+}
