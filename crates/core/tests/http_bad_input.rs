@@ -602,3 +602,49 @@ async fn unknown_route_is_404_pointing_at_mcp() {
     let text = within("body", response.text()).await.unwrap();
     assert!(text.contains("/mcp"), "{text}");
 }
+
+#[tokio::test]
+async fn streams_beyond_the_limit_are_503() {
+    let h = Harness::start_with(Config {
+        http: codex_mcp_core::transport::http::HttpOptions {
+            max_streams: 1,
+            ..Default::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let first = h.initialize().await;
+    let second = h.initialize().await;
+    let mut open = SseReader::new(h.open_get_stream(&first).await);
+    open.expect_event("priming").await;
+    let refused = Reply::read(h.open_get_stream(&second).await).await;
+    refused.assert_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        -32603,
+        &["too many open streams"],
+    );
+    drop(open);
+    eventually(STEP, "the permit comes back", || h.open_streams() == 0).await;
+    let again = h.open_get_stream(&second).await;
+    assert_eq!(again.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sessions_beyond_the_limit_are_503() {
+    let h = Harness::start_with(Config {
+        server: codex_mcp_core::server::ServerOptions {
+            max_sessions: 1,
+            ..Default::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let _first = h.initialize().await;
+    let reply = h.post_mcp(&[], &initialize_request(2, LEGACY)).await;
+    reply.assert_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        -32603,
+        &["too many open sessions"],
+    );
+    assert!(reply.headers.get("mcp-session-id").is_none());
+}

@@ -88,9 +88,15 @@ impl Stdio {
             .await;
     }
 
+    /// Ends stdin (EOF) without touching stdout.
+    async fn eof(&mut self) {
+        let mut writer = self.writer.take().expect("stdin open");
+        within("close stdin", writer.shutdown()).await.unwrap();
+    }
+
     /// Closes stdin and waits for `serve` to return.
     async fn close(&mut self) -> std::io::Result<()> {
-        drop(self.writer.take());
+        self.eof().await;
         let served = self.served.take().expect("served");
         within("serve returns after EOF", served).await.unwrap()
     }
@@ -388,7 +394,7 @@ async fn eof_in_the_middle_of_a_line_still_handles_it() {
             .as_slice(),
     )
     .await;
-    drop(io.writer.take());
+    io.eof().await;
     let response = io.recv().await;
     assert_eq!(response["id"], json!(1));
     within_for(

@@ -177,6 +177,6 @@ pub fn last_message(body: &str) -> anyhow::Result<Value> {
     body.lines()
         .filter_map(|l| l.strip_prefix("data:"))
         .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .last()
+        .next_back()
         .ok_or_else(|| anyhow::anyhow!("no JSON-RPC message in body: {body}"))
 }

@@ -224,22 +224,12 @@ pub fn fixture_tools(builder: ServerBuilder, probes: &Probes) -> ServerBuilder {
 }
 
 /// How to build a test server.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Config {
     pub server: ServerOptions,
     pub http: HttpOptions,
     /// Extra trivial tools `extra_0..extra_{n-1}` registered after the fixtures.
     pub extra_tools: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerOptions::default(),
-            http: HttpOptions::default(),
-            extra_tools: 0,
-        }
-    }
 }
 
 /// Builds the fixture engine.

@@ -1,0 +1,200 @@
+//! The `mcpd` process itself: configuration errors, signals and stdin EOF.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use codex_mcp_e2e::{free_port, mcpd_bin};
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+/// `mcpd` with a clean environment of its own: inherited mcpd settings are removed and
+/// the data directory and home point into `dir`.
+fn mcpd(dir: &Path) -> Command {
+    let mut cmd = Command::new(mcpd_bin());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MCPD_") || k.starts_with("CODEX_MCP_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("CODEX_MCP_DATA_DIR", dir.join("data"))
+        .env("CODEX_MCP_RUNTIME", "local")
+        .env("HOME", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn wait_healthy(base: &str, child: &mut Child) {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let probe = tokio::time::timeout(
+            Duration::from_secs(2),
+            http.get(format!("{base}/health")).send(),
+        )
+        .await;
+        if matches!(&probe, Ok(Ok(r)) if r.status().is_success()) {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("mcpd exited early with {status}");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "mcpd never answered GET {base}/health"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sigterm(child: &Child) {
+    let pid = child.id().expect("mcpd is running");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -TERM {pid} failed");
+}
+
+#[tokio::test]
+async fn an_invalid_setting_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::time::timeout(
+        Duration::from_secs(20),
+        mcpd(dir.path())
+            .env("MAX_CONCURRENT_SESSIONS", "lots")
+            .output(),
+    )
+    .await
+    .expect("mcpd exits promptly")
+    .expect("mcpd runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("MAX_CONCURRENT_SESSIONS"),
+        "stderr does not name the setting: {stderr}"
+    );
+    assert!(
+        stderr.contains("lots"),
+        "stderr does not quote the value: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_mcpd_variable_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::time::timeout(
+        Duration::from_secs(20),
+        mcpd(dir.path()).env("MCPD_LISTNE", "127.0.0.1:1").output(),
+    )
+    .await
+    .expect("mcpd exits promptly")
+    .expect("mcpd runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("MCPD_LISTNE"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_a_serving_mcpd_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = mcpd(dir.path())
+        .env("MCPD_LISTEN", format!("127.0.0.1:{port}"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpd");
+    wait_healthy(&base, &mut child).await;
+
+    // A client holding a legacy session with an open GET stream must not delay exit.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let init = http
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                       "clientInfo": {"name": "e2e", "version": "0"}}
+        }))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("initialize");
+    assert_eq!(init.status(), 200);
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let stream = http
+        .get(format!("{base}/mcp"))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .expect("GET stream");
+    assert_eq!(stream.status(), 200);
+
+    sigterm(&child);
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .expect("mcpd exits within 5 s of SIGTERM")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0), "{status}");
+    // The open stream was ended by the server, not left hanging.
+    let rest = tokio::time::timeout(Duration::from_secs(5), stream.bytes()).await;
+    assert!(rest.is_ok(), "the GET stream did not end after shutdown");
+}
+
+#[tokio::test]
+async fn stdio_answers_and_exits_0_at_eof() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = mcpd(dir.path())
+        .args(["serve", "--stdio"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpd serve --stdio");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+
+    let request = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "e2e", "version": "0"}}
+    });
+    stdin
+        .write_all(format!("{request}\n").as_bytes())
+        .await
+        .unwrap();
+    stdin.write_all(b"{oops\n").await.unwrap();
+    stdin.flush().await.unwrap();
+    let mut next = async || -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+            .await
+            .expect("a line on stdout")
+            .expect("read stdout")
+            .expect("stdout open");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON on stdout: {line:?}: {e}"))
+    };
+    let response = next().await;
+    assert_eq!(response["id"], json!(1));
+    assert_eq!(response["result"]["protocolVersion"], json!("2025-11-25"));
+    assert_eq!(response["result"]["serverInfo"]["name"], json!("mcpd"));
+    let error = next().await;
+    assert_eq!(error["error"]["code"], json!(-32700));
+
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .expect("mcpd exits within 5 s of stdin EOF")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0), "{status}");
+}
