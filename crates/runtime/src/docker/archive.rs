@@ -1,0 +1,187 @@
+//! Copying files into an agent's container through the archive (tar upload) API.
+//!
+//! Why tar and not `sh -c 'cat > file'`: the bytes (credentials, above all) then never
+//! appear in an environment variable, a label or a command line, all of which
+//! `docker inspect` shows. The engine extracts the archive into the container's volumes
+//! with the owner and mode written in the tar headers.
+
+use std::path::Path;
+
+use bollard::query_parameters::{
+    ContainerArchiveInfoOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+
+use super::labels::{AGENT_UID, CODEX_HOME, SCRATCH, WORKSPACE};
+use super::{DockerRuntime, status_of};
+use crate::{AgentId, RuntimeError};
+
+/// Where `write_file` may write: the agent's persistent mounts. The root file system is
+/// read-only, and tmpfs mounts are invisible to the archive API.
+const WRITABLE: [&str; 3] = [WORKSPACE, CODEX_HOME, SCRATCH];
+
+/// Splits `path` into its writable root and the components below it.
+fn split(path: &str) -> Option<(&'static str, Vec<String>)> {
+    let p = Path::new(path);
+    // Textual check: `Path::components` would silently drop a `.`.
+    if !p.is_absolute() || path.split('/').any(|c| c == "." || c == "..") {
+        return None;
+    }
+    let root = WRITABLE.into_iter().find(|r| p.starts_with(r))?;
+    let rest: Vec<String> = p
+        .strip_prefix(root)
+        .ok()?
+        .components()
+        .map(|c| c.as_os_str().to_str().map(str::to_string))
+        .collect::<Option<_>>()?;
+    (!rest.is_empty()).then_some((root, rest))
+}
+
+/// A tar holding `dirs` (each owned by the agent, 0700) and then the file.
+fn tarball(dirs: &[String], file: &str, bytes: &[u8], mode: u32) -> std::io::Result<Vec<u8>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut b = tar::Builder::new(Vec::new());
+    let header = |kind: tar::EntryType, mode: u32, size: u64| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_uid(AGENT_UID);
+        h.set_gid(AGENT_UID);
+        h.set_mtime(now);
+        h.set_size(size);
+        h
+    };
+    for d in dirs {
+        b.append_data(
+            &mut header(tar::EntryType::Directory, 0o700, 0),
+            d,
+            std::io::empty(),
+        )?;
+    }
+    let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    b.append_data(
+        &mut header(tar::EntryType::Regular, mode & 0o7777, size),
+        file,
+        bytes,
+    )?;
+    b.into_inner()
+}
+
+pub(super) async fn write_file(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    path: &str,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<(), RuntimeError> {
+    let Some((root, rest)) = split(path) else {
+        return Err(RuntimeError::PathNotAllowed {
+            agent: agent.to_string(),
+            path: path.to_string(),
+            allowed: WRITABLE.join(", "),
+        });
+    };
+    let container = rt.container_name(agent);
+    let not_found = |e: bollard::errors::Error| match status_of(&e) {
+        Some(404) => RuntimeError::NotFound {
+            agent: agent.to_string(),
+        },
+        _ => rt.map_err("upload file", e),
+    };
+    let parent = Path::new(path)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| root.to_string());
+    let info = ContainerArchiveInfoOptionsBuilder::new()
+        .path(&parent)
+        .build();
+    let parent_exists = match rt
+        .docker
+        .get_container_archive_info(&container, Some(info))
+        .await
+    {
+        Ok(_) => true,
+        Err(e)
+            if status_of(&e) == Some(404)
+                && rt.docker.inspect_container(&container, None).await.is_ok() =>
+        {
+            false
+        }
+        Err(e) => return Err(not_found(e)),
+    };
+    // When the parent exists, upload just the file into it, leaving its mode alone;
+    // otherwise create the missing chain from the root.
+    let (upload_to, dirs, file) = if parent_exists {
+        (parent, Vec::new(), rest.last().cloned().unwrap_or_default())
+    } else {
+        let dirs: Vec<String> = (1..rest.len()).map(|n| rest[..n].join("/")).collect();
+        (root.to_string(), dirs, rest.join("/"))
+    };
+    let tar =
+        tarball(&dirs, &file, bytes, mode).map_err(RuntimeError::io("build archive for", path))?;
+    let opts = UploadToContainerOptionsBuilder::new()
+        .path(&upload_to)
+        .no_overwrite_dir_non_dir("true")
+        .build();
+    rt.docker
+        .upload_to_container(&container, Some(opts), bollard::body_full(tar.into()))
+        .await
+        .map_err(not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_inside_the_writable_mounts() {
+        assert_eq!(
+            split("/workspace/a/b.txt"),
+            Some((WORKSPACE, vec!["a".into(), "b.txt".into()]))
+        );
+        assert_eq!(
+            split("/home/agent/.codex/auth.json").map(|s| s.0),
+            Some(CODEX_HOME)
+        );
+        assert_eq!(split("/scratch/x").map(|s| s.0), Some(SCRATCH));
+        for bad in [
+            "/workspace",
+            "/etc/passwd",
+            "workspace/x",
+            "/workspace/../etc/x",
+            "/workspace/./x",
+            "/workspacex/y",
+            "/tmp/x",
+            "/home/agent/x",
+        ] {
+            assert_eq!(split(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn archive_carries_owner_and_mode() {
+        let t = tarball(&["a".into()], "a/f", b"secret", 0o600).unwrap();
+        let mut ar = tar::Archive::new(t.as_slice());
+        let entries: Vec<(String, u32, u64, u64)> = ar
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let h = e.header();
+                (
+                    e.path().unwrap().display().to_string(),
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                    h.size().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            vec![("a".into(), 0o700, 1000, 0), ("a/f".into(), 0o600, 1000, 6)]
+        );
+    }
+}

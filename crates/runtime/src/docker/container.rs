@@ -1,0 +1,427 @@
+//! Containers and volumes: creating, starting, finding, stopping and removing agents.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, HostConfig, Mount,
+    MountBindOptions, MountBindOptionsPropagationEnum, MountType,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use super::labels::{self, AGENT_USER, CODEX_HOME, HOME, SCRATCH, VOLUMES, WORKSPACE};
+use super::{DockerRuntime, stats, status_of, volume};
+use crate::{
+    AgentEnv, AgentId, AgentSpec, AgentState, AgentStatus, RuntimeError, resolve_workspace,
+};
+
+fn env_for(id: String) -> AgentEnv {
+    AgentEnv {
+        workspace: WORKSPACE.into(),
+        codex_home: CODEX_HOME.into(),
+        scratch_root: SCRATCH.into(),
+        container_id: Some(id),
+    }
+}
+
+pub(super) async fn ensure(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    spec: &AgentSpec,
+) -> Result<AgentEnv, RuntimeError> {
+    let bind = spec
+        .workspace_host_path
+        .as_deref()
+        .map(|p| resolve_workspace(p, &rt.cfg.workspace_roots))
+        .transpose()?;
+    let _guard = rt.locks.lock(agent).await;
+    let id = match inspect(rt, agent).await? {
+        None => create_and_start(rt, agent, bind.as_deref()).await?,
+        Some(c) => reuse_or_replace(rt, agent, c, bind.as_deref()).await?,
+    };
+    Ok(env_for(id))
+}
+
+/// Decides what to do with an existing container of the agent.
+async fn reuse_or_replace(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    c: ContainerInspectResponse,
+    bind: Option<&Path>,
+) -> Result<String, RuntimeError> {
+    let id = c.id.clone().unwrap_or_else(|| rt.container_name(agent));
+    if !workspace_matches(rt, agent, &c, bind) {
+        info!(%agent, "workspace changed: recreating the container (volumes kept)");
+        return replace(rt, agent, &id, bind).await;
+    }
+    let state = c.state.as_ref().and_then(|s| s.status);
+    match state {
+        Some(ContainerStateStatusEnum::RUNNING) => Ok(id),
+        Some(ContainerStateStatusEnum::PAUSED) => {
+            rt.docker
+                .unpause_container(&id)
+                .await
+                .map_err(rt.err("unpause container"))?;
+            Ok(id)
+        }
+        Some(
+            ContainerStateStatusEnum::CREATED
+            | ContainerStateStatusEnum::EXITED
+            | ContainerStateStatusEnum::RESTARTING,
+        ) => {
+            // A stopped agent is started on the image in force today, so a rebuilt image
+            // reaches it; its data is on volumes either way.
+            if !image_is_current(rt, &c).await {
+                info!(%agent, "agent image changed: recreating the stopped container");
+                return replace(rt, agent, &id, bind).await;
+            }
+            match rt.docker.start_container(&id, None).await {
+                Ok(()) => Ok(id),
+                Err(e) => {
+                    warn!(%agent, error = %e, "could not restart the container: recreating it");
+                    replace(rt, agent, &id, bind).await
+                }
+            }
+        }
+        _ => {
+            info!(%agent, ?state, "container unusable: recreating it");
+            replace(rt, agent, &id, bind).await
+        }
+    }
+}
+
+async fn replace(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    id: &str,
+    bind: Option<&Path>,
+) -> Result<String, RuntimeError> {
+    force_remove(rt, id).await?;
+    create_and_start(rt, agent, bind).await
+}
+
+async fn image_is_current(rt: &DockerRuntime, c: &ContainerInspectResponse) -> bool {
+    match rt.docker.inspect_image(&rt.cfg.image).await {
+        Ok(img) => img.id.is_none() || img.id == c.image,
+        // A missing image surfaces, with its fix, when the container is recreated; keep
+        // using the container we have.
+        Err(_) => true,
+    }
+}
+
+fn workspace_matches(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    c: &ContainerInspectResponse,
+    bind: Option<&Path>,
+) -> bool {
+    let mounts = c.mounts.as_deref().unwrap_or_default();
+    let Some(m) = mounts
+        .iter()
+        .find(|m| m.destination.as_deref() == Some(WORKSPACE))
+    else {
+        return false;
+    };
+    match bind {
+        Some(p) => {
+            m.typ.as_deref() == Some("bind") && m.source.as_deref().map(Path::new) == Some(p)
+        }
+        None => {
+            m.typ.as_deref() == Some("volume")
+                && m.name.as_deref() == Some(&labels::volume_name(&rt.cfg, agent, "workspace"))
+        }
+    }
+}
+
+/// The agent's container, `None` when there is none. Refuses one without our labels.
+async fn inspect(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+) -> Result<Option<ContainerInspectResponse>, RuntimeError> {
+    let name = rt.container_name(agent);
+    match rt.docker.inspect_container(&name, None).await {
+        Ok(c) => {
+            let found = c.config.as_ref().and_then(|c| c.labels.as_ref());
+            if labels::is_ours(&rt.cfg, agent, found) {
+                Ok(Some(c))
+            } else {
+                Err(RuntimeError::Unmanaged {
+                    kind: "container",
+                    name,
+                    agent: agent.to_string(),
+                })
+            }
+        }
+        Err(e) if status_of(&e) == Some(404) => Ok(None),
+        Err(e) => Err(rt.map_err("inspect container", e)),
+    }
+}
+
+async fn force_remove(rt: &DockerRuntime, id: &str) -> Result<(), RuntimeError> {
+    let opts = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(false)
+        .build();
+    match rt.docker.remove_container(id, Some(opts)).await {
+        Ok(()) => Ok(()),
+        Err(e) if status_of(&e) == Some(404) => Ok(()),
+        Err(e) => Err(rt.map_err("remove container", e)),
+    }
+}
+
+/// The container's definition: where the hardening lives.
+fn body(rt: &DockerRuntime, agent: &AgentId, bind: Option<&Path>) -> ContainerCreateBody {
+    let cfg = &rt.cfg;
+    let mut mounts: Vec<Mount> = VOLUMES
+        .iter()
+        .map(|(kind, target)| Mount {
+            target: Some((*target).into()),
+            source: Some(labels::volume_name(cfg, agent, kind)),
+            typ: Some(MountType::VOLUME),
+            read_only: Some(false),
+            ..Default::default()
+        })
+        .collect();
+    if let Some(host) = bind {
+        mounts.retain(|m| m.target.as_deref() != Some(WORKSPACE));
+        mounts.push(Mount {
+            target: Some(WORKSPACE.into()),
+            source: Some(host.display().to_string()),
+            typ: Some(MountType::BIND),
+            read_only: Some(false),
+            bind_options: Some(MountBindOptions {
+                propagation: Some(MountBindOptionsPropagationEnum::RPRIVATE),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    let tmpfs = HashMap::from([
+        (
+            "/tmp".to_string(),
+            format!("rw,nosuid,nodev,mode=1777,size={}", cfg.tmp_bytes),
+        ),
+        (
+            HOME.to_string(),
+            format!(
+                "rw,nosuid,nodev,uid=1000,gid=1000,mode=0700,size={}",
+                cfg.home_bytes
+            ),
+        ),
+    ]);
+    let memory = cfg.memory_bytes.and_then(|m| i64::try_from(m).ok());
+    ContainerCreateBody {
+        image: Some(cfg.image.clone()),
+        cmd: Some(vec!["sleep".into(), "infinity".into()]),
+        user: Some(AGENT_USER.into()),
+        working_dir: Some(WORKSPACE.into()),
+        env: Some(vec![
+            format!("HOME={HOME}"),
+            format!("CODEX_HOME={CODEX_HOME}"),
+        ]),
+        labels: Some(labels::labels(cfg, agent)),
+        host_config: Some(HostConfig {
+            init: Some(true),
+            mounts: Some(mounts),
+            tmpfs: Some(tmpfs),
+            readonly_rootfs: Some(true),
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges:true".into()]),
+            pids_limit: Some(cfg.pids_limit),
+            nano_cpus: rt.nano_cpus,
+            memory,
+            // Equal to the memory limit: no swap on top of it.
+            memory_swap: memory,
+            network_mode: Some(cfg.network_mode.clone()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+async fn create_and_start(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    bind: Option<&Path>,
+) -> Result<String, RuntimeError> {
+    rt.check_image().await?;
+    volume::ensure(rt, agent, bind.is_none()).await?;
+    let name = rt.container_name(agent);
+    let opts = CreateContainerOptionsBuilder::new().name(&name).build();
+    let id = match rt
+        .docker
+        .create_container(Some(opts), body(rt, agent, bind))
+        .await
+    {
+        Ok(r) => r.id,
+        // Another server created it between our look and now: use that one.
+        Err(e) if status_of(&e) == Some(409) => match inspect(rt, agent).await? {
+            Some(c) => c.id.unwrap_or(name.clone()),
+            None => return Err(rt.map_err("create container", e)),
+        },
+        Err(e) => return Err(rt.map_err("create container", e)),
+    };
+    if let Err(e) = rt.docker.start_container(&id, None).await {
+        // A container that cannot start (bad network mode, say) is not left behind.
+        let _ = force_remove(rt, &id).await;
+        return Err(rt.map_err("start container", e));
+    }
+    info!(%agent, container = %id, "agent container started");
+    Ok(id)
+}
+
+fn parse_time(s: Option<&str>) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(s?).ok()?.with_timezone(&Utc);
+    // The engine reports "0001-01-01T00:00:00Z" for "never".
+    (t.timestamp() > 0).then_some(t)
+}
+
+async fn status_of_container(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    c: &ContainerInspectResponse,
+    with_stats: bool,
+) -> AgentStatus {
+    let state = c.state.as_ref().and_then(|s| s.status);
+    let mut st = AgentStatus::new(
+        agent.clone(),
+        match state {
+            Some(ContainerStateStatusEnum::RUNNING) => AgentState::Running,
+            _ if rt.locks.is_locked(agent) => AgentState::Creating,
+            _ => AgentState::Stopped,
+        },
+    );
+    st.container_id = c.id.clone();
+    st.created_at = parse_time(c.created.as_deref());
+    st.started_at = parse_time(c.state.as_ref().and_then(|s| s.started_at.as_deref()));
+    st.memory_limit_bytes = c
+        .host_config
+        .as_ref()
+        .and_then(|h| h.memory)
+        .filter(|m| *m > 0)
+        .and_then(|m| u64::try_from(m).ok());
+    if with_stats
+        && st.state == AgentState::Running
+        && let Some(id) = st.container_id.clone()
+    {
+        stats::fill(rt, &id, &mut st).await;
+    }
+    st
+}
+
+pub(super) async fn status(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    with_stats: bool,
+) -> Result<Option<AgentStatus>, RuntimeError> {
+    if let Some(c) = inspect(rt, agent).await? {
+        return Ok(Some(status_of_container(rt, agent, &c, with_stats).await));
+    }
+    if rt.locks.is_locked(agent) {
+        return Ok(Some(AgentStatus::new(agent.clone(), AgentState::Creating)));
+    }
+    if !volume::list(rt, Some(agent)).await?.is_empty() {
+        return Ok(Some(AgentStatus::new(agent.clone(), AgentState::Missing)));
+    }
+    Ok(None)
+}
+
+/// Our containers with their canonical names, by agent.
+async fn labelled_containers(
+    rt: &DockerRuntime,
+) -> Result<BTreeMap<AgentId, String>, RuntimeError> {
+    let opts = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&labels::filters(&rt.cfg, None))
+        .build();
+    let found = rt
+        .docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(rt.err("list containers"))?;
+    let mut out = BTreeMap::new();
+    for c in found {
+        let Some(agent) = labels::agent_of(c.labels.as_ref()) else {
+            continue;
+        };
+        let want = format!("/{}", rt.container_name(&agent));
+        let named = c.names.as_ref().is_some_and(|n| n.contains(&want));
+        match (named, c.id) {
+            (true, Some(id)) => {
+                out.insert(agent, id);
+            }
+            _ => {
+                warn!(%agent, names = ?c.names, "labelled container with an unexpected name: left alone")
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn adopt(rt: &DockerRuntime) -> Result<Vec<AgentStatus>, RuntimeError> {
+    let found = labelled_containers(rt).await?;
+    let mut out = Vec::with_capacity(found.len());
+    for agent in found.keys() {
+        if let Some(st) = status(rt, agent, false).await? {
+            out.push(st);
+        }
+    }
+    info!(count = out.len(), "adopted existing agent containers");
+    Ok(out)
+}
+
+pub(super) async fn list(rt: &DockerRuntime) -> Result<Vec<AgentStatus>, RuntimeError> {
+    let containers = labelled_containers(rt).await?;
+    let statuses = futures::future::join_all(containers.keys().map(|a| status(rt, a, true))).await;
+    let mut out: BTreeMap<AgentId, AgentStatus> = BTreeMap::new();
+    for st in statuses {
+        if let Some(st) = st? {
+            out.insert(st.agent.clone(), st);
+        }
+    }
+    // Agents whose container is gone but whose data is still there.
+    for v in volume::list(rt, None).await? {
+        if let Some(agent) = labels::agent_of(Some(&v.labels)) {
+            out.entry(agent.clone())
+                .or_insert_with(|| AgentStatus::new(agent, AgentState::Missing));
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+pub(super) async fn stop(rt: &DockerRuntime, agent: &AgentId) -> Result<(), RuntimeError> {
+    let _guard = rt.locks.lock(agent).await;
+    let Some(c) = inspect(rt, agent).await? else {
+        return Ok(());
+    };
+    let id = c.id.unwrap_or_else(|| rt.container_name(agent));
+    let t = i32::try_from(rt.cfg.kill_grace.as_secs()).unwrap_or(10);
+    let opts = StopContainerOptionsBuilder::new().t(t).build();
+    match rt.docker.stop_container(&id, Some(opts)).await {
+        Ok(()) => Ok(()),
+        // 304: already stopped; 404: gone meanwhile.
+        Err(e) if matches!(status_of(&e), Some(304 | 404)) => Ok(()),
+        Err(e) => Err(rt.map_err("stop container", e)),
+    }
+}
+
+pub(super) async fn remove(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    purge: bool,
+) -> Result<(), RuntimeError> {
+    let _guard = rt.locks.lock(agent).await;
+    if let Some(c) = inspect(rt, agent).await? {
+        force_remove(rt, &c.id.unwrap_or_else(|| rt.container_name(agent))).await?;
+    }
+    if purge {
+        volume::purge(rt, agent).await?;
+        info!(%agent, "agent removed with its data");
+    }
+    Ok(())
+}

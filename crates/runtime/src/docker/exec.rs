@@ -1,0 +1,216 @@
+//! Running processes in an agent's container, and killing them with their descendants.
+//!
+//! The exec API can start a process but not signal it. So every process runs under a
+//! wrapper that writes its pid to a file in `/tmp` (a tmpfs private to the container);
+//! killing is a second exec that reads that pid and signals the process's session, its
+//! process group and every descendant found through `/proc` (Codex puts the commands it
+//! runs into process groups of their own), SIGTERM first, SIGKILL after the grace period.
+
+use std::time::Duration;
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tracing::debug;
+
+use super::labels::{AGENT_USER, WORKSPACE};
+use super::{DockerRuntime, status_of};
+use crate::handle::{self, Chunk, ExecParts};
+use crate::{AgentId, ExecHandle, ExecSpec, RuntimeError};
+
+/// Runs `"$@"` after recording the shell's pid (which, as the exec's session leader, is
+/// also the session and process group id) and removes the record afterwards.
+const WRAPPER: &str = r#"f=$1; shift; echo $$ > "$f"; "$@"; rc=$?; rm -f "$f"; exit $rc"#;
+
+/// Kills the tree recorded in `$1`, giving it `$2` tenths of a second after SIGTERM.
+/// POSIX sh with builtins only in the scan (`read`, not `cat`), so it works in minimal
+/// images (busybox) and does not itself add processes to what it scans.
+const KILLER: &str = r#"
+f=$1; grace=$2; i=0
+while [ ! -s "$f" ]; do i=$((i+1)); [ $i -gt 20 ] && exit 0; sleep 0.05; done
+read -r root < "$f" || exit 0
+members() {
+  set_=" $root "; changed=1
+  while [ "$changed" = 1 ]; do
+    changed=0
+    for d in /proc/[0-9]*; do
+      p=${d#/proc/}
+      case "$set_" in *" $p "*) continue;; esac
+      read -r s < "$d/stat" 2>/dev/null || continue
+      set -- ${s##*)}
+      case "$set_" in *" $2 "*) set_="$set_$p "; changed=1; continue;; esac
+      if [ "$3" = "$root" ] || [ "$4" = "$root" ]; then set_="$set_$p "; changed=1; fi
+    done
+  done
+  live=""
+  for p in $set_; do
+    read -r s < "/proc/$p/stat" 2>/dev/null || continue
+    set -- ${s##*)}
+    [ "$1" = Z ] || live="$live $p"
+  done
+  echo $live
+}
+pids=$(members); [ -n "$pids" ] || exit 0
+kill -TERM $pids 2>/dev/null
+n=0
+while [ $n -lt "$grace" ]; do
+  sleep 0.1; n=$((n+1)); pids=$(members); [ -n "$pids" ] || break
+done
+k=0
+while [ -n "$pids" ] && [ $k -lt 40 ]; do
+  kill -KILL $pids 2>/dev/null; sleep 0.05; pids=$(members); k=$((k+1))
+done
+rm -f "$f"
+"#;
+
+fn map_exec_err(rt: &DockerRuntime, agent: &AgentId, e: bollard::errors::Error) -> RuntimeError {
+    match status_of(&e) {
+        Some(404) => RuntimeError::NotFound {
+            agent: agent.to_string(),
+        },
+        Some(409) => RuntimeError::NotRunning {
+            agent: agent.to_string(),
+            state: "stopped or paused".into(),
+        },
+        _ => rt.map_err("exec", e),
+    }
+}
+
+pub(super) async fn exec(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    cmd: ExecSpec,
+) -> Result<ExecHandle, RuntimeError> {
+    if cmd.argv.is_empty() {
+        return Err(RuntimeError::InvalidExec("argv is empty".into()));
+    }
+    let container = rt.container_name(agent);
+    let pidfile = format!("/tmp/.codex-mcp-exec-{:016x}.pid", rand::random::<u64>());
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        WRAPPER.into(),
+        "codex-mcp-exec".into(),
+        pidfile.clone(),
+    ];
+    argv.extend(cmd.argv);
+    let opts = CreateExecOptions {
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(false),
+        env: Some(cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        cmd: Some(argv),
+        user: Some(AGENT_USER.to_string()),
+        working_dir: Some(cmd.cwd.unwrap_or_else(|| WORKSPACE.to_string())),
+        ..Default::default()
+    };
+    let created = rt
+        .docker
+        .create_exec(&container, opts)
+        .await
+        .map_err(|e| map_exec_err(rt, agent, e))?;
+    let start = StartExecOptions {
+        detach: false,
+        tty: false,
+        output_capacity: Some(64 * 1024),
+    };
+    let started = rt
+        .docker
+        .start_exec(&created.id, Some(start))
+        .await
+        .map_err(|e| map_exec_err(rt, agent, e))?;
+    let StartExecResults::Attached { output, mut input } = started else {
+        return Err(RuntimeError::InvalidExec(
+            "the engine did not attach to the process".into(),
+        ));
+    };
+    let stdin = cmd.stdin;
+    tokio::spawn(async move {
+        if let Some(bytes) = stdin {
+            // Fails only when the process stops reading: not our error.
+            let _ = input.write_all(&bytes).await;
+        }
+        // Half-closes the connection: the engine then closes the process's stdin.
+        let _ = input.shutdown().await;
+    });
+    let output = output
+        .scan((), |_, item| futures::future::ready(item.ok()))
+        .filter_map(|o| {
+            futures::future::ready(match o {
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    Some(Chunk::Stdout(message.to_vec()))
+                }
+                LogOutput::StdErr { message } => Some(Chunk::Stderr(message.to_vec())),
+                LogOutput::StdIn { .. } => None,
+            })
+        });
+    let (kill_docker, kill_container) = (rt.docker.clone(), container.clone());
+    let grace_tenths = (rt.cfg.kill_grace.as_millis() / 100).to_string();
+    let (finish_docker, exec_id) = (rt.docker.clone(), created.id);
+    Ok(handle::spawn(ExecParts {
+        output: Box::pin(output),
+        kill: Box::new(move || {
+            Box::pin(async move {
+                kill_tree(&kill_docker, &kill_container, &pidfile, &grace_tenths).await;
+            })
+        }),
+        finish: Box::new(move |killed| {
+            Box::pin(async move {
+                let code = exit_code(&finish_docker, &exec_id).await;
+                if killed { None } else { code }
+            })
+        }),
+    }))
+}
+
+/// Runs the killer script and waits for it to finish.
+async fn kill_tree(docker: &bollard::Docker, container: &str, pidfile: &str, grace_tenths: &str) {
+    let opts = CreateExecOptions {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(vec![
+            "sh",
+            "-c",
+            KILLER,
+            "codex-mcp-kill",
+            pidfile,
+            grace_tenths,
+        ]),
+        user: Some(AGENT_USER),
+        ..Default::default()
+    };
+    let result = async {
+        let created = docker.create_exec(container, opts).await?;
+        if let StartExecResults::Attached { mut output, .. } =
+            docker.start_exec(&created.id, None).await?
+        {
+            while let Some(item) = output.next().await {
+                if let Ok(o) = item {
+                    debug!(output = %o, "killer");
+                }
+            }
+        }
+        Ok::<_, bollard::errors::Error>(())
+    }
+    .await;
+    if let Err(e) = result {
+        // The container may be gone already, which kills everything anyway.
+        debug!(error = %e, container, "kill exec failed");
+    }
+}
+
+/// The exit code once the engine reports the exec as finished.
+async fn exit_code(docker: &bollard::Docker, exec_id: &str) -> Option<i32> {
+    for _ in 0..100 {
+        match docker.inspect_exec(exec_id).await {
+            Ok(i) if i.running != Some(true) => {
+                return i.exit_code.and_then(|c| i32::try_from(c).ok());
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(_) => return None,
+        }
+    }
+    None
+}

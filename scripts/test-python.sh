@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs tests/python (mcpd driven by the official Python MCP SDK) with the venv that
+# scripts/test-deps.sh made. Extra arguments go to pytest, e.g.
+#   scripts/test-python.sh -k sse -v
+# Environment: MCPD_BIN (default target/debug/mcpd).
+# Exit code: pytest's, except that "no tests collected" (pytest's 5) is a failure too.
+set -euo pipefail
+
+# shellcheck source=scripts/test-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/test-lib.sh"
+cd "$ROOT"
+
+[ -x "$VENV_PY" ] || { echo "test-python: no venv at $VENV: run scripts/test-deps.sh" >&2; exit 1; }
+export MCPD_BIN=${MCPD_BIN:-$BIN_DIR/mcpd}
+[ -x "$MCPD_BIN" ] || { echo "test-python: $MCPD_BIN missing: run cargo build -p mcpd" >&2; exit 1; }
+
+rc=0
+PYTHONDONTWRITEBYTECODE=1 "$VENV_PY" -m pytest tests/python "$@" || rc=$?
+if [ "$rc" -eq 5 ]; then
+  echo "test-python: pytest collected no tests: that is a failure" >&2
+  exit 1
+fi
+exit "$rc"

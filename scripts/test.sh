@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# THE test command of codex-mcp: installs what the tests need, builds, and runs every test.
+#
+#   scripts/test.sh            all steps: deps build rust conformance python
+#   scripts/test.sh STEP...    only those steps, in the order given
+#
+# Steps:
+#   deps         scripts/test-deps.sh: Node 22 + conformance suite, Python venv with the MCP
+#                SDK, Docker engine + agent image (idempotent; into .cache/test-deps)
+#   build        cargo build --workspace --all-targets (debug)
+#   rust         scripts/test-rust.sh: cargo nextest run --workspace (+ doctests), or
+#                cargo test --workspace without nextest
+#   conformance  scripts/conformance.sh: the official MCP conformance suite against
+#                conformance-server and mcpd
+#   python       scripts/test-python.sh: mcpd driven by the official Python MCP SDK
+#
+# `deps` or `build` failing stops the run. A failing test step does not: the other test
+# steps still run, and the exit code is non-zero at the end. Each step's output is also in
+# target/test-logs/STEP.log. The last line is the sum of every runner's counts (Rust tests,
+# Python tests, conformance runs): "total: N passed, M failed".
+set -euo pipefail
+
+# shellcheck source=scripts/test-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/test-lib.sh"
+cd "$ROOT"
+
+all_steps=(deps build rust conformance python)
+if [ $# -gt 0 ]; then steps=("$@"); else steps=("${all_steps[@]}"); fi
+for s in "${steps[@]}"; do
+  case " ${all_steps[*]} " in *" $s "*) ;; *)
+    echo "test.sh: unknown step '$s' (steps: ${all_steps[*]})" >&2
+    exit 2 ;;
+  esac
+done
+
+LOGS=$TARGET/test-logs
+mkdir -p "$LOGS"
+started=$SECONDS
+summary=()
+total_passed=0
+total_failed=0
+failed_steps=()
+
+# Counts "passed"/"failed" from the runner's closing line(s) in a step log; prints "P F"
+# or nothing when the log has no such line.
+counts() {
+  local step=$1 log=$2
+  case $step in
+    rust)
+      # nextest: "Summary [ 12.3s] 150 tests run: 148 passed, 2 failed, 3 skipped"
+      # cargo test (doctests, or without nextest): "test result: ok. 5 passed; 0 failed; ..."
+      strip_ansi <"$log" | awk '
+        /^ *Summary \[/ && / tests? run: / {
+          for (i = 1; i <= NF; i++) {
+            if ($(i) ~ /^passed/) p += $(i - 1);
+            if ($(i) ~ /^failed/) f += $(i - 1);
+            if ($(i) == "timed" && $(i + 1) ~ /^out/) f += $(i - 1);
+          }
+          seen = 1
+        }
+        /^test result: / {
+          for (i = 1; i <= NF; i++) {
+            if ($(i) ~ /^passed/) p += $(i - 1);
+            if ($(i) ~ /^failed/) f += $(i - 1);
+          }
+          seen = 1
+        }
+        END { if (seen) print p + 0, f + 0 }'
+      ;;
+    python)
+      # pytest: "===== 1 failed, 10 passed, 2 errors in 3.1s ====="
+      strip_ansi <"$log" | grep -E '^=+ .* in [0-9.]+s' | tail -n1 | awk '
+        {
+          for (i = 1; i <= NF; i++) {
+            if ($(i) ~ /^passed/) p += $(i - 1);
+            if ($(i) ~ /^(failed|errors?)/) f += $(i - 1);
+          }
+          print p + 0, f + 0
+        }'
+      ;;
+    conformance)
+      strip_ansi <"$log" | sed -n 's/^conformance: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -n1
+      ;;
+  esac
+}
+
+run_step() {
+  local step=$1 t=$SECONDS rc=0 log=$LOGS/$1.log
+  shift
+  echo
+  echo "==================== test.sh: $step: $* ===================="
+  set +e
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  local secs=$((SECONDS - t)) detail="" c
+  c=$(counts "$step" "$log")
+  if [ -n "$c" ]; then
+    local p=${c% *} f=${c#* }
+    total_passed=$((total_passed + p))
+    total_failed=$((total_failed + f))
+    detail="$p passed, $f failed"
+    [ "$step" = conformance ] && detail="$detail (suite runs)"
+    # A failing step whose runner counted no failure (a crash, a build error) still counts.
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then total_failed=$((total_failed + 1)); fi
+  elif [ "$rc" -ne 0 ] && [ "$step" != deps ] && [ "$step" != build ]; then
+    total_failed=$((total_failed + 1))
+  fi
+  local verdict=ok
+  if [ "$rc" -ne 0 ]; then
+    verdict="FAILED (exit $rc)"
+    failed_steps+=("$step")
+  fi
+  summary+=("$(printf '  %-12s %-16s %8s   %s' "$step" "$verdict" "$(fmt_duration "$secs")" "$detail")")
+  return "$rc"
+}
+
+print_summary() {
+  echo
+  echo "==================== test.sh summary ===================="
+  printf '%s\n' "${summary[@]}"
+  echo "  (logs: $LOGS; total time $(fmt_duration $((SECONDS - started))))"
+  if [ ${#failed_steps[@]} -gt 0 ]; then
+    echo "  FAILED steps: ${failed_steps[*]}"
+  fi
+  echo "total: $total_passed passed, $total_failed failed"
+}
+
+for step in "${steps[@]}"; do
+  case $step in
+    deps)
+      run_step deps bash scripts/test-deps.sh || { print_summary; exit 1; } ;;
+    build)
+      run_step build cargo build --workspace --all-targets || { print_summary; exit 1; } ;;
+    rust)
+      run_step rust bash scripts/test-rust.sh || true ;;
+    conformance)
+      run_step conformance bash scripts/conformance.sh || true ;;
+    python)
+      run_step python bash scripts/test-python.sh || true ;;
+  esac
+done
+
+print_summary
+[ ${#failed_steps[@]} -eq 0 ]

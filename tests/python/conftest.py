@@ -1,0 +1,168 @@
+"""Fixtures for the tests that drive mcpd with the official Python MCP SDK (`mcp`).
+
+`MCPD_BIN` names the binary (default: <repo>/target/debug/mcpd, built by scripts/test.sh).
+Every server started here listens on 127.0.0.1 only, with a temporary data directory and
+HOME, and without the developer's MCPD_*/CODEX_* settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Settings that would let a developer's shell change what the server under test does.
+_LEAKY_ENV = re.compile(r"^(MCPD_|CODEX_MCP_|CODEX_HOME$|CODEX_API_KEY$|OPENAI_|LOG_LEVEL$|RUST_LOG$)")
+
+
+def _target_dir() -> Path:
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    return target if target.is_absolute() else REPO / target
+
+
+@pytest.fixture(scope="session")
+def mcpd_bin() -> Path:
+    path = Path(os.environ.get("MCPD_BIN", _target_dir() / "debug" / "mcpd"))
+    if not path.is_file() or not os.access(path, os.X_OK):
+        pytest.fail(f"mcpd binary not found at {path}: run `cargo build -p mcpd` or set MCPD_BIN")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mcpd_version(mcpd_bin: Path) -> str:
+    """The version `mcpd --version` prints (clap: `mcpd X.Y.Z`)."""
+    out = subprocess.run([mcpd_bin, "--version"], capture_output=True, text=True, timeout=30, check=True)
+    return out.stdout.strip().split()[-1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not _LEAKY_ENV.match(k)}
+    env.update(extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get_json(url: str, timeout: float = 5.0) -> tuple[int, str, object]:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        body = resp.read()
+        return resp.status, resp.headers.get("Content-Type", ""), json.loads(body)
+
+
+@dataclass
+class Mcpd:
+    """A running `mcpd serve` on 127.0.0.1."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.base_url}/mcp"
+
+    @property
+    def sse_url(self) -> str:
+        return f"{self.base_url}/sse"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def _start(mcpd_bin: Path, tmp: Path, attempt: int) -> Mcpd | None:
+    """Starts mcpd on a free port; None when the port was taken meanwhile (mcpd exits)."""
+    port = _free_port()
+    data_dir = tmp / f"data-{attempt}"
+    home = tmp / "home"
+    data_dir.mkdir(parents=True)
+    home.mkdir(exist_ok=True)
+    log_path = tmp / f"mcpd-{attempt}.log"
+    env = clean_env(
+        MCPD_LISTEN=f"127.0.0.1:{port}",
+        CODEX_MCP_DATA_DIR=str(data_dir),
+        HOME=str(home),
+        NO_COLOR="1",
+        LOG_LEVEL="info",
+    )
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(mcpd_bin), "serve"], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    server = Mcpd(base_url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            if "cannot listen" in server.log():
+                return None
+            pytest.fail(f"mcpd exited with {process.returncode} before answering /health:\n{server.log()}")
+        try:
+            status, _, _ = http_get_json(f"{server.base_url}/health", timeout=2)
+            if status == 200:
+                return server
+        except (urllib.error.URLError, ConnectionError, OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    _stop(process)
+    pytest.fail(f"mcpd did not answer GET /health within 30 s:\n{server.log()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def mcpd(mcpd_bin: Path):
+    """One mcpd HTTP server for the whole session, stopped (SIGTERM, then SIGKILL) after."""
+    tmp = Path(tempfile.mkdtemp(prefix="codex-mcp-pytest-"))
+    server = None
+    try:
+        for attempt in range(5):
+            server = _start(mcpd_bin, tmp, attempt)
+            if server is not None:
+                break
+        else:
+            pytest.fail("could not start mcpd on a free port in 5 attempts")
+        yield server
+    finally:
+        if server is not None:
+            _stop(server.process)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture()
+def stdio_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for `mcpd serve --stdio` (the SDK adds only PATH, HOME, USER, ... itself)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "home").mkdir()
+    return {
+        "CODEX_MCP_DATA_DIR": str(tmp_path / "data"),
+        "HOME": str(tmp_path / "home"),
+        "NO_COLOR": "1",
+    }
