@@ -104,6 +104,7 @@ def _start(mcpd_bin: Path, tmp: Path, attempt: int) -> Mcpd | None:
         HOME=str(home),
         NO_COLOR="1",
         LOG_LEVEL="info",
+        **_health_ready_env(tmp),
     )
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -125,6 +126,17 @@ def _start(mcpd_bin: Path, tmp: Path, attempt: int) -> Mcpd | None:
         time.sleep(0.05)
     _stop(process)
     pytest.fail(f"mcpd did not answer GET /health within 30 s:\n{server.log()}")
+
+
+def _health_ready_env(tmp: Path) -> dict[str, str]:
+    """Settings under which health_check can say "ok": the local runtime, an API key (fake:
+    these tests never reach a model) and a Codex program that exists (a stub script: no
+    Codex tool is called here)."""
+    stub = tmp / "bin" / "codex"
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    return {"CODEX_MCP_RUNTIME": "local", "OPENAI_API_KEY": "sk-python-sdk-test", "CODEX_BIN": str(stub)}
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -165,4 +177,5 @@ def stdio_env(tmp_path: Path) -> dict[str, str]:
         "CODEX_MCP_DATA_DIR": str(tmp_path / "data"),
         "HOME": str(tmp_path / "home"),
         "NO_COLOR": "1",
+        **_health_ready_env(tmp_path),
     }

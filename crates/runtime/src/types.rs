@@ -154,8 +154,10 @@ pub enum ExecEvent {
     Stdout(String),
     /// A line the process wrote to stderr.
     Stderr(String),
-    /// The process is gone. `None` when it was killed (by [`ExecHandle::kill`], by
-    /// dropping the handle, or by a signal) or its status could not be learned.
+    /// The process is gone. `None` when it was killed through the runtime
+    /// ([`ExecHandle::kill`], dropping the handle, `stop` of a local agent) or its status
+    /// could not be learned. A signal from elsewhere gives `None` locally but `128 + signal`
+    /// in Docker, where the status is that of the small shell wrapper around the process.
     Exited(Option<i32>),
 }
 
