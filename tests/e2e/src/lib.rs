@@ -49,6 +49,7 @@ impl Mcpd {
         let mut cmd = tokio::process::Command::new(mcpd_bin());
         cmd.env("MCPD_LISTEN", format!("127.0.0.1:{port}"))
             .env_remove("OPENAI_API_KEY")
+            .env_remove("MCPD_BIN")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
