@@ -13,6 +13,7 @@
 //! - `MCPD_BENCH_CLIENTS` (default `1,16,64`): concurrency levels.
 //! - `MCPD_BENCH_CLIENT_THREADS` (default 1): worker threads of the load generator.
 //! - `MCPD_BENCH_FILTER`: only rows whose `method/era` contains this text.
+//! - `MCPD_BENCH_BIN`: benchmark this `mcpd` executable instead of the one just built.
 //! - `MCPD_BENCH_WRK=1`: also run `wrk` (modern `tools/list`, 64 connections) as a
 //!   lighter-weight cross-check of the Rust load generator.
 //!
@@ -21,9 +22,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write as _;
+use std::future::Future;
 use std::io::{BufRead as _, Read as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -142,7 +145,7 @@ impl Server {
             .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let log = data.path().join("mcpd.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mcpd"));
+        let mut command = Command::new(binary());
         // mcpd refuses unknown MCPD_* variables: keep the bench's own knobs away from it.
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("MCPD_") {
@@ -199,6 +202,7 @@ impl Server {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
+    /// Asks mcpd to shut down (SIGTERM) and waits for it; `Drop` kills it after that.
     fn stop(mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
@@ -210,9 +214,25 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
+}
+
+impl Drop for Server {
+    /// Never leaves mcpd running, even when the benchmark panics.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The `mcpd` under test: the one Cargo built, unless `MCPD_BENCH_BIN` names another
+/// (to compare builds).
+fn binary() -> PathBuf {
+    std::env::var_os("MCPD_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mcpd")))
 }
 
 /// A blocking `GET /health` that only checks for a 200.
@@ -314,9 +334,29 @@ impl ClientOutcome {
     }
 }
 
+type Connection =
+    hyper::client::conn::http1::Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>;
+
+/// One client's keep-alive connection; its [`Driver`] is polled by the client's own
+/// task (see [`on`]), so a round trip costs no hand-off between tasks.
 struct Conn {
     sender: SendRequest<Full<Bytes>>,
     headers: HeaderMap,
+}
+
+/// Does a connection's reading and writing while it is polled.
+type Driver = Pin<Box<Connection>>;
+
+/// Runs `work` while driving the connection; an error if the connection ends first.
+async fn on<T>(driver: &mut Driver, work: impl Future<Output = T>) -> Result<T, String> {
+    tokio::select! {
+        biased;
+        out = work => Ok(out),
+        end = driver => Err(match end {
+            Ok(()) => "the server closed the connection".to_string(),
+            Err(e) => format!("connection: {e}"),
+        }),
+    }
 }
 
 fn base_headers(addr: SocketAddr) -> HeaderMap {
@@ -366,21 +406,19 @@ async fn round_trip(
     Ok((parts.status, parts.headers, body))
 }
 
-/// Opens a keep-alive connection (TCP_NODELAY) whose driver runs on its own task, and
-/// for the legacy era initializes a session on it.
-async fn connect(addr: SocketAddr, scenario: Scenario) -> Result<Conn, String> {
+/// Opens a keep-alive connection (TCP_NODELAY) and, for the legacy era, initializes a
+/// session on it.
+async fn connect(addr: SocketAddr, scenario: Scenario) -> Result<(Conn, Driver), String> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     stream
         .set_nodelay(true)
         .map_err(|e| format!("nodelay: {e}"))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let (mut sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
+    let mut driver = Box::pin(driver);
     let mut headers = base_headers(addr);
     match scenario.era {
         Era::Modern => {
@@ -397,8 +435,11 @@ async fn connect(addr: SocketAddr, scenario: Scenario) -> Result<Conn, String> {
             let init = format!(
                 r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"{LEGACY}","capabilities":{{}},"clientInfo":{{"name":"protocol_load","version":"1"}}}}}}"#
             );
-            let (status, reply_headers, body) =
-                round_trip(&mut sender, request(&headers, init)).await?;
+            let (status, reply_headers, body) = on(
+                &mut driver,
+                round_trip(&mut sender, request(&headers, init)),
+            )
+            .await??;
             if status != StatusCode::OK {
                 return Err(format!(
                     "initialize: HTTP {status}: {}",
@@ -416,13 +457,17 @@ async fn connect(addr: SocketAddr, scenario: Scenario) -> Result<Conn, String> {
             );
             let initialized =
                 r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_string();
-            let (status, _, _) = round_trip(&mut sender, request(&headers, initialized)).await?;
+            let (status, _, _) = on(
+                &mut driver,
+                round_trip(&mut sender, request(&headers, initialized)),
+            )
+            .await??;
             if status != StatusCode::ACCEPTED {
                 return Err(format!("notifications/initialized: HTTP {status}"));
             }
         }
     }
-    Ok(Conn { sender, headers })
+    Ok((Conn { sender, headers }, driver))
 }
 
 fn body_for(scenario: Scenario, id: u64) -> String {
@@ -452,14 +497,8 @@ fn check(status: StatusCode, body: &[u8], id: u64) -> Result<(), String> {
     }
     // Fast path for large results: this server writes `jsonrpc`, `id`, then `result`.
     // Anything else is fully parsed, so a reordered but valid reply still passes.
-    let mut prefix = [0u8; 64];
-    let mut cursor = std::io::Cursor::new(&mut prefix[..]);
-    let _ = std::io::Write::write_fmt(
-        &mut cursor,
-        format_args!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"#),
-    );
-    let n = cursor.position() as usize;
-    if body.starts_with(&prefix[..n]) && body.ends_with(b"}") {
+    let prefix = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"#);
+    if body.starts_with(prefix.as_bytes()) && body.ends_with(b"}") {
         return Ok(());
     }
     let reply: RpcReply =
@@ -476,7 +515,37 @@ fn check(status: StatusCode, body: &[u8], id: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// One closed-loop client: requests back to back on one connection until `end`.
+/// Requests back to back on one connection until `end` or a failed round trip.
+async fn requests(
+    conn: &mut Conn,
+    scenario: Scenario,
+    measure_from: Instant,
+    end: Instant,
+    out: &mut ClientOutcome,
+) -> Result<(), String> {
+    let base = CLIENT_SEQ.fetch_add(1, Ordering::Relaxed) * 1_000_000_000;
+    let mut id = base;
+    loop {
+        let start = Instant::now();
+        if start >= end {
+            return Ok(());
+        }
+        id += 1;
+        let req = request(&conn.headers, body_for(scenario, id));
+        let (status, _, body) = round_trip(&mut conn.sender, req).await?;
+        let done = Instant::now();
+        match check(status, &body, id) {
+            Ok(()) if start >= measure_from && done <= end => out
+                .samples
+                .push(done.duration_since(start).as_nanos() as u64),
+            Ok(()) => {}
+            Err(e) => out.error(e),
+        }
+    }
+}
+
+/// One closed-loop client on its own connection; a broken connection is counted as an
+/// error and replaced (with a new session in the legacy era).
 async fn client(
     addr: SocketAddr,
     scenario: Scenario,
@@ -484,49 +553,17 @@ async fn client(
     end: Instant,
 ) -> ClientOutcome {
     let mut out = ClientOutcome::default();
-    let mut seq: u64 = 0;
-    let mut base = CLIENT_SEQ.fetch_add(1, Ordering::Relaxed) * 1_000_000_000;
-    let mut conn = match connect(addr, scenario).await {
-        Ok(c) => c,
-        Err(e) => {
-            out.error(e);
-            return out;
-        }
-    };
-    loop {
-        let start = Instant::now();
-        if start >= end {
-            break;
-        }
-        seq += 1;
-        let id = base + seq;
-        let req = request(&conn.headers, body_for(scenario, id));
-        let result = round_trip(&mut conn.sender, req).await;
-        let done = Instant::now();
-        let measured = start >= measure_from && done <= end;
-        match result {
-            Ok((status, _, body)) => match check(status, &body, id) {
-                Ok(()) => {
-                    if measured {
-                        out.samples
-                            .push(done.duration_since(start).as_nanos() as u64);
-                    }
-                }
-                Err(e) => out.error(e),
-            },
+    while Instant::now() < end {
+        let (mut conn, mut driver) = match connect(addr, scenario).await {
+            Ok(c) => c,
             Err(e) => {
                 out.error(e);
-                // Start over on a new connection (and session).
-                base = CLIENT_SEQ.fetch_add(1, Ordering::Relaxed) * 1_000_000_000;
-                seq = 0;
-                match connect(addr, scenario).await {
-                    Ok(c) => conn = c,
-                    Err(e) => {
-                        out.error(e);
-                        return out;
-                    }
-                }
+                return out;
             }
+        };
+        let work = requests(&mut conn, scenario, measure_from, end, &mut out);
+        if let Err(e) = on(&mut driver, work).await.and_then(|r| r) {
+            out.error(e);
         }
     }
     out
@@ -765,15 +802,21 @@ fn main() -> ExitCode {
     std::thread::sleep(Duration::from_millis(500));
     let idle_rss = rss_kb(pid);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.client_threads)
-        .enable_all()
-        .build()
-        .expect("client runtime");
+    // One thread: a current-thread runtime, the cheapest way to drive many connections.
+    let runtime = if cfg.client_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(cfg.client_threads);
+        b
+    }
+    .enable_all()
+    .build()
+    .expect("client runtime");
 
     println!(
         "mcpd protocol load: {} (pid {pid}) at http://{addr}/mcp",
-        env!("CARGO_BIN_EXE_mcpd")
+        binary().display()
     );
     println!(
         "machine: {cores} CPU cores shared by mcpd AND this load generator ({} client thread(s)); \

@@ -1,14 +1,15 @@
 //! Method routing and era-specific result shaping.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use codex_mcp_protocol::jsonrpc::{Notification, Request, RequestId, Response, json_kind};
 use codex_mcp_protocol::lifecycle::{DiscoverResult, InitializeParams, InitializeResult};
 use codex_mcp_protocol::logging::SetLevelParams;
 use codex_mcp_protocol::notifications::{CancelledParams, methods};
 use codex_mcp_protocol::prompts::GetPromptParams;
 use codex_mcp_protocol::result::{self, CacheHint, CacheScope, RESULT_INPUT_REQUIRED};
-use codex_mcp_protocol::tools::{CallToolParams, CallToolResult};
+use codex_mcp_protocol::tools::{CallToolParams, CallToolResult, Tool};
 use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -17,6 +18,50 @@ use super::McpServer;
 use super::context::{CtxParts, Pending, RequestCtx};
 use super::registry::ToolError;
 use crate::session::{Session, SessionInit};
+
+/// Finished, serialised results of requests whose answer depends only on what was
+/// registered, per era (`[legacy, modern]`), each made the first time it is asked for;
+/// `None` where the method is not offered.
+#[derive(Default)]
+pub(crate) struct Precomputed {
+    discover: [OnceLock<Bytes>; 2],
+    tools_list: [OnceLock<Option<Bytes>>; 2],
+}
+
+/// A successful JSON-RPC response, serialised: `head` (`{"jsonrpc":"2.0","id":..,"result":`),
+/// the shared bytes of the result, then `}`. Kept in pieces so a large cached result is
+/// written out without being copied.
+#[derive(Debug, Clone)]
+pub struct EncodedResponse {
+    head: Bytes,
+    result: Bytes,
+}
+
+impl EncodedResponse {
+    /// The pieces, in order; their concatenation is the response's JSON.
+    pub fn into_chunks(self) -> [Bytes; 3] {
+        [self.head, self.result, Bytes::from_static(b"}")]
+    }
+
+    /// Length of the whole JSON in bytes.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.result.len() + 1
+    }
+
+    /// Never true: a response is at least `{...}`.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The whole JSON in one buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(&self.result);
+        out.push(b'}');
+        out
+    }
+}
 
 /// What a method produced before era shaping.
 enum Outcome {
@@ -164,6 +209,101 @@ impl McpServer {
         result::finish(body, Era::Modern, self.info(), None)
     }
 
+    /// `server/discover`, before era shaping.
+    fn discover(&self, era: Era) -> (Value, Option<CacheHint>) {
+        let inner = &self.inner;
+        let result = DiscoverResult {
+            supported_versions: ProtocolVersion::supported_strings()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            capabilities: self.capabilities(era),
+            instructions: inner.options.instructions.clone(),
+        };
+        let hint = CacheHint {
+            ttl_ms: u64::try_from(inner.options.list_ttl.as_millis()).unwrap_or(u64::MAX),
+            scope: CacheScope::Public,
+        };
+        (
+            serde_json::to_value(result).unwrap_or_default(),
+            (era == Era::Modern).then_some(hint),
+        )
+    }
+
+    /// One page of `tools/list`, before era shaping.
+    fn tools_page(
+        &self,
+        era: Era,
+        cursor: Option<&str>,
+    ) -> Result<(Value, Option<CacheHint>), ErrorObject> {
+        let inner = &self.inner;
+        if inner.tools.is_empty() {
+            return Err(ErrorObject::method_not_found(methods::TOOLS_LIST));
+        }
+        let tools: Vec<Tool> = inner.tools.all().iter().map(|t| t.definition()).collect();
+        let refs: Vec<&Tool> = tools.iter().collect();
+        let page = result::paginate(&refs, cursor, inner.options.page_size)?;
+        let mut body = json!({ "tools": page.items });
+        if let Some(next) = page.next_cursor {
+            body["nextCursor"] = json!(next);
+        }
+        Ok((body, self.list_hint(era)))
+    }
+
+    /// A result shaped for its era and serialised, as `handle_request` would send it.
+    fn serialised(&self, era: Era, (value, hint): (Value, Option<CacheHint>)) -> Bytes {
+        let value = result::finish(value, era, self.info(), hint);
+        Bytes::from(serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec()))
+    }
+
+    /// The complete JSON-RPC response to `request` when it is one whose answer never
+    /// changes: `ping` (handshake era), `server/discover`, and the first page of
+    /// `tools/list`, with no `requestState` or `inputResponses` to verify. The bytes are
+    /// exactly what [`Self::handle_request`] would produce; each result is serialised
+    /// the first time it is asked for and kept.
+    /// `None` means the request needs [`Self::handle_request`].
+    pub fn precomputed_response(
+        &self,
+        request: &Request,
+        version: ProtocolVersion,
+    ) -> Option<EncodedResponse> {
+        let era = version.era();
+        let params = request.params.as_ref();
+        let absent = |key: &str| params.and_then(|p| p.get(key)).is_none_or(Value::is_null);
+        // Anything `incoming_answers` would look at sends the request the long way.
+        if era == Era::Modern && !(absent("requestState") && absent("inputResponses")) {
+            return None;
+        }
+        let cache = &self.inner.precomputed;
+        let slot = match era {
+            Era::Legacy => 0,
+            Era::Modern => 1,
+        };
+        // The same code as `dispatch` makes each answer, once (a server's tools never
+        // change: `listChanged` is false).
+        let result = match request.method.as_str() {
+            methods::PING if era == Era::Legacy => Bytes::from_static(b"{}"),
+            methods::DISCOVER => cache.discover[slot]
+                .get_or_init(|| self.serialised(era, self.discover(era)))
+                .clone(),
+            methods::TOOLS_LIST if absent("cursor") => cache.tools_list[slot]
+                .get_or_init(|| {
+                    let page = self.tools_page(era, None).ok()?;
+                    Some(self.serialised(era, page))
+                })
+                .clone()?,
+            _ => return None,
+        };
+        let mut head = Vec::with_capacity(48);
+        head.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+        serde_json::to_writer(&mut head, &request.id).ok()?;
+        head.extend_from_slice(br#","result":"#);
+        Some(EncodedResponse {
+            head: Bytes::from(head),
+            result,
+        })
+    }
+
     fn list_hint(&self, era: Era) -> Option<CacheHint> {
         (era == Era::Modern).then(|| CacheHint {
             ttl_ms: u64::try_from(self.inner.options.list_ttl.as_millis()).unwrap_or(u64::MAX),
@@ -192,22 +332,8 @@ impl McpServer {
                 Ok(Outcome::Done(json!({}), None))
             }
             methods::DISCOVER => {
-                let result = DiscoverResult {
-                    supported_versions: ProtocolVersion::supported_strings()
-                        .into_iter()
-                        .map(String::from)
-                        .collect(),
-                    capabilities: self.capabilities(era),
-                    instructions: inner.options.instructions.clone(),
-                };
-                let hint = CacheHint {
-                    ttl_ms: u64::try_from(inner.options.list_ttl.as_millis()).unwrap_or(u64::MAX),
-                    scope: CacheScope::Public,
-                };
-                Ok(Outcome::Done(
-                    serde_json::to_value(result).unwrap_or_default(),
-                    (era == Era::Modern).then_some(hint),
-                ))
+                let (value, hint) = self.discover(era);
+                Ok(Outcome::Done(value, hint))
             }
             methods::INITIALIZE => {
                 legacy_only(method)?;
@@ -216,20 +342,8 @@ impl McpServer {
                 ))
             }
             methods::TOOLS_LIST => {
-                if inner.tools.is_empty() {
-                    return Err(ErrorObject::method_not_found(method));
-                }
-                let tools = self.tool_definitions();
-                let page = result::paginate(
-                    &tools,
-                    result::cursor_param(params)?,
-                    inner.options.page_size,
-                )?;
-                let mut body = json!({ "tools": page.items });
-                if let Some(next) = page.next_cursor {
-                    body["nextCursor"] = json!(next);
-                }
-                Ok(Outcome::Done(body, self.list_hint(era)))
+                let (value, hint) = self.tools_page(era, result::cursor_param(params)?)?;
+                Ok(Outcome::Done(value, hint))
             }
             methods::TOOLS_CALL => self.call_tool(params, ctx).await,
             methods::RESOURCES_LIST => {
@@ -409,4 +523,138 @@ pub fn not_initialized(id: Option<RequestId>) -> Response {
         id,
         ErrorObject::invalid_request("the session is not initialized: send initialize first"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{FnTool, ServerOptions};
+    use codex_mcp_protocol::meta::{CLIENT_CAPABILITIES, PROTOCOL_VERSION};
+    use pretty_assertions::assert_eq;
+
+    fn server(tools: usize, page_size: usize) -> McpServer {
+        let options = ServerOptions {
+            instructions: Some("Say \"hi\".\n".into()),
+            page_size,
+            ..ServerOptions::default()
+        };
+        let mut builder = McpServer::builder(options);
+        for i in 0..tools {
+            let definition = Tool {
+                name: format!("tool_{i}"),
+                title: Some(format!("Tool «{i}»")),
+                description: Some("Does a thing.".into()),
+                input_schema: json!({"type": "object", "properties": {"x": {"type": "string"}}}),
+                output_schema: None,
+                annotations: None,
+                meta: None,
+            };
+            builder = builder.tool(FnTool::new(definition, |_args, _ctx| async {
+                Ok(CallToolResult::text("ok"))
+            }));
+        }
+        builder.build()
+    }
+
+    fn request(id: RequestId, method: &str, version: ProtocolVersion, extra: Value) -> Request {
+        let mut params = match version.era() {
+            Era::Modern => json!({"_meta": {
+                PROTOCOL_VERSION: version.as_str(),
+                CLIENT_CAPABILITIES: {}
+            }}),
+            Era::Legacy => json!({}),
+        };
+        if let (Some(p), Value::Object(extra)) = (params.as_object_mut(), extra) {
+            p.extend(extra);
+        }
+        let params = params
+            .as_object()
+            .filter(|p| !p.is_empty())
+            .map(|_| params.clone());
+        Request::new(id, method, params)
+    }
+
+    async fn slow_path(server: &McpServer, request: &Request, version: ProtocolVersion) -> Vec<u8> {
+        let parts = CtxParts {
+            version: Some(version),
+            ..CtxParts::default()
+        };
+        serde_json::to_vec(&server.handle_request(request.clone(), parts).await).unwrap()
+    }
+
+    #[tokio::test]
+    async fn precomputed_answers_are_byte_identical_to_handled_ones() {
+        let versions = [ProtocolVersion::LATEST_LEGACY, ProtocolVersion::LATEST];
+        let ids = [
+            RequestId::Number(7),
+            RequestId::Number(-1),
+            RequestId::String("a \"quoted\" id ✓".into()),
+        ];
+        for (tools, page_size) in [(3, 100), (5, 2), (0, 100)] {
+            let server = server(tools, page_size);
+            for version in versions {
+                for method in [methods::PING, methods::DISCOVER, methods::TOOLS_LIST] {
+                    for extra in [json!({}), json!({"cursor": null, "requestState": null})] {
+                        for id in &ids {
+                            let req = request(id.clone(), method, version, extra.clone());
+                            let expected = slow_path(&server, &req, version).await;
+                            let fast = server.precomputed_response(&req, version);
+                            let offered = match method {
+                                methods::PING => version.era() == Era::Legacy,
+                                methods::TOOLS_LIST => tools > 0,
+                                _ => true,
+                            };
+                            assert_eq!(fast.is_some(), offered, "{method} {version:?} {tools}");
+                            if let Some(fast) = fast {
+                                assert_eq!(fast.len(), expected.len());
+                                assert_eq!(
+                                    String::from_utf8(fast.to_vec()).unwrap(),
+                                    String::from_utf8(expected).unwrap(),
+                                    "{method} {version:?} tools={tools} page={page_size}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_that_need_checking_take_the_long_way() {
+        let server = server(5, 2);
+        let modern = ProtocolVersion::LATEST;
+        let legacy = ProtocolVersion::LATEST_LEGACY;
+        let cases = [
+            (
+                methods::TOOLS_LIST,
+                modern,
+                json!({"cursor": "b2Zmc2V0OjI"}),
+            ),
+            (methods::TOOLS_LIST, legacy, json!({"cursor": 5})),
+            (
+                methods::TOOLS_LIST,
+                modern,
+                json!({"requestState": "forged"}),
+            ),
+            (methods::DISCOVER, modern, json!({"inputResponses": []})),
+            (methods::DISCOVER, modern, json!({"inputResponses": {}})),
+            (methods::PING, modern, json!({})),
+            (methods::PROMPTS_LIST, legacy, json!({})),
+        ];
+        for (method, version, extra) in cases {
+            let req = request(RequestId::Number(1), method, version, extra.clone());
+            assert!(
+                server.precomputed_response(&req, version).is_none(),
+                "{method} {extra}"
+            );
+        }
+        // The cached first page and the definitions agree with the handlers.
+        assert_eq!(server.tool_definitions().len(), 5);
+        assert_eq!(
+            server.tool_definition("tool_3").map(|t| t.name),
+            Some("tool_3".to_string())
+        );
+        assert!(server.tool_definition("nope").is_none());
+    }
 }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 pub use context::{
     AskError, CtxParts, Identity, InFlight, Outbound, Pending, RequestCtx, TransportKind,
 };
-pub use dispatch::not_initialized;
+pub use dispatch::{EncodedResponse, not_initialized};
 pub use registry::{Completer, FnTool, PromptHandler, ResourceProvider, ToolError, ToolHandler};
 
 use crate::session::SessionTable;
@@ -150,6 +150,7 @@ impl ServerBuilder {
                 sessions,
                 in_flight: Arc::new(InFlight::default()),
                 started: Instant::now(),
+                precomputed: dispatch::Precomputed::default(),
             }),
         }
     }
@@ -167,6 +168,8 @@ pub(crate) struct Inner {
     pub sessions: SessionTable,
     pub in_flight: Arc<InFlight>,
     pub started: Instant,
+    /// Serialised answers that depend only on what was registered, made on first use.
+    pub precomputed: dispatch::Precomputed,
 }
 
 /// The engine. Cheap to clone; every clone is the same server.

@@ -42,7 +42,9 @@ impl From<AskError> for ToolError {
 /// A callable tool.
 #[async_trait]
 pub trait ToolHandler: Send + Sync + 'static {
-    /// The definition shown by `tools/list`.
+    /// The definition shown by `tools/list`. It must not change while the server runs
+    /// (`listChanged` is false): the first page of `tools/list` is serialised once, when
+    /// the server is built.
     fn definition(&self) -> Tool;
     /// Runs the tool.
     async fn call(

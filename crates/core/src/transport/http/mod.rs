@@ -34,7 +34,7 @@ use http_body_util::BodyExt as _;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::McpServer;
+use crate::server::{EncodedResponse, McpServer};
 pub use guard::HostPolicy;
 pub use health::HealthReporter;
 
@@ -74,9 +74,13 @@ impl Default for HttpOptions {
     }
 }
 
-/// Shared by every route.
+/// Shared by every route; its fields are those of [`HttpShared`]. Cloning it (which
+/// the router does for every request) only counts a reference.
 #[derive(Clone)]
-pub struct HttpState {
+pub struct HttpState(Arc<HttpShared>);
+
+/// What [`HttpState`] shares.
+pub struct HttpShared {
     /// The engine.
     pub server: McpServer,
     /// Limits and policies.
@@ -89,16 +93,24 @@ pub struct HttpState {
     pub sse: Arc<legacy_sse::Connections>,
 }
 
+impl std::ops::Deref for HttpState {
+    type Target = HttpShared;
+
+    fn deref(&self) -> &HttpShared {
+        &self.0
+    }
+}
+
 impl HttpState {
     /// State for a server with options.
     pub fn new(server: McpServer, options: HttpOptions) -> Self {
-        Self {
+        Self(Arc::new(HttpShared {
             streams: Arc::new(Semaphore::new(options.max_streams)),
             server,
             options,
             shutdown: CancellationToken::new(),
             sse: Arc::new(legacy_sse::Connections::default()),
-        }
+        }))
     }
 
     /// Open streams right now (for health and tests).
@@ -117,6 +129,53 @@ pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Respon
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A response body of a few chunks written in order, whose length is known up front
+/// (so it goes out with `Content-Length`, like a single buffer would).
+struct Chunks<const N: usize> {
+    chunks: [Bytes; N],
+    next: usize,
+}
+
+impl<const N: usize> hyper::body::Body for Chunks<N> {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        let chunk = this.chunks.get_mut(this.next).map(std::mem::take);
+        if chunk.is_some() {
+            this.next += 1;
+        }
+        std::task::Poll::Ready(chunk.map(|c| Ok(hyper::body::Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.next >= N
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        let rest = self.chunks.get(self.next..).unwrap_or_default();
+        hyper::body::SizeHint::with_exact(rest.iter().map(|c| c.len() as u64).sum())
+    }
+}
+
+/// A JSON-RPC response the engine already serialised (see
+/// [`McpServer::precomputed_response`]), as a `200 OK` JSON response.
+pub fn encoded_response(encoded: EncodedResponse) -> Response {
+    let mut response = Response::new(Body::new(Chunks {
+        chunks: encoded.into_chunks(),
+        next: 0,
+    }));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

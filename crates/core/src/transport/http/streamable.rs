@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
 use codex_mcp_protocol::jsonrpc::{Message, Request, Response as RpcResponse};
@@ -22,12 +23,12 @@ use codex_mcp_protocol::meta::{self, ModernMeta, VersionHeader};
 use codex_mcp_protocol::notifications::methods;
 use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
 use futures::StreamExt as _;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{HttpState, json_response, read_body, rpc_error, sse};
+use super::{HttpState, encoded_response, json_response, read_body, rpc_error, sse};
 use crate::server::{CtxParts, Identity, TransportKind};
 use crate::session::{STANDALONE_STREAM, Session};
 
@@ -88,13 +89,23 @@ fn modern_status(error: &ErrorObject) -> StatusCode {
     }
 }
 
-/// `POST /mcp`.
-pub async fn post(
-    State(state): State<HttpState>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+/// The query parameters of a request, as the `Query` extractor reads them (parsed only
+/// when there is a query string).
+fn query_map(uri: &Uri) -> Result<HashMap<String, String>, QueryRejection> {
+    if uri.query().is_none() {
+        return Ok(HashMap::new());
+    }
+    Query::<HashMap<String, String>>::try_from_uri(uri).map(|Query(q)| q)
+}
+
+/// `POST /mcp`. Takes the request whole so its headers are moved, not copied.
+pub async fn post(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let query = match query_map(&parts.uri) {
+        Ok(q) => q,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let headers = parts.headers;
     if let Some(ct) = header_str(&headers, header::CONTENT_TYPE.as_str()) {
         if !ct
             .split(';')
@@ -185,6 +196,12 @@ async fn modern(
     };
     if let Err(e) = check_mirror_headers(&state, &headers, &request) {
         return fail(e);
+    }
+    if let Some(encoded) = state
+        .server
+        .precomputed_response(&request, modern_meta.version)
+    {
+        return encoded_response(encoded);
     }
     let cancel = CancellationToken::new();
     let guard = state
@@ -510,6 +527,13 @@ async fn legacy_request(
     session: Arc<Session>,
     request: Request,
 ) -> Response {
+    // Answered without running anything, so there is nothing to register or cancel.
+    if let Some(encoded) = state
+        .server
+        .precomputed_response(&request, session.version())
+    {
+        return encoded_response(encoded);
+    }
     let id = request.id.clone();
     let cancel = CancellationToken::new();
     let guard = session.in_flight.register(id.clone(), cancel.clone());
