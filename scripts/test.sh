@@ -14,6 +14,7 @@
 #                conformance-server and mcpd
 #   python       scripts/test-python.sh: mcpd driven by the official Python MCP SDK
 #
+# `deps` runs in the background during `build` (when both are asked for, in that order).
 # `deps` or `build` failing stops the run. A failing test step does not: the other test
 # steps still run, and the exit code is non-zero at the end. Each step's output is also in
 # target/test-logs/STEP.log. The last line is the sum of every runner's counts (Rust tests,
@@ -84,16 +85,9 @@ counts() {
   esac
 }
 
-run_step() {
-  local step=$1 t=$SECONDS rc=0 log=$LOGS/$1.log
-  shift
-  echo
-  echo "==================== test.sh: $step: $* ===================="
-  set +e
-  "$@" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  set -e
-  local secs=$((SECONDS - t)) detail="" c
+# record_step STEP RC SECONDS [NOTE]: adds the step's line to the summary and its counts to the total.
+record_step() {
+  local step=$1 rc=$2 secs=$3 log=$LOGS/$1.log detail=${4:-} c
   c=$(counts "$step" "$log")
   if [ -n "$c" ]; then
     local p=${c% *} f=${c#* }
@@ -112,6 +106,23 @@ run_step() {
     failed_steps+=("$step")
   fi
   summary+=("$(printf '  %-12s %-16s %8s   %s' "$step" "$verdict" "$(fmt_duration "$secs")" "$detail")")
+}
+
+banner() {
+  echo
+  echo "==================== test.sh: $* ===================="
+}
+
+# run_step STEP COMMAND...: runs a step in the foreground, output to the terminal and its log.
+run_step() {
+  local step=$1 t=$SECONDS rc=0
+  shift
+  banner "$step: $*"
+  set +e
+  "$@" 2>&1 | tee "$LOGS/$step.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  record_step "$step" "$rc" $((SECONDS - t))
   return "$rc"
 }
 
@@ -126,12 +137,42 @@ print_summary() {
   echo "total: $total_passed passed, $total_failed failed"
 }
 
-for step in "${steps[@]}"; do
+# `deps` mostly downloads and `build` mostly compiles: when `deps` is directly followed by
+# `build` (the default), they run side by side and the deps output is shown after the build.
+deps_pid=""
+trap '[ -z "$deps_pid" ] || kill "$deps_pid" 2>/dev/null || true' EXIT
+i=0
+while [ $i -lt ${#steps[@]} ]; do
+  step=${steps[$i]}
+  next=${steps[$((i + 1))]:-}
   case $step in
     deps)
-      run_step deps bash scripts/test-deps.sh || { print_summary; exit 1; } ;;
+      if [ "$next" = build ]; then
+        banner "deps: bash scripts/test-deps.sh (in the background while building; output below)"
+        rm -f "$LOGS/deps.seconds"
+        (
+          t=$SECONDS rc=0
+          bash scripts/test-deps.sh >"$LOGS/deps.log" 2>&1 </dev/null || rc=$?
+          echo $((SECONDS - t)) >"$LOGS/deps.seconds"
+          exit "$rc"
+        ) &
+        deps_pid=$!
+      else
+        run_step deps bash scripts/test-deps.sh || { print_summary; exit 1; }
+      fi ;;
     build)
-      run_step build cargo build --workspace --all-targets || { print_summary; exit 1; } ;;
+      build_rc=0
+      run_step build cargo build --workspace --all-targets || build_rc=$?
+      if [ -n "$deps_pid" ]; then
+        deps_rc=0
+        wait "$deps_pid" || deps_rc=$?
+        deps_pid=""
+        banner "deps: output of bash scripts/test-deps.sh (exit $deps_rc)"
+        cat "$LOGS/deps.log"
+        record_step deps "$deps_rc" "$(cat "$LOGS/deps.seconds" 2>/dev/null || echo 0)" "(ran alongside build)"
+        [ "$deps_rc" -eq 0 ] || { print_summary; exit 1; }
+      fi
+      [ "$build_rc" -eq 0 ] || { print_summary; exit 1; } ;;
     rust)
       run_step rust bash scripts/test-rust.sh || true ;;
     conformance)
@@ -139,6 +180,7 @@ for step in "${steps[@]}"; do
     python)
       run_step python bash scripts/test-python.sh || true ;;
   esac
+  i=$((i + 1))
 done
 
 print_summary
