@@ -10,6 +10,7 @@
 
 pub mod guard;
 pub mod health;
+pub mod legacy_session;
 pub mod legacy_sse;
 pub mod param_headers;
 pub mod rest;
@@ -226,8 +227,8 @@ pub fn router(state: HttpState) -> Router {
         .route(
             "/mcp",
             post(streamable::post)
-                .get(streamable::get)
-                .delete(streamable::delete),
+                .get(legacy_session::get)
+                .delete(legacy_session::delete),
         )
         .route("/sse", get(legacy_sse::open))
         .route("/messages", post(legacy_sse::post))

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -17,20 +17,17 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use bytes::Bytes;
-use codex_mcp_protocol::jsonrpc::{Message, Request, Response as RpcResponse};
+use codex_mcp_protocol::jsonrpc::{Message, Request};
 use codex_mcp_protocol::meta::{self, ModernMeta, VersionHeader};
 use codex_mcp_protocol::notifications::methods;
 use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
-use futures::StreamExt as _;
-use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use http::{HeaderMap, StatusCode, Uri, header};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{HttpState, encoded_response, json_response, read_body, rpc_error, sse};
 use crate::server::{CtxParts, Identity, TransportKind};
-use crate::session::{STANDALONE_STREAM, Session};
 
 /// Header carrying the legacy session id.
 pub const SESSION_HEADER: &str = "mcp-session-id";
@@ -43,13 +40,13 @@ pub const NAME_HEADER: &str = "mcp-name";
 /// Header naming the calling agent.
 pub const AGENT_HEADER: &str = "x-agent-id";
 
-static STREAM_IDS: AtomicU64 = AtomicU64::new(1);
+pub(super) static STREAM_IDS: AtomicU64 = AtomicU64::new(1);
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn accepts(headers: &HeaderMap, mime: &str) -> bool {
+pub(super) fn accepts(headers: &HeaderMap, mime: &str) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
@@ -140,7 +137,7 @@ pub async fn post(State(state): State<HttpState>, request: axum::extract::Reques
     if is_modern_request(&headers, &message) {
         modern(state, headers, query, message).await
     } else {
-        legacy(state, headers, query, message).await
+        super::legacy_session::legacy(state, headers, query, message).await
     }
 }
 
@@ -328,7 +325,7 @@ impl Drop for AbortOnDrop {
 /// Resolves when a stream carrying a request's response must close for shutdown: once
 /// the grace period after shutdown has passed, so calls in flight can still deliver
 /// their responses (the server cancels what is left at the same moment).
-async fn grace_after(shutdown: CancellationToken, grace: Duration) {
+pub(super) async fn grace_after(shutdown: CancellationToken, grace: Duration) {
     shutdown.cancelled().await;
     tokio::time::sleep(grace).await;
 }
@@ -396,13 +393,13 @@ fn check_mirror_headers(
     Ok(())
 }
 
-fn accepted() -> Response {
+pub(super) fn accepted() -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::ACCEPTED;
     r
 }
 
-fn too_many_streams(id: Option<codex_mcp_protocol::RequestId>) -> Response {
+pub(super) fn too_many_streams(id: Option<codex_mcp_protocol::RequestId>) -> Response {
     rpc_error(
         StatusCode::SERVICE_UNAVAILABLE,
         id,
@@ -410,354 +407,10 @@ fn too_many_streams(id: Option<codex_mcp_protocol::RequestId>) -> Response {
     )
 }
 
-/// Finds the legacy session named by the request's header, or the error response.
-// The error is the finished HTTP response; these run once per request, off the hot path.
-#[allow(clippy::result_large_err)]
-fn find_session(state: &HttpState, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
-    let Some(id) = header_str(headers, SESSION_HEADER) else {
-        return Err(rpc_error(
-            StatusCode::BAD_REQUEST,
-            None,
-            ErrorObject::invalid_request(
-                "the Mcp-Session-Id header is required: send initialize first",
-            ),
-        ));
-    };
-    state.server.sessions().get(id).ok_or_else(|| {
-        rpc_error(
-            StatusCode::NOT_FOUND,
-            None,
-            ErrorObject::invalid_request(format!(
-                "session {id:?} not found: it expired or was deleted; initialize again"
-            )),
-        )
-    })
-}
-
-#[allow(clippy::result_large_err)]
-fn check_legacy_version(headers: &HeaderMap) -> Result<(), Response> {
-    match header_str(headers, VERSION_HEADER) {
-        None => Ok(()),
-        Some(v) if ProtocolVersion::parse(v).is_some_and(|p| p.era() == Era::Legacy) => Ok(()),
-        Some(v) => Err(rpc_error(
-            StatusCode::BAD_REQUEST,
-            None,
-            ErrorObject::unsupported_version(v, &ProtocolVersion::supported_strings()),
-        )),
-    }
-}
-
-async fn legacy(
-    state: HttpState,
-    headers: HeaderMap,
-    query: HashMap<String, String>,
-    message: Message,
-) -> Response {
-    if let Message::Request(request) = &message
-        && request.method == methods::INITIALIZE
-    {
-        return initialize(&state, &headers, &query, request);
-    }
-    if let Err(r) = check_legacy_version(&headers) {
-        return r;
-    }
-    let session = match find_session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    match message {
-        Message::Notification(n) => {
-            state.server.handle_notification(&n, Some(&session));
-            accepted()
-        }
-        Message::Response(r) => {
-            if let Some(id) = &r.id {
-                let answer = match (r.result, r.error) {
-                    (_, Some(error)) => Err(error),
-                    (Some(result), None) => Ok(result),
-                    (None, None) => Ok(Value::Null),
-                };
-                session.deliver_response(id, answer);
-            }
-            accepted()
-        }
-        Message::Request(request) => legacy_request(state, headers, query, session, request).await,
-    }
-}
-
-fn initialize(
-    state: &HttpState,
-    headers: &HeaderMap,
-    query: &HashMap<String, String>,
-    request: &Request,
-) -> Response {
-    let (result, init) = match state.server.initialize(request.params.as_ref()) {
-        Ok(x) => x,
-        Err(e) => return rpc_error(StatusCode::BAD_REQUEST, Some(request.id.clone()), e),
-    };
-    let agent = identity(headers, query, None).connection_agent;
-    let session = match state
-        .server
-        .sessions()
-        .create(init, TransportKind::StreamableHttp, agent)
-    {
-        Ok(s) => s,
-        Err(e) => {
-            return rpc_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some(request.id.clone()),
-                ErrorObject::internal(e),
-            );
-        }
-    };
-    let mut response = json_response(
-        StatusCode::OK,
-        &RpcResponse::success(request.id.clone(), result),
-    );
-    if let Ok(v) = HeaderValue::from_str(session.id()) {
-        response.headers_mut().insert(SESSION_HEADER, v);
-    }
-    response
-}
-
-async fn legacy_request(
-    state: HttpState,
-    headers: HeaderMap,
-    query: HashMap<String, String>,
-    session: Arc<Session>,
-    request: Request,
-) -> Response {
-    // Answered without running anything, so there is nothing to register or cancel.
-    if let Some(encoded) = state
-        .server
-        .precomputed_response(&request, session.version())
-    {
-        return encoded_response(encoded);
-    }
-    let id = request.id.clone();
-    let cancel = CancellationToken::new();
-    let guard = session.in_flight.register(id.clone(), cancel.clone());
-    let wants_stream =
-        request.method == methods::TOOLS_CALL && accepts(&headers, "text/event-stream");
-    let parts = |outbound| CtxParts {
-        version: Some(session.version()),
-        request_id: Some(id.clone()),
-        modern: None,
-        session: Some(Arc::clone(&session)),
-        outbound,
-        cancel: Some(cancel.clone()),
-        identity: identity(&headers, &query, Some(session.id())),
-        transport: Some(TransportKind::StreamableHttp),
-    };
-    if !wants_stream {
-        let response = state.server.handle_request(request, parts(None)).await;
-        drop(guard);
-        if cancel.is_cancelled() {
-            return accepted();
-        }
-        return json_response(StatusCode::OK, &response);
-    }
-    let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
-        return too_many_streams(Some(id));
-    };
-    let stream_name = format!("p{}", STREAM_IDS.fetch_add(1, Ordering::Relaxed));
-    let priming_seq = session.log_event(&stream_name, None);
-    let (tx, mut rx) = mpsc::channel::<Message>(64);
-    let ctx_parts = parts(Some(tx));
-    // The request runs to completion even if the client disconnects (legacy rule);
-    // everything it sends is logged so a reconnect can resume.
-    let server = state.server.clone();
-    let log_session = Arc::clone(&session);
-    let log_name = stream_name.clone();
-    tokio::spawn(async move {
-        let forward_session = Arc::clone(&log_session);
-        let forward_name = log_name.clone();
-        let forwarder = tokio::spawn(async move {
-            while let Some(message) = rx.recv().await {
-                forward_session.log_event(&forward_name, Some(message));
-            }
-        });
-        let response = server.handle_request(request, ctx_parts).await;
-        let _ = forwarder.await;
-        if !cancel.is_cancelled() {
-            log_session.log_event(&log_name, Some(Message::Response(response)));
-        }
-        log_session.finish_stream(&log_name);
-        drop(guard);
-    });
-    let body = tail_stream(state.clone(), session, stream_name.clone(), None, permit);
-    let priming = sse::priming_event(
-        &format!("{stream_name}:{priming_seq}"),
-        state.options.sse_retry,
-    );
-    let stream = futures::stream::once(async move { priming }).chain(body);
-    sse::stream_response(stream, &[])
-}
-
-/// Streams a session's logged events for `stream` after `after`, live, until the stream
-/// finishes, the session closes or the server shuts down.
-fn tail_stream(
-    state: HttpState,
-    session: Arc<Session>,
-    stream: String,
-    after: Option<u64>,
-    permit: tokio::sync::OwnedSemaphorePermit,
-) -> impl futures::Stream<Item = Bytes> + Send + 'static {
-    let keep_alive = state.options.keep_alive;
-    // The standalone stream carries no request: it closes as soon as shutdown begins.
-    // A request's stream stays until its response is out or the grace period is over.
-    let grace = if stream == STANDALONE_STREAM {
-        Duration::ZERO
-    } else {
-        state.options.shutdown_grace
-    };
-    let mut closing = Box::pin(grace_after(state.shutdown.clone(), grace));
-    async_stream::stream! {
-        let _permit = permit;
-        let mut cursor = after;
-        loop {
-            let notified = session.changed();
-            let Some((events, finished)) = session.replay(&stream, cursor) else { break };
-            for event in events {
-                cursor = Some(event.seq);
-                if let Some(message) = &event.message {
-                    yield sse::message_event(Some(&format!("{stream}:{}", event.seq)), message);
-                }
-            }
-            if finished || session.is_closed() {
-                break;
-            }
-            tokio::select! {
-                () = notified => {}
-                () = tokio::time::sleep(keep_alive) => yield sse::keep_alive(),
-                () = &mut closing => break,
-            }
-        }
-    }
-}
-
-/// `GET /mcp`: the legacy standalone stream, or a resumption with `Last-Event-ID`.
-pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response {
-    if header_str(&headers, VERSION_HEADER)
-        .and_then(ProtocolVersion::parse)
-        .is_some_and(|v| v.era() == Era::Modern)
-    {
-        return method_not_allowed("protocol 2026-07-28 has no GET stream; POST requests to /mcp");
-    }
-    if !accepts(&headers, "text/event-stream") {
-        return rpc_error(
-            StatusCode::NOT_ACCEPTABLE,
-            None,
-            ErrorObject::invalid_request(
-                "GET /mcp opens an SSE stream: Accept must include text/event-stream",
-            ),
-        );
-    }
-    if let Err(r) = check_legacy_version(&headers) {
-        return r;
-    }
-    let session = match find_session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
-        return too_many_streams(None);
-    };
-    if let Some(last) = header_str(&headers, "last-event-id") {
-        let Some((stream, seq)) = last
-            .rsplit_once(':')
-            .and_then(|(s, n)| Some((s.to_string(), n.parse::<u64>().ok()?)))
-        else {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                None,
-                ErrorObject::invalid_request(format!(
-                    "Last-Event-ID {last:?} was not issued by this server"
-                )),
-            );
-        };
-        if session.replay(&stream, Some(seq)).is_none() {
-            return rpc_error(
-                StatusCode::NOT_FOUND,
-                None,
-                ErrorObject::invalid_request(format!(
-                    "no stream to resume for Last-Event-ID {last:?}"
-                )),
-            );
-        }
-        let body = tail_stream(state.clone(), session, stream, Some(seq), permit);
-        return sse::stream_response(body, &[]);
-    }
-    let Some(claim) = session.claim_standalone() else {
-        return rpc_error(
-            StatusCode::CONFLICT,
-            None,
-            ErrorObject::invalid_request("this session already has an open GET stream"),
-        );
-    };
-    let priming_seq = session.log_event(STANDALONE_STREAM, None);
-    let priming = sse::priming_event(
-        &format!("{STANDALONE_STREAM}:{priming_seq}"),
-        state.options.sse_retry,
-    );
-    let body = tail_stream(
-        state.clone(),
-        session,
-        STANDALONE_STREAM.to_string(),
-        Some(priming_seq),
-        permit,
-    );
-    let stream = futures::stream::once(async move { priming })
-        .chain(body)
-        .map(move |b| {
-            let _hold = &claim;
-            b
-        });
-    sse::stream_response(stream, &[])
-}
-
-/// `DELETE /mcp`: ends a legacy session.
-pub async fn delete(State(state): State<HttpState>, headers: HeaderMap) -> Response {
-    if header_str(&headers, VERSION_HEADER)
-        .and_then(ProtocolVersion::parse)
-        .is_some_and(|v| v.era() == Era::Modern)
-    {
-        return method_not_allowed("protocol 2026-07-28 has no sessions to delete");
-    }
-    let Some(id) = header_str(&headers, SESSION_HEADER) else {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            None,
-            ErrorObject::invalid_request("the Mcp-Session-Id header is required"),
-        );
-    };
-    if state.server.sessions().remove(id) {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::OK;
-        r
-    } else {
-        rpc_error(
-            StatusCode::NOT_FOUND,
-            None,
-            ErrorObject::invalid_request(format!("session {id:?} not found")),
-        )
-    }
-}
-
-fn method_not_allowed(why: &str) -> Response {
-    let mut r = rpc_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        None,
-        ErrorObject::invalid_request(why),
-    );
-    r.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    r
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     #[test]
     fn base64_sentinel_decodes() {
