@@ -52,43 +52,83 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(&schema, serde_json::to_vec(&prepared.codex_output_schema)?)?;
     let schema_arg = schema.display().to_string();
 
-    let mut through = Vec::new();
-    let mut direct = Vec::new();
+    // Two scenarios. "cold": a new agent every call (mcpd creates its folders and writes
+    // its Codex home first) against a fresh `codex exec`. "warm": one agent whose chat
+    // conversation continues, against `codex exec resume` of one thread; both threads grow
+    // alike. Calls alternate so machine load hits both sides the same.
+    let mut cold = (Vec::new(), Vec::new());
+    let mut warm = (Vec::new(), Vec::new());
+    let mut thread: Option<String> = None;
     for i in 0..n + 2 {
-        // Alternate so load on the machine hits both sides alike; a new agent each time
-        // so neither side carries a growing thread.
-        let t = Instant::now();
-        let r = mcpd
-            .call_tool(
-                "chat",
-                json!({"message": "ping", "agent_id": format!("bench-{i}")}),
-            )
-            .await?;
-        let elapsed = t.elapsed();
-        anyhow::ensure!(r.get("isError").is_none(), "mcpd call failed: {r}");
-        let mut cmd = fx.exec_command("read-only");
-        cmd.args(["--output-schema", &schema_arg, "-"]);
-        let t = Instant::now();
-        let out = run_codex(cmd, &prepared.prompt, Duration::from_secs(60)).await?;
-        let direct_elapsed = t.elapsed();
-        anyhow::ensure!(out.code == Some(0), "direct codex failed: {}", out.stderr);
+        let agent = format!("bench-{i}");
+        let (through, direct) =
+            pair(&mcpd, &fx, &agent, None, &schema_arg, &prepared.prompt).await?;
         if i >= 2 {
-            through.push(elapsed);
-            direct.push(direct_elapsed);
+            cold.0.push(through);
+            cold.1.push(direct.0);
+        }
+        let (through, direct) = pair(
+            &mcpd,
+            &fx,
+            "bench-warm",
+            Some(thread.as_deref()),
+            &schema_arg,
+            &prepared.prompt,
+        )
+        .await?;
+        thread = thread.or(direct.1);
+        if i >= 2 {
+            warm.0.push(through);
+            warm.1.push(direct.0);
         }
     }
-    let (m_through, m_direct) = (median(through), median(direct));
-    println!(
-        "chat through mcpd (local runtime), median of {n}: {:.1} ms",
-        m_through.as_secs_f64() * 1e3
-    );
-    println!(
-        "same codex exec run directly,     median of {n}: {:.1} ms",
-        m_direct.as_secs_f64() * 1e3
-    );
-    println!(
-        "ratio: {:.3} (target <= 1.05)",
-        m_through.as_secs_f64() / m_direct.as_secs_f64()
-    );
+    for (name, (through, direct)) in [
+        ("cold (new agent per call)", cold),
+        ("warm (one continuing chat)", warm),
+    ] {
+        let (m_through, m_direct) = (median(through), median(direct));
+        println!("{name}:");
+        println!(
+            "  chat through mcpd (local runtime), median of {n}: {:.1} ms",
+            m_through.as_secs_f64() * 1e3
+        );
+        println!(
+            "  same codex exec run directly,      median of {n}: {:.1} ms",
+            m_direct.as_secs_f64() * 1e3
+        );
+        println!(
+            "  ratio: {:.3} (target <= 1.05)",
+            m_through.as_secs_f64() / m_direct.as_secs_f64()
+        );
+    }
     Ok(())
+}
+
+/// One chat through mcpd, then the same turn run directly: a fresh `codex exec`
+/// (`resume == None`), or a resume of `resume`'s thread (a new one on its first call).
+/// Returns both times and the direct run's thread id.
+async fn pair(
+    mcpd: &Mcpd,
+    fx: &CodexFixture,
+    agent: &str,
+    resume: Option<Option<&str>>,
+    schema: &str,
+    prompt: &str,
+) -> anyhow::Result<(Duration, (Duration, Option<String>))> {
+    let t = Instant::now();
+    let r = mcpd
+        .call_tool("chat", json!({"message": "ping", "agent_id": agent}))
+        .await?;
+    let through = t.elapsed();
+    anyhow::ensure!(r.get("isError").is_none(), "mcpd call failed: {r}");
+    let mut cmd = match resume {
+        Some(Some(thread)) => fx.resume_command(thread, "read-only"),
+        _ => fx.exec_command("read-only"),
+    };
+    cmd.args(["--output-schema", schema, "-"]);
+    let t = Instant::now();
+    let out = run_codex(cmd, prompt, Duration::from_secs(60)).await?;
+    let direct = t.elapsed();
+    anyhow::ensure!(out.code == Some(0), "direct codex failed: {}", out.stderr);
+    Ok((through, (direct, out.thread_id().map(str::to_string))))
 }
