@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("the Codex CLI is not available");
     };
     let answer = json!({"reply": "pong", "follow_up_suggestions": [], "referenced_files": []});
-    fx.model.set_fallback(Reply::json(answer));
+    fx.model.set_fallback(Reply::json(answer.clone()));
 
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("config.toml");
@@ -58,18 +58,20 @@ async fn main() -> anyhow::Result<()> {
     // alike. Calls alternate so machine load hits both sides the same.
     let mut cold = (Vec::new(), Vec::new());
     let mut warm = (Vec::new(), Vec::new());
+    let warm_fx = fresh_fixture(&answer).await?;
     let mut thread: Option<String> = None;
     for i in 0..n + 2 {
         let agent = format!("bench-{i}");
+        let cold_fx = fresh_fixture(&answer).await?;
         let (through, direct) =
-            pair(&mcpd, &fx, &agent, None, &schema_arg, &prepared.prompt).await?;
+            pair(&mcpd, &cold_fx, &agent, None, &schema_arg, &prepared.prompt).await?;
         if i >= 2 {
             cold.0.push(through);
             cold.1.push(direct.0);
         }
         let (through, direct) = pair(
             &mcpd,
-            &fx,
+            &warm_fx,
             "bench-warm",
             Some(thread.as_deref()),
             &schema_arg,
@@ -131,4 +133,14 @@ async fn pair(
     let direct = t.elapsed();
     anyhow::ensure!(out.code == Some(0), "direct codex failed: {}", out.stderr);
     Ok((through, (direct, out.thread_id().map(str::to_string))))
+}
+
+/// A Codex home of its own (and a scripted model answering `answer`) for the direct
+/// runs, so the direct side, like each mcpd agent, does not share a home with other runs.
+async fn fresh_fixture(answer: &serde_json::Value) -> anyhow::Result<CodexFixture> {
+    let fx = CodexFixture::start()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the Codex CLI is not available"))?;
+    fx.model.set_fallback(Reply::json(answer.clone()));
+    Ok(fx)
 }
