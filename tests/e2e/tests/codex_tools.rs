@@ -262,11 +262,9 @@ async fn chat_continues_one_agents_conversation_and_not_anothers() {
     );
 }
 
-#[tokio::test]
-async fn implement_in_suggest_mode_leaves_the_workspace_and_returns_the_diff() {
-    let Some(s) = setup("suggest", &[]).await else {
-        return;
-    };
+/// Seeds agent `dev`'s workspace with `notes.txt`, scripts Codex to rewrite it, and calls
+/// `implement`; returns the workspace and the (successful) result.
+async fn implement_rewriting_notes(s: &Setup) -> (PathBuf, Value) {
     let ws = workspace(&s.data, "dev");
     std::fs::create_dir_all(&ws).unwrap();
     std::fs::write(ws.join("notes.txt"), "old line\n").unwrap();
@@ -284,6 +282,15 @@ async fn implement_in_suggest_mode_leaves_the_workspace_and_returns_the_diff() {
         .await
         .unwrap();
     assert_eq!(result.get("isError"), None, "{result}\n{}", s.mcpd.log());
+    (ws, result)
+}
+
+#[tokio::test]
+async fn implement_in_suggest_mode_leaves_the_workspace_and_returns_the_diff() {
+    let Some(s) = setup("suggest", &[]).await else {
+        return;
+    };
+    let (ws, result) = implement_rewriting_notes(&s).await;
     assert_eq!(
         std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
         "old line\n"
@@ -302,23 +309,7 @@ async fn implement_in_auto_mode_changes_the_workspace() {
     let Some(s) = setup("auto", &[]).await else {
         return;
     };
-    let ws = workspace(&s.data, "dev");
-    std::fs::create_dir_all(&ws).unwrap();
-    std::fs::write(ws.join("notes.txt"), "old line\n").unwrap();
-    s.model
-        .push(Reply::exec_command("printf 'new line\\n' > notes.txt"));
-    s.model.push(Reply::json(
-        json!({"diff": "", "explanation": "rewrote", "files_changed": [], "integration_notes": []}),
-    ));
-    let result = s
-        .mcpd
-        .call_tool(
-            "implement",
-            json!({"task": "rewrite notes", "target_files": ["notes.txt"], "agent_id": "dev"}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(result.get("isError"), None, "{result}\n{}", s.mcpd.log());
+    let (ws, result) = implement_rewriting_notes(&s).await;
     assert_eq!(
         std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
         "new line\n"

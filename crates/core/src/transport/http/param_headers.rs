@@ -8,7 +8,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::HttpState;
-use super::streamable::NAME_HEADER;
+use super::streamable::decode_header_value;
 
 /// Header-annotated properties of a schema: (header name, property path).
 pub fn annotated(schema: &Value) -> Vec<(String, Vec<String>)> {
@@ -78,7 +78,7 @@ pub fn check(state: &HttpState, headers: &HeaderMap, request: &Request) -> Resul
                 )));
             }
             (Some(value), Some(raw)) => {
-                let decoded = decode(raw).ok_or_else(|| {
+                let decoded = decode_header_value(raw).ok_or_else(|| {
                     ErrorObject::header_mismatch(format!(
                         "Mcp-Param-{header_name} has invalid base64"
                     ))
@@ -92,28 +92,7 @@ pub fn check(state: &HttpState, headers: &HeaderMap, request: &Request) -> Resul
             }
         }
     }
-    let _ = NAME_HEADER;
     Ok(())
-}
-
-fn decode(raw: &str) -> Option<String> {
-    use base64::Engine as _;
-    if raw
-        .bytes()
-        .any(|b| !(b == b'\t' || (0x20..=0x7e).contains(&b)))
-    {
-        return None;
-    }
-    match raw
-        .strip_prefix("=?base64?")
-        .and_then(|r| r.strip_suffix("?="))
-    {
-        Some(encoded) => base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok()),
-        None => Some(raw.to_string()),
-    }
 }
 
 #[cfg(test)]

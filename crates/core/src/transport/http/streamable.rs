@@ -330,8 +330,15 @@ pub(super) async fn grace_after(shutdown: CancellationToken, grace: Duration) {
     tokio::time::sleep(grace).await;
 }
 
-/// Decodes a header value that may use the `=?base64?...?=` sentinel.
-fn decode_header_value(raw: &str) -> Option<String> {
+/// Decodes a mirrored header value that may use the `=?base64?...?=` sentinel; `None`
+/// for characters a header value may not hold or for invalid (strict) base64.
+pub(super) fn decode_header_value(raw: &str) -> Option<String> {
+    if raw
+        .bytes()
+        .any(|b| !(b == b'\t' || (0x20..=0x7e).contains(&b)))
+    {
+        return None;
+    }
     match raw
         .strip_prefix("=?base64?")
         .and_then(|r| r.strip_suffix("?="))
