@@ -136,7 +136,19 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
         Arc::new(LocalRuntime::new(cfg))
     };
     let docker = || async {
-        let cfg = DockerConfig::from_lookup(|_| None)?
+        // The engine's own setting, read as the docker CLI reads it; mcpd's settings
+        // supply everything else.
+        let mut cfg = DockerConfig::from_lookup(|k| {
+            (k == "DOCKER_HOST")
+                .then(|| std::env::var(k).ok())
+                .flatten()
+        })?;
+        if let Some(instance) = &settings.instance {
+            cfg = cfg
+                .with_name_prefix(format!("codex-mcp-{instance}-agent-"))
+                .with_label("codex-mcp.instance", instance.clone());
+        }
+        let cfg = cfg
             .with_image(settings.agent_image.clone())
             .with_network_mode(settings.container_network_mode.clone())
             .with_workspace_roots(settings.workspace_roots.clone())

@@ -1,7 +1,13 @@
 //! Support for the end-to-end tests in `tests/`: locating and running the `mcpd` binary
-//! and talking MCP to it over plain HTTP.
+//! and talking MCP to it over plain HTTP; [`Setup`] (an `mcpd` with the real Codex and a
+//! scripted model on either runtime) and [`docker`] (the tests' slice of the engine).
 
 #![forbid(unsafe_code)]
+
+pub mod docker;
+pub mod setup;
+
+pub use setup::{Runtime, Setup};
 
 use std::path::PathBuf;
 use std::process::Stdio;

@@ -39,7 +39,8 @@ settings! {
     "CODEX_MCP_RUNTIME", Some("auto"), false, "Where agents live: auto, docker or local.";
     "CODEX_MCP_DATA_DIR", None, false, "Directory for the database and agent folders.";
     "CODEX_BIN", None, false, "Codex binary for the local runtime (default: codex on PATH).";
-    "CODEX_MCP_AGENT_IMAGE", Some("codex-mcp-agent:latest"), false, "Docker image for agent containers.";
+    "CODEX_MCP_AGENT_IMAGE", Some(codex_mcp_runtime::docker::DEFAULT_IMAGE), false, "Docker image for agent containers.";
+    "CODEX_MCP_INSTANCE", None, false, "Name separating this server's agent containers and volumes from other servers' on one Docker engine.";
     "CODEX_MCP_CODEX_CONFIG", None, false, "A config.toml merged into every agent's Codex home.";
     "CODEX_MCP_WORKSPACE_ROOTS", None, false, "Host folders an agent may mount (colon-separated).";
     "OPENAI_API_KEY", None, true, "OpenAI API key for Codex.";
@@ -110,6 +111,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub codex_bin: Option<PathBuf>,
     pub agent_image: String,
+    pub instance: Option<String>,
     pub codex_config: Option<PathBuf>,
     pub workspace_roots: Vec<PathBuf>,
     #[serde(skip)]
@@ -244,6 +246,7 @@ impl Settings {
                 .unwrap_or_else(|| home.join(".local/share/codex-mcp")),
             codex_bin: r.path("CODEX_BIN")?,
             agent_image: r.string("CODEX_MCP_AGENT_IMAGE")?.unwrap_or_default(),
+            instance: r.parse("CODEX_MCP_INSTANCE", parse_instance)?,
             codex_config: r.path("CODEX_MCP_CODEX_CONFIG")?,
             workspace_roots: r
                 .list("CODEX_MCP_WORKSPACE_ROOTS", ':')?
@@ -395,6 +398,21 @@ impl config::Source for Layer {
                 )
             })
             .collect())
+    }
+}
+
+/// Checks an instance name: it becomes part of Docker object names and a label value.
+fn parse_instance(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    let ok = (1..=32).contains(&v.len())
+        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && v.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        });
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err("expected 1-32 characters from a-z 0-9 _ . - starting with a letter or digit".into())
     }
 }
 
