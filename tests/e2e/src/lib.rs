@@ -98,6 +98,12 @@ impl Mcpd {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// Kills the server with SIGKILL (no shutdown of any kind) and waits for it to go.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
     /// The child's process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()

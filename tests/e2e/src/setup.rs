@@ -42,6 +42,8 @@ pub struct Setup {
     pub docker: Option<DockerScope>,
     /// Holds the Codex home and `server-config.toml`.
     pub home: PathBuf,
+    /// The environment `mcpd` was started with.
+    pub env: Vec<(&'static str, String)>,
     _dirs: Vec<tempfile::TempDir>,
 }
 
@@ -84,7 +86,7 @@ impl Setup {
     pub async fn start(
         runtime: Runtime,
         approval: &str,
-        extra_env: &[(&str, String)],
+        extra_env: &[(&'static str, String)],
     ) -> Option<Self> {
         let codex = codex_bin_or_skip()?;
         if runtime == Runtime::Docker && !docker_ready_or_skip() {
@@ -108,7 +110,7 @@ impl Setup {
         env.push(("CODEX_APPROVAL_MODE", approval.to_string()));
         for (k, v) in extra_env {
             env.retain(|(name, _)| name != k);
-            env.push((k, v.clone()));
+            env.push((*k, v.clone()));
         }
         let mcpd = match Mcpd::start(&env, home_dir.path()).await {
             Ok(m) => m,
@@ -121,8 +123,16 @@ impl Setup {
             runtime,
             docker: scope,
             home: home_dir.path().to_path_buf(),
+            env,
             _dirs: vec![home_dir, data_dir],
         })
+    }
+
+    /// SIGKILLs `mcpd` and starts a new one with the same settings, as after a crash.
+    pub async fn restart_after_crash(&mut self) -> anyhow::Result<()> {
+        self.mcpd.kill().await?;
+        self.mcpd = Mcpd::start(&self.env, &self.home).await?;
+        Ok(())
     }
 
     /// The Docker slice; panics on the local runtime (a test bug).

@@ -28,7 +28,7 @@ codex_mcp_e2e::runtime_tests!(
     tool_prompts_are_served_as_mcp_prompts,
 );
 
-async fn setup(rt: Runtime, approval: &str, extra_env: &[(&str, String)]) -> Option<Setup> {
+async fn setup(rt: Runtime, approval: &str, extra_env: &[(&'static str, String)]) -> Option<Setup> {
     Setup::start(rt, approval, extra_env).await
 }
 
