@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::agents::{AgentManager, identity, snapshot};
-use crate::codex::{self, CodexCommand, CodexError, CodexRun, events};
+use crate::codex::{self, CodexCommand, CodexRun, events};
 use crate::server::{RequestCtx, ToolError, ToolHandler};
 
 static CALL_IDS: AtomicU64 = AtomicU64::new(1);
@@ -157,10 +157,9 @@ impl CodexToolHandler {
                 if let Some(snap) = &snap {
                     snap.discard(runtime, &agent).await;
                 }
-                return Err(match error {
-                    CodexError::Cancelled => ToolError::Failed(error.to_string()),
-                    other => ToolError::Failed(other.to_string()),
-                });
+                return Err(ToolError::Failed(
+                    codex::gone::explain(runtime, &agent_id, &error).await,
+                ));
             }
         };
         if let Some(thread) = &outcome.thread_id {
