@@ -129,6 +129,55 @@ impl CredentialSource for SettingsCredentials {
     }
 }
 
+/// The Docker backend's settings: mcpd's, plus the engine's own `DOCKER_HOST` (read as
+/// the docker CLI reads it).
+pub fn docker_config(settings: &Settings) -> Result<DockerConfig, codex_mcp_runtime::RuntimeError> {
+    let mut cfg = DockerConfig::from_lookup(|k| {
+        (k == "DOCKER_HOST")
+            .then(|| std::env::var(k).ok())
+            .flatten()
+    })?;
+    if let Some(instance) = &settings.instance {
+        cfg = cfg
+            .with_name_prefix(format!("codex-mcp-{instance}-agent-"))
+            .with_label("codex-mcp.instance", instance.clone());
+    }
+    Ok(cfg
+        .with_image(settings.agent_image.clone())
+        .with_network_mode(settings.container_network_mode.clone())
+        .with_workspace_roots(settings.workspace_roots.clone())
+        .with_limits(
+            Some((settings.container_cpu_limit * 1e9) as i64),
+            Some(settings.container_memory_limit_bytes),
+        ))
+}
+
+/// Whether credentials for Codex are found: how (`Ok`), or what is wrong and how to fix
+/// it (`Err`). For `mcpd doctor`.
+pub fn credentials_found(settings: &Settings) -> Result<String, String> {
+    let credentials = settings_credentials(settings);
+    match credentials.current()? {
+        Some(_) if credentials.api_key.is_some() => Ok("OPENAI_API_KEY is set".into()),
+        Some(_) => Ok(format!(
+            "ChatGPT login in {}",
+            credentials.auth_file.display()
+        )),
+        None => Err(codex_mcp_core::agents::NO_CREDENTIALS.to_string()),
+    }
+}
+
+fn settings_credentials(settings: &Settings) -> SettingsCredentials {
+    let auth_dir = settings
+        .auth_dir
+        .clone()
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".codex")))
+        .unwrap_or_else(|| ".codex".into());
+    SettingsCredentials {
+        api_key: settings.openai_api_key.clone(),
+        auth_file: auth_dir.join("auth.json"),
+    }
+}
+
 async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, Option<String>)> {
     let local = || -> Arc<dyn AgentRuntime> {
         let cfg = LocalConfig::new(&settings.data_dir)
@@ -136,26 +185,7 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
         Arc::new(LocalRuntime::new(cfg))
     };
     let docker = || async {
-        // The engine's own setting, read as the docker CLI reads it; mcpd's settings
-        // supply everything else.
-        let mut cfg = DockerConfig::from_lookup(|k| {
-            (k == "DOCKER_HOST")
-                .then(|| std::env::var(k).ok())
-                .flatten()
-        })?;
-        if let Some(instance) = &settings.instance {
-            cfg = cfg
-                .with_name_prefix(format!("codex-mcp-{instance}-agent-"))
-                .with_label("codex-mcp.instance", instance.clone());
-        }
-        let cfg = cfg
-            .with_image(settings.agent_image.clone())
-            .with_network_mode(settings.container_network_mode.clone())
-            .with_workspace_roots(settings.workspace_roots.clone())
-            .with_limits(
-                Some((settings.container_cpu_limit * 1e9) as i64),
-                Some(settings.container_memory_limit_bytes),
-            );
+        let cfg = docker_config(settings)?;
         let rt = DockerRuntime::connect(cfg).await?;
         rt.probe().await?;
         rt.adopt().await?;
@@ -198,15 +228,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
         (RuntimeKind::Local, Some(bin)) => bin.display().to_string(),
         _ => "codex".to_string(),
     };
-    let auth_dir = settings
-        .auth_dir
-        .clone()
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".codex")))
-        .unwrap_or_else(|| ".codex".into());
-    let credentials = Arc::new(SettingsCredentials {
-        api_key: settings.openai_api_key.clone(),
-        auth_file: auth_dir.join("auth.json"),
-    });
+    let credentials = Arc::new(settings_credentials(settings));
     let codex_for_facts = codex_program.clone();
     let manager = Arc::new(AgentManager::new(
         runtime,

@@ -5,6 +5,7 @@
 
 mod app;
 mod cli;
+mod doctor;
 mod settings;
 
 use std::process::ExitCode;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
+        Some(Command::Doctor) => return runtime.block_on(doctor::run(&settings)),
         Some(Command::Serve(args)) => runtime.block_on(serve(settings, args)),
         None => runtime.block_on(serve(settings, ServeArgs::default())),
     };

@@ -37,6 +37,34 @@ pub fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
+/// Runs `mcpd ARGS` to completion with `env` (and a free listen address, in case it
+/// serves), outside any test's environment variables that mcpd reads; gives up after
+/// `timeout`. Returns its exit code (`None` when it was killed) and its stdout + stderr.
+pub async fn run_mcpd(
+    args: &[&str],
+    env: &[(&str, String)],
+    timeout: Duration,
+) -> anyhow::Result<(Option<i32>, String)> {
+    let mut cmd = tokio::process::Command::new(mcpd_bin());
+    cmd.args(args)
+        .env("MCPD_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(timeout, cmd.output()).await??;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((out.status.code(), text))
+}
+
 /// A running `mcpd`, killed on drop.
 pub struct Mcpd {
     child: tokio::process::Child,

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 
 use config::{Config, File, FileFormat, Value, ValueKind};
 
+mod values;
+
 /// A setting: its environment name and a one-line description for `--help` and docs.
 pub struct SettingDef {
     /// Environment variable name (also the upper-case config file key).
@@ -246,13 +248,11 @@ impl Settings {
                 .unwrap_or_else(|| home.join(".local/share/codex-mcp")),
             codex_bin: r.path("CODEX_BIN")?,
             agent_image: r.string("CODEX_MCP_AGENT_IMAGE")?.unwrap_or_default(),
-            instance: r.parse("CODEX_MCP_INSTANCE", parse_instance)?,
+            instance: r.parse("CODEX_MCP_INSTANCE", values::parse_instance)?,
             codex_config: r.path("CODEX_MCP_CODEX_CONFIG")?,
             workspace_roots: r
-                .list("CODEX_MCP_WORKSPACE_ROOTS", ':')?
-                .into_iter()
-                .map(PathBuf::from)
-                .collect(),
+                .parse("CODEX_MCP_WORKSPACE_ROOTS", values::parse_roots)?
+                .unwrap_or_default(),
             openai_api_key: r.string("OPENAI_API_KEY")?,
             chatgpt_oauth_token: r.string("CHATGPT_OAUTH_TOKEN")?,
             auth_method: r
@@ -398,21 +398,6 @@ impl config::Source for Layer {
                 )
             })
             .collect())
-    }
-}
-
-/// Checks an instance name: it becomes part of Docker object names and a label value.
-fn parse_instance(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    let ok = (1..=32).contains(&v.len())
-        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && v.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
-        });
-    if ok {
-        Ok(v.to_string())
-    } else {
-        Err("expected 1-32 characters from a-z 0-9 _ . - starting with a letter or digit".into())
     }
 }
 

@@ -101,6 +101,16 @@ fn malformed_values_name_the_setting_and_source() {
             "Test Run/1",
             "CODEX_MCP_INSTANCE=\"Test Run/1\" (the environment): expected 1-32 characters from a-z 0-9 _ . - starting with a letter or digit",
         ),
+        (
+            "CODEX_MCP_WORKSPACE_ROOTS",
+            "/srv/ok:projects",
+            "CODEX_MCP_WORKSPACE_ROOTS=\"/srv/ok:projects\" (the environment): projects is not an absolute path; expected absolute folders separated by ':'",
+        ),
+        (
+            "CODEX_MCP_WORKSPACE_ROOTS",
+            "/srv/ok/../etc",
+            "CODEX_MCP_WORKSPACE_ROOTS=\"/srv/ok/../etc\" (the environment): /srv/ok/../etc contains '..'; name the folder itself",
+        ),
     ];
     for (name, value, expected) in cases {
         let err = Settings::load(&sources(&[(name, value)])).unwrap_err();
