@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use codex_mcp_core::agents::session_records::SessionRecorder;
 use codex_mcp_core::agents::{
     AgentConfig, AgentCredentials, AgentManager, Approval, CredentialSource,
 };
@@ -130,10 +131,18 @@ impl CredentialSource for SettingsCredentials {
 }
 
 async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, Option<String>)> {
-    let local = || -> Arc<dyn AgentRuntime> {
+    let local = || async {
         let cfg = LocalConfig::new(&settings.data_dir)
             .with_workspace_roots(settings.workspace_roots.clone());
-        Arc::new(LocalRuntime::new(cfg))
+        let rt = LocalRuntime::new(cfg);
+        let reaped = rt.reap_orphans().await;
+        if reaped > 0 {
+            tracing::warn!(
+                processes = reaped,
+                "stopped Codex processes a previous mcpd left running"
+            );
+        }
+        Arc::new(rt) as Arc<dyn AgentRuntime>
     };
     let docker = || async {
         let cfg = DockerConfig::from_lookup(|_| None)?
@@ -150,13 +159,13 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
         Ok::<_, codex_mcp_runtime::RuntimeError>(rt)
     };
     match settings.runtime {
-        RuntimeChoice::Local => Ok((local(), None)),
+        RuntimeChoice::Local => Ok((local().await, None)),
         RuntimeChoice::Docker => {
             let rt = docker().await.context("CODEX_MCP_RUNTIME=docker")?;
             Ok((Arc::new(rt), None))
         }
         RuntimeChoice::Auto if !settings.persistent_mode => Ok((
-            local(),
+            local().await,
             Some("PERSISTENT_MODE=false: agents use host folders, not containers".into()),
         )),
         RuntimeChoice::Auto => match docker().await {
@@ -166,7 +175,7 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
                     "Docker is not usable ({e}); agents run in host folders (local runtime)"
                 );
                 tracing::warn!("{note}");
-                Ok((local(), Some(note)))
+                Ok((local().await, Some(note)))
             }
         },
     }
@@ -174,6 +183,8 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
 
 /// The engine, HTTP options and agent manager for these settings.
 pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOptions)> {
+    let store = crate::store::open(settings).await?;
+    crate::store::spawn_retention(Arc::clone(&store), settings);
     let (runtime, runtime_note) = runtime(settings).await?;
     let kind = runtime.kind();
     let codex_config = match &settings.codex_config {
@@ -210,6 +221,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
             codex_config,
         },
         Some(credentials.clone() as Arc<dyn CredentialSource>),
+        store,
     ));
     let facts = Arc::new(Facts {
         runtime: match kind {
@@ -231,7 +243,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
         session_idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
         ..ServerOptions::default()
     };
-    let mut builder = McpServer::builder(options);
+    let mut builder = McpServer::builder(options)
+        .session_observer(Arc::new(SessionRecorder::new(Arc::clone(&manager))));
     for spec in codex_mcp_tools::catalogue() {
         match spec.kind {
             ToolKind::Codex(_) => {

@@ -6,6 +6,7 @@
 mod app;
 mod cli;
 mod settings;
+mod store;
 
 use std::process::ExitCode;
 

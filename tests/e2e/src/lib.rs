@@ -97,6 +97,25 @@ impl Mcpd {
         self.child.id()
     }
 
+    /// Stops mcpd with SIGTERM (a graceful shutdown) and waits until it has exited.
+    pub async fn terminate(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| anyhow::anyhow!("mcpd already exited"))?;
+        let sent = tokio::process::Command::new("kill")
+            .args(["-s", "TERM", &pid.to_string()])
+            .status()
+            .await?;
+        anyhow::ensure!(sent.success(), "kill -TERM {pid} failed");
+        Ok(tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await??)
+    }
+
+    /// Kills mcpd with SIGKILL (no shutdown of any kind) and waits until it is gone.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
     /// A stateless (2026-07-28) `tools/call`; returns the JSON-RPC `result`.
     pub async fn call_tool(&self, name: &str, arguments: Value) -> anyhow::Result<Value> {
         self.call_tool_with(name, arguments, None).await

@@ -62,6 +62,7 @@ settings! {
     "CONTAINER_NETWORK_MODE", Some("bridge"), false, "Docker network mode of agent containers.";
     "LOG_LEVEL", Some("INFO"), false, "Log level: TRACE, DEBUG, INFO, WARN or ERROR.";
     "PERSISTENT_MODE", Some("true"), false, "Keep agent environments between calls (false: local runtime).";
+    "CODEX_MCP_CALL_RETENTION_DAYS", Some("30"), false, "Days tool-call records are kept (0: forever); agents and threads stay until cleaned up.";
 }
 
 /// Where agents live.
@@ -134,6 +135,7 @@ pub struct Settings {
     pub container_network_mode: String,
     pub log_level: String,
     pub persistent_mode: bool,
+    pub call_retention_days: u64,
 }
 
 /// A setting that could not be used, named with its source.
@@ -283,6 +285,7 @@ impl Settings {
                 .unwrap_or(ApprovalMode::Suggest),
             max_concurrent_sessions: r.number("MAX_CONCURRENT_SESSIONS", 1)?.unwrap_or(20),
             session_timeout_seconds: r.number("SESSION_TIMEOUT", 1)?.unwrap_or(3600),
+            call_retention_days: r.number("CODEX_MCP_CALL_RETENTION_DAYS", 0)?.unwrap_or(30),
             container_cpu_limit: r
                 .parse("CONTAINER_CPU_LIMIT", |v| match v.parse::<f64>() {
                     Ok(n) if n > 0.0 && n.is_finite() => Ok(n),

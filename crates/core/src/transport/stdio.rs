@@ -211,7 +211,8 @@ async fn handle_request(
             Ok((result, init)) => {
                 match server
                     .sessions()
-                    .create(init, TransportKind::Stdio, options.agent.clone())
+                    .open(init, TransportKind::Stdio, options.agent.clone())
+                    .await
                 {
                     Ok(s) => {
                         if let Some(old) = session.replace(s) {

@@ -74,7 +74,7 @@ pub(super) async fn legacy(
     if let Message::Request(request) = &message
         && request.method == methods::INITIALIZE
     {
-        return initialize(&state, &headers, &query, request);
+        return initialize(&state, &headers, &query, request).await;
     }
     if let Err(r) = check_legacy_version(&headers) {
         return r;
@@ -103,7 +103,7 @@ pub(super) async fn legacy(
     }
 }
 
-fn initialize(
+async fn initialize(
     state: &HttpState,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
@@ -117,7 +117,8 @@ fn initialize(
     let session = match state
         .server
         .sessions()
-        .create(init, TransportKind::StreamableHttp, agent)
+        .open(init, TransportKind::StreamableHttp, agent)
+        .await
     {
         Ok(s) => s,
         Err(e) => {

@@ -164,11 +164,12 @@ pub async fn post(
         Message::Request(request) if request.method == methods::INITIALIZE => {
             let response = match state.server.initialize(request.params.as_ref()) {
                 Ok((result, init)) => {
-                    match state.server.sessions().create(
-                        init,
-                        TransportKind::LegacySse,
-                        conn.agent.clone(),
-                    ) {
+                    match state
+                        .server
+                        .sessions()
+                        .open(init, TransportKind::LegacySse, conn.agent.clone())
+                        .await
+                    {
                         Ok(s) => {
                             *conn.session.lock() = Some(s);
                             RpcResponse::success(request.id, result)
