@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use codex_mcp_core::agents::lifecycle::LifecyclePolicy;
 use codex_mcp_core::agents::session_records::SessionRecorder;
 use codex_mcp_core::agents::{
     AgentConfig, AgentCredentials, AgentManager, Approval, CredentialSource,
@@ -207,22 +208,29 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
         auth_file: auth_dir.join("auth.json"),
     });
     let codex_for_facts = codex_program.clone();
-    let manager = Arc::new(AgentManager::new(
-        runtime,
-        AgentConfig {
-            codex_program,
-            model: settings.codex_model.clone(),
-            provider: settings.codex_provider.clone(),
-            approval: match settings.approval_mode {
-                ApprovalMode::Suggest => Approval::Suggest,
-                ApprovalMode::Auto => Approval::Auto,
-                ApprovalMode::Manual => Approval::Manual,
+    let manager = Arc::new(
+        AgentManager::new(
+            runtime,
+            AgentConfig {
+                codex_program,
+                model: settings.codex_model.clone(),
+                provider: settings.codex_provider.clone(),
+                approval: match settings.approval_mode {
+                    ApprovalMode::Suggest => Approval::Suggest,
+                    ApprovalMode::Auto => Approval::Auto,
+                    ApprovalMode::Manual => Approval::Manual,
+                },
+                codex_config,
             },
-            codex_config,
-        },
-        Some(credentials.clone() as Arc<dyn CredentialSource>),
-        store,
-    ));
+            Some(credentials.clone() as Arc<dyn CredentialSource>),
+            store,
+        )
+        .with_lifecycle(LifecyclePolicy {
+            max_running: settings.max_concurrent_sessions,
+            idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
+        }),
+    );
+    manager.spawn_idle_sweeper();
     let facts = Arc::new(Facts {
         runtime: match kind {
             RuntimeKind::Docker => "docker",

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod agents_cmd;
 mod app;
 mod cli;
 mod settings;
@@ -50,6 +51,13 @@ fn main() -> ExitCode {
                 serde_json::to_string_pretty(&settings.redacted()).unwrap_or_default()
             );
             Ok(())
+        }
+        Some(Command::Agents { command, json }) => {
+            match runtime.block_on(agents_cmd::run(&settings, &command, json)) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
         }
         Some(Command::Serve(args)) => runtime.block_on(serve(settings, args)),
         None => runtime.block_on(serve(settings, ServeArgs::default())),

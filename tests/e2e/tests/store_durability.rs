@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codex_mcp_e2e::Mcpd;
+use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env};
 use codex_mcp_testkit::{CodexHome, Reply, ScriptedModel, codex_bin_or_skip, temp_dir};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -205,36 +205,13 @@ async fn sigkill_mid_chat_leaves_an_interrupted_record_and_the_conversation_cont
     );
 }
 
-/// A stand-in for Codex that answers every run at once with a valid chat result, so a
-/// thousand calls cost milliseconds each. Each run reports a thread of its own (its
-/// pid), so every call's tokens count in full.
-const FAKE_CODEX: &str = r#"#!/bin/sh
-cat >/dev/null
-echo "{\"type\":\"thread.started\",\"thread_id\":\"fake-thread-$$\"}"
-echo '{"type":"turn.started"}'
-echo '{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"{\"reply\":\"ok\",\"follow_up_suggestions\":[],\"referenced_files\":[]}"}}'
-echo '{"type":"turn.completed","usage":{"input_tokens":10,"cached_input_tokens":0,"output_tokens":2}}'
-"#;
-
 #[tokio::test]
 async fn twenty_agents_making_fifty_calls_each_are_all_recorded() {
     const AGENTS: usize = 20;
     const CALLS: usize = 50;
     let dir = temp_dir("e2e-store-load").unwrap();
-    let fake = dir.path().join("codex");
-    std::fs::write(&fake, FAKE_CODEX).unwrap();
-    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let data = dir.path().join("data");
-    let env = vec![
-        ("CODEX_MCP_RUNTIME", "local".to_string()),
-        ("CODEX_BIN", fake.display().to_string()),
-        ("CODEX_MCP_DATA_DIR", data.display().to_string()),
-        ("OPENAI_API_KEY", "sk-e2e-store-key".to_string()),
-        (
-            "CODEX_AUTH_DIR",
-            dir.path().join("no-login").display().to_string(),
-        ),
-    ];
+    let fake = install_fake_codex(dir.path()).unwrap();
+    let env = local_env(&fake, &dir.path().join("data"), &[]);
     let mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
 
     let mut tasks = Vec::new();

@@ -3,6 +3,7 @@
 //! threads, token totals).
 
 pub mod identity;
+pub mod lifecycle;
 pub mod records;
 pub mod session_records;
 pub mod snapshot;
@@ -90,6 +91,7 @@ pub struct AgentManager {
     memory: Mutex<HashMap<String, AgentMemory>>,
     totals: Mutex<HashMap<String, Usage>>,
     live: records::SharedLive,
+    lifecycle: lifecycle::Lifecycle,
 }
 
 /// What a prepared agent offers a call.
@@ -117,7 +119,15 @@ impl AgentManager {
             memory: Mutex::new(HashMap::new()),
             totals: Mutex::new(HashMap::new()),
             live: Mutex::default(),
+            lifecycle: lifecycle::Lifecycle::new(lifecycle::LifecyclePolicy::default()),
         }
+    }
+
+    /// The same manager with other limits on running environments.
+    #[must_use]
+    pub fn with_lifecycle(mut self, policy: lifecycle::LifecyclePolicy) -> Self {
+        self.lifecycle = lifecycle::Lifecycle::new(policy);
+        self
     }
 
     /// The durable record of agents, sessions, calls and threads.
@@ -128,6 +138,7 @@ impl AgentManager {
     /// Forgets what was written into an agent's Codex home (after it was removed).
     fn forget_memory(&self, agent: &str) {
         self.memory.lock().remove(agent);
+        self.release_slot(agent);
     }
 
     /// The runtime agents live in.

@@ -174,6 +174,7 @@ impl AgentManager {
     /// the call's result, and the next start marks the call interrupted.
     pub async fn end_call(&self, record: CallRecord, end: CallEnd) {
         self.touch(&record.agent, -1);
+        self.slot_used(record.agent.as_str());
         let finish = CallFinish {
             status: end.status,
             finished_at: codex_mcp_store::now(),

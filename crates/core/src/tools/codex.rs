@@ -140,6 +140,7 @@ impl CodexToolHandler {
         let runtime = manager.runtime().as_ref();
         let agent_id = agent_id.clone();
         let fail = |message: String| Failure::failed(message, None);
+        manager.admit(&agent_id).await.map_err(fail)?;
         let agent = manager.ready(&agent_id).await.map_err(fail)?;
         manager.record_location(&agent).await;
         let schema = manager

@@ -112,7 +112,10 @@ impl ServerToolHandler {
             ServerRequest::CleanupInactiveAgents {
                 idle_seconds,
                 purge,
-            } => out(&self.cleanup(idle_seconds.unwrap_or(3600), purge).await?),
+            } => {
+                let default = self.manager.lifecycle_policy().idle_timeout.as_secs();
+                out(&self.cleanup(idle_seconds.unwrap_or(default), purge).await?)
+            }
         }
     }
 }
