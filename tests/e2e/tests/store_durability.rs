@@ -285,3 +285,99 @@ async fn twenty_agents_making_fifty_calls_each_are_all_recorded() {
         (json!(400), json!(80))
     );
 }
+
+#[tokio::test]
+async fn legacy_sessions_and_their_calls_are_recorded() {
+    use codex_mcp_store::{CallStatus, SessionStore as _, SqliteStore, Transport};
+    let dir = temp_dir("e2e-store-sessions").unwrap();
+    let fake = install_fake_codex(dir.path()).unwrap();
+    let data = dir.path().join("data");
+    let mut mcpd = Mcpd::start(&local_env(&fake, &data, &[]), dir.path())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let post = |body: Value, session: Option<&str>| {
+        let mut req = http
+            .post(format!("{}/mcp", mcpd.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("x-agent-id", "eve")
+            .body(body.to_string());
+        if let Some(s) = session {
+            req = req
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        req.send()
+    };
+    let init = post(
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "e2e-recorder", "version": "9.9"}}}),
+        None,
+    )
+    .await
+    .unwrap();
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let call = post(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "chat", "arguments": {"message": "hi"}}}),
+        Some(&session),
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(call.contains("\"reply\""), "{call}");
+    let deleted = http
+        .delete(format!("{}/mcp", mcpd.base))
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success());
+    // Let the close be written, then stop the server so the store can be opened here.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    mcpd.terminate().await.unwrap();
+
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&data))
+        .await
+        .unwrap()
+        .unwrap();
+    let sessions = store.list_sessions(Some("eve"), false).await.unwrap();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let s = &sessions[0];
+    assert_eq!(
+        (
+            s.id.as_str(),
+            s.client_name.as_deref(),
+            s.client_version.as_deref(),
+            s.transport,
+            s.protocol_version.as_str(),
+            s.closed_at.is_some(),
+        ),
+        (
+            session.as_str(),
+            Some("e2e-recorder"),
+            Some("9.9"),
+            Transport::StreamableHttp,
+            "2025-11-25",
+            true
+        )
+    );
+    let calls = store.list_calls("eve", 10).await.unwrap();
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.tool.as_str(), c.status, c.session_id.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![("chat", CallStatus::Succeeded, Some(session.as_str()))]
+    );
+    assert!(calls[0].arguments_digest.starts_with("sha256:"));
+    store.close().await;
+}
