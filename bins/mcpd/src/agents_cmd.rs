@@ -92,10 +92,13 @@ async fn ask_server(
         .await
         .with_context(|| format!("{addr} (MCPD_LISTEN) does not speak HTTP"))?;
     tokio::spawn(conn);
-    let request = http::Request::post(format!("/tools/{tool}"))
+    let mut request = http::Request::post(format!("/tools/{tool}"))
         .header(http::header::HOST, addr.to_string())
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(arguments.to_string())))?;
+        .header(http::header::CONTENT_TYPE, "application/json");
+    if let Some(token) = &settings.token {
+        request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = request.body(Full::new(Bytes::from(arguments.to_string())))?;
     let response = tokio::time::timeout(SERVER_TIMEOUT, sender.send_request(request))
         .await
         .with_context(|| format!("mcpd at {addr} did not answer within {SERVER_TIMEOUT:?}"))??;

@@ -271,9 +271,21 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
         builder = builder.prompt(prompt);
     }
     let server = builder.build();
+    let tokens = match &settings.tokens_file {
+        Some(path) => {
+            let table = crate::tokens::load(path).map_err(anyhow::Error::msg)?;
+            tracing::info!(
+                tokens = table.len(),
+                "bearer tokens required (MCPD_TOKENS_FILE)"
+            );
+            Some(table)
+        }
+        None => None,
+    };
     let http = HttpOptions {
         host_policy: HostPolicy::loopback().with_hosts(settings.allowed_hosts.iter().cloned()),
         health: Some(facts as Arc<dyn HealthReporter>),
+        tokens,
         ..HttpOptions::default()
     };
     Ok((server, http))

@@ -8,6 +8,7 @@ mod app;
 mod cli;
 mod settings;
 mod store;
+mod tokens;
 
 use std::process::ExitCode;
 
@@ -25,13 +26,22 @@ fn main() -> ExitCode {
         flags: cli.flag_settings(),
         home: std::env::var_os("HOME").map(Into::into),
     };
-    let settings = match Settings::load(&sources) {
+    let mut settings = match Settings::load(&sources) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("mcpd: invalid configuration: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = &settings.tokens_file {
+        match tokens::load(path) {
+            Ok(table) => settings.tokens = Some(table),
+            Err(e) => {
+                eprintln!("mcpd: invalid configuration: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     init_logging(&settings);
     let runtime = match runtime_builder().enable_all().build() {
         Ok(rt) => rt,

@@ -35,7 +35,8 @@ macro_rules! settings {
 settings! {
     "MCPD_LISTEN", Some("127.0.0.1:8210"), false, "Address the HTTP server listens on.";
     "MCPD_ALLOWED_HOSTS", None, false, "Extra Host/Origin names accepted besides loopback (comma-separated).";
-    "MCPD_TOKENS_FILE", None, false, "Bearer tokens and the agents each may act as (read but not yet enforced).";
+    "MCPD_TOKENS_FILE", None, false, "Bearer tokens and the agents each may act as (TOML; see docs/configuration.md). Unset: no tokens required.";
+    "MCPD_TOKEN", None, true, "Bearer token `mcpd agents` sends to a running mcpd that requires tokens.";
     "CODEX_MCP_RUNTIME", Some("auto"), false, "Where agents live: auto, docker or local.";
     "CODEX_MCP_DATA_DIR", None, false, "Directory for the database and agent folders.";
     "CODEX_BIN", None, false, "Codex binary for the local runtime (default: codex on PATH).";
@@ -107,6 +108,11 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub allowed_hosts: Vec<String>,
     pub tokens_file: Option<PathBuf>,
+    #[serde(skip)]
+    pub token: Option<String>,
+    /// The parsed `MCPD_TOKENS_FILE`, filled in by `main` after loading.
+    #[serde(skip)]
+    pub tokens: Option<std::sync::Arc<codex_mcp_core::transport::http::bearer::TokenTable>>,
     pub runtime: RuntimeChoice,
     pub data_dir: PathBuf,
     pub codex_bin: Option<PathBuf>,
@@ -231,6 +237,8 @@ impl Settings {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8210))),
             allowed_hosts: r.list("MCPD_ALLOWED_HOSTS", ',')?,
             tokens_file: r.path("MCPD_TOKENS_FILE")?,
+            token: r.string("MCPD_TOKEN")?,
+            tokens: None,
             runtime: r
                 .parse("CODEX_MCP_RUNTIME", |v| {
                     match v.to_ascii_lowercase().as_str() {

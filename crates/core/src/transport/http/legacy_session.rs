@@ -113,7 +113,7 @@ async fn initialize(
         Ok(x) => x,
         Err(e) => return rpc_error(StatusCode::BAD_REQUEST, Some(request.id.clone()), e),
     };
-    let agent = identity(headers, query, None).connection_agent;
+    let agent = identity(state, headers, query, None).connection_agent;
     let session = match state
         .server
         .sessions()
@@ -165,7 +165,7 @@ async fn legacy_request(
         session: Some(Arc::clone(&session)),
         outbound,
         cancel: Some(cancel.clone()),
-        identity: identity(&headers, &query, Some(session.id())),
+        identity: identity(&state, &headers, &query, Some(session.id())),
         transport: Some(TransportKind::StreamableHttp),
     };
     if !wants_stream {
