@@ -14,6 +14,7 @@ use codex_mcp_core::server::{McpServer, ServerOptions};
 use codex_mcp_core::tools::codex::CodexToolHandler;
 use codex_mcp_core::tools::prompts::CatalogPrompt;
 use codex_mcp_core::tools::server::{ServerFacts, ServerToolHandler};
+use codex_mcp_core::transport::http::metrics::MetricsReporter;
 use codex_mcp_core::transport::http::{HealthReporter, HostPolicy, HttpOptions};
 use codex_mcp_protocol::lifecycle::Implementation;
 use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
@@ -285,6 +286,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
     let http = HttpOptions {
         host_policy: HostPolicy::loopback().with_hosts(settings.allowed_hosts.iter().cloned()),
         health: Some(facts as Arc<dyn HealthReporter>),
+        metrics: Some(Arc::clone(&manager) as Arc<dyn MetricsReporter>),
         tokens,
         ..HttpOptions::default()
     };

@@ -181,3 +181,54 @@ async fn cleanup_removes_idle_environments_and_purge_forgets_them() {
         "{bad}"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_calls_by_tool_and_outcome() {
+    let (mcpd, _dir) = start(&[]).await;
+    for _ in 0..2 {
+        assert_eq!(chat(&mcpd, "mia", "hello").await.get("isError"), None);
+    }
+    let timed_out = mcpd
+        .call_tool(
+            "chat",
+            json!({"message": "SLOW", "agent_id": "mia", "timeout_seconds": 1}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(timed_out["isError"], json!(true), "{timed_out}");
+    let response = reqwest::get(format!("{}/metrics", mcpd.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = response.text().await.unwrap();
+    let samples: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("mcpd_tool_calls_total")
+                || l.starts_with("mcpd_model_tokens_total")
+                || l.starts_with("mcpd_tool_call_duration_seconds_count")
+                || l.starts_with("mcpd_tool_calls_running")
+                || l.starts_with("mcpd_agent_environments_running")
+        })
+        .collect();
+    assert_eq!(
+        samples,
+        vec![
+            "mcpd_tool_calls_total{tool=\"chat\",status=\"succeeded\"} 2",
+            "mcpd_tool_calls_total{tool=\"chat\",status=\"timed_out\"} 1",
+            "mcpd_tool_call_duration_seconds_count{tool=\"chat\"} 3",
+            "mcpd_model_tokens_total{direction=\"in\"} 20",
+            "mcpd_model_tokens_total{direction=\"out\"} 4",
+            "mcpd_tool_calls_running 0",
+            "mcpd_agent_environments_running 1",
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE mcpd_sessions_open gauge\nmcpd_sessions_open 0"),
+        "{text}"
+    );
+}

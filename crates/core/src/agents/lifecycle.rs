@@ -212,6 +212,11 @@ impl AgentManager {
         })
     }
 
+    /// Environments holding a running slot now.
+    pub fn running_environments(&self) -> usize {
+        self.lifecycle.slots.lock().running.len()
+    }
+
     /// The limits in force.
     pub fn lifecycle_policy(&self) -> LifecyclePolicy {
         self.lifecycle.policy()

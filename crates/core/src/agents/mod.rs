@@ -4,6 +4,7 @@
 
 pub mod identity;
 pub mod lifecycle;
+mod metrics;
 pub mod records;
 pub mod session_records;
 pub mod snapshot;
@@ -92,6 +93,7 @@ pub struct AgentManager {
     totals: Mutex<HashMap<String, Usage>>,
     live: records::SharedLive,
     lifecycle: lifecycle::Lifecycle,
+    metrics: metrics::CallMetrics,
 }
 
 /// What a prepared agent offers a call.
@@ -120,6 +122,7 @@ impl AgentManager {
             totals: Mutex::new(HashMap::new()),
             live: Mutex::default(),
             lifecycle: lifecycle::Lifecycle::new(lifecycle::LifecyclePolicy::default()),
+            metrics: metrics::CallMetrics::default(),
         }
     }
 

@@ -43,6 +43,7 @@ pub struct CallRecord {
     /// Correlation id (also in the store and the logs).
     pub id: String,
     agent: AgentId,
+    tool: String,
     started: Instant,
 }
 
@@ -166,6 +167,7 @@ impl AgentManager {
         Ok(CallRecord {
             id,
             agent: agent.clone(),
+            tool: tool.to_string(),
             started: Instant::now(),
         })
     }
@@ -175,11 +177,19 @@ impl AgentManager {
     pub async fn end_call(&self, record: CallRecord, end: CallEnd) {
         self.touch(&record.agent, -1);
         self.slot_used(record.agent.as_str());
+        let duration_ms = record.started.elapsed().as_millis() as u64;
+        self.metrics.record(
+            &record.tool,
+            end.status,
+            duration_ms,
+            end.tokens
+                .map_or((0, 0), |t| (t.input_tokens, t.output_tokens)),
+        );
         let finish = CallFinish {
             status: end.status,
             finished_at: codex_mcp_store::now(),
             error: end.error,
-            duration_ms: record.started.elapsed().as_millis() as u64,
+            duration_ms,
             tokens_in: end.tokens.map(|t| t.input_tokens),
             tokens_out: end.tokens.map(|t| t.output_tokens),
             thread_id: end.thread,

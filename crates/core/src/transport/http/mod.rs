@@ -13,6 +13,7 @@ pub mod guard;
 pub mod health;
 pub mod legacy_session;
 pub mod legacy_sse;
+pub mod metrics;
 pub mod param_headers;
 pub mod rest;
 pub mod sse;
@@ -61,6 +62,8 @@ pub struct HttpOptions {
     pub health: Option<Arc<dyn HealthReporter>>,
     /// Bearer tokens every request except `/health` must carry; `None`: no tokens.
     pub tokens: Option<Arc<bearer::TokenTable>>,
+    /// Extra metrics for `/metrics` (tool calls, agents), supplied by the embedder.
+    pub metrics: Option<Arc<dyn metrics::MetricsReporter>>,
 }
 
 impl Default for HttpOptions {
@@ -75,6 +78,7 @@ impl Default for HttpOptions {
             shutdown_grace: Duration::from_secs(10),
             health: None,
             tokens: None,
+            metrics: None,
         }
     }
 }
@@ -258,6 +262,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/messages/", post(legacy_sse::post))
         .route("/tools/{name}", post(rest::post).get(rest::get))
         .route("/health", get(health::get))
+        .route("/metrics", get(metrics::get))
         .fallback(not_found)
         .layer(limit)
         .layer(middleware::from_fn_with_state(state.clone(), bearer_guard))
