@@ -381,3 +381,46 @@ async fn legacy_sessions_and_their_calls_are_recorded() {
     assert!(calls[0].arguments_digest.starts_with("sha256:"));
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_client_that_goes_away_leaves_a_cancelled_record_not_a_running_one() {
+    let dir = temp_dir("e2e-store-abandon").unwrap();
+    let fake = install_fake_codex(dir.path()).unwrap();
+    let mcpd = Mcpd::start(&local_env(&fake, &dir.path().join("data"), &[]), dir.path())
+        .await
+        .unwrap();
+    // A plain-JSON REST call whose client gives up after half a second.
+    let gave_up = reqwest::Client::new()
+        .post(format!("{}/tools/chat", mcpd.base))
+        .json(&json!({"message": "SLOW", "agent_id": "quitter"}))
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the call should still have been running");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let session = loop {
+        let mine = mcpd
+            .call_tool("get_my_session_info", json!({"agent_id": "quitter"}))
+            .await
+            .unwrap();
+        let session = structured(&mine).clone();
+        if session["calls_running"] == json!(0) {
+            break session;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{session}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let call = &session["recent_calls"][0];
+    assert_eq!(
+        (call["status"].clone(), call["error"].clone()),
+        (
+            json!("cancelled"),
+            json!(codex_mcp_core::agents::records::ABANDONED)
+        )
+    );
+    // And Codex was stopped with it.
+    assert_eq!(
+        marked_processes(&dir.path().join("data")),
+        Vec::<i32>::new()
+    );
+}

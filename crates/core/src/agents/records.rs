@@ -4,6 +4,7 @@
 //! last activity) the lifecycle and the agent tools read without a database round trip.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -46,6 +47,51 @@ pub struct CallRecord {
     tool: String,
     started: Instant,
 }
+
+/// A started call whose record must be finished: by [`OpenCall::finish`], or, if the
+/// call's future is dropped first (the client went away and the transport dropped the
+/// request), as `cancelled` from `Drop`. No call is left `running` by a live server.
+pub struct OpenCall {
+    manager: Arc<AgentManager>,
+    record: Option<CallRecord>,
+}
+
+impl OpenCall {
+    /// The call's correlation id.
+    pub fn id(&self) -> &str {
+        self.record.as_ref().map_or("", |r| r.id.as_str())
+    }
+
+    /// Records how the call ended.
+    pub async fn finish(mut self, end: CallEnd) {
+        if let Some(record) = self.record.take() {
+            self.manager.end_call(record, end).await;
+        }
+    }
+}
+
+impl Drop for OpenCall {
+    fn drop(&mut self) {
+        let Some(record) = self.record.take() else {
+            return;
+        };
+        let manager = Arc::clone(&self.manager);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let end = CallEnd {
+                    status: CallStatus::Cancelled,
+                    error: Some(ABANDONED.to_string()),
+                    tokens: None,
+                    thread: None,
+                };
+                manager.end_call(record, end).await;
+            });
+        }
+    }
+}
+
+/// The error of a call whose client went away.
+pub const ABANDONED: &str = "the client went away before the call finished; Codex was stopped";
 
 /// How a call ended, for its record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +215,21 @@ impl AgentManager {
             agent: agent.clone(),
             tool: tool.to_string(),
             started: Instant::now(),
+        })
+    }
+
+    /// [`Self::begin_call`], returning a record that finishes itself if dropped.
+    pub async fn open_call(
+        self: &Arc<Self>,
+        agent: &AgentId,
+        tool: &str,
+        arguments: &Map<String, Value>,
+        session: Option<&str>,
+    ) -> Result<OpenCall, String> {
+        let record = self.begin_call(agent, tool, arguments, session).await?;
+        Ok(OpenCall {
+            manager: Arc::clone(self),
+            record: Some(record),
         })
     }
 

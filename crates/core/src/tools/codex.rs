@@ -61,7 +61,7 @@ impl ToolHandler for CodexToolHandler {
             identity::resolve(agent_arg.as_deref(), ctx.identity()).map_err(ToolError::Failed)?;
         let record = self
             .manager
-            .begin_call(
+            .open_call(
                 &agent_id,
                 self.spec.name,
                 &arguments,
@@ -71,7 +71,7 @@ impl ToolHandler for CodexToolHandler {
             .map_err(ToolError::Failed)?;
         ctx.progress(0.0, None, Some(format!("preparing agent {agent_id}")))
             .await;
-        let result = self.run(&call, &agent_id, &record.id, &ctx).await;
+        let result = self.run(&call, &agent_id, record.id(), &ctx).await;
         let end = match &result {
             Ok(done) => CallEnd {
                 status: CallStatus::Succeeded,
@@ -87,7 +87,7 @@ impl ToolHandler for CodexToolHandler {
             },
         };
         tracing::info!(
-            call = %record.id,
+            call = record.id(),
             tool = self.spec.name,
             agent = %agent_id,
             status = %end.status,
@@ -96,7 +96,7 @@ impl ToolHandler for CodexToolHandler {
             tokens_out = end.tokens.map_or(0, |t| t.output_tokens),
             "codex call finished"
         );
-        self.manager.end_call(record, end).await;
+        record.finish(end).await;
         result
             .map(|done| done.result)
             .map_err(|failure| ToolError::Failed(failure.message))
