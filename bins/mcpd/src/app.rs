@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use codex_mcp_core::agents::lifecycle::LifecyclePolicy;
+use codex_mcp_core::agents::session_records::SessionRecorder;
 use codex_mcp_core::agents::{
     AgentConfig, AgentCredentials, AgentManager, Approval, CredentialSource,
 };
@@ -12,6 +14,7 @@ use codex_mcp_core::server::{McpServer, ServerOptions};
 use codex_mcp_core::tools::codex::CodexToolHandler;
 use codex_mcp_core::tools::prompts::CatalogPrompt;
 use codex_mcp_core::tools::server::{ServerFacts, ServerToolHandler};
+use codex_mcp_core::transport::http::metrics::MetricsReporter;
 use codex_mcp_core::transport::http::{HealthReporter, HostPolicy, HttpOptions};
 use codex_mcp_protocol::lifecycle::Implementation;
 use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
@@ -179,10 +182,18 @@ fn settings_credentials(settings: &Settings) -> SettingsCredentials {
 }
 
 async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, Option<String>)> {
-    let local = || -> Arc<dyn AgentRuntime> {
+    let local = || async {
         let cfg = LocalConfig::new(&settings.data_dir)
             .with_workspace_roots(settings.workspace_roots.clone());
-        Arc::new(LocalRuntime::new(cfg))
+        let rt = LocalRuntime::new(cfg);
+        let reaped = rt.reap_orphans().await;
+        if reaped > 0 {
+            tracing::warn!(
+                processes = reaped,
+                "stopped Codex processes a previous mcpd left running"
+            );
+        }
+        Arc::new(rt) as Arc<dyn AgentRuntime>
     };
     let docker = || async {
         let cfg = docker_config(settings)?;
@@ -192,13 +203,13 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
         Ok::<_, codex_mcp_runtime::RuntimeError>(rt)
     };
     match settings.runtime {
-        RuntimeChoice::Local => Ok((local(), None)),
+        RuntimeChoice::Local => Ok((local().await, None)),
         RuntimeChoice::Docker => {
             let rt = docker().await.context("CODEX_MCP_RUNTIME=docker")?;
             Ok((Arc::new(rt), None))
         }
         RuntimeChoice::Auto if !settings.persistent_mode => Ok((
-            local(),
+            local().await,
             Some("PERSISTENT_MODE=false: agents use host folders, not containers".into()),
         )),
         RuntimeChoice::Auto => match docker().await {
@@ -208,7 +219,7 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
                     "Docker is not usable ({e}); agents run in host folders (local runtime)"
                 );
                 tracing::warn!("{note}");
-                Ok((local(), Some(note)))
+                Ok((local().await, Some(note)))
             }
         },
     }
@@ -216,6 +227,8 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
 
 /// The engine, HTTP options and agent manager for these settings.
 pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOptions)> {
+    let store = crate::store::open(settings).await?;
+    crate::store::spawn_retention(Arc::clone(&store), settings);
     let (runtime, runtime_note) = runtime(settings).await?;
     let kind = runtime.kind();
     let codex_config = match &settings.codex_config {
@@ -230,21 +243,29 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
     };
     let credentials = Arc::new(settings_credentials(settings));
     let codex_for_facts = codex_program.clone();
-    let manager = Arc::new(AgentManager::new(
-        runtime,
-        AgentConfig {
-            codex_program,
-            model: settings.codex_model.clone(),
-            provider: settings.codex_provider.clone(),
-            approval: match settings.approval_mode {
-                ApprovalMode::Suggest => Approval::Suggest,
-                ApprovalMode::Auto => Approval::Auto,
-                ApprovalMode::Manual => Approval::Manual,
+    let manager = Arc::new(
+        AgentManager::new(
+            runtime,
+            AgentConfig {
+                codex_program,
+                model: settings.codex_model.clone(),
+                provider: settings.codex_provider.clone(),
+                approval: match settings.approval_mode {
+                    ApprovalMode::Suggest => Approval::Suggest,
+                    ApprovalMode::Auto => Approval::Auto,
+                    ApprovalMode::Manual => Approval::Manual,
+                },
+                codex_config,
             },
-            codex_config,
-        },
-        Some(credentials.clone() as Arc<dyn CredentialSource>),
-    ));
+            Some(credentials.clone() as Arc<dyn CredentialSource>),
+            store,
+        )
+        .with_lifecycle(LifecyclePolicy {
+            max_running: settings.max_concurrent_sessions,
+            idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
+        }),
+    );
+    manager.spawn_idle_sweeper();
     let facts = Arc::new(Facts {
         runtime: match kind {
             RuntimeKind::Docker => "docker",
@@ -265,7 +286,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
         session_idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
         ..ServerOptions::default()
     };
-    let mut builder = McpServer::builder(options);
+    let mut builder = McpServer::builder(options)
+        .session_observer(Arc::new(SessionRecorder::new(Arc::clone(&manager))));
     for spec in codex_mcp_tools::catalogue() {
         match spec.kind {
             ToolKind::Codex(_) => {
@@ -284,9 +306,22 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
         builder = builder.prompt(prompt);
     }
     let server = builder.build();
+    let tokens = match &settings.tokens_file {
+        Some(path) => {
+            let table = crate::tokens::load(path).map_err(anyhow::Error::msg)?;
+            tracing::info!(
+                tokens = table.len(),
+                "bearer tokens required (MCPD_TOKENS_FILE)"
+            );
+            Some(table)
+        }
+        None => None,
+    };
     let http = HttpOptions {
         host_policy: HostPolicy::loopback().with_hosts(settings.allowed_hosts.iter().cloned()),
         health: Some(facts as Arc<dyn HealthReporter>),
+        metrics: Some(Arc::clone(&manager) as Arc<dyn MetricsReporter>),
+        tokens,
         ..HttpOptions::default()
     };
     Ok((server, http))

@@ -33,6 +33,16 @@ pub struct Cli {
 pub enum Command {
     /// Serve MCP over HTTP (default) or stdio.
     Serve(ServeArgs),
+    /// Inspect and clean up agent environments (through the running mcpd if one
+    /// listens on MCPD_LISTEN, else directly on the data dir).
+    Agents {
+        /// What to do.
+        #[command(subcommand)]
+        command: AgentsCommand,
+        /// Print the tool's structured answer as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Print the effective settings (secrets redacted) and exit.
     Config {
         /// List every setting with its default and meaning instead.
@@ -42,6 +52,27 @@ pub enum Command {
     /// Check the engine, agent image, Codex, data directory and credentials; say how to
     /// fix each problem (exit code 1 when any check fails).
     Doctor,
+}
+
+/// `mcpd agents` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// Every agent environment: state, idle time, calls running, container.
+    List,
+    /// One agent: its session, recent calls, threads and resource use.
+    Status {
+        /// The agent id.
+        agent_id: String,
+    },
+    /// Remove the environments of stopped agents and of agents idle long enough.
+    Cleanup {
+        /// Idle time that makes an agent inactive (default SESSION_TIMEOUT).
+        #[arg(long, value_name = "SECONDS")]
+        idle_seconds: Option<u64>,
+        /// Also delete their workspaces, Codex homes and records.
+        #[arg(long)]
+        purge: bool,
+    },
 }
 
 /// Arguments of `mcpd serve`.

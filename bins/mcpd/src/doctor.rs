@@ -126,8 +126,7 @@ async fn docker_checks(settings: &Settings) -> Vec<(&'static str, Verdict)> {
     out.push((
         CODEX,
         match rt.image_codex_version().await {
-            // Codex may warn first (it cannot write into the read-only one-off container).
-            Ok(v) => Verdict::Ok(v.lines().last().unwrap_or_default().to_string()),
+            Ok(v) => Verdict::Ok(v),
             Err(e) => fail(
                 e.to_string(),
                 "rebuild the image: FORCE=1 scripts/build-agent-image.sh",

@@ -3,10 +3,13 @@
 
 #![forbid(unsafe_code)]
 
+mod agents_cmd;
 mod app;
 mod cli;
 mod doctor;
 mod settings;
+mod store;
+mod tokens;
 
 use std::process::ExitCode;
 
@@ -24,13 +27,22 @@ fn main() -> ExitCode {
         flags: cli.flag_settings(),
         home: std::env::var_os("HOME").map(Into::into),
     };
-    let settings = match Settings::load(&sources) {
+    let mut settings = match Settings::load(&sources) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("mcpd: invalid configuration: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = &settings.tokens_file {
+        match tokens::load(path) {
+            Ok(table) => settings.tokens = Some(table),
+            Err(e) => {
+                eprintln!("mcpd: invalid configuration: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     init_logging(&settings);
     let runtime = match runtime_builder().enable_all().build() {
         Ok(rt) => rt,
@@ -52,6 +64,13 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some(Command::Doctor) => return runtime.block_on(doctor::run(&settings)),
+        Some(Command::Agents { command, json }) => {
+            match runtime.block_on(agents_cmd::run(&settings, &command, json)) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
         Some(Command::Serve(args)) => runtime.block_on(serve(settings, args)),
         None => runtime.block_on(serve(settings, ServeArgs::default())),
     };

@@ -276,11 +276,22 @@ pub struct SessionInit {
     pub client_capabilities: Value,
 }
 
+/// Told when sessions open and close, so an embedder can keep a durable record of them.
+#[async_trait::async_trait]
+pub trait SessionObserver: Send + Sync + 'static {
+    /// A session opened. Awaited before the client learns the session id, so whatever
+    /// is recorded during the session can refer to it.
+    async fn opened(&self, session: &Session);
+    /// A session closed (deleted, expired, replaced or at shutdown). Must not block.
+    fn closed(&self, id: &str);
+}
+
 /// All live sessions, bounded in number.
 pub struct SessionTable {
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     max: usize,
     idle_timeout: Duration,
+    observer: Option<Arc<dyn SessionObserver>>,
 }
 
 /// Why a session could not be created.
@@ -295,10 +306,39 @@ impl SessionTable {
             sessions: Mutex::new(HashMap::new()),
             max,
             idle_timeout,
+            observer: None,
         }
     }
 
-    /// Creates and registers a session.
+    /// The same table, reporting opened and closed sessions to `observer`.
+    #[must_use]
+    pub fn with_observer(mut self, observer: Option<Arc<dyn SessionObserver>>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Creates and registers a session and waits until the observer has seen it.
+    pub async fn open(
+        &self,
+        init: SessionInit,
+        transport: TransportKind,
+        agent_hint: Option<String>,
+    ) -> Result<Arc<Session>, TooManySessions> {
+        let session = self.create(init, transport, agent_hint)?;
+        if let Some(observer) = &self.observer {
+            observer.opened(&session).await;
+        }
+        Ok(session)
+    }
+
+    fn closed(&self, session: &Session) {
+        session.close();
+        if let Some(observer) = &self.observer {
+            observer.closed(session.id());
+        }
+    }
+
+    /// Creates and registers a session without telling the observer (see [`Self::open`]).
     pub fn create(
         &self,
         init: SessionInit,
@@ -314,7 +354,7 @@ impl SessionTable {
                 .collect();
             for id in expired {
                 if let Some(s) = sessions.remove(&id) {
-                    s.close();
+                    self.closed(&s);
                 }
             }
             if sessions.len() >= self.max {
@@ -351,9 +391,10 @@ impl SessionTable {
 
     /// Ends a session; false if it did not exist.
     pub fn remove(&self, id: &str) -> bool {
-        match self.sessions.lock().remove(id) {
+        let removed = self.sessions.lock().remove(id);
+        match removed {
             Some(s) => {
-                s.close();
+                self.closed(&s);
                 true
             }
             None => false,
@@ -377,7 +418,7 @@ impl SessionTable {
         sessions.retain(|_, s| {
             let keep = s.idle_for() <= self.idle_timeout;
             if !keep {
-                s.close();
+                self.closed(s);
             }
             keep
         });
@@ -386,8 +427,9 @@ impl SessionTable {
 
     /// Closes every session (shutdown).
     pub fn close_all(&self) {
-        for (_, s) in self.sessions.lock().drain() {
-            s.close();
+        let all: Vec<_> = self.sessions.lock().drain().collect();
+        for (_, s) in all {
+            self.closed(&s);
         }
     }
 }

@@ -28,6 +28,10 @@ use crate::{
     RuntimeError, RuntimeKind, resolve_workspace,
 };
 
+/// Set in every process this backend starts, to its agents folder: marks processes a
+/// later server on the same data folder may treat as its own orphans.
+pub const OWNER_ENV: &str = "CODEX_MCP_LOCAL_OWNER";
+
 /// Host environment variables a local process inherits; everything else (API keys above
 /// all) is withheld, because credentials reach Codex through its home folder instead.
 pub const PASSTHROUGH_ENV: &[&str] = &[
@@ -111,6 +115,31 @@ impl LocalRuntime {
             active: Mutex::new(HashMap::new()),
             locks: AgentLocks::default(),
         }
+    }
+
+    /// The value of [`OWNER_ENV`] in this runtime's processes.
+    fn owner_mark(&self) -> String {
+        self.agents_dir().display().to_string()
+    }
+
+    /// Kills processes a previous server on the same data folder started and left
+    /// behind when it died (e.g. killed with SIGKILL mid-call), with their whole trees.
+    /// Only correct before this runtime starts anything: every marked process is then
+    /// an orphan. Returns how many trees were killed.
+    pub async fn reap_orphans(&self) -> usize {
+        let entry = format!("{OWNER_ENV}={}", self.owner_mark());
+        let roots = procfs::with_env_entry(&entry);
+        let own = std::process::id() as i32;
+        let mut killed = 0;
+        for pid in roots.into_iter().filter(|p| *p != own) {
+            // Descendants carry the mark too; one still alive after its root's tree
+            // was killed is killed on its own.
+            if procfs::read_stat(pid).is_some_and(|p| !p.zombie) {
+                procfs::kill_tree(pid, self.cfg.kill_grace).await;
+                killed += 1;
+            }
+        }
+        killed
     }
 
     fn agents_dir(&self) -> PathBuf {
@@ -257,6 +286,7 @@ impl AgentRuntime for LocalRuntime {
                     .filter_map(|k| Some((*k, std::env::var_os(k)?))),
             )
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .env(OWNER_ENV, self.owner_mark())
             .stdin(if cmd.stdin.is_some() {
                 Stdio::piped()
             } else {

@@ -47,6 +47,21 @@ fn all() -> Vec<ProcInfo> {
         .collect()
 }
 
+/// Live processes whose environment holds exactly `entry` (`KEY=VALUE`): how the local
+/// backend finds processes it started in an earlier life. Unreadable ones are skipped.
+pub(crate) fn with_env_entry(entry: &str) -> Vec<i32> {
+    let wanted = entry.as_bytes();
+    all()
+        .into_iter()
+        .filter(|p| !p.zombie)
+        .filter(|p| {
+            std::fs::read(format!("/proc/{}/environ", p.pid))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e == wanted))
+        })
+        .map(|p| p.pid)
+        .collect()
+}
+
 /// The live (non-zombie) members of `root`'s tree.
 pub(crate) fn tree(root: i32) -> Vec<i32> {
     let procs = all();

@@ -371,3 +371,62 @@ async fn empty_argv_and_missing_program_are_errors() {
         Err(RuntimeError::Io { .. })
     ));
 }
+
+#[tokio::test]
+async fn processes_left_by_a_dead_server_are_reaped_and_no_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let agent = id("orphaned");
+    rt.ensure(&agent, &AgentSpec::new()).await.unwrap();
+    // What a killed server leaves: a marked process (with a child) nobody waits for.
+    let mark = dir.path().join("agents").display().to_string();
+    let spawn = |owner: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30"])
+            .env(codex_mcp_runtime::local::OWNER_ENV, owner)
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    };
+    use std::os::unix::process::CommandExt as _;
+    let mut orphan = spawn(&mark);
+    let mut foreign = spawn(&other.path().join("agents").display().to_string());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let orphan_pid = orphan.id() as i32;
+    let foreign_pid = foreign.id() as i32;
+
+    let orphan_tree = group(orphan_pid);
+    assert!(orphan_tree.len() >= 2, "{orphan_tree:?}");
+
+    assert_eq!(rt.reap_orphans().await, 1);
+    let _ = orphan.wait();
+    assert!(gone_within(&orphan_tree, Duration::from_secs(5)).await);
+    assert!(
+        alive(foreign_pid),
+        "a process of another data folder was killed"
+    );
+    // A second sweep finds nothing.
+    assert_eq!(rt.reap_orphans().await, 0);
+    let foreign_tree = group(foreign_pid);
+    std::process::Command::new("kill")
+        .args(["-s", "KILL", "--", &format!("-{foreign_pid}")])
+        .status()
+        .unwrap();
+    let _ = foreign.wait();
+    assert!(gone_within(&foreign_tree, Duration::from_secs(5)).await);
+}
+
+/// Live members of a process group.
+fn group(pgid: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s[s.rfind(')').unwrap() + 2..].split(' ').nth(2) == Some(&pgid.to_string())
+            })
+        })
+        .filter(|pid| alive(*pid))
+        .collect()
+}

@@ -19,7 +19,7 @@ use codex_mcp_tools::tools::plan::{
     Decision, FileAction, FileToTouch, PlanResponse, PlanStep, Risk,
 };
 use codex_mcp_tools::tools::review::{InlineComment, ReviewResponse, RubricScore, Verdict};
-use codex_mcp_tools::tools::sessions::{ListSessionsResponse, SessionInfo, ThreadInfo};
+use codex_mcp_tools::tools::sessions::{CallInfo, ListSessionsResponse, SessionInfo, ThreadInfo};
 use codex_mcp_tools::{
     AgentId, OutputError, Severity, find, finish, prepare, to_structured, validate_output,
 };
@@ -332,13 +332,39 @@ fn every_response_type_satisfies_its_schema() {
         state: "running".into(),
         created_at: "2026-01-01T00:00:00Z".into(),
         last_active_at: "2026-01-01T01:00:00Z".into(),
+        workspace: Some("/workspace".into()),
         calls: 3,
+        calls_running: 1,
         tokens_in: 1000,
         tokens_out: 200,
         threads: vec![ThreadInfo {
             conversation: "chat".into(),
             thread_id: "t-1".into(),
         }],
+        recent_calls: vec![
+            CallInfo {
+                call_id: "call-2".into(),
+                tool: "chat".into(),
+                status: "running".into(),
+                started_at: "2026-01-01T01:00:00Z".into(),
+                finished_at: None,
+                duration_ms: None,
+                error: None,
+                tokens_in: None,
+                tokens_out: None,
+            },
+            CallInfo {
+                call_id: "call-1".into(),
+                tool: "plan".into(),
+                status: "interrupted".into(),
+                started_at: "2026-01-01T00:00:00Z".into(),
+                finished_at: None,
+                duration_ms: None,
+                error: Some("the server stopped during the call".into()),
+                tokens_in: Some(10),
+                tokens_out: Some(2),
+            },
+        ],
     };
     round_trip(
         "list_sessions",

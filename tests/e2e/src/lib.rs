@@ -75,9 +75,14 @@ pub struct Mcpd {
 }
 
 impl Mcpd {
-    /// Starts `mcpd` with `env` (plus a listen address) and waits until `/health` answers.
+    /// Starts `mcpd` with `env` and waits until `/health` answers. It listens on a free
+    /// port of 127.0.0.1 unless `env` sets `MCPD_LISTEN`.
     pub async fn start(env: &[(&str, String)], log_dir: &std::path::Path) -> anyhow::Result<Self> {
-        let port = free_port();
+        let port = env
+            .iter()
+            .find(|(k, _)| *k == "MCPD_LISTEN")
+            .and_then(|(_, v)| v.rsplit(':').next()?.parse().ok())
+            .unwrap_or_else(free_port);
         let stderr_path = log_dir.join(format!("mcpd-{port}.log"));
         let stderr = std::fs::File::create(&stderr_path)?;
         let mut cmd = tokio::process::Command::new(mcpd_bin());
@@ -126,15 +131,28 @@ impl Mcpd {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
-    /// Kills the server with SIGKILL (no shutdown of any kind) and waits for it to go.
-    pub async fn kill(&mut self) -> anyhow::Result<()> {
-        self.child.kill().await?;
-        Ok(())
-    }
-
     /// The child's process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+
+    /// Stops mcpd with SIGTERM (a graceful shutdown) and waits until it has exited.
+    pub async fn terminate(&mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| anyhow::anyhow!("mcpd already exited"))?;
+        let sent = tokio::process::Command::new("kill")
+            .args(["-s", "TERM", &pid.to_string()])
+            .status()
+            .await?;
+        anyhow::ensure!(sent.success(), "kill -TERM {pid} failed");
+        Ok(tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await??)
+    }
+
+    /// Kills mcpd with SIGKILL (no shutdown of any kind) and waits until it is gone.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
     }
 
     /// A stateless (2026-07-28) `tools/call`; returns the JSON-RPC `result`.
@@ -220,4 +238,50 @@ pub fn last_message(body: &str) -> anyhow::Result<Value> {
         .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
         .next_back()
         .ok_or_else(|| anyhow::anyhow!("no JSON-RPC message in body: {body}"))
+}
+
+/// A stand-in for Codex that answers every run at once with a valid `chat` result
+/// (10 input and 2 output tokens, a thread of its own named after its pid), so that
+/// hundreds of calls cost milliseconds each. A prompt containing `SLOW` makes it take
+/// 3 s first, which keeps a call running for tests that need one.
+pub const FAKE_CHAT_CODEX: &str = r#"#!/bin/sh
+prompt=$(cat)
+case "$prompt" in *SLOW*) sleep 3 ;; esac
+echo "{\"type\":\"thread.started\",\"thread_id\":\"fake-thread-$$\"}"
+echo '{"type":"turn.started"}'
+echo '{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"{\"reply\":\"ok\",\"follow_up_suggestions\":[],\"referenced_files\":[]}"}}'
+echo '{"type":"turn.completed","usage":{"input_tokens":10,"cached_input_tokens":0,"output_tokens":2}}'
+"#;
+
+/// Writes [`FAKE_CHAT_CODEX`] as an executable `codex` in `dir` and returns its path.
+pub fn install_fake_codex(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = dir.join("codex");
+    std::fs::write(&path, FAKE_CHAT_CODEX)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
+}
+
+/// Settings for an mcpd on the local runtime with Codex at `codex`, data in `data`, a
+/// fake API key and no ChatGPT login; `extra` entries replace or add settings.
+pub fn local_env(
+    codex: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[(&'static str, String)],
+) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("CODEX_MCP_RUNTIME", "local".to_string()),
+        ("CODEX_BIN", codex.display().to_string()),
+        ("CODEX_MCP_DATA_DIR", data.display().to_string()),
+        ("OPENAI_API_KEY", "sk-e2e-test-key".to_string()),
+        (
+            "CODEX_AUTH_DIR",
+            data.with_extension("no-login").display().to_string(),
+        ),
+    ];
+    for (k, v) in extra {
+        env.retain(|(name, _)| name != k);
+        env.push((k, v.clone()));
+    }
+    env
 }

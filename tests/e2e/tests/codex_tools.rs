@@ -452,6 +452,17 @@ async fn session_tools_report_the_agents_calls_and_threads(rt: Runtime) {
     );
     assert_eq!(info["threads"][0]["conversation"], json!("chat"));
     assert!(info["tokens_in"].as_u64().unwrap() > 0);
+    let calls: Vec<(Value, Value, Value)> = info["recent_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["tool"].clone(), c["status"].clone(), c["error"].clone()))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![(json!("chat"), json!("succeeded"), Value::Null)]
+    );
+    assert_eq!(info["calls_running"], json!(0));
     let all = s.mcpd.call_tool("list_sessions", json!({})).await.unwrap();
     let ids: Vec<Value> = structured(&all)["sessions"]
         .as_array()

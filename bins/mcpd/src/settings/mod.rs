@@ -37,7 +37,8 @@ macro_rules! settings {
 settings! {
     "MCPD_LISTEN", Some("127.0.0.1:8210"), false, "Address the HTTP server listens on.";
     "MCPD_ALLOWED_HOSTS", None, false, "Extra Host/Origin names accepted besides loopback (comma-separated).";
-    "MCPD_TOKENS_FILE", None, false, "Bearer tokens and the agents each may act as (read but not yet enforced).";
+    "MCPD_TOKENS_FILE", None, false, "Bearer tokens and the agents each may act as (TOML; see docs/configuration.md). Unset: no tokens required.";
+    "MCPD_TOKEN", None, true, "Bearer token `mcpd agents` sends to a running mcpd that requires tokens.";
     "CODEX_MCP_RUNTIME", Some("auto"), false, "Where agents live: auto, docker or local.";
     "CODEX_MCP_DATA_DIR", None, false, "Directory for the database and agent folders.";
     "CODEX_BIN", None, false, "Codex binary for the local runtime (default: codex on PATH).";
@@ -65,6 +66,7 @@ settings! {
     "CONTAINER_NETWORK_MODE", Some("bridge"), false, "Docker network mode of agent containers.";
     "LOG_LEVEL", Some("INFO"), false, "Log level: TRACE, DEBUG, INFO, WARN or ERROR.";
     "PERSISTENT_MODE", Some("true"), false, "Keep agent environments between calls (false: local runtime).";
+    "CODEX_MCP_CALL_RETENTION_DAYS", Some("30"), false, "Days tool-call records are kept (0: forever); agents and threads stay until cleaned up.";
 }
 
 /// Where agents live.
@@ -109,6 +111,11 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub allowed_hosts: Vec<String>,
     pub tokens_file: Option<PathBuf>,
+    #[serde(skip)]
+    pub token: Option<String>,
+    /// The parsed `MCPD_TOKENS_FILE`, filled in by `main` after loading.
+    #[serde(skip)]
+    pub tokens: Option<std::sync::Arc<codex_mcp_core::transport::http::bearer::TokenTable>>,
     pub runtime: RuntimeChoice,
     pub data_dir: PathBuf,
     pub codex_bin: Option<PathBuf>,
@@ -138,6 +145,7 @@ pub struct Settings {
     pub container_network_mode: String,
     pub log_level: String,
     pub persistent_mode: bool,
+    pub call_retention_days: u64,
 }
 
 /// A setting that could not be used, named with its source.
@@ -233,6 +241,8 @@ impl Settings {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8210))),
             allowed_hosts: r.list("MCPD_ALLOWED_HOSTS", ',')?,
             tokens_file: r.path("MCPD_TOKENS_FILE")?,
+            token: r.string("MCPD_TOKEN")?,
+            tokens: None,
             runtime: r
                 .parse("CODEX_MCP_RUNTIME", |v| {
                     match v.to_ascii_lowercase().as_str() {
@@ -286,6 +296,7 @@ impl Settings {
                 .unwrap_or(ApprovalMode::Suggest),
             max_concurrent_sessions: r.number("MAX_CONCURRENT_SESSIONS", 1)?.unwrap_or(20),
             session_timeout_seconds: r.number("SESSION_TIMEOUT", 1)?.unwrap_or(3600),
+            call_retention_days: r.number("CODEX_MCP_CALL_RETENTION_DAYS", 0)?.unwrap_or(30),
             container_cpu_limit: r
                 .parse("CONTAINER_CPU_LIMIT", |v| match v.parse::<f64>() {
                     Ok(n) if n > 0.0 && n.is_finite() => Ok(n),

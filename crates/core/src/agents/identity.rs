@@ -28,7 +28,16 @@ pub fn resolve(argument: Option<&str>, identity: &Identity) -> Result<AgentId, S
     } else {
         (DEFAULT_AGENT.to_string(), "the default")
     };
-    AgentId::new(id.clone()).map_err(|e| format!("{e} (from {from})"))
+    let agent = AgentId::new(id.clone()).map_err(|e| format!("{e} (from {from})"))?;
+    if let Some((token, allowed)) = &identity.token_agents
+        && !allowed.iter().any(|a| a == "*" || a == agent.as_str())
+    {
+        return Err(format!(
+            "the bearer token {token:?} may act as {}, not as agent {agent} (from {from})",
+            allowed.join(", ")
+        ));
+    }
+    Ok(agent)
 }
 
 #[cfg(test)]
@@ -41,6 +50,7 @@ mod tests {
         let identity = Identity {
             connection_agent: Some("hdr".into()),
             token_agent: Some("tok".into()),
+            token_agents: None,
             session_id: Some("0123456789abcdef0123456789abcdef".into()),
         };
         assert_eq!(resolve(Some("arg"), &identity).unwrap().as_str(), "arg");
@@ -53,6 +63,7 @@ mod tests {
         let session_only = Identity {
             connection_agent: None,
             token_agent: None,
+            token_agents: None,
             ..identity
         };
         assert_eq!(
@@ -63,6 +74,37 @@ mod tests {
             resolve(None, &Identity::default()).unwrap().as_str(),
             "default"
         );
+    }
+
+    #[test]
+    fn a_token_limits_the_agents_a_caller_may_name() {
+        let identity = Identity {
+            token_agent: Some("alice".into()),
+            token_agents: Some(("laptop".into(), vec!["alice".into(), "alice-2".into()])),
+            ..Identity::default()
+        };
+        assert_eq!(resolve(None, &identity).unwrap().as_str(), "alice");
+        assert_eq!(
+            resolve(Some("alice-2"), &identity).unwrap().as_str(),
+            "alice-2"
+        );
+        assert_eq!(
+            resolve(Some("bob"), &identity).unwrap_err(),
+            "the bearer token \"laptop\" may act as alice, alice-2, not as agent bob \
+             (from the agent_id argument)"
+        );
+        let header = Identity {
+            connection_agent: Some("carol".into()),
+            ..identity.clone()
+        };
+        assert!(resolve(None, &header).unwrap_err().contains("X-Agent-Id"));
+        let any = Identity {
+            token_agent: None,
+            token_agents: Some(("ops".into(), vec!["*".into()])),
+            ..Identity::default()
+        };
+        assert_eq!(resolve(Some("zed"), &any).unwrap().as_str(), "zed");
+        assert_eq!(resolve(None, &any).unwrap().as_str(), "default");
     }
 
     #[test]

@@ -3,12 +3,17 @@
 //! threads, token totals).
 
 pub mod identity;
+pub mod lifecycle;
+mod metrics;
+pub mod records;
+pub mod session_records;
 pub mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use codex_mcp_runtime::{AgentEnv, AgentId, AgentRuntime, AgentSpec, RuntimeKind};
+use codex_mcp_store::SessionStore;
 use parking_lot::Mutex;
 
 use crate::codex::{Sandbox, Usage};
@@ -78,32 +83,17 @@ struct AgentMemory {
     schemas: Vec<&'static str>,
 }
 
-/// What an agent has done, for the session and agent tools.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Activity {
-    /// First call.
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    /// Latest call start or finish.
-    pub last_active_at: chrono::DateTime<chrono::Utc>,
-    /// Calls made.
-    pub calls: u64,
-    /// Calls running now.
-    pub running: u32,
-    /// Prompt tokens used.
-    pub tokens_in: u64,
-    /// Completion tokens used.
-    pub tokens_out: u64,
-}
-
 /// Keeps agents' environments ready and remembers their conversations.
 pub struct AgentManager {
     runtime: Arc<dyn AgentRuntime>,
     config: AgentConfig,
     credentials: Option<Arc<dyn CredentialSource>>,
+    store: Arc<dyn SessionStore>,
     memory: Mutex<HashMap<String, AgentMemory>>,
-    threads: Mutex<HashMap<(String, String), String>>,
     totals: Mutex<HashMap<String, Usage>>,
-    activity: Mutex<HashMap<String, Activity>>,
+    live: records::SharedLive,
+    lifecycle: lifecycle::Lifecycle,
+    metrics: metrics::CallMetrics,
 }
 
 /// What a prepared agent offers a call.
@@ -116,85 +106,42 @@ pub struct ReadyAgent {
 }
 
 impl AgentManager {
-    /// A manager over a runtime.
+    /// A manager over a runtime, recording into `store`.
     pub fn new(
         runtime: Arc<dyn AgentRuntime>,
         config: AgentConfig,
         credentials: Option<Arc<dyn CredentialSource>>,
+        store: Arc<dyn SessionStore>,
     ) -> Self {
         Self {
             runtime,
             config,
             credentials,
+            store,
             memory: Mutex::new(HashMap::new()),
-            threads: Mutex::new(HashMap::new()),
             totals: Mutex::new(HashMap::new()),
-            activity: Mutex::new(HashMap::new()),
+            live: Mutex::default(),
+            lifecycle: lifecycle::Lifecycle::new(lifecycle::LifecyclePolicy::default()),
+            metrics: metrics::CallMetrics::default(),
         }
     }
 
-    /// Records the start of a call.
-    pub fn call_started(&self, agent: &AgentId) {
-        let now = chrono::Utc::now();
-        let mut all = self.activity.lock();
-        let a = all.entry(agent.as_str().to_string()).or_insert(Activity {
-            created_at: now,
-            last_active_at: now,
-            calls: 0,
-            running: 0,
-            tokens_in: 0,
-            tokens_out: 0,
-        });
-        a.calls += 1;
-        a.running += 1;
-        a.last_active_at = now;
+    /// The same manager with other limits on running environments.
+    #[must_use]
+    pub fn with_lifecycle(mut self, policy: lifecycle::LifecyclePolicy) -> Self {
+        self.lifecycle = lifecycle::Lifecycle::new(policy);
+        self
     }
 
-    /// Records the end of a call and its tokens.
-    pub fn call_finished(&self, agent: &AgentId, tokens: Usage) {
-        if let Some(a) = self.activity.lock().get_mut(agent.as_str()) {
-            a.running = a.running.saturating_sub(1);
-            a.tokens_in += tokens.input_tokens;
-            a.tokens_out += tokens.output_tokens;
-            a.last_active_at = chrono::Utc::now();
-        }
+    /// The durable record of agents, sessions, calls and threads.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
     }
 
-    /// What an agent has done, if it made any call since the server started.
-    pub fn activity(&self, agent: &str) -> Option<Activity> {
-        self.activity.lock().get(agent).cloned()
-    }
-
-    /// Every agent with activity, by id.
-    pub fn activities(&self) -> Vec<(String, Activity)> {
-        let mut v: Vec<_> = self
-            .activity
-            .lock()
-            .iter()
-            .map(|(k, a)| (k.clone(), a.clone()))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    }
-
-    /// The agent's conversations and their Codex threads.
-    pub fn threads_of(&self, agent: &str) -> Vec<(String, String)> {
-        let mut v: Vec<_> = self
-            .threads
-            .lock()
-            .iter()
-            .filter(|((a, _), _)| a == agent)
-            .map(|((_, c), t)| (c.clone(), t.clone()))
-            .collect();
-        v.sort();
-        v
-    }
-
-    /// Forgets an agent (after its environment was removed).
-    pub fn forget(&self, agent: &str) {
-        self.activity.lock().remove(agent);
+    /// Forgets what was written into an agent's Codex home (after it was removed).
+    fn forget_memory(&self, agent: &str) {
         self.memory.lock().remove(agent);
-        self.threads.lock().retain(|(a, _), _| a != agent);
+        self.release_slot(agent);
     }
 
     /// The runtime agents live in.
@@ -292,22 +239,6 @@ impl AgentManager {
                 .push(tool);
         }
         Ok(path)
-    }
-
-    /// The Codex thread of an agent's conversation, if one exists.
-    pub fn thread(&self, agent: &AgentId, conversation: &str) -> Option<String> {
-        self.threads
-            .lock()
-            .get(&(agent.as_str().to_string(), conversation.to_string()))
-            .cloned()
-    }
-
-    /// Remembers the thread of an agent's conversation.
-    pub fn set_thread(&self, agent: &AgentId, conversation: &str, thread: &str) {
-        self.threads.lock().insert(
-            (agent.as_str().to_string(), conversation.to_string()),
-            thread.to_string(),
-        );
     }
 
     /// Turns the thread's running totals into this call's tokens.

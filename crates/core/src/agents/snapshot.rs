@@ -53,7 +53,7 @@ pub async fn take(
     call_id: &str,
     copy: bool,
 ) -> Result<Snapshot, String> {
-    let scratch = format!("{}/call-{call_id}", agent.env.scratch_root);
+    let scratch = format!("{}/{call_id}", agent.env.scratch_root);
     let git_dir = format!("{scratch}/git");
     let workdir = if copy {
         format!("{scratch}/workspace")

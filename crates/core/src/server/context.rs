@@ -49,6 +49,9 @@ pub struct Identity {
     pub connection_agent: Option<String>,
     /// Agent bound to the bearer token that authenticated the request.
     pub token_agent: Option<String>,
+    /// The bearer token's name and the agents it may act as (`"*"`: any), when the
+    /// server requires tokens; explicit agent ids outside the list are refused.
+    pub token_agents: Option<(String, Vec<String>)>,
     /// MCP session id (legacy era), or a per-connection id.
     pub session_id: Option<String>,
 }

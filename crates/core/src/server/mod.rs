@@ -22,7 +22,7 @@ pub use context::{
 pub use dispatch::{EncodedResponse, not_initialized};
 pub use registry::{Completer, FnTool, PromptHandler, ResourceProvider, ToolError, ToolHandler};
 
-use crate::session::SessionTable;
+use crate::session::{SessionObserver, SessionTable};
 use registry::Ordered;
 
 /// Limits and identity of a server.
@@ -69,6 +69,7 @@ pub struct ServerBuilder {
     completer: Option<Arc<dyn Completer>>,
     subscribe: bool,
     extensions: serde_json::Map<String, Value>,
+    observer: Option<Arc<dyn SessionObserver>>,
 }
 
 impl ServerBuilder {
@@ -131,12 +132,20 @@ impl ServerBuilder {
         self
     }
 
+    /// Reports sessions opening and closing (e.g. to a durable store).
+    #[must_use]
+    pub fn session_observer(mut self, observer: Arc<dyn SessionObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// Finishes the server.
     pub fn build(self) -> McpServer {
         let mut key = vec![0u8; 32];
         rand::rng().fill_bytes(&mut key);
         let sessions =
-            SessionTable::new(self.options.max_sessions, self.options.session_idle_timeout);
+            SessionTable::new(self.options.max_sessions, self.options.session_idle_timeout)
+                .with_observer(self.observer);
         McpServer {
             inner: Arc::new(Inner {
                 options: self.options,

@@ -3,19 +3,18 @@
 //! the final message into a structured result, or an error that says what happened.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use codex_mcp_protocol::tools::{CallToolResult, Tool};
+use codex_mcp_store::CallStatus;
 use codex_mcp_tools::{ToolSpec, WorkspaceAccess};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
+use crate::agents::records::{self, CallEnd};
 use crate::agents::{AgentManager, identity, snapshot};
 use crate::codex::{self, CodexCommand, CodexRun, events};
 use crate::server::{RequestCtx, ToolError, ToolHandler};
-
-static CALL_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// A Codex tool from the catalogue, served through an agent manager.
 pub struct CodexToolHandler {
@@ -60,13 +59,72 @@ impl ToolHandler for CodexToolHandler {
         let agent_arg = call.agent_id.as_ref().map(|a| a.to_string());
         let agent_id =
             identity::resolve(agent_arg.as_deref(), ctx.identity()).map_err(ToolError::Failed)?;
+        let record = self
+            .manager
+            .open_call(
+                &agent_id,
+                self.spec.name,
+                &arguments,
+                ctx.identity().session_id.as_deref(),
+            )
+            .await
+            .map_err(ToolError::Failed)?;
         ctx.progress(0.0, None, Some(format!("preparing agent {agent_id}")))
             .await;
-        self.manager.call_started(&agent_id);
-        let result = self.run(&call, &agent_id, &ctx).await;
-        let tokens = result.as_ref().map(|(_, t)| *t).unwrap_or_default();
-        self.manager.call_finished(&agent_id, tokens);
-        result.map(|(r, _)| r)
+        let result = self.run(&call, &agent_id, record.id(), &ctx).await;
+        let end = match &result {
+            Ok(done) => CallEnd {
+                status: CallStatus::Succeeded,
+                error: None,
+                tokens: Some(done.tokens),
+                thread: done.thread.clone(),
+            },
+            Err(failure) => CallEnd {
+                status: failure.status,
+                error: Some(failure.message.clone()),
+                tokens: None,
+                thread: failure.thread.clone(),
+            },
+        };
+        tracing::info!(
+            call = record.id(),
+            tool = self.spec.name,
+            agent = %agent_id,
+            status = %end.status,
+            thread = end.thread.as_deref().unwrap_or("-"),
+            tokens_in = end.tokens.map_or(0, |t| t.input_tokens),
+            tokens_out = end.tokens.map_or(0, |t| t.output_tokens),
+            "codex call finished"
+        );
+        record.finish(end).await;
+        result
+            .map(|done| done.result)
+            .map_err(|failure| ToolError::Failed(failure.message))
+    }
+}
+
+/// A call that Codex answered.
+struct Done {
+    result: CallToolResult,
+    tokens: crate::codex::Usage,
+    thread: Option<String>,
+}
+
+/// A call that failed, with what its record needs.
+struct Failure {
+    status: CallStatus,
+    message: String,
+    thread: Option<String>,
+}
+
+impl Failure {
+    /// A failure before or after Codex ran (the thread, if any, is already known).
+    fn failed(message: String, thread: Option<String>) -> Self {
+        Self {
+            status: CallStatus::Failed,
+            message,
+            thread,
+        }
     }
 }
 
@@ -75,36 +133,35 @@ impl CodexToolHandler {
         &self,
         call: &codex_mcp_tools::PreparedCall,
         agent_id: &codex_mcp_runtime::AgentId,
+        call_id: &str,
         ctx: &RequestCtx,
-    ) -> Result<(CallToolResult, crate::codex::Usage), ToolError> {
+    ) -> Result<Done, Failure> {
         let manager = &self.manager;
         let runtime = manager.runtime().as_ref();
         let agent_id = agent_id.clone();
-        let agent = manager.ready(&agent_id).await.map_err(ToolError::Failed)?;
+        let fail = |message: String| Failure::failed(message, None);
+        manager.admit(&agent_id).await.map_err(fail)?;
+        let agent = manager.ready(&agent_id).await.map_err(fail)?;
+        manager.record_location(&agent).await;
         let schema = manager
             .schema_path(&agent, call.tool.name, &call.codex_output_schema)
             .await
-            .map_err(ToolError::Failed)?;
+            .map_err(fail)?;
 
         let writes = self
             .spec
             .codex()
             .is_some_and(|c| c.access == WorkspaceAccess::Writes);
-        let call_id = format!(
-            "{}-{}",
-            std::process::id(),
-            CALL_IDS.fetch_add(1, Ordering::Relaxed)
-        );
         let snap = if writes {
             Some(
                 snapshot::take(
                     runtime,
                     &agent,
-                    &call_id,
+                    call_id,
                     !manager.config().approval.applies_changes(),
                 )
                 .await
-                .map_err(ToolError::Failed)?,
+                .map_err(fail)?,
             )
         } else {
             None
@@ -112,7 +169,10 @@ impl CodexToolHandler {
         let workdir = snap
             .as_ref()
             .map_or_else(|| agent.env.workspace.clone(), |s| s.workdir.clone());
-        let thread = manager.thread(&agent_id, &call.conversation_key);
+        let thread = manager
+            .thread(&agent_id, &call.conversation_key)
+            .await
+            .map_err(fail)?;
         let command = CodexCommand {
             program: manager.config().codex_program.clone(),
             workdir,
@@ -152,19 +212,26 @@ impl CodexToolHandler {
             Ok(o) => o,
             Err(error) => {
                 if let Some(thread) = error.thread_id() {
-                    manager.set_thread(&agent_id, &call.conversation_key, thread);
+                    manager
+                        .set_thread(&agent_id, &call.conversation_key, thread)
+                        .await;
                 }
                 if let Some(snap) = &snap {
                     snap.discard(runtime, &agent).await;
                 }
-                return Err(ToolError::Failed(
-                    codex::gone::explain(runtime, &agent_id, &error).await,
-                ));
+                return Err(Failure {
+                    status: records::failure_status(&error),
+                    message: codex::gone::explain(runtime, &agent_id, &error).await,
+                    thread: error.thread_id().map(str::to_string),
+                });
             }
         };
         if let Some(thread) = &outcome.thread_id {
-            manager.set_thread(&agent_id, &call.conversation_key, thread);
+            manager
+                .set_thread(&agent_id, &call.conversation_key, thread)
+                .await;
         }
+        let thread = outcome.thread_id.clone();
         let tokens = manager.call_tokens(outcome.thread_id.as_deref(), outcome.usage);
         let mut structured = match call.finish(&outcome.final_message) {
             Ok(v) => v,
@@ -172,18 +239,21 @@ impl CodexToolHandler {
                 if let Some(snap) = &snap {
                     snap.discard(runtime, &agent).await;
                 }
-                return Err(ToolError::Failed(format!(
-                    "Codex's answer did not match the {} output schema: {e}. Raw answer: {}",
-                    self.spec.name,
-                    truncate(&outcome.final_message, RAW_LIMIT)
-                )));
+                return Err(Failure::failed(
+                    format!(
+                        "Codex's answer did not match the {} output schema: {e}. Raw answer: {}",
+                        self.spec.name,
+                        truncate(&outcome.final_message, RAW_LIMIT)
+                    ),
+                    thread,
+                ));
             }
         };
         if let Some(snap) = &snap {
             let mut diff = snap
                 .diff_and_clean(runtime, &agent)
                 .await
-                .map_err(ToolError::Failed)?;
+                .map_err(|e| Failure::failed(e, thread.clone()))?;
             if !diff.is_empty() && !diff.ends_with('\n') {
                 diff.push('\n');
             }
@@ -191,16 +261,12 @@ impl CodexToolHandler {
                 obj.insert("diff".into(), json!(diff));
             }
         }
-        tracing::info!(
-            tool = self.spec.name,
-            agent = %agent_id,
-            thread = outcome.thread_id.as_deref().unwrap_or("-"),
-            tokens_in = tokens.input_tokens,
-            tokens_out = tokens.output_tokens,
-            "codex call finished"
-        );
         let mut result = CallToolResult::structured(structured);
         result.content.truncate(1);
-        Ok((result, tokens))
+        Ok(Done {
+            result,
+            tokens,
+            thread,
+        })
     }
 }

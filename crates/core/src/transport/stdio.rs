@@ -172,6 +172,7 @@ async fn handle_request(
     let identity = Identity {
         connection_agent: options.agent.clone(),
         token_agent: None,
+        token_agents: None,
         session_id: None,
     };
     let modern_claim = meta::requested_version(request.params.as_ref())
@@ -211,7 +212,8 @@ async fn handle_request(
             Ok((result, init)) => {
                 match server
                     .sessions()
-                    .create(init, TransportKind::Stdio, options.agent.clone())
+                    .open(init, TransportKind::Stdio, options.agent.clone())
+                    .await
                 {
                     Ok(s) => {
                         if let Some(old) = session.replace(s) {

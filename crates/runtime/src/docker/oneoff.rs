@@ -1,9 +1,10 @@
 //! One-off containers of the agent image, for diagnostics: never labelled as an agent's,
 //! never networked, always removed.
 
+use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptions, LogsOptionsBuilder};
+use bollard::query_parameters::{AttachContainerOptionsBuilder, CreateContainerOptions};
 use futures::StreamExt;
 
 use super::labels::AGENT_USER;
@@ -44,8 +45,21 @@ pub(super) async fn codex_version(rt: &DockerRuntime) -> Result<String, RuntimeE
     }
 }
 
-/// Starts the container, waits for it, and returns its exit code and output.
+/// Attaches to the container, starts it, and returns its exit code and everything it
+/// printed. (Attaching before the start, rather than reading the logs after the exit,
+/// cannot miss output the log driver has not written yet.)
 async fn run(rt: &DockerRuntime, id: &str) -> Result<(i64, String), RuntimeError> {
+    let opts = AttachContainerOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .stream(true)
+        .logs(true)
+        .build();
+    let mut attached = rt
+        .docker
+        .attach_container(id, Some(opts))
+        .await
+        .map_err(rt.err("attach to container"))?;
     match rt.docker.start_container(id, None).await {
         Ok(()) => {}
         // The runtime could not even exec the command (no such file on PATH).
@@ -54,20 +68,21 @@ async fn run(rt: &DockerRuntime, id: &str) -> Result<(i64, String), RuntimeError
         }
         Err(e) => return Err(rt.map_err("start container", e)),
     }
+    // Stdout alone when it has something (Codex may warn on stderr, in either order).
+    let (mut out, mut err) = (String::new(), String::new());
+    while let Some(chunk) = attached.output.next().await {
+        match chunk {
+            Ok(LogOutput::StdOut { message }) => out.push_str(&String::from_utf8_lossy(&message)),
+            Ok(other) => err.push_str(&String::from_utf8_lossy(&other.into_bytes())),
+            Err(e) => return Err(rt.map_err("read container output", e)),
+        }
+    }
+    let text = if out.trim().is_empty() { err } else { out };
     let code = match rt.docker.wait_container(id, None).next().await {
         Some(Ok(r)) => r.status_code,
         Some(Err(BollardError::DockerContainerWaitError { code, .. })) => code,
         Some(Err(e)) => return Err(rt.map_err("wait for container", e)),
         None => -1,
     };
-    let opts = LogsOptionsBuilder::new().stdout(true).stderr(true).build();
-    let mut logs = rt.docker.logs(id, Some(opts));
-    let mut text = String::new();
-    while let Some(chunk) = logs.next().await {
-        match chunk {
-            Ok(c) => text.push_str(&String::from_utf8_lossy(&c.into_bytes())),
-            Err(e) => return Err(rt.map_err("read container logs", e)),
-        }
-    }
     Ok((code, text.trim().to_string()))
 }

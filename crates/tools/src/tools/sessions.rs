@@ -54,14 +54,44 @@ pub struct SessionInfo {
     pub created_at: String,
     /// When it last made a call (RFC 3339).
     pub last_active_at: String,
+    /// Its workspace folder inside the environment, once it was prepared.
+    pub workspace: Option<String>,
     /// Tool calls made.
     pub calls: u64,
+    /// Tool calls running now.
+    pub calls_running: u64,
     /// Model input tokens used, in all.
     pub tokens_in: u64,
     /// Model output tokens used, in all.
     pub tokens_out: u64,
     /// The Codex conversations the agent has, one per conversation key.
     pub threads: Vec<ThreadInfo>,
+    /// The agent's latest Codex tool calls, newest first (at most 10).
+    pub recent_calls: Vec<CallInfo>,
+}
+
+/// One recorded Codex tool call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CallInfo {
+    /// Correlation id, as in the server's log.
+    pub call_id: String,
+    /// The tool called.
+    pub tool: String,
+    /// "running", "succeeded", "failed", "cancelled", "timed_out", or "interrupted"
+    /// (the server stopped while the call ran).
+    pub status: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it ended (RFC 3339), unless still running or interrupted.
+    pub finished_at: Option<String>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// What went wrong, for calls that did not succeed.
+    pub error: Option<String>,
+    /// Model input tokens the call used.
+    pub tokens_in: Option<u64>,
+    /// Model output tokens the call used.
+    pub tokens_out: Option<u64>,
 }
 
 /// A Codex conversation thread of an agent.

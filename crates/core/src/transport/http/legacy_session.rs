@@ -74,7 +74,7 @@ pub(super) async fn legacy(
     if let Message::Request(request) = &message
         && request.method == methods::INITIALIZE
     {
-        return initialize(&state, &headers, &query, request);
+        return initialize(&state, &headers, &query, request).await;
     }
     if let Err(r) = check_legacy_version(&headers) {
         return r;
@@ -103,7 +103,7 @@ pub(super) async fn legacy(
     }
 }
 
-fn initialize(
+async fn initialize(
     state: &HttpState,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
@@ -113,11 +113,12 @@ fn initialize(
         Ok(x) => x,
         Err(e) => return rpc_error(StatusCode::BAD_REQUEST, Some(request.id.clone()), e),
     };
-    let agent = identity(headers, query, None).connection_agent;
+    let agent = identity(state, headers, query, None).connection_agent;
     let session = match state
         .server
         .sessions()
-        .create(init, TransportKind::StreamableHttp, agent)
+        .open(init, TransportKind::StreamableHttp, agent)
+        .await
     {
         Ok(s) => s,
         Err(e) => {
@@ -164,7 +165,7 @@ async fn legacy_request(
         session: Some(Arc::clone(&session)),
         outbound,
         cancel: Some(cancel.clone()),
-        identity: identity(&headers, &query, Some(session.id())),
+        identity: identity(&state, &headers, &query, Some(session.id())),
         transport: Some(TransportKind::StreamableHttp),
     };
     if !wants_stream {

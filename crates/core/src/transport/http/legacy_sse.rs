@@ -84,7 +84,7 @@ pub async fn open(
     };
     let id = new_id();
     let (tx, mut rx) = mpsc::channel::<Message>(64);
-    let agent = identity(&headers, &query, None).connection_agent;
+    let agent = identity(&state, &headers, &query, None).connection_agent;
     state.sse.map.lock().insert(
         id.clone(),
         Arc::new(Connection {
@@ -164,11 +164,12 @@ pub async fn post(
         Message::Request(request) if request.method == methods::INITIALIZE => {
             let response = match state.server.initialize(request.params.as_ref()) {
                 Ok((result, init)) => {
-                    match state.server.sessions().create(
-                        init,
-                        TransportKind::LegacySse,
-                        conn.agent.clone(),
-                    ) {
+                    match state
+                        .server
+                        .sessions()
+                        .open(init, TransportKind::LegacySse, conn.agent.clone())
+                        .await
+                    {
                         Ok(s) => {
                             *conn.session.lock() = Some(s);
                             RpcResponse::success(request.id, result)
@@ -202,7 +203,7 @@ pub async fn post(
                 session: Some(Arc::clone(&session)),
                 outbound: Some(conn.tx.clone()),
                 cancel: Some(cancel.clone()),
-                identity: identity(&headers, &query, Some(session.id())),
+                identity: identity(&state, &headers, &query, Some(session.id())),
                 transport: Some(TransportKind::LegacySse),
             };
             let server = state.server.clone();

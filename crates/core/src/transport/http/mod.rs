@@ -8,10 +8,12 @@
 //! Every route sits behind the DNS-rebinding guard, a body size limit and a bound on
 //! concurrent requests; streams are bounded separately and all close on shutdown.
 
+pub mod bearer;
 pub mod guard;
 pub mod health;
 pub mod legacy_session;
 pub mod legacy_sse;
+pub mod metrics;
 pub mod param_headers;
 pub mod rest;
 pub mod sse;
@@ -58,6 +60,10 @@ pub struct HttpOptions {
     pub shutdown_grace: Duration,
     /// Extra JSON for `/health` (runtime, credentials, ...), supplied by the embedder.
     pub health: Option<Arc<dyn HealthReporter>>,
+    /// Bearer tokens every request except `/health` must carry; `None`: no tokens.
+    pub tokens: Option<Arc<bearer::TokenTable>>,
+    /// Extra metrics for `/metrics` (tool calls, agents), supplied by the embedder.
+    pub metrics: Option<Arc<dyn metrics::MetricsReporter>>,
 }
 
 impl Default for HttpOptions {
@@ -71,6 +77,8 @@ impl Default for HttpOptions {
             keep_alive: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(10),
             health: None,
+            tokens: None,
+            metrics: None,
         }
     }
 }
@@ -219,6 +227,25 @@ async fn host_guard(State(state): State<HttpState>, request: Request, next: Next
     next.run(request).await
 }
 
+/// Refuses requests without a known bearer token (401) when tokens are configured.
+async fn bearer_guard(State(state): State<HttpState>, request: Request, next: Next) -> Response {
+    if let Some(tokens) = &state.options.tokens
+        && request.uri().path() != "/health"
+        && let Err(why) = tokens.check(request.headers())
+    {
+        let mut response = json_response(
+            StatusCode::UNAUTHORIZED,
+            &serde_json::json!({ "error": why.to_string() }),
+        );
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer realm=\"mcpd\""),
+        );
+        return response;
+    }
+    next.run(request).await
+}
+
 /// All routes, ready to merge into a larger router or to serve.
 pub fn router(state: HttpState) -> Router {
     let limit =
@@ -235,8 +262,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/messages/", post(legacy_sse::post))
         .route("/tools/{name}", post(rest::post).get(rest::get))
         .route("/health", get(health::get))
+        .route("/metrics", get(metrics::get))
         .fallback(not_found)
         .layer(limit)
+        .layer(middleware::from_fn_with_state(state.clone(), bearer_guard))
         .layer(middleware::from_fn_with_state(state.clone(), host_guard))
         .with_state(state)
 }

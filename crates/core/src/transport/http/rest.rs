@@ -63,7 +63,7 @@ async fn call(
         version: Some(ProtocolVersion::LATEST_LEGACY),
         request_id: Some(id),
         cancel: Some(cancel),
-        identity: identity(&headers, &query, None),
+        identity: identity(&state, &headers, &query, None),
         transport: Some(TransportKind::Rest),
         ..CtxParts::default()
     };

@@ -58,17 +58,27 @@ pub(super) fn accepts(headers: &HeaderMap, mime: &str) -> bool {
         })
 }
 
-/// Identity hints carried by the connection.
+/// Identity hints carried by the connection, including the bearer token's agents when
+/// tokens are configured (the guard has already refused requests without a valid one).
 pub fn identity(
+    state: &HttpState,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     session: Option<&str>,
 ) -> Identity {
+    let grant = state
+        .options
+        .tokens
+        .as_ref()
+        .and_then(|t| t.check(headers).ok());
     Identity {
         connection_agent: header_str(headers, AGENT_HEADER)
             .map(str::to_string)
             .or_else(|| query.get("agent_id").cloned()),
-        token_agent: None,
+        token_agent: grant
+            .as_ref()
+            .and_then(|g| g.default_agent().map(str::to_string)),
+        token_agents: grant.map(|g| (g.name.clone(), g.agents.clone())),
         session_id: session.map(str::to_string),
     }
 }
@@ -214,7 +224,7 @@ async fn modern(
         session: None,
         outbound,
         cancel: Some(cancel.clone()),
-        identity: identity(&headers, &query, None),
+        identity: identity(&state, &headers, &query, None),
         transport: Some(TransportKind::StreamableHttp),
     };
     if !wants_stream {

@@ -1,0 +1,186 @@
+//! `list_sessions` and `get_my_session_info`: the store's record of each agent (calls,
+//! tokens, threads, recent calls) joined with what the runtime says about its
+//! environment now.
+
+use std::collections::HashMap;
+
+use codex_mcp_runtime::{AgentId as RuntimeAgentId, AgentStatus};
+use codex_mcp_store::{Agent, Call, StoreError};
+use codex_mcp_tools::AgentId;
+use codex_mcp_tools::tools::sessions::{CallInfo, ListSessionsResponse, SessionInfo, ThreadInfo};
+
+use super::{ServerToolHandler, state_name};
+use crate::server::ToolError;
+
+/// How many calls a session shows.
+const RECENT_CALLS: u32 = 10;
+
+pub(super) fn store_error(e: StoreError) -> ToolError {
+    ToolError::Failed(format!("the session store failed: {e}"))
+}
+
+fn call_info(call: Call) -> CallInfo {
+    CallInfo {
+        call_id: call.id,
+        tool: call.tool,
+        status: call.status.as_str().to_string(),
+        started_at: call.started_at.to_rfc3339(),
+        finished_at: call.finished_at.map(|t| t.to_rfc3339()),
+        duration_ms: call.duration_ms,
+        error: call.error,
+        tokens_in: call.tokens_in,
+        tokens_out: call.tokens_out,
+    }
+}
+
+impl ServerToolHandler {
+    /// Every agent's statuses from the runtime, by agent id.
+    pub(super) async fn statuses(&self) -> Result<HashMap<String, AgentStatus>, ToolError> {
+        let list = self
+            .manager
+            .runtime()
+            .list()
+            .await
+            .map_err(|e| ToolError::Failed(e.to_string()))?;
+        Ok(list
+            .into_iter()
+            .map(|s| (s.agent.as_str().to_string(), s))
+            .collect())
+    }
+
+    /// One agent's session from its stored record and its runtime status.
+    pub(super) async fn session_info(
+        &self,
+        agent: &Agent,
+        status: Option<&AgentStatus>,
+    ) -> Result<SessionInfo, ToolError> {
+        let store = self.manager.store();
+        let threads = store
+            .list_threads(&agent.id)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|t| ThreadInfo {
+                conversation: t.conversation_key,
+                thread_id: t.thread_id,
+            })
+            .collect();
+        let recent_calls = store
+            .list_calls(&agent.id, RECENT_CALLS)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(call_info)
+            .collect();
+        Ok(SessionInfo {
+            agent_id: Self::agent_id(&agent.id)?,
+            runtime: agent.runtime.clone(),
+            container_id: status
+                .and_then(|s| s.container_id.clone())
+                .or_else(|| agent.container.clone()),
+            state: status.map_or_else(
+                || agent.status.as_str().to_string(),
+                |s| state_name(s.state),
+            ),
+            created_at: agent.created_at.to_rfc3339(),
+            last_active_at: agent.last_active_at.to_rfc3339(),
+            workspace: agent.workspace.clone(),
+            calls: agent.usage.calls_made,
+            calls_running: agent.usage.calls_running,
+            tokens_in: agent.usage.tokens_in,
+            tokens_out: agent.usage.tokens_out,
+            threads,
+            recent_calls,
+        })
+    }
+
+    /// A session for an environment the store has no record of (made by an older
+    /// server, or before the store was reset by hand).
+    pub(super) fn unrecorded_session(
+        &self,
+        status: &AgentStatus,
+    ) -> Result<SessionInfo, ToolError> {
+        let created = status
+            .created_at
+            .or(status.started_at)
+            .unwrap_or_else(chrono::Utc::now);
+        Ok(SessionInfo {
+            agent_id: Self::agent_id(status.agent.as_str())?,
+            runtime: self.facts.runtime().0,
+            container_id: status.container_id.clone(),
+            state: state_name(status.state),
+            created_at: created.to_rfc3339(),
+            last_active_at: created.to_rfc3339(),
+            workspace: None,
+            calls: 0,
+            calls_running: 0,
+            tokens_in: 0,
+            tokens_out: 0,
+            threads: Vec::new(),
+            recent_calls: Vec::new(),
+        })
+    }
+
+    /// `list_sessions`: recorded agents, most recently active first, then environments
+    /// without a record.
+    pub(super) async fn list_sessions(
+        &self,
+        only: Option<&AgentId>,
+    ) -> Result<ListSessionsResponse, ToolError> {
+        let mut statuses = self.statuses().await?;
+        let agents = match only {
+            Some(id) => self
+                .manager
+                .store()
+                .get_agent(id.as_str())
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            None => self
+                .manager
+                .store()
+                .list_agents()
+                .await
+                .map_err(store_error)?,
+        };
+        let mut sessions = Vec::with_capacity(agents.len());
+        for agent in &agents {
+            let status = statuses.remove(&agent.id);
+            sessions.push(self.session_info(agent, status.as_ref()).await?);
+        }
+        let mut rest: Vec<_> = statuses
+            .into_values()
+            .filter(|s| only.is_none_or(|id| id.as_str() == s.agent.as_str()))
+            .collect();
+        rest.sort_by(|a, b| a.agent.as_str().cmp(b.agent.as_str()));
+        for status in &rest {
+            sessions.push(self.unrecorded_session(status)?);
+        }
+        Ok(ListSessionsResponse { sessions })
+    }
+
+    /// One agent's session, or `None` if neither the store nor the runtime knows it.
+    pub(super) async fn one_session(
+        &self,
+        id: &RuntimeAgentId,
+    ) -> Result<Option<SessionInfo>, ToolError> {
+        let status = self
+            .manager
+            .runtime()
+            .status(id)
+            .await
+            .map_err(|e| ToolError::Failed(e.to_string()))?;
+        let agent = self
+            .manager
+            .store()
+            .get_agent(id.as_str())
+            .await
+            .map_err(store_error)?;
+        match (agent, status) {
+            (Some(agent), status) => Ok(Some(self.session_info(&agent, status.as_ref()).await?)),
+            (None, Some(status)) => Ok(Some(self.unrecorded_session(&status)?)),
+            (None, None) => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `mcpd` refuses to start on a session store it cannot use, says which file and how to
+//! fix it, and leaves the file exactly as it was.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use codex_mcp_e2e::{Mcpd, free_port, mcpd_bin};
+use codex_mcp_testkit::temp_dir;
+use pretty_assertions::assert_eq;
+
+/// Runs `mcpd serve` on `data` and expects it to exit on its own; returns (code, stderr).
+async fn failed_start(data: &Path, home: &Path) -> (Option<i32>, String) {
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::process::Command::new(mcpd_bin())
+            .env("CODEX_MCP_DATA_DIR", data)
+            .env("CODEX_MCP_RUNTIME", "local")
+            .env("MCPD_LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("HOME", home)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("mcpd should exit instead of serving")
+    .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn db(data: &Path) -> std::path::PathBuf {
+    data.join("codex-mcp.db")
+}
+
+#[tokio::test]
+async fn a_corrupt_database_stops_startup_and_is_left_untouched() {
+    let dir = temp_dir("e2e-store-corrupt").unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 3) as u8).collect();
+    std::fs::write(db(&data), &garbage).unwrap();
+
+    let (code, stderr) = failed_start(&data, dir.path()).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    let path = db(&data).display().to_string();
+    assert!(stderr.contains(&path), "{stderr}");
+    assert!(stderr.contains("left untouched"), "{stderr}");
+    assert!(stderr.contains("CODEX_MCP_DATA_DIR"), "{stderr}");
+    assert_eq!(std::fs::read(db(&data)).unwrap(), garbage);
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_mcpd_stops_startup() {
+    let dir = temp_dir("e2e-store-newer").unwrap();
+    let data = dir.path().join("data");
+    // A real database, made and closed cleanly by mcpd itself...
+    let env = [
+        ("CODEX_MCP_DATA_DIR", data.display().to_string()),
+        ("CODEX_MCP_RUNTIME", "local".to_string()),
+    ];
+    let mut mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    mcpd.terminate().await.unwrap();
+    // ...whose schema version (the header's user_version, offset 60) is then raised.
+    let mut bytes = std::fs::read(db(&data)).unwrap();
+    bytes[60..64].copy_from_slice(&999u32.to_be_bytes());
+    std::fs::write(db(&data), &bytes).unwrap();
+
+    let (code, stderr) = failed_start(&data, dir.path()).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&db(&data).display().to_string()),
+        "{stderr}"
+    );
+    assert!(stderr.contains("newer codex-mcp (schema 999"), "{stderr}");
+    assert!(stderr.contains("upgrade mcpd"), "{stderr}");
+    assert_eq!(std::fs::read(db(&data)).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn a_second_mcpd_on_the_same_data_dir_is_refused() {
+    let dir = temp_dir("e2e-store-twice").unwrap();
+    let data = dir.path().join("data");
+    let env = [
+        ("CODEX_MCP_DATA_DIR", data.display().to_string()),
+        ("CODEX_MCP_RUNTIME", "local".to_string()),
+    ];
+    let first = Mcpd::start(&env, dir.path()).await.unwrap();
+    let (code, stderr) = failed_start(&data, dir.path()).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("in use by another mcpd"), "{stderr}");
+    // The first one is unharmed.
+    let health = reqwest::get(format!("{}/health", first.base))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn a_data_dir_that_is_a_file_stops_startup() {
+    let dir = temp_dir("e2e-store-file").unwrap();
+    let data = dir.path().join("data");
+    std::fs::write(&data, b"not a directory").unwrap();
+    let (code, stderr) = failed_start(&data, dir.path()).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot use data dir {}", data.display())),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&data).unwrap(), b"not a directory");
+}
