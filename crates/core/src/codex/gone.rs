@@ -10,8 +10,9 @@ use codex_mcp_runtime::{AgentId, AgentRuntime, AgentState, RuntimeKind};
 
 use super::CodexError;
 
-/// How long a just-killed container may still report itself running.
-const SETTLE: Duration = Duration::from_millis(1500);
+/// How long a just-killed container may still report itself running (each look at a
+/// running one takes a second or two: the status includes a stats sample).
+const SETTLE: Duration = Duration::from_secs(5);
 
 /// The message for a failed run: [`CodexError`]'s own, plus what became of the agent's
 /// container when Codex exited without an answer in the Docker runtime.
