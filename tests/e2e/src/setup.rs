@@ -92,12 +92,15 @@ impl Setup {
         if runtime == Runtime::Docker && !docker_ready_or_skip() {
             return None;
         }
-        let model = ScriptedModel::start().await.ok()?;
-        let home_dir = temp_dir("e2e-home").ok()?;
-        let data_dir = temp_dir("e2e-data").ok()?;
+        let model = must(ScriptedModel::start().await, "the scripted model");
+        let home_dir = must(temp_dir("e2e-home"), "a temporary Codex home");
+        let data_dir = must(temp_dir("e2e-data"), "a temporary data dir");
         let home = CodexHome::new(home_dir.path(), &model);
         let config = home_dir.path().join("server-config.toml");
-        std::fs::write(&config, home.config_toml()).ok()?;
+        must(
+            std::fs::write(&config, home.config_toml()).map_err(anyhow::Error::from),
+            "server-config.toml",
+        );
         let scope = (runtime == Runtime::Docker).then(DockerScope::new);
         let mut env = base_env(
             runtime,
@@ -112,10 +115,7 @@ impl Setup {
             env.retain(|(name, _)| name != k);
             env.push((*k, v.clone()));
         }
-        let mcpd = match Mcpd::start(&env, home_dir.path()).await {
-            Ok(m) => m,
-            Err(e) => panic!("mcpd did not start: {e:#}"),
-        };
+        let mcpd = must(Mcpd::start(&env, home_dir.path()).await, "mcpd");
         Some(Self {
             mcpd,
             model,
@@ -194,6 +194,14 @@ impl Setup {
             );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// The value, or a test failure naming what could not be set up (never a silent skip).
+fn must<T>(r: anyhow::Result<T>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("could not start {what}: {e:#}"),
     }
 }
 

@@ -96,7 +96,7 @@ async fn assert_keep_file_seen_by_codex(s: &Setup, agent: &str) {
 }
 
 #[tokio::test]
-async fn mcpd_killed_and_restarted_adopts_its_containers_without_duplicates() {
+async fn mcpd_killed_and_restarted_adopts_its_containers_and_the_conversation_goes_on() {
     let Some(mut s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
         return;
     };
@@ -106,7 +106,14 @@ async fn mcpd_killed_and_restarted_adopts_its_containers_without_duplicates() {
     let before = (container_id(&s, "dev"), container_id(&s, "ops"));
 
     s.restart_after_crash().await.unwrap();
+    let asked_before = s.model.responses_requests().len();
     assert_keep_file_seen_by_codex(&s, "dev").await;
+    let resumed = &s.model.responses_requests()[asked_before];
+    assert!(
+        resumed.user_texts().join("\n").contains("write keep.txt"),
+        "the agent's conversation continues after the restart: {:?}",
+        resumed.user_texts()
+    );
     assert_eq!(
         (container_id(&s, "dev"), container_id(&s, "ops")),
         before,
