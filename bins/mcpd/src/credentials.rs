@@ -208,6 +208,53 @@ mod tests {
     }
 
     #[test]
+    fn settings_from_any_layer_decide_detection() {
+        let mut file =
+            tempfile::NamedTempFile::with_suffix(".toml").unwrap_or_else(|e| panic!("{e}"));
+        std::io::Write::write_all(
+            &mut file,
+            b"codex_auth_method = \"api_key\"\ncodex_prefer_oauth = false\nopenai_api_key = \"sk-from-file\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let sources = crate::settings::Sources {
+            file: Some(file.path().to_path_buf()),
+            env: [("CODEX_AUTH_DIR".to_string(), "/srv/login".to_string())].into(),
+            ..Default::default()
+        };
+        let settings = Settings::load(&sources).unwrap_or_else(|e| panic!("{e}"));
+        let inputs = detect_inputs(&settings);
+        assert_eq!(
+            (
+                inputs.codex_auth_dir,
+                inputs.auth_method,
+                inputs.prefer_oauth,
+                inputs.openai_api_key.as_ref().map(Secret::expose),
+                inputs.chatgpt_oauth_token.is_some(),
+            ),
+            (
+                Some(std::path::PathBuf::from("/srv/login")),
+                Some("api_key".to_string()),
+                Some("false".to_string()),
+                Some("sk-from-file"),
+                false,
+            )
+        );
+    }
+
+    #[test]
+    fn health_shows_the_status_without_secrets() {
+        let none = health_of(&AuthStatus::none(Vec::new()));
+        assert_eq!(
+            (none.method.as_str(), none.source, none.expires_in_seconds),
+            ("none", None, None)
+        );
+        assert_eq!(
+            none.problems,
+            vec![codex_mcp_auth::NO_CREDENTIALS_MESSAGE.to_string()]
+        );
+    }
+
+    #[test]
     fn local_agents_inherit_none_of_the_variables_that_override_their_auth_json() {
         // The local runtime passes only an allow-list of the server's variables to agent
         // processes; none of them may be one that would override the injected login.
