@@ -4,7 +4,9 @@
 
 mod auth_support;
 
-use auth_support::{World, chat, failures, health_credentials, write_auth};
+use auth_support::{
+    World, assert_no_secret, chat, failures, health_credentials, secrets_of, write_auth,
+};
 use codex_mcp_testkit::{Auth, Reply, TokenEndpoint, unix_now};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -120,12 +122,7 @@ async fn run_case(case: Case) -> Option<String> {
     };
     let mcpd = world.mcpd(&env).await;
     let result = chat(&mcpd, "agent-1").await;
-    let bearers: Vec<Option<String>> = world
-        .model
-        .responses_requests()
-        .iter()
-        .map(|r| r.bearer().map(String::from))
-        .collect();
+    let bearers = world.bearers();
     let health = health_credentials(&mcpd).await;
     let got = (
         result.get("isError").cloned(),
@@ -246,12 +243,7 @@ async fn twenty_agents_share_one_login_and_one_refresh() {
         (sent["grant_type"].clone(), sent["refresh_token"].clone()),
         (json!("refresh_token"), json!("rt-old"))
     );
-    let bearers: Vec<Option<String>> = world
-        .model
-        .responses_requests()
-        .iter()
-        .map(|r| r.bearer().map(String::from))
-        .collect();
+    let bearers = world.bearers();
     assert_eq!(bearers, vec![Some(new.bearer().to_string()); 20]);
     // The host keeps the login (written back); agents hold tickets, not the real token.
     let host: Value = serde_json::from_slice(&std::fs::read(world.home_auth()).unwrap()).unwrap();
@@ -288,4 +280,7 @@ async fn twenty_agents_share_one_login_and_one_refresh() {
     let refused = refresh("rt-new").await.unwrap();
     assert_eq!(refused.status().as_u16(), 401);
     assert_eq!(endpoint.hits(), 1);
+    let mut secrets = secrets_of(&old);
+    secrets.extend(secrets_of(&new));
+    assert_no_secret("mcpd's log", &mcpd.log(), &secrets);
 }

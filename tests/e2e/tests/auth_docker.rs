@@ -71,12 +71,7 @@ async fn docker_agents_get_the_login_and_docker_inspect_shows_no_secret() {
 
     let result = chat(&mcpd, &agent).await;
     assert_eq!(result.get("isError"), None, "{result}\n{}", mcpd.log());
-    let bearers: Vec<Option<String>> = world
-        .model
-        .responses_requests()
-        .iter()
-        .map(|r| r.bearer().map(String::from))
-        .collect();
+    let bearers = world.bearers();
     assert_eq!(bearers, vec![Some(login.bearer().to_string())]);
 
     let container = format!("codex-mcp-agent-{agent}");

@@ -138,6 +138,21 @@ async fn no_credentials_status_names_both_fixes_and_a_bad_method_stops_startup()
         (0, json!("api_key"), json!("env:OPENAI_API_KEY"))
     );
 
+    let out = world
+        .command(
+            &["auth", "status"],
+            &[("OPENAI_API_KEY", "sk-e2e-status".into())],
+        )
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text,
+        "method:  API key\nsource:  env:OPENAI_API_KEY\nready:   yes\n"
+    );
+    assert!(!text.contains("sk-e2e-status"));
+
     // Settings are checked strictly: a bad value stops `mcpd` before anything starts.
     let out = world
         .command(

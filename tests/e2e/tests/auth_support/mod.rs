@@ -50,6 +50,15 @@ impl World {
         self.dir.path()
     }
 
+    /// The bearer token of every model turn so far, in order.
+    pub fn bearers(&self) -> Vec<Option<String>> {
+        self.model
+            .responses_requests()
+            .iter()
+            .map(|r| r.bearer().map(String::from))
+            .collect()
+    }
+
     /// `HOME` of the server.
     pub fn home(&self) -> PathBuf {
         self.path().join("home")
