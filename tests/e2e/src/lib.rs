@@ -31,6 +31,19 @@ pub fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
+/// Variables that choose credentials: a test's `mcpd` inherits none of them from the
+/// developer's shell, so only what the test sets decides which login is used.
+pub const CREDENTIAL_ENV: &[&str] = &[
+    "OPENAI_API_KEY",
+    "CODEX_API_KEY",
+    "CHATGPT_OAUTH_TOKEN",
+    "CODEX_AUTH_DIR",
+    "CODEX_AUTH_METHOD",
+    "CODEX_PREFER_OAUTH",
+    "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+    "USERPROFILE",
+];
+
 /// A running `mcpd`, killed on drop.
 pub struct Mcpd {
     child: tokio::process::Child,
@@ -52,8 +65,10 @@ impl Mcpd {
         let stderr_path = log_dir.join(format!("mcpd-{port}.log"));
         let stderr = std::fs::File::create(&stderr_path)?;
         let mut cmd = tokio::process::Command::new(mcpd_bin());
+        for name in CREDENTIAL_ENV {
+            cmd.env_remove(name);
+        }
         cmd.env("MCPD_LISTEN", format!("127.0.0.1:{port}"))
-            .env_remove("OPENAI_API_KEY")
             .env_remove("MCPD_BIN")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -250,4 +265,18 @@ pub fn local_env(
         env.push((k, v.clone()));
     }
     env
+}
+
+/// The text of a tool result that must be an error (`isError: true`); panics otherwise.
+pub fn error_text(result: &Value) -> String {
+    assert_eq!(
+        result.get("isError"),
+        Some(&json!(true)),
+        "expected an error result: {result}"
+    );
+    result
+        .pointer("/content/0/text")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codex_mcp_e2e::Mcpd;
+use codex_mcp_e2e::{Mcpd, error_text};
 use codex_mcp_testkit::{CodexHome, Reply, ScriptedModel, codex_bin_or_skip, temp_dir};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -31,10 +31,8 @@ async fn setup(approval: &str, extra_env: &[(&str, String)]) -> Option<Setup> {
         ("CODEX_MCP_CODEX_CONFIG", config.display().to_string()),
         ("OPENAI_API_KEY", "sk-e2e-test-key".to_string()),
         ("CODEX_APPROVAL_MODE", approval.to_string()),
-        (
-            "CODEX_AUTH_DIR",
-            home_dir.path().join("no-login").display().to_string(),
-        ),
+        // No ~/.codex of the developer's: the only credential is the key above.
+        ("HOME", home_dir.path().display().to_string()),
     ];
     for (k, v) in extra_env {
         env.retain(|(name, _)| name != k);
@@ -126,19 +124,6 @@ fn samples() -> Vec<(&'static str, Value, Value)> {
 
 fn structured(result: &Value) -> &Value {
     result.get("structuredContent").unwrap_or(&Value::Null)
-}
-
-fn error_text(result: &Value) -> String {
-    assert_eq!(
-        result.get("isError"),
-        Some(&json!(true)),
-        "expected an error result: {result}"
-    );
-    result
-        .pointer("/content/0/text")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[tokio::test]
