@@ -1,15 +1,12 @@
 //! Wiring: builds the engine, the agent runtime and the tools from the settings.
 
-use std::hash::{Hash as _, Hasher as _};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use codex_mcp_core::agents::lifecycle::LifecyclePolicy;
 use codex_mcp_core::agents::session_records::SessionRecorder;
-use codex_mcp_core::agents::{
-    AgentConfig, AgentCredentials, AgentManager, Approval, CredentialSource,
-};
+use codex_mcp_core::agents::{AgentConfig, AgentManager, Approval, CredentialSource};
 use codex_mcp_core::server::{McpServer, ServerOptions};
 use codex_mcp_core::tools::codex::CodexToolHandler;
 use codex_mcp_core::tools::prompts::CatalogPrompt;
@@ -24,6 +21,7 @@ use codex_mcp_tools::ToolKind;
 use codex_mcp_tools::tools::health::{CodexHealth, CredentialsHealth};
 use serde_json::{Value, json};
 
+use crate::credentials::AgentCredentialSource;
 use crate::settings::{ApprovalMode, RuntimeChoice, Settings};
 
 const INSTRUCTIONS: &str = "codex-mcp hands work to OpenAI's Codex CLI. Each agent gets its own \
@@ -34,7 +32,7 @@ X-Agent-Id header) to keep your work in one environment. Call health_check first
 pub struct Facts {
     runtime: &'static str,
     runtime_note: Option<String>,
-    credentials: Arc<SettingsCredentials>,
+    credentials: Arc<AgentCredentialSource>,
     codex_program: String,
     kind: RuntimeKind,
 }
@@ -45,32 +43,7 @@ impl ServerFacts for Facts {
     }
 
     fn credentials(&self) -> CredentialsHealth {
-        let (method, source, problems) = match self.credentials.current() {
-            Ok(Some(_)) if self.credentials.api_key.is_some() => {
-                ("api_key", Some("OPENAI_API_KEY".to_string()), vec![])
-            }
-            Ok(Some(_)) => (
-                "chatgpt",
-                Some(self.credentials.auth_file.display().to_string()),
-                vec![],
-            ),
-            Ok(None) => (
-                "none",
-                None,
-                vec![codex_mcp_core::agents::NO_CREDENTIALS.to_string()],
-            ),
-            Err(e) => (
-                "none",
-                Some(self.credentials.auth_file.display().to_string()),
-                vec![e],
-            ),
-        };
-        CredentialsHealth {
-            method: method.into(),
-            source,
-            expires_in_seconds: None,
-            problems,
-        }
+        self.credentials.health()
     }
 
     fn codex(&self) -> CodexHealth {
@@ -106,32 +79,6 @@ impl HealthReporter for Facts {
     }
 }
 
-/// Credentials from the settings: an API key, else the ChatGPT login file.
-struct SettingsCredentials {
-    api_key: Option<String>,
-    auth_file: std::path::PathBuf,
-}
-
-impl CredentialSource for SettingsCredentials {
-    fn current(&self) -> Result<Option<AgentCredentials>, String> {
-        let bytes = if let Some(key) = &self.api_key {
-            serde_json::to_vec(&json!({ "OPENAI_API_KEY": key })).unwrap_or_default()
-        } else {
-            match std::fs::read(&self.auth_file) {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(format!("cannot read {}: {e}", self.auth_file.display())),
-            }
-        };
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        bytes.hash(&mut h);
-        Ok(Some(AgentCredentials {
-            fingerprint: format!("{:016x}", h.finish()),
-            auth_json: bytes,
-        }))
-    }
-}
-
 /// The Docker backend's settings: mcpd's, plus the engine's own `DOCKER_HOST` (read as
 /// the docker CLI reads it).
 pub fn docker_config(settings: &Settings) -> Result<DockerConfig, codex_mcp_runtime::RuntimeError> {
@@ -153,32 +100,6 @@ pub fn docker_config(settings: &Settings) -> Result<DockerConfig, codex_mcp_runt
             Some((settings.container_cpu_limit * 1e9) as i64),
             Some(settings.container_memory_limit_bytes),
         ))
-}
-
-/// Whether credentials for Codex are found: how (`Ok`), or what is wrong and how to fix
-/// it (`Err`). For `mcpd doctor`.
-pub fn credentials_found(settings: &Settings) -> Result<String, String> {
-    let credentials = settings_credentials(settings);
-    match credentials.current()? {
-        Some(_) if credentials.api_key.is_some() => Ok("OPENAI_API_KEY is set".into()),
-        Some(_) => Ok(format!(
-            "ChatGPT login in {}",
-            credentials.auth_file.display()
-        )),
-        None => Err(codex_mcp_core::agents::NO_CREDENTIALS.to_string()),
-    }
-}
-
-fn settings_credentials(settings: &Settings) -> SettingsCredentials {
-    let auth_dir = settings
-        .auth_dir
-        .clone()
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".codex")))
-        .unwrap_or_else(|| ".codex".into());
-    SettingsCredentials {
-        api_key: settings.openai_api_key.clone(),
-        auth_file: auth_dir.join("auth.json"),
-    }
 }
 
 async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, Option<String>)> {
@@ -225,8 +146,11 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
     }
 }
 
-/// The engine, HTTP options and agent manager for these settings.
-pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOptions)> {
+/// The engine, HTTP options and the agents' credentials (whose broker route the HTTP
+/// server mounts) for these settings.
+pub async fn build(
+    settings: &Settings,
+) -> anyhow::Result<(McpServer, HttpOptions, Arc<AgentCredentialSource>)> {
     let store = crate::store::open(settings).await?;
     crate::store::spawn_retention(Arc::clone(&store), settings);
     let (runtime, runtime_note) = runtime(settings).await?;
@@ -241,7 +165,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
         (RuntimeKind::Local, Some(bin)) => bin.display().to_string(),
         _ => "codex".to_string(),
     };
-    let credentials = Arc::new(settings_credentials(settings));
+    let agents_reach_server =
+        kind == RuntimeKind::Local || settings.container_network_mode == "host";
+    let credentials = AgentCredentialSource::start(settings, agents_reach_server)?;
     let codex_for_facts = codex_program.clone();
     let manager = Arc::new(
         AgentManager::new(
@@ -272,7 +198,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
             RuntimeKind::Local => "local",
         },
         runtime_note,
-        credentials,
+        credentials: credentials.clone(),
         codex_program: codex_for_facts,
         kind,
     });
@@ -324,5 +250,5 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(McpServer, HttpOption
         tokens,
         ..HttpOptions::default()
     };
-    Ok((server, http))
+    Ok((server, http, credentials))
 }

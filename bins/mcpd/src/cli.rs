@@ -52,6 +52,27 @@ pub enum Command {
     /// Check the engine, agent image, Codex, data directory and credentials; say how to
     /// fix each problem (exit code 1 when any check fails).
     Doctor,
+    /// Show or set up the credentials agents use.
+    Auth {
+        /// What to do.
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+}
+
+/// Subcommands of `mcpd auth`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Which credentials agents would get: method, source, expiry, problems (never the
+    /// secret). Exits with 1 when they cannot serve a call.
+    Status {
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign in with ChatGPT using Codex's device-code login (`codex login --device-auth`),
+    /// writing the login where mcpd looks for it.
+    Login,
 }
 
 /// `mcpd agents` subcommands.

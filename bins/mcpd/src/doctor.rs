@@ -42,16 +42,7 @@ pub async fn run(settings: &Settings) -> ExitCode {
         checks.push(("Codex on this host", local_codex(settings).await));
     }
     checks.push(("data directory", data_dir(&settings.data_dir)));
-    checks.push((
-        "credentials",
-        match app::credentials_found(settings) {
-            Ok(how) => Verdict::Ok(how),
-            Err(problem) => fail(
-                problem,
-                "set OPENAI_API_KEY for mcpd, or run `codex login` (or `mcpd auth login`) as the user mcpd runs as",
-            ),
-        },
-    ));
+    checks.push(("credentials", credentials(settings)));
     let runtime = if docker { "docker" } else { "local" };
     println!("mcpd doctor (runtime: {runtime})");
     let mut failed = 0;
@@ -164,6 +155,29 @@ async fn local_codex(settings: &Settings) -> Verdict {
         Ok(Err(e)) => fail(format!("cannot run {program}: {e}"), fix),
         Err(_) => fail(format!("{program} --version did not answer in 20 s"), fix),
     }
+}
+
+/// Credentials as the server would find them (`codex-mcp-auth`'s detection, as
+/// `mcpd auth status` shows it in full).
+fn credentials(settings: &Settings) -> Verdict {
+    let status = codex_mcp_auth::detect(&crate::credentials::detect_inputs(settings)).status();
+    let health = crate::credentials::health_of(&status);
+    if status.ready {
+        return Verdict::Ok(format!(
+            "{} ({})",
+            health.method,
+            health.source.unwrap_or_default()
+        ));
+    }
+    let problem = if health.problems.is_empty() {
+        codex_mcp_core::agents::NO_CREDENTIALS.to_string()
+    } else {
+        health.problems.join("; ")
+    };
+    fail(
+        problem,
+        "set OPENAI_API_KEY for mcpd, or run `mcpd auth login` (or `codex login`) as the user mcpd runs as; `mcpd auth status` shows what was found",
+    )
 }
 
 /// The data directory exists (or can be created) and takes a file.

@@ -5,7 +5,9 @@
 
 mod agents_cmd;
 mod app;
+mod auth_cmd;
 mod cli;
+mod credentials;
 mod doctor;
 mod settings;
 mod store;
@@ -14,6 +16,7 @@ mod tokens;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use codex_mcp_core::transport::http;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, ServeArgs};
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Some(Command::Auth { command }) => return auth_cmd::run(&settings, &command),
         Some(Command::Serve(args)) => runtime.block_on(serve(settings, args)),
         None => runtime.block_on(serve(settings, ServeArgs::default())),
     };
@@ -131,7 +135,7 @@ async fn shutdown_signal() {
 }
 
 async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
-    let (server, http) = app::build(&settings).await?;
+    let (server, http, credentials) = app::build(&settings).await?;
     if args.stdio {
         tracing::info!("serving MCP on stdio");
         let token = CancellationToken::new();
@@ -159,7 +163,10 @@ async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (MCPD_LISTEN): {e}", settings.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "mcpd listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse");
-    codex_mcp_core::transport::http::serve(listener, server, http, shutdown_signal()).await?;
+    credentials.serve_broker_at(addr);
+    let state = http::HttpState::new(server, http);
+    let router = http::router(state.clone()).merge(credentials.broker_router());
+    http::serve_router(listener, router, state, shutdown_signal()).await?;
     tracing::info!("mcpd stopped");
     Ok(())
 }

@@ -17,7 +17,7 @@ use codex_mcp_auth::{
     AGENT_ENV_REMOVE, BrokerKey, DetectInputs, REFRESH_URL_ENV, RefreshConfig, TokenRefresher,
     write_agent_auth,
 };
-use common::{Login, Script, TokenEndpoint, codex_file, read_json, unix_now, write_json};
+use common::{Login, Script, codex_file, endpoint, read_json, unix_now, write_json};
 use serde_json::{Value, json};
 
 async fn serve(app: axum::Router) -> String {
@@ -66,7 +66,7 @@ async fn an_expired_agent_refreshes_through_the_broker() {
     write_json(&codex_file(&host), &expired.auth_json());
 
     let new_exp = unix_now() + 10 * 24 * 3600;
-    let upstream = TokenEndpoint::start(Script::Succeed {
+    let upstream = endpoint(Script::Succeed {
         tag: "gen2",
         exp: new_exp,
     })

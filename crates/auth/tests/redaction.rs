@@ -8,7 +8,7 @@ use std::time::Duration;
 use codex_mcp_auth::{
     BrokerKey, DetectInputs, RefreshConfig, Secret, TokenRefresher, authfile, detect,
 };
-use common::{Login, Script, TokenEndpoint, codex_file, unix_now, write_json};
+use common::{Login, Script, codex_file, endpoint, unix_now, write_json};
 use serde_json::json;
 
 const API_KEY: &str = "sk-proj-SECRETKEY0123456789";
@@ -94,7 +94,7 @@ async fn nothing_printable_holds_a_secret() {
     let parsed = authfile::parse(serde_json::to_vec(&file).unwrap().as_slice()).unwrap();
     assert_clean("AuthFile", &format!("{parsed:?}"), &secrets);
 
-    let endpoint = TokenEndpoint::start(Script::Fail {
+    let endpoint = endpoint(Script::Fail {
         status: 400,
         body: json!({"error": {"code": login.refresh_token(), "message": login.refresh_token()}}),
     })

@@ -10,7 +10,7 @@ use codex_mcp_auth::{
     AuthError, BrokerKey, DetectInputs, Login as CredLogin, RefreshConfig, RefreshError, Secret,
     TokenRefresher,
 };
-use common::{Login, Script, TokenEndpoint, codex_file, read_json, unix_now, write_json};
+use common::{Login, Script, TokenEndpoint, codex_file, endpoint, read_json, unix_now, write_json};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -52,7 +52,7 @@ async fn twenty_forced_refreshes_make_one_request_and_update_the_host() {
     let first = Login::expiring_at(unix_now() + 10 * DAY);
     write_json(&codex_file(t.path()), &first.auth_json());
     let new_exp = unix_now() + 10 * DAY + 500;
-    let endpoint = TokenEndpoint::start(Script::Succeed {
+    let endpoint = endpoint(Script::Succeed {
         tag: "gen2",
         exp: new_exp,
     })
@@ -108,7 +108,7 @@ async fn a_due_login_is_refreshed_once_for_twenty_agents() {
         &Login::expiring_at(unix_now() + 600).auth_json(),
     );
     let new_exp = unix_now() + 10 * DAY;
-    let endpoint = TokenEndpoint::start(Script::Succeed {
+    let endpoint = endpoint(Script::Succeed {
         tag: "gen2",
         exp: new_exp,
     })
@@ -148,7 +148,7 @@ async fn a_failed_refresh_is_a_status_problem_not_a_panic() {
     let t = tempfile::tempdir().unwrap();
     let still_valid = Login::expiring_at(unix_now() + 600);
     write_json(&codex_file(t.path()), &still_valid.auth_json());
-    let endpoint = TokenEndpoint::start(Script::Fail {
+    let endpoint = endpoint(Script::Fail {
         status: 503,
         body: json!({"error": "temporarily_unavailable"}),
     })
@@ -195,7 +195,7 @@ async fn a_spent_refresh_token_stops_further_requests() {
         &codex_file(t.path()),
         &Login::expiring_at(unix_now() - 60).auth_json(),
     );
-    let endpoint = TokenEndpoint::start(Script::Fail {
+    let endpoint = endpoint(Script::Fail {
         status: 401,
         body: json!({"error": {"code": "refresh_token_reused", "message": "already used"}}),
     })
@@ -235,7 +235,7 @@ async fn a_refresh_the_host_already_did_is_adopted_not_repeated() {
         &codex_file(t.path()),
         &Login::expiring_at(unix_now() + 600).auth_json(),
     );
-    let endpoint = TokenEndpoint::start(Script::Succeed {
+    let endpoint = endpoint(Script::Succeed {
         tag: "gen3",
         exp: unix_now() + DAY,
     })
@@ -258,7 +258,7 @@ async fn agents_refresh_through_the_broker() {
     let first = Login::expiring_at(unix_now() + 10 * DAY);
     write_json(&codex_file(t.path()), &first.auth_json());
     let new_exp = unix_now() + 11 * DAY;
-    let endpoint = TokenEndpoint::start(Script::Succeed {
+    let endpoint = endpoint(Script::Succeed {
         tag: "gen2",
         exp: new_exp,
     })
@@ -331,7 +331,7 @@ async fn agents_refresh_through_the_broker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_and_env_tokens_are_never_refreshed() {
-    let endpoint = TokenEndpoint::start(Script::Succeed { tag: "x", exp: 0 }).await;
+    let endpoint = endpoint(Script::Succeed { tag: "x", exp: 0 }).await;
     let config = RefreshConfig {
         token_url: endpoint.url.clone(),
         ..RefreshConfig::default()
@@ -366,7 +366,7 @@ async fn keys_and_env_tokens_are_never_refreshed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_made_after_startup_is_found() {
     let t = tempfile::tempdir().unwrap();
-    let endpoint = TokenEndpoint::start(Script::Succeed { tag: "x", exp: 0 }).await;
+    let endpoint = endpoint(Script::Succeed { tag: "x", exp: 0 }).await;
     let r = refresher(t.path(), &endpoint);
     let err = r.prepare_agent("a1").await.unwrap_err();
     assert!(matches!(err, AuthError::NoCredentials(_)));

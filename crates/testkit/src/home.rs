@@ -51,7 +51,13 @@ impl Auth {
     /// A ChatGPT login for `account_id` with JWTs built by [`fake_jwt`] that expire in a
     /// day. `tag` goes into the tokens so different agents get distinct bearers.
     pub fn chatgpt(account_id: &str, tag: &str) -> Self {
-        let exp = unix_now() + 24 * 3600;
+        Self::chatgpt_expiring(account_id, tag, unix_now() + 24 * 3600)
+    }
+
+    /// As [`chatgpt`](Self::chatgpt), with tokens expiring at `exp` (seconds since the
+    /// epoch) and issued ten days before, for tests of expiry and refresh.
+    pub fn chatgpt_expiring(account_id: &str, tag: &str, exp: u64) -> Self {
+        let iat = exp.saturating_sub(10 * 24 * 3600);
         let auth_claims = json!({
             "chatgpt_account_id": account_id,
             "chatgpt_plan_type": "pro",
@@ -59,11 +65,13 @@ impl Auth {
         });
         let id_token = fake_jwt(&json!({
             "exp": exp,
+            "iat": iat,
             "email": format!("{tag}@example.com"),
             "https://api.openai.com/auth": auth_claims,
         }));
         let access_token = fake_jwt(&json!({
             "exp": exp,
+            "iat": iat,
             "sub": format!("user-{tag}"),
             "https://api.openai.com/auth": {"chatgpt_account_id": account_id},
         }));
@@ -115,7 +123,8 @@ pub fn fake_jwt(claims: &Value) -> String {
     format!("{header}.{payload}.{signature}")
 }
 
-fn unix_now() -> u64 {
+/// Seconds since the epoch, now.
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

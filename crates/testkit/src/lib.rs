@@ -10,6 +10,7 @@
 //! - [`CodexHome`]: a `CODEX_HOME` whose `config.toml` sends every request to a
 //!   `ScriptedModel` and keeps Codex off the network, with API-key or ChatGPT credentials
 //!   ([`Auth`], [`fake_jwt`]) so tests can assert which bearer token arrived.
+//! - [`TokenEndpoint`]: a scripted OAuth token endpoint that counts refreshes.
 //! - [`run_codex`] / [`CodexOutput`]: run Codex with the prompt on stdin under a time
 //!   limit and read its `--json` events.
 //! - [`CodexFixture`]: all of the above for one test, with the driver's argv.
@@ -41,6 +42,7 @@ mod codex;
 mod fixture;
 mod home;
 mod model;
+mod oauth;
 mod reply;
 mod request;
 mod run;
@@ -50,8 +52,11 @@ pub use codex::{
     temp_dir, test_cache_dir,
 };
 pub use fixture::{CodexFixture, DEFAULT_CODEX_TIMEOUT};
-pub use home::{Auth, CodexHome, DEFAULT_MODEL, NETWORK_FEATURES, fake_jwt, offline_args};
+pub use home::{
+    Auth, CodexHome, DEFAULT_MODEL, NETWORK_FEATURES, fake_jwt, offline_args, unix_now,
+};
 pub use model::{Matcher, ScriptedModel};
+pub use oauth::{TOKEN_ENDPOINT_DELAY, TokenAnswer, TokenEndpoint};
 pub use reply::{Reply, ReplyFn, Usage, assistant_message, function_call, sse_event};
 pub use request::{Message, RecordedRequest};
 pub use run::{CodexOutput, run_codex};

@@ -46,9 +46,11 @@ pub async fn run_mcpd(
     timeout: Duration,
 ) -> anyhow::Result<(Option<i32>, String)> {
     let mut cmd = tokio::process::Command::new(mcpd_bin());
+    for k in CREDENTIAL_ENV {
+        cmd.env_remove(k);
+    }
     cmd.args(args)
-        .env("MCPD_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env_remove("OPENAI_API_KEY")
+        .env("MCPD_LISTEN", "127.0.0.1:0")
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -65,6 +67,29 @@ pub async fn run_mcpd(
     Ok((out.status.code(), text))
 }
 
+/// Variables that choose credentials: a test's `mcpd` inherits none of them from the
+/// developer's shell, so only what the test sets decides which login is used.
+pub const CREDENTIAL_ENV: &[&str] = &[
+    "OPENAI_API_KEY",
+    "CODEX_API_KEY",
+    "CHATGPT_OAUTH_TOKEN",
+    "CODEX_AUTH_DIR",
+    "CODEX_AUTH_METHOD",
+    "CODEX_PREFER_OAUTH",
+    "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+    "USERPROFILE",
+];
+
+/// `http://HOST:PORT` from mcpd's "mcpd listening: streamable HTTP at http://HOST:PORT/mcp"
+/// log line.
+fn listening_at(log: &str) -> Option<String> {
+    let line = log.lines().find(|l| l.contains("mcpd listening"))?;
+    let start = line.find("http://")?;
+    let rest = &line[start..];
+    let end = rest.find("/mcp")?;
+    Some(rest[..end].to_string())
+}
+
 /// A running `mcpd`, killed on drop.
 pub struct Mcpd {
     child: tokio::process::Child,
@@ -78,17 +103,21 @@ impl Mcpd {
     /// Starts `mcpd` with `env` and waits until `/health` answers. It listens on a free
     /// port of 127.0.0.1 unless `env` sets `MCPD_LISTEN`.
     pub async fn start(env: &[(&str, String)], log_dir: &std::path::Path) -> anyhow::Result<Self> {
-        let port = env
+        // Without a fixed address mcpd binds port 0 and the log says which port it got:
+        // no window in which another test can take a port picked in advance.
+        let listen = env
             .iter()
             .find(|(k, _)| *k == "MCPD_LISTEN")
-            .and_then(|(_, v)| v.rsplit(':').next()?.parse().ok())
-            .unwrap_or_else(free_port);
-        let stderr_path = log_dir.join(format!("mcpd-{port}.log"));
+            .map_or_else(|| "127.0.0.1:0".to_string(), |(_, v)| v.clone());
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stderr_path = log_dir.join(format!("mcpd-{}-{n}.log", std::process::id()));
         let stderr = std::fs::File::create(&stderr_path)?;
         let mut cmd = tokio::process::Command::new(mcpd_bin());
-        cmd.env("MCPD_LISTEN", format!("127.0.0.1:{port}"))
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("MCPD_BIN")
+        for name in CREDENTIAL_ENV {
+            cmd.env_remove(name);
+        }
+        cmd.env_remove("MCPD_BIN")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -97,10 +126,23 @@ impl Mcpd {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn()?;
-        let base = format!("http://127.0.0.1:{port}");
+        cmd.env("MCPD_LISTEN", &listen);
+        let mut child = cmd.spawn()?;
         let http = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let log = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let base = loop {
+            if let Some(base) = listening_at(&log()) {
+                break base;
+            }
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!("mcpd exited with {status} before listening: {}", log());
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("mcpd never said where it listens: {}", log());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
         loop {
             if http
                 .get(format!("{base}/health"))
@@ -111,10 +153,7 @@ impl Mcpd {
                 break;
             }
             if tokio::time::Instant::now() > deadline {
-                anyhow::bail!(
-                    "mcpd did not answer /health: {}",
-                    std::fs::read_to_string(&stderr_path)?
-                );
+                anyhow::bail!("mcpd did not answer {base}/health: {}", log());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -284,4 +323,18 @@ pub fn local_env(
         env.push((k, v.clone()));
     }
     env
+}
+
+/// The text of a tool result that must be an error (`isError: true`); panics otherwise.
+pub fn error_text(result: &Value) -> String {
+    assert_eq!(
+        result.get("isError"),
+        Some(&json!(true)),
+        "expected an error result: {result}"
+    );
+    result
+        .pointer("/content/0/text")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }

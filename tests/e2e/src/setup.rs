@@ -61,10 +61,8 @@ fn base_env(
         ("CODEX_MCP_DATA_DIR", data.display().to_string()),
         ("CODEX_MCP_CODEX_CONFIG", config.display().to_string()),
         ("OPENAI_API_KEY", "sk-e2e-test-key".to_string()),
-        (
-            "CODEX_AUTH_DIR",
-            home.join("no-login").display().to_string(),
-        ),
+        // No ~/.codex of the developer's: the only credential is the key.
+        ("HOME", home.display().to_string()),
     ];
     match scope {
         None => env.push(("CODEX_BIN", codex.display().to_string())),

@@ -28,13 +28,11 @@ async fn agents(env: &[(&'static str, String)], args: &[&str]) -> (Option<i32>, 
 async fn agents_subcommands_answer_with_and_without_a_running_server() {
     let dir = temp_dir("e2e-agents-cli").unwrap();
     let fake = install_fake_codex(dir.path()).unwrap();
-    let port = codex_mcp_e2e::free_port();
-    let env = local_env(
-        &fake,
-        &dir.path().join("data"),
-        &[("MCPD_LISTEN", format!("127.0.0.1:{port}"))],
-    );
+    let mut env = local_env(&fake, &dir.path().join("data"), &[]);
     let mut mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    // The CLI finds the server through MCPD_LISTEN, as an operator's shell would.
+    let listen = mcpd.base.trim_start_matches("http://").to_string();
+    env.push(("MCPD_LISTEN", listen));
     let chat = mcpd
         .call_tool("chat", json!({"message": "hi", "agent_id": "ann"}))
         .await

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use codex_mcp_e2e::docker::derived_image;
-use codex_mcp_e2e::{Runtime, Setup};
+use codex_mcp_e2e::{Runtime, Setup, error_text};
 use codex_mcp_testkit::{Reply, temp_dir};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -105,19 +105,6 @@ fn samples() -> Vec<(&'static str, Value, Value)> {
 
 fn structured(result: &Value) -> &Value {
     result.get("structuredContent").unwrap_or(&Value::Null)
-}
-
-fn error_text(result: &Value) -> String {
-    assert_eq!(
-        result.get("isError"),
-        Some(&json!(true)),
-        "expected an error result: {result}"
-    );
-    result
-        .pointer("/content/0/text")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
 }
 
 async fn every_codex_tool_returns_schema_valid_structured_content(rt: Runtime) {

@@ -7,19 +7,10 @@ use std::time::Duration;
 use codex_mcp_e2e::docker::{
     AGENT_IMAGE, DockerScope, derived_image, docker_ok, docker_ready_or_skip,
 };
-use codex_mcp_e2e::{Runtime, Setup, run_mcpd};
+use codex_mcp_e2e::{Runtime, Setup, error_text, run_mcpd};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
-use serde_json::{Value, json};
-
-fn error_text(result: &Value) -> String {
-    assert_eq!(result.get("isError"), Some(&json!(true)), "{result}");
-    result
-        .pointer("/content/0/text")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
+use serde_json::json;
 
 /// Settings for a Docker `mcpd` (or `mcpd doctor`) outside a [`Setup`].
 fn docker_env(scope: &DockerScope, data: &std::path::Path) -> Vec<(&'static str, String)> {
@@ -28,10 +19,8 @@ fn docker_env(scope: &DockerScope, data: &std::path::Path) -> Vec<(&'static str,
         ("CODEX_MCP_AGENT_IMAGE", AGENT_IMAGE.into()),
         ("CODEX_MCP_INSTANCE", scope.instance.clone()),
         ("CODEX_MCP_DATA_DIR", data.display().to_string()),
-        (
-            "CODEX_AUTH_DIR",
-            data.join("no-login").display().to_string(),
-        ),
+        // No ~/.codex of the developer's: the only credential is the key.
+        ("HOME", data.display().to_string()),
         ("OPENAI_API_KEY", "sk-e2e-test-key".into()),
     ]
 }
@@ -267,7 +256,7 @@ async fn doctor_passes_on_a_working_setup_and_names_each_fix() {
         (
             with(env.clone(), "OPENAI_API_KEY", ""),
             vec![
-                "FAIL  credentials: No Codex credentials found",
+                "FAIL  credentials: No Codex credentials were found",
                 "fix: set OPENAI_API_KEY",
             ],
         ),

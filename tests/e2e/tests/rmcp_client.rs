@@ -55,7 +55,6 @@ impl Sandbox {
             ("CODEX_MCP_RUNTIME", "local".to_string()),
             ("CODEX_BIN", p("codex")),
             ("OPENAI_API_KEY", "sk-e2e-not-a-real-key".to_string()),
-            ("CODEX_AUTH_DIR", p("home/.codex")),
             ("HOME", p("home")),
         ]
     }

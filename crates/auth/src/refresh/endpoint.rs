@@ -9,8 +9,8 @@
 
 use serde_json::{Value, json};
 
+use super::TokenRefresher;
 use super::upstream::{PERMANENT_CODES, RefreshReason, RefreshRequest};
-use super::{TokenRefresher, is_expired};
 use crate::credentials::Login;
 use crate::error::{AuthError, RefreshError};
 use crate::secret::SecretBytes;
@@ -74,13 +74,14 @@ impl TokenRefresher {
         };
         self.reload_if_changed().await;
         let result = self.refresh_for_agent(reason).await;
+        // A failed refresh is reported even while the current token is still valid:
+        // Codex 0.169 refreshes shortly before expiry, and answering with the same
+        // near-expiry token made it ask again at once, dozens of times a second, until
+        // the token expired (seen end to end through mcpd). On an error it carries on
+        // with the token it has.
         let creds = match result {
             Ok(c) => c,
-            Err(e) => match self.current() {
-                // A failed refresh of a still-valid token: hand out what we have.
-                Some(c) if !is_expired(&c, chrono::Utc::now()) => c,
-                _ => return failure_reply(&e),
-            },
+            Err(e) => return failure_reply(&e),
         };
         let Login::ChatGpt(login) = creds.login() else {
             return BrokerReply::error(

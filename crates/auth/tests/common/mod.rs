@@ -2,9 +2,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use codex_mcp_auth::jwt::unsigned_jwt;
@@ -102,78 +99,23 @@ pub enum Script {
     Fail { status: u16, body: Value },
 }
 
-/// A scripted OAuth token endpoint on 127.0.0.1 that counts requests.
-pub struct TokenEndpoint {
-    pub url: String,
-    pub hits: Arc<AtomicUsize>,
-    pub bodies: Arc<Mutex<Vec<Value>>>,
-    pub script: Arc<Mutex<Script>>,
-    task: tokio::task::JoinHandle<()>,
-}
+pub use codex_mcp_testkit::TokenEndpoint;
 
-impl Drop for TokenEndpoint {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl TokenEndpoint {
-    pub async fn start(script: Script) -> Self {
-        use axum::extract::State;
-        use axum::http::StatusCode;
-        use axum::routing::post;
-
-        type Shared = (Arc<AtomicUsize>, Arc<Mutex<Vec<Value>>>, Arc<Mutex<Script>>);
-        async fn token(
-            State((hits, bodies, script)): State<Shared>,
-            body: axum::body::Bytes,
-        ) -> (StatusCode, String) {
-            hits.fetch_add(1, Ordering::SeqCst);
-            bodies
-                .lock()
-                .unwrap()
-                .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-            // Slow enough that concurrent callers really overlap with the request.
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            let script = script.lock().unwrap().clone();
-            match script {
-                Script::Succeed { tag, exp } => {
-                    let mut login = Login::expiring_at(exp);
-                    login.tag = tag.to_string();
-                    let body = json!({
-                        "id_token": login.id_token(),
-                        "access_token": login.access_token(),
-                        "refresh_token": login.refresh_token(),
-                    });
-                    (StatusCode::OK, body.to_string())
-                }
-                Script::Fail { status, body } => {
-                    (StatusCode::from_u16(status).unwrap(), body.to_string())
-                }
-            }
+/// A scripted OAuth token endpoint on 127.0.0.1 that answers every request per `script`.
+pub async fn endpoint(script: Script) -> TokenEndpoint {
+    TokenEndpoint::start(move |_| match &script {
+        Script::Succeed { tag, exp } => {
+            let mut login = Login::expiring_at(*exp);
+            login.tag = tag.to_string();
+            let body = json!({
+                "id_token": login.id_token(),
+                "access_token": login.access_token(),
+                "refresh_token": login.refresh_token(),
+            });
+            (200, body)
         }
-
-        let hits = Arc::new(AtomicUsize::new(0));
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(script));
-        let app = axum::Router::new()
-            .route("/oauth/token", post(token))
-            .with_state((hits.clone(), bodies.clone(), script.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/oauth/token", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            url,
-            hits,
-            bodies,
-            script,
-            task,
-        }
-    }
-
-    pub fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
+        Script::Fail { status, body } => (*status, body.clone()),
+    })
+    .await
+    .unwrap()
 }

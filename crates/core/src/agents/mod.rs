@@ -36,20 +36,26 @@ impl Approval {
     }
 }
 
-/// Credentials to install into every agent's Codex home.
+/// Credentials to install into each agent's Codex home, asked for before every call so
+/// a rotated or refreshed login reaches a running agent in time.
+#[async_trait::async_trait]
 pub trait CredentialSource: Send + Sync + 'static {
-    /// The `auth.json` bytes and a fingerprint that changes when they do; `Ok(None)` when
-    /// there are no credentials; `Err` with a sentence saying what is wrong.
-    fn current(&self) -> Result<Option<AgentCredentials>, String>;
+    /// `agent`'s `auth.json` bytes and a fingerprint that changes when they do;
+    /// `Ok(None)` when there are no credentials; `Err` with a sentence saying what is
+    /// wrong (it becomes the tool error).
+    async fn for_agent(&self, agent: &AgentId) -> Result<Option<AgentCredentials>, String>;
 }
 
-/// One version of the credentials.
+/// One version of an agent's credentials.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgentCredentials {
     /// Contents of `auth.json`.
     pub auth_json: Vec<u8>,
     /// Changes whenever the contents do.
     pub fingerprint: String,
+    /// Variables for the agent's Codex process (e.g. where to send token refreshes);
+    /// never secrets.
+    pub env: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for AgentCredentials {
@@ -103,6 +109,8 @@ pub struct ReadyAgent {
     pub id: AgentId,
     /// Paths inside its environment.
     pub env: AgentEnv,
+    /// Extra variables for its Codex process (from the credential source).
+    pub codex_env: Vec<(String, String)>,
 }
 
 impl AgentManager {
@@ -173,7 +181,7 @@ impl AgentManager {
             .await
             .map_err(|e| e.to_string())?;
         let creds = match &self.credentials {
-            Some(source) => source.current()?,
+            Some(source) => source.for_agent(id).await?,
             None => None,
         };
         let Some(creds) = creds else {
@@ -208,6 +216,7 @@ impl AgentManager {
         Ok(ReadyAgent {
             id: id.clone(),
             env,
+            codex_env: creds.env,
         })
     }
 

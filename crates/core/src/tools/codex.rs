@@ -184,7 +184,9 @@ impl CodexToolHandler {
         };
         let run = CodexRun {
             command,
-            env: vec![("CODEX_HOME".into(), agent.env.codex_home.clone())],
+            env: std::iter::once(("CODEX_HOME".into(), agent.env.codex_home.clone()))
+                .chain(agent.codex_env.iter().cloned())
+                .collect(),
             prompt: call.prompt.clone(),
             timeout: call.timeout,
         };
