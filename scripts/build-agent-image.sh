@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the agent image `codex-mcp-agent:dev` (deploy/agent/Dockerfile) without any
+# Build the agent image `codex-mcp-agent:latest` (deploy/agent/Dockerfile) without any
 # image registry.
 #
 # 1. Base: a Debian bookworm minbase made with debootstrap and `docker import`ed as
@@ -12,7 +12,7 @@
 # Environment:
 #   CODEX_VERSION     default 0.169.0
 #   CODEX_NPM_PREFIX  where npm installs Codex (default: <repo>/.cache/codex)
-#   AGENT_IMAGE       tag to build (default codex-mcp-agent:dev)
+#   AGENT_IMAGE       tag to build (default codex-mcp-agent:latest)
 #   BASE_IMAGE        base tag (default codex-mcp-base:bookworm)
 #   FORCE=1           rebuild the agent image even when it looks current
 # Needs root (debootstrap) and a running engine (scripts/docker-setup.sh).
@@ -21,7 +21,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 codex_version=${CODEX_VERSION:-0.169.0}
 npm_prefix=${CODEX_NPM_PREFIX:-$repo/.cache/codex}
-agent_image=${AGENT_IMAGE:-codex-mcp-agent:dev}
+agent_image=${AGENT_IMAGE:-codex-mcp-agent:latest}
 base_image=${BASE_IMAGE:-codex-mcp-base:bookworm}
 dockerfile=$repo/deploy/agent/Dockerfile
 

@@ -79,6 +79,29 @@ impl HealthReporter for Facts {
     }
 }
 
+/// The Docker backend's settings: mcpd's, plus the engine's own `DOCKER_HOST` (read as
+/// the docker CLI reads it).
+pub fn docker_config(settings: &Settings) -> Result<DockerConfig, codex_mcp_runtime::RuntimeError> {
+    let mut cfg = DockerConfig::from_lookup(|k| {
+        (k == "DOCKER_HOST")
+            .then(|| std::env::var(k).ok())
+            .flatten()
+    })?;
+    if let Some(instance) = &settings.instance {
+        cfg = cfg
+            .with_name_prefix(format!("codex-mcp-{instance}-agent-"))
+            .with_label("codex-mcp.instance", instance.clone());
+    }
+    Ok(cfg
+        .with_image(settings.agent_image.clone())
+        .with_network_mode(settings.container_network_mode.clone())
+        .with_workspace_roots(settings.workspace_roots.clone())
+        .with_limits(
+            Some((settings.container_cpu_limit * 1e9) as i64),
+            Some(settings.container_memory_limit_bytes),
+        ))
+}
+
 async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, Option<String>)> {
     let local = || async {
         let cfg = LocalConfig::new(&settings.data_dir)
@@ -94,14 +117,7 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
         Arc::new(rt) as Arc<dyn AgentRuntime>
     };
     let docker = || async {
-        let cfg = DockerConfig::from_lookup(|_| None)?
-            .with_image(settings.agent_image.clone())
-            .with_network_mode(settings.container_network_mode.clone())
-            .with_workspace_roots(settings.workspace_roots.clone())
-            .with_limits(
-                Some((settings.container_cpu_limit * 1e9) as i64),
-                Some(settings.container_memory_limit_bytes),
-            );
+        let cfg = docker_config(settings)?;
         let rt = DockerRuntime::connect(cfg).await?;
         rt.probe().await?;
         rt.adopt().await?;

@@ -49,6 +49,9 @@ pub enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Check the engine, agent image, Codex, data directory and credentials; say how to
+    /// fix each problem (exit code 1 when any check fails).
+    Doctor,
     /// Show or set up the credentials agents use.
     Auth {
         /// What to do.

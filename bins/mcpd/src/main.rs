@@ -8,6 +8,7 @@ mod app;
 mod auth_cmd;
 mod cli;
 mod credentials;
+mod doctor;
 mod settings;
 mod store;
 mod tokens;
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
+        Some(Command::Doctor) => return runtime.block_on(doctor::run(&settings)),
         Some(Command::Agents { command, json }) => {
             match runtime.block_on(agents_cmd::run(&settings, &command, json)) {
                 Ok(true) => Ok(()),

@@ -111,7 +111,7 @@ async fn main() {
     std::fs::remove_dir_all(&dir).ok();
 
     // Docker backend.
-    let image = std::env::var("BENCH_IMAGE").unwrap_or_else(|_| "codex-mcp-agent:dev".into());
+    let image = std::env::var("BENCH_IMAGE").unwrap_or_else(|_| "codex-mcp-agent:latest".into());
     let run = format!("b{}", std::process::id());
     let cfg = DockerConfig::default()
         .with_image(&image)

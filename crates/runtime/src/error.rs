@@ -38,6 +38,17 @@ pub enum RuntimeError {
         image: String,
     },
 
+    /// The agent image exists but its `codex` does not run.
+    #[error(
+        "image {image} has no working codex ({detail}): rebuild it with scripts/build-agent-image.sh (or point CODEX_MCP_AGENT_IMAGE at an image with codex on its PATH)"
+    )]
+    ImageLacksCodex {
+        /// The image reference.
+        image: String,
+        /// What running `codex --version` in it gave.
+        detail: String,
+    },
+
     /// A requested host workspace is not under any allowed root.
     #[error(
         "workspace {path} is outside the allowed roots [{roots}]: add a parent folder to CODEX_MCP_WORKSPACE_ROOTS"

@@ -1,7 +1,13 @@
 //! Support for the end-to-end tests in `tests/`: locating and running the `mcpd` binary
-//! and talking MCP to it over plain HTTP.
+//! and talking MCP to it over plain HTTP; [`Setup`] (an `mcpd` with the real Codex and a
+//! scripted model on either runtime) and [`docker`] (the tests' slice of the engine).
 
 #![forbid(unsafe_code)]
+
+pub mod docker;
+pub mod setup;
+
+pub use setup::{Runtime, Setup};
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -29,6 +35,36 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or(0)
+}
+
+/// Runs `mcpd ARGS` to completion with `env` (and a free listen address, in case it
+/// serves), outside any test's environment variables that mcpd reads; gives up after
+/// `timeout`. Returns its exit code (`None` when it was killed) and its stdout + stderr.
+pub async fn run_mcpd(
+    args: &[&str],
+    env: &[(&str, String)],
+    timeout: Duration,
+) -> anyhow::Result<(Option<i32>, String)> {
+    let mut cmd = tokio::process::Command::new(mcpd_bin());
+    for k in CREDENTIAL_ENV {
+        cmd.env_remove(k);
+    }
+    cmd.args(args)
+        .env("MCPD_LISTEN", "127.0.0.1:0")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(timeout, cmd.output()).await??;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((out.status.code(), text))
 }
 
 /// Variables that choose credentials: a test's `mcpd` inherits none of them from the

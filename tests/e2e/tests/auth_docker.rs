@@ -7,10 +7,9 @@ mod auth_support;
 use std::process::Command;
 
 use auth_support::{World, assert_no_secret, chat, secrets_of, write_auth};
+use codex_mcp_e2e::docker::AGENT_IMAGE;
 use codex_mcp_testkit::{Auth, is_ci};
 use pretty_assertions::assert_eq;
-
-const AGENT_IMAGE: &str = "codex-mcp-agent:dev";
 
 fn docker(args: &[&str]) -> Option<String> {
     let out = Command::new("docker").args(args).output().ok()?;

@@ -1,54 +1,35 @@
 //! The ten tools through `mcpd` with the local runtime and the real Codex CLI; the only
 //! simulated part is the model (a scripted Responses-API server on 127.0.0.1).
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codex_mcp_e2e::{Mcpd, error_text};
-use codex_mcp_testkit::{CodexHome, Reply, ScriptedModel, codex_bin_or_skip, temp_dir};
+use codex_mcp_e2e::docker::derived_image;
+use codex_mcp_e2e::{Runtime, Setup, error_text};
+use codex_mcp_testkit::{Reply, temp_dir};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-struct Setup {
-    mcpd: Mcpd,
-    model: ScriptedModel,
-    data: PathBuf,
-    _dirs: Vec<tempfile::TempDir>,
-}
+codex_mcp_e2e::runtime_tests!(
+    every_codex_tool_returns_schema_valid_structured_content,
+    health_check_answers_without_codex,
+    chat_continues_one_agents_conversation_and_not_anothers,
+    implement_in_suggest_mode_leaves_the_workspace_and_returns_the_diff,
+    implement_in_auto_mode_changes_the_workspace,
+    model_failure_is_reported_with_codexs_message,
+    unstructured_answer_is_an_error_carrying_the_raw_text,
+    timeout_stops_codex_and_says_so,
+    missing_codex_binary_is_named,
+    no_credentials_tells_both_fixes,
+    bad_arguments_name_the_argument,
+    session_tools_report_the_agents_calls_and_threads,
+    non_zero_exit_reports_the_stderr_tail,
+    progress_notifications_increase_and_read_naturally,
+    cancelled_call_leaves_no_codex_process,
+    tool_prompts_are_served_as_mcp_prompts,
+);
 
-async fn setup(approval: &str, extra_env: &[(&str, String)]) -> Option<Setup> {
-    let codex = codex_bin_or_skip()?;
-    let model = ScriptedModel::start().await.unwrap();
-    let home_dir = temp_dir("e2e-home").unwrap();
-    let data_dir = temp_dir("e2e-data").unwrap();
-    let home = CodexHome::new(home_dir.path(), &model);
-    let config = home_dir.path().join("server-config.toml");
-    std::fs::write(&config, home.config_toml()).unwrap();
-    let mut env = vec![
-        ("CODEX_MCP_RUNTIME", "local".to_string()),
-        ("CODEX_BIN", codex.display().to_string()),
-        ("CODEX_MCP_DATA_DIR", data_dir.path().display().to_string()),
-        ("CODEX_MCP_CODEX_CONFIG", config.display().to_string()),
-        ("OPENAI_API_KEY", "sk-e2e-test-key".to_string()),
-        ("CODEX_APPROVAL_MODE", approval.to_string()),
-        // No ~/.codex of the developer's: the only credential is the key above.
-        ("HOME", home_dir.path().display().to_string()),
-    ];
-    for (k, v) in extra_env {
-        env.retain(|(name, _)| name != k);
-        env.push((k, v.clone()));
-    }
-    let mcpd = Mcpd::start(&env, home_dir.path()).await.unwrap();
-    Some(Setup {
-        mcpd,
-        model,
-        data: data_dir.path().to_path_buf(),
-        _dirs: vec![home_dir, data_dir],
-    })
-}
-
-fn workspace(data: &Path, agent: &str) -> PathBuf {
-    data.join("agents").join(agent).join("workspace")
+async fn setup(rt: Runtime, approval: &str, extra_env: &[(&'static str, String)]) -> Option<Setup> {
+    Setup::start(rt, approval, extra_env).await
 }
 
 fn samples() -> Vec<(&'static str, Value, Value)> {
@@ -126,9 +107,8 @@ fn structured(result: &Value) -> &Value {
     result.get("structuredContent").unwrap_or(&Value::Null)
 }
 
-#[tokio::test]
-async fn every_codex_tool_returns_schema_valid_structured_content() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn every_codex_tool_returns_schema_valid_structured_content(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     let tools = s.mcpd.list_tools().await.unwrap();
@@ -177,23 +157,21 @@ async fn every_codex_tool_returns_schema_valid_structured_content() {
     }
 }
 
-#[tokio::test]
-async fn health_check_answers_without_codex() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn health_check_answers_without_codex(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     let result = s.mcpd.call_tool("health_check", json!({})).await.unwrap();
     let out = structured(&result);
     assert_eq!(
         (out["status"].clone(), out["runtime"].clone()),
-        (json!("ok"), json!("local"))
+        (json!("ok"), json!(rt.name()))
     );
     assert_eq!(s.model.responses_requests().len(), 0);
 }
 
-#[tokio::test]
-async fn chat_continues_one_agents_conversation_and_not_anothers() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn chat_continues_one_agents_conversation_and_not_anothers(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     let reply = |t: &str| {
@@ -248,11 +226,9 @@ async fn chat_continues_one_agents_conversation_and_not_anothers() {
 }
 
 /// Seeds agent `dev`'s workspace with `notes.txt`, scripts Codex to rewrite it, and calls
-/// `implement`; returns the workspace and the (successful) result.
-async fn implement_rewriting_notes(s: &Setup) -> (PathBuf, Value) {
-    let ws = workspace(&s.data, "dev");
-    std::fs::create_dir_all(&ws).unwrap();
-    std::fs::write(ws.join("notes.txt"), "old line\n").unwrap();
+/// `implement`; returns the (successful) result.
+async fn implement_rewriting_notes(s: &Setup) -> Value {
+    s.write_workspace("dev", "notes.txt", "old line\n").unwrap();
     s.model
         .push(Reply::exec_command("printf 'new line\\n' > notes.txt"));
     s.model.push(Reply::json(
@@ -267,19 +243,15 @@ async fn implement_rewriting_notes(s: &Setup) -> (PathBuf, Value) {
         .await
         .unwrap();
     assert_eq!(result.get("isError"), None, "{result}\n{}", s.mcpd.log());
-    (ws, result)
+    result
 }
 
-#[tokio::test]
-async fn implement_in_suggest_mode_leaves_the_workspace_and_returns_the_diff() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn implement_in_suggest_mode_leaves_the_workspace_and_returns_the_diff(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
-    let (ws, result) = implement_rewriting_notes(&s).await;
-    assert_eq!(
-        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
-        "old line\n"
-    );
+    let result = implement_rewriting_notes(&s).await;
+    assert_eq!(s.read_workspace("dev", "notes.txt").unwrap(), "old line\n");
     let diff = structured(&result)["diff"].as_str().unwrap().to_string();
     assert!(
         diff.contains("--- a/notes.txt")
@@ -289,23 +261,18 @@ async fn implement_in_suggest_mode_leaves_the_workspace_and_returns_the_diff() {
     );
 }
 
-#[tokio::test]
-async fn implement_in_auto_mode_changes_the_workspace() {
-    let Some(s) = setup("auto", &[]).await else {
+async fn implement_in_auto_mode_changes_the_workspace(rt: Runtime) {
+    let Some(s) = setup(rt, "auto", &[]).await else {
         return;
     };
-    let (ws, result) = implement_rewriting_notes(&s).await;
-    assert_eq!(
-        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
-        "new line\n"
-    );
+    let result = implement_rewriting_notes(&s).await;
+    assert_eq!(s.read_workspace("dev", "notes.txt").unwrap(), "new line\n");
     let diff = structured(&result)["diff"].as_str().unwrap().to_string();
     assert!(diff.contains("+new line"), "{diff}");
 }
 
-#[tokio::test]
-async fn model_failure_is_reported_with_codexs_message() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn model_failure_is_reported_with_codexs_message(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     s.model.push(Reply::http_error(429, "slow down"));
@@ -321,9 +288,8 @@ async fn model_failure_is_reported_with_codexs_message() {
     );
 }
 
-#[tokio::test]
-async fn unstructured_answer_is_an_error_carrying_the_raw_text() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn unstructured_answer_is_an_error_carrying_the_raw_text(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     s.model.push(Reply::text("I refuse to answer in JSON"));
@@ -340,9 +306,8 @@ async fn unstructured_answer_is_an_error_carrying_the_raw_text() {
     );
 }
 
-#[tokio::test]
-async fn timeout_stops_codex_and_says_so() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn timeout_stops_codex_and_says_so(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     s.model.push(Reply::hang());
@@ -353,17 +318,31 @@ async fn timeout_stops_codex_and_says_so() {
         .unwrap();
     let text = error_text(&result);
     assert!(text.contains("did not finish within 2 s"), "{text}");
-    assert_no_codex_left(&s.data).await;
+    s.assert_no_codex_left("default").await;
 }
 
-#[tokio::test]
-async fn missing_codex_binary_is_named() {
-    let Some(s) = setup(
-        "suggest",
-        &[("CODEX_BIN", "/nonexistent/codex".to_string())],
-    )
-    .await
-    else {
+/// Local: `CODEX_BIN` names nothing. Docker: an agent image whose `PATH` has no Codex
+/// (`CODEX_BIN` does not apply there; the image's `codex` is what runs).
+async fn missing_codex_binary_is_named(rt: Runtime) {
+    let (override_env, program) = match rt {
+        Runtime::Local => (
+            ("CODEX_BIN", "/nonexistent/codex".to_string()),
+            "/nonexistent/codex",
+        ),
+        Runtime::Docker => {
+            if !codex_mcp_e2e::docker::docker_ready_or_skip() {
+                return;
+            }
+            let image = derived_image(
+                "codex-mcp-test-agent:no-codex",
+                "ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                &[],
+            )
+            .unwrap();
+            (("CODEX_MCP_AGENT_IMAGE", image), "codex")
+        }
+    };
+    let Some(s) = setup(rt, "suggest", &[override_env]).await else {
         return;
     };
     let result = s
@@ -373,14 +352,16 @@ async fn missing_codex_binary_is_named() {
         .unwrap();
     let text = error_text(&result);
     assert!(
-        text.contains("could not start Codex (/nonexistent/codex)") && text.contains("CODEX_BIN"),
+        text.contains(&format!("could not start Codex ({program})")) && text.contains("CODEX_BIN"),
         "{text}"
     );
+    if rt == Runtime::Docker {
+        assert!(text.contains("CODEX_MCP_AGENT_IMAGE"), "{text}");
+    }
 }
 
-#[tokio::test]
-async fn no_credentials_tells_both_fixes() {
-    let Some(s) = setup("suggest", &[("OPENAI_API_KEY", String::new())]).await else {
+async fn no_credentials_tells_both_fixes(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[("OPENAI_API_KEY", String::new())]).await else {
         return;
     };
     let result = s
@@ -396,9 +377,8 @@ async fn no_credentials_tells_both_fixes() {
     assert_eq!(s.model.responses_requests().len(), 0);
 }
 
-#[tokio::test]
-async fn bad_arguments_name_the_argument() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn bad_arguments_name_the_argument(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     let cases = [
@@ -430,38 +410,8 @@ async fn bad_arguments_name_the_argument() {
     assert_eq!(s.model.responses_requests().len(), 0);
 }
 
-/// No Codex process of this test's data dir is left in the process table.
-async fn assert_no_codex_left(data: &Path) {
-    let marker = data.display().to_string();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut left = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            if let Ok(environ) = std::fs::read(entry.path().join("environ")) {
-                let environ = String::from_utf8_lossy(&environ);
-                let cmdline =
-                    std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default();
-                if environ.contains(&marker)
-                    && cmdline.contains("codex")
-                    && !cmdline.contains("mcpd")
-                {
-                    left.push(cmdline.replace('\0', " "));
-                }
-            }
-        }
-        if left.is_empty() {
-            return;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("Codex processes left behind: {left:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-#[tokio::test]
-async fn session_tools_report_the_agents_calls_and_threads() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn session_tools_report_the_agents_calls_and_threads(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     s.model.push(Reply::json(
@@ -485,7 +435,7 @@ async fn session_tools_report_the_agents_calls_and_threads() {
             info["calls"].clone(),
             info["runtime"].clone()
         ),
-        (json!("carol"), json!(1), json!("local"))
+        (json!("carol"), json!(1), json!(rt.name()))
     );
     assert_eq!(info["threads"][0]["conversation"], json!("chat"));
     assert!(info["tokens_in"].as_u64().unwrap() > 0);
@@ -528,21 +478,33 @@ async fn session_tools_report_the_agents_calls_and_threads() {
     assert_eq!(structured(&active)["agents"][0]["agent_id"], json!("carol"));
 }
 
-#[tokio::test]
-async fn non_zero_exit_reports_the_stderr_tail() {
+/// A Codex that fails at once: a script as `CODEX_BIN` (local), or the same script as
+/// the image's `codex` (Docker).
+async fn non_zero_exit_reports_the_stderr_tail(rt: Runtime) {
+    const FAKE: &str = "#!/bin/sh\necho 'fatal: the fake codex broke' >&2\nexit 3\n";
     let dir = temp_dir("e2e-fake-codex").unwrap();
-    let fake = dir.path().join("codex");
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\necho 'fatal: the fake codex broke' >&2\nexit 3\n",
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .arg("+x")
-        .arg(&fake)
-        .status()
-        .unwrap();
-    let Some(s) = setup("suggest", &[("CODEX_BIN", fake.display().to_string())]).await else {
+    let override_env = match rt {
+        Runtime::Local => {
+            use std::os::unix::fs::PermissionsExt as _;
+            let fake = dir.path().join("codex");
+            std::fs::write(&fake, FAKE).unwrap();
+            std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+            ("CODEX_BIN", fake.display().to_string())
+        }
+        Runtime::Docker => {
+            if !codex_mcp_e2e::docker::docker_ready_or_skip() {
+                return;
+            }
+            let image = derived_image(
+                "codex-mcp-test-agent:codex-exit-3",
+                "COPY codex /usr/local/bin/codex",
+                &[("codex", FAKE, 0o755)],
+            )
+            .unwrap();
+            ("CODEX_MCP_AGENT_IMAGE", image)
+        }
+    };
+    let Some(s) = setup(rt, "suggest", &[override_env]).await else {
         return;
     };
     let result = s
@@ -598,9 +560,8 @@ async fn legacy_session(base: &str) -> String {
         .to_string()
 }
 
-#[tokio::test]
-async fn progress_notifications_increase_and_read_naturally() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn progress_notifications_increase_and_read_naturally(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     s.model.push(Reply::exec_command("echo checking"));
@@ -647,9 +608,8 @@ async fn progress_notifications_increase_and_read_naturally() {
     assert_eq!(messages.last().unwrap()["id"], json!(7));
 }
 
-#[tokio::test]
-async fn cancelled_call_leaves_no_codex_process() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn cancelled_call_leaves_no_codex_process(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     s.model.push(Reply::hang());
@@ -657,10 +617,16 @@ async fn cancelled_call_leaves_no_codex_process() {
     let base = s.mcpd.base.clone();
     let sid = session.clone();
     let call = tokio::spawn(async move {
-        legacy_call(&base, &sid, 9, "chat", json!({"message": "wait forever"}))
-            .await
-            .text()
-            .await
+        legacy_call(
+            &base,
+            &sid,
+            9,
+            "chat",
+            json!({"message": "wait forever", "agent_id": "waiter"}),
+        )
+        .await
+        .text()
+        .await
     });
     s.model
         .wait_for_responses_requests(1, Duration::from_secs(20))
@@ -677,7 +643,7 @@ async fn cancelled_call_leaves_no_codex_process() {
         .await
         .unwrap();
     assert_eq!(cancel.status().as_u16(), 202);
-    assert_no_codex_left(&s.data).await;
+    s.assert_no_codex_left("waiter").await;
     let body = tokio::time::timeout(Duration::from_secs(10), call)
         .await
         .unwrap()
@@ -689,9 +655,8 @@ async fn cancelled_call_leaves_no_codex_process() {
     );
 }
 
-#[tokio::test]
-async fn tool_prompts_are_served_as_mcp_prompts() {
-    let Some(s) = setup("suggest", &[]).await else {
+async fn tool_prompts_are_served_as_mcp_prompts(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
     };
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": "plan", "arguments": {"task": "add a cache"},

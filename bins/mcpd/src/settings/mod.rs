@@ -11,6 +11,8 @@ use std::path::PathBuf;
 
 use config::{Config, File, FileFormat, Value, ValueKind};
 
+mod values;
+
 /// A setting: its environment name and a one-line description for `--help` and docs.
 pub struct SettingDef {
     /// Environment variable name (also the upper-case config file key).
@@ -40,7 +42,8 @@ settings! {
     "CODEX_MCP_RUNTIME", Some("auto"), false, "Where agents live: auto, docker or local.";
     "CODEX_MCP_DATA_DIR", None, false, "Directory for the database and agent folders.";
     "CODEX_BIN", None, false, "Codex binary for the local runtime (default: codex on PATH).";
-    "CODEX_MCP_AGENT_IMAGE", Some("codex-mcp-agent:latest"), false, "Docker image for agent containers.";
+    "CODEX_MCP_AGENT_IMAGE", Some(codex_mcp_runtime::docker::DEFAULT_IMAGE), false, "Docker image for agent containers.";
+    "CODEX_MCP_INSTANCE", None, false, "Name separating this server's agent containers and volumes from other servers' on one Docker engine.";
     "CODEX_MCP_CODEX_CONFIG", None, false, "A config.toml merged into every agent's Codex home.";
     "CODEX_MCP_WORKSPACE_ROOTS", None, false, "Host folders an agent may mount (colon-separated).";
     "OPENAI_API_KEY", None, true, "OpenAI API key for Codex (used when no ChatGPT login is found, or with CODEX_AUTH_METHOD=api_key).";
@@ -117,6 +120,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub codex_bin: Option<PathBuf>,
     pub agent_image: String,
+    pub instance: Option<String>,
     pub codex_config: Option<PathBuf>,
     pub workspace_roots: Vec<PathBuf>,
     #[serde(skip)]
@@ -254,12 +258,11 @@ impl Settings {
                 .unwrap_or_else(|| home.join(".local/share/codex-mcp")),
             codex_bin: r.path("CODEX_BIN")?,
             agent_image: r.string("CODEX_MCP_AGENT_IMAGE")?.unwrap_or_default(),
+            instance: r.parse("CODEX_MCP_INSTANCE", values::parse_instance)?,
             codex_config: r.path("CODEX_MCP_CODEX_CONFIG")?,
             workspace_roots: r
-                .list("CODEX_MCP_WORKSPACE_ROOTS", ':')?
-                .into_iter()
-                .map(PathBuf::from)
-                .collect(),
+                .parse("CODEX_MCP_WORKSPACE_ROOTS", values::parse_roots)?
+                .unwrap_or_default(),
             openai_api_key: r.string("OPENAI_API_KEY")?,
             chatgpt_oauth_token: r.string("CHATGPT_OAUTH_TOKEN")?,
             auth_method: r

@@ -32,6 +32,8 @@ fn defaults_match_the_contract() {
     assert_eq!(s.data_dir, PathBuf::from("/home/u/.local/share/codex-mcp"));
     assert_eq!(s.codex_model, None);
     assert_eq!(s.log_level, "info");
+    assert_eq!(s.agent_image, "codex-mcp-agent:latest");
+    assert_eq!(s.instance, None);
 }
 
 #[test]
@@ -93,6 +95,21 @@ fn malformed_values_name_the_setting_and_source() {
             "CODEX_APPROVAL_MODE",
             "yolo",
             "CODEX_APPROVAL_MODE=\"yolo\" (the environment): expected suggest, auto or manual",
+        ),
+        (
+            "CODEX_MCP_INSTANCE",
+            "Test Run/1",
+            "CODEX_MCP_INSTANCE=\"Test Run/1\" (the environment): expected 1-32 characters from a-z 0-9 _ . - starting with a letter or digit",
+        ),
+        (
+            "CODEX_MCP_WORKSPACE_ROOTS",
+            "/srv/ok:projects",
+            "CODEX_MCP_WORKSPACE_ROOTS=\"/srv/ok:projects\" (the environment): projects is not an absolute path; expected absolute folders separated by ':'",
+        ),
+        (
+            "CODEX_MCP_WORKSPACE_ROOTS",
+            "/srv/ok/../etc",
+            "CODEX_MCP_WORKSPACE_ROOTS=\"/srv/ok/../etc\" (the environment): /srv/ok/../etc contains '..'; name the folder itself",
         ),
     ];
     for (name, value, expected) in cases {

@@ -47,7 +47,9 @@ pub struct CodexOutcome {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CodexError {
     /// Codex could not be started at all.
-    #[error("could not start Codex ({program}): {detail}. Install the Codex CLI or set CODEX_BIN")]
+    #[error(
+        "could not start Codex ({program}): {detail}. Install the Codex CLI or set CODEX_BIN (Docker runtime: CODEX_MCP_AGENT_IMAGE must have codex on its PATH; scripts/build-agent-image.sh builds one)"
+    )]
     Start {
         /// The program tried.
         program: String,
@@ -182,6 +184,12 @@ pub async fn run(
         return Err(CodexError::Failed { message, thread_id });
     }
     match (usage, code) {
+        // The shell's "command not found": nothing of Codex ran (in a container, the
+        // program is looked up on the image's PATH, so this is how a missing one shows).
+        (None, Some(127)) if thread_id.is_none() => Err(CodexError::Start {
+            program,
+            detail: format!("not found (exit code 127: {stderr_tail})"),
+        }),
         (Some(usage), Some(0)) => match final_message {
             Some(final_message) => Ok(CodexOutcome {
                 thread_id,

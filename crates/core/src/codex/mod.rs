@@ -4,6 +4,7 @@
 pub mod command;
 pub mod driver;
 pub mod events;
+pub mod gone;
 
 pub use command::{CodexCommand, Sandbox};
 pub use driver::{CodexError, CodexOutcome, CodexRun, run};

@@ -223,7 +223,7 @@ impl CodexToolHandler {
                 }
                 return Err(Failure {
                     status: records::failure_status(&error),
-                    message: error.to_string(),
+                    message: codex::gone::explain(runtime, &agent_id, &error).await,
                     thread: error.thread_id().map(str::to_string),
                 });
             }

@@ -9,7 +9,7 @@ use crate::{RuntimeError, parse_cpu_limit, parse_memory_limit, parse_workspace_r
 /// The engine socket used when `DOCKER_HOST` does not name a unix socket.
 pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
 /// The image agents run when `CODEX_MCP_AGENT_IMAGE` is unset.
-pub const DEFAULT_IMAGE: &str = "codex-mcp-agent:dev";
+pub const DEFAULT_IMAGE: &str = "codex-mcp-agent:latest";
 /// The default name prefix: containers are `codex-mcp-agent-<id>`.
 pub const DEFAULT_PREFIX: &str = "codex-mcp-agent-";
 

@@ -162,7 +162,7 @@ async fn inspect(
     }
 }
 
-async fn force_remove(rt: &DockerRuntime, id: &str) -> Result<(), RuntimeError> {
+pub(super) async fn force_remove(rt: &DockerRuntime, id: &str) -> Result<(), RuntimeError> {
     let opts = RemoveContainerOptionsBuilder::new()
         .force(true)
         .v(false)

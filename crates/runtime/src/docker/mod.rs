@@ -25,6 +25,7 @@ mod config;
 mod container;
 mod exec;
 pub mod labels;
+mod oneoff;
 mod stats;
 mod volume;
 
@@ -142,7 +143,14 @@ impl DockerRuntime {
         container::adopt(self).await
     }
 
-    async fn check_image(&self) -> Result<(), RuntimeError> {
+    /// Runs `codex --version` in a one-off container of the agent image (no network, no
+    /// capabilities, removed afterwards) and returns what it printed, e.g.
+    /// `codex-cli 0.169.0`. For diagnostics (`mcpd doctor`).
+    pub async fn image_codex_version(&self) -> Result<String, RuntimeError> {
+        oneoff::codex_version(self).await
+    }
+
+    pub(crate) async fn check_image(&self) -> Result<(), RuntimeError> {
         match self.docker.inspect_image(&self.cfg.image).await {
             Ok(_) => Ok(()),
             Err(e) if status_of(&e) == Some(404) => Err(RuntimeError::ImageMissing {

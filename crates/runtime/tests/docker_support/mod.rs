@@ -12,7 +12,7 @@ use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
 use codex_mcp_runtime::{AgentId, AgentRuntime, ExecOutput, ExecSpec};
 
 pub const BUSYBOX_IMAGE: &str = "codex-mcp-test-busybox:1";
-pub const AGENT_IMAGE: &str = "codex-mcp-agent:dev";
+pub const AGENT_IMAGE: &str = "codex-mcp-agent:latest";
 
 pub fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")

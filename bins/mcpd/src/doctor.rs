@@ -1,0 +1,197 @@
+//! `mcpd doctor`: checks that this machine can run agents with the current settings and
+//! says how to fix each problem. Exits non-zero when any check fails.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use codex_mcp_runtime::docker::DockerRuntime;
+
+use crate::app;
+use crate::settings::{RuntimeChoice, Settings};
+
+/// One check's verdict.
+enum Verdict {
+    /// Fine; what was found.
+    Ok(String),
+    /// Broken; what is wrong and how to fix it.
+    Fail { problem: String, fix: String },
+    /// Not checked, because an earlier check failed.
+    Skipped(&'static str),
+}
+
+fn fail(problem: impl Into<String>, fix: impl Into<String>) -> Verdict {
+    Verdict::Fail {
+        problem: problem.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Runs every check, prints one line each (and the fix under a failure), and returns the
+/// exit code: success only when nothing failed.
+pub async fn run(settings: &Settings) -> ExitCode {
+    let docker = match settings.runtime {
+        RuntimeChoice::Docker => true,
+        RuntimeChoice::Auto => settings.persistent_mode,
+        RuntimeChoice::Local => false,
+    };
+    let mut checks: Vec<(&str, Verdict)> = Vec::new();
+    if docker {
+        checks.extend(docker_checks(settings).await);
+    } else {
+        checks.push(("Codex on this host", local_codex(settings).await));
+    }
+    checks.push(("data directory", data_dir(&settings.data_dir)));
+    checks.push(("credentials", credentials(settings)));
+    let runtime = if docker { "docker" } else { "local" };
+    println!("mcpd doctor (runtime: {runtime})");
+    let mut failed = 0;
+    for (name, verdict) in &checks {
+        match verdict {
+            Verdict::Ok(what) => println!("  ok    {name}: {what}"),
+            Verdict::Skipped(why) => println!("  skip  {name}: {why}"),
+            Verdict::Fail { problem, fix } => {
+                failed += 1;
+                println!("  FAIL  {name}: {problem}");
+                println!("        fix: {fix}");
+            }
+        }
+    }
+    if failed == 0 {
+        println!("all checks passed");
+        ExitCode::SUCCESS
+    } else {
+        println!("{failed} check(s) failed");
+        ExitCode::FAILURE
+    }
+}
+
+/// Engine reachable, image present, Codex runs in the image.
+async fn docker_checks(settings: &Settings) -> Vec<(&'static str, Verdict)> {
+    const ENGINE: &str = "Docker engine";
+    const IMAGE: &str = "agent image";
+    const CODEX: &str = "Codex in the image";
+    let cfg = match app::docker_config(settings) {
+        Ok(c) => c,
+        Err(e) => {
+            return vec![
+                (ENGINE, fail(e.to_string(), "fix the setting named above")),
+                (IMAGE, Verdict::Skipped("needs the engine")),
+                (CODEX, Verdict::Skipped("needs the engine")),
+            ];
+        }
+    };
+    let endpoint = cfg.endpoint.clone();
+    let image = cfg.image.clone();
+    let rt = match DockerRuntime::connect(cfg).await {
+        Ok(rt) => rt,
+        Err(e) => {
+            return vec![
+                (
+                    ENGINE,
+                    fail(
+                        e.to_string(),
+                        "start dockerd (scripts/docker-setup.sh), point DOCKER_HOST at its socket (unix:///path), or set CODEX_MCP_RUNTIME=local",
+                    ),
+                ),
+                (IMAGE, Verdict::Skipped("needs the engine")),
+                (CODEX, Verdict::Skipped("needs the engine")),
+            ];
+        }
+    };
+    let mut out = vec![(ENGINE, Verdict::Ok(format!("{endpoint} answers")))];
+    if let Err(e) = rt.probe().await {
+        out.push((
+            IMAGE,
+            fail(
+                e.to_string(),
+                format!(
+                    "build it with scripts/build-agent-image.sh (AGENT_IMAGE={image}), or set CODEX_MCP_AGENT_IMAGE to an image that exists"
+                ),
+            ),
+        ));
+        out.push((CODEX, Verdict::Skipped("needs the image")));
+        return out;
+    }
+    out.push((IMAGE, Verdict::Ok(format!("{image} is present"))));
+    out.push((
+        CODEX,
+        match rt.image_codex_version().await {
+            Ok(v) => Verdict::Ok(v),
+            Err(e) => fail(
+                e.to_string(),
+                "rebuild the image: FORCE=1 scripts/build-agent-image.sh",
+            ),
+        },
+    ));
+    out
+}
+
+/// `CODEX_BIN` (or `codex` on `PATH`) answers `--version`.
+async fn local_codex(settings: &Settings) -> Verdict {
+    let program = settings
+        .codex_bin
+        .as_ref()
+        .map_or_else(|| "codex".to_string(), |p| p.display().to_string());
+    let fix = "install the Codex CLI (the npm package @openai/codex) or set CODEX_BIN to its path";
+    let run = tokio::process::Command::new(&program)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(Duration::from_secs(20), run).await {
+        Ok(Ok(out)) if out.status.success() => Verdict::Ok(format!(
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        )),
+        Ok(Ok(out)) => fail(
+            format!(
+                "{program} --version failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            fix,
+        ),
+        Ok(Err(e)) => fail(format!("cannot run {program}: {e}"), fix),
+        Err(_) => fail(format!("{program} --version did not answer in 20 s"), fix),
+    }
+}
+
+/// Credentials as the server would find them (`codex-mcp-auth`'s detection, as
+/// `mcpd auth status` shows it in full).
+fn credentials(settings: &Settings) -> Verdict {
+    let status = codex_mcp_auth::detect(&crate::credentials::detect_inputs(settings)).status();
+    let health = crate::credentials::health_of(&status);
+    if status.ready {
+        return Verdict::Ok(format!(
+            "{} ({})",
+            health.method,
+            health.source.unwrap_or_default()
+        ));
+    }
+    let problem = if health.problems.is_empty() {
+        codex_mcp_core::agents::NO_CREDENTIALS.to_string()
+    } else {
+        health.problems.join("; ")
+    };
+    fail(
+        problem,
+        "set OPENAI_API_KEY for mcpd, or run `mcpd auth login` (or `codex login`) as the user mcpd runs as; `mcpd auth status` shows what was found",
+    )
+}
+
+/// The data directory exists (or can be created) and takes a file.
+fn data_dir(dir: &Path) -> Verdict {
+    let fix = "create it with write access for the user mcpd runs as, or set CODEX_MCP_DATA_DIR to a writable folder";
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return fail(format!("cannot create {}: {e}", dir.display()), fix);
+    }
+    let probe = dir.join(format!(".mcpd-doctor-{}", std::process::id()));
+    match std::fs::write(&probe, b"ok") {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&probe);
+            Verdict::Ok(format!("{} is writable", dir.display()))
+        }
+        Err(e) => fail(format!("cannot write in {}: {e}", dir.display()), fix),
+    }
+}

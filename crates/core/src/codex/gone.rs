@@ -1,0 +1,51 @@
+//! Telling "Codex failed" apart from "the agent's environment went away under Codex".
+//!
+//! When an agent's container is killed (by an operator, the OOM killer, or a Docker engine
+//! restart) during a call, Codex simply dies with SIGKILL's exit code; the caller deserves
+//! to hear what happened and that the next call will work.
+
+use std::time::Duration;
+
+use codex_mcp_runtime::{AgentId, AgentRuntime, AgentState, RuntimeKind};
+
+use super::CodexError;
+
+/// How long a just-killed container may still report itself running (each look at a
+/// running one takes a second or two: the status includes a stats sample).
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// The message for a failed run: [`CodexError`]'s own, plus what became of the agent's
+/// container when Codex exited without an answer in the Docker runtime.
+pub async fn explain(runtime: &dyn AgentRuntime, agent: &AgentId, error: &CodexError) -> String {
+    let message = error.to_string();
+    let killed = match error {
+        CodexError::Exited { code, .. } => matches!(code, None | Some(137)),
+        _ => false,
+    };
+    if runtime.kind() != RuntimeKind::Docker || !killed {
+        return message;
+    }
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        match runtime.status(agent).await {
+            Ok(Some(st)) if st.state == AgentState::Running => {
+                if tokio::time::Instant::now() >= deadline {
+                    return message;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(_) => {
+                return format!(
+                    "{message}: the agent's container stopped during the call (killed, out of \
+                     memory, or the Docker engine restarted); the next call starts it again \
+                     with the same workspace"
+                );
+            }
+            Err(e) => {
+                return format!(
+                    "{message}: the agent's container could not be checked afterwards ({e})"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The Docker side of the end-to-end tests: one isolated slice of the engine per test
+//! (an `CODEX_MCP_INSTANCE` name that prefixes and labels everything mcpd creates, removed
+//! on drop), the agent image, small derived images, and reading or writing an agent's
+//! workspace volume from outside.
+
+use std::process::{Command, Stdio};
+
+/// The agent image the tests run (built by `scripts/build-agent-image.sh`, the same tag
+/// mcpd uses by default; passed to mcpd explicitly all the same).
+pub const AGENT_IMAGE: &str = "codex-mcp-agent:latest";
+
+/// Whether this is a CI run (`CI=true` or `CI=1`), where missing Docker is a failure.
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Runs the docker CLI; its stdout when it succeeded.
+pub fn docker_cli(args: &[&str]) -> Option<String> {
+    let out = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Like [`docker_cli`], failing with the CLI's stderr.
+pub fn docker_ok(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "docker {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `true` when the engine answers and the agent image exists. Otherwise fails under CI
+/// and says loudly that the test is skipped elsewhere.
+pub fn docker_ready_or_skip() -> bool {
+    let problem = if docker_cli(&["info", "--format", "{{.ServerVersion}}"]).is_none() {
+        "no Docker engine: run scripts/docker-setup.sh (as root)".to_string()
+    } else if docker_cli(&["image", "inspect", "--format", "{{.Id}}", AGENT_IMAGE]).is_none() {
+        format!("image {AGENT_IMAGE} missing: run scripts/build-agent-image.sh")
+    } else {
+        return true;
+    };
+    assert!(!ci(), "{problem} (CI=true: Docker tests must run)");
+    eprintln!("\n!!!!!!!! SKIPPING a Docker test: {problem} !!!!!!!!\n");
+    false
+}
+
+/// One test's slice of the engine: everything mcpd creates with `CODEX_MCP_INSTANCE` set
+/// to [`DockerScope::instance`] is removed when this is dropped.
+pub struct DockerScope {
+    /// The instance name given to mcpd.
+    pub instance: String,
+}
+
+impl Default for DockerScope {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DockerScope {
+    /// A fresh, unique instance name.
+    pub fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        Self {
+            instance: format!("t{}x{nanos:08x}", std::process::id()),
+        }
+    }
+
+    /// The label filter selecting this scope's objects.
+    pub fn filter(&self) -> String {
+        format!("label=codex-mcp.instance={}", self.instance)
+    }
+
+    /// The name of an agent's container.
+    pub fn container(&self, agent: &str) -> String {
+        format!("codex-mcp-{}-agent-{agent}", self.instance)
+    }
+
+    /// The name of one of an agent's volumes (`workspace`, `codex-home`, `scratch`).
+    pub fn volume(&self, agent: &str, kind: &str) -> String {
+        format!("{}-{kind}", self.container(agent))
+    }
+
+    /// Ids of this scope's containers (running or not).
+    pub fn containers(&self) -> Vec<String> {
+        docker_cli(&["ps", "-aq", "--filter", &self.filter()])
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Names of this scope's volumes.
+    pub fn volumes(&self) -> Vec<String> {
+        docker_cli(&["volume", "ls", "-q", "--filter", &self.filter()])
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Runs `script` as the agent user in a throw-away container with the agent's
+    /// workspace volume at `/workspace` (created with mcpd's labels when missing), so a
+    /// test can seed or read it whether or not the agent's container exists.
+    pub fn in_workspace(&self, agent: &str, script: &str) -> anyhow::Result<String> {
+        let volume = self.volume(agent, "workspace");
+        if docker_cli(&["volume", "inspect", &volume]).is_none() {
+            let labels = [
+                "codex-mcp.managed=true".to_string(),
+                format!("codex-mcp.agent={agent}"),
+                "codex-mcp.volume=workspace".to_string(),
+                format!("codex-mcp.instance={}", self.instance),
+            ];
+            let mut args = vec!["volume", "create"];
+            for l in &labels {
+                args.extend(["--label", l]);
+            }
+            args.push(&volume);
+            docker_ok(&args)?;
+        }
+        let mount = format!("{volume}:/workspace");
+        let label = format!("codex-mcp.instance={}", self.instance);
+        docker_ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--label",
+            &label,
+            "-v",
+            &mount,
+            AGENT_IMAGE,
+            "sh",
+            "-c",
+            script,
+        ])
+    }
+
+    /// Writes `text` to `file` in the agent's workspace.
+    pub fn write_workspace(&self, agent: &str, file: &str, text: &str) -> anyhow::Result<()> {
+        let script = format!("printf '%s' {} > /workspace/{file}", shell_quote(text));
+        self.in_workspace(agent, &script).map(drop)
+    }
+
+    /// The contents of `file` in the agent's workspace.
+    pub fn read_workspace(&self, agent: &str, file: &str) -> anyhow::Result<String> {
+        self.in_workspace(agent, &format!("cat /workspace/{file}"))
+    }
+
+    /// Command lines of the processes in the agent's container (empty when it has none).
+    pub fn processes(&self, agent: &str) -> Vec<String> {
+        docker_cli(&["top", &self.container(agent), "-eo", "pid,args"])
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for DockerScope {
+    fn drop(&mut self) {
+        let ids = self.containers();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids.iter().map(String::as_str));
+            docker_cli(&args);
+        }
+        let vols = self.volumes();
+        if !vols.is_empty() {
+            let mut args = vec!["volume", "rm", "-f"];
+            args.extend(vols.iter().map(String::as_str));
+            docker_cli(&args);
+        }
+    }
+}
+
+/// Single-quotes `s` for `sh`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// An image derived from the agent image by `dockerfile_tail` (lines after `FROM`), with
+/// `files` (name, contents, mode) in its build context. Cheap to repeat: the engine
+/// caches the layers.
+pub fn derived_image(
+    tag: &str,
+    dockerfile_tail: &str,
+    files: &[(&str, &str, u32)],
+) -> anyhow::Result<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ctx = tempfile::tempdir()?;
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {AGENT_IMAGE}\n{dockerfile_tail}\n"),
+    )?;
+    for (name, text, mode) in files {
+        let path = ctx.path().join(name);
+        std::fs::write(&path, text)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode))?;
+    }
+    let dir = ctx.path().display().to_string();
+    docker_ok(&["build", "-q", "--network", "none", "-t", tag, &dir])?;
+    Ok(tag.to_string())
+}

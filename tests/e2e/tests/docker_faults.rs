@@ -1,0 +1,123 @@
+//! Faults through `mcpd` on a real Docker engine: an agent's container killed during a
+//! call, and `mcpd` itself killed with SIGKILL and restarted.
+
+use std::time::Duration;
+
+use codex_mcp_e2e::docker::docker_ok;
+use codex_mcp_e2e::{Runtime, Setup};
+use codex_mcp_testkit::Reply;
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+
+fn chat_answer(reply: &str) -> Reply {
+    Reply::json(json!({"reply": reply, "follow_up_suggestions": [], "referenced_files": []}))
+}
+
+async fn chat(s: &Setup, agent: &str, message: &str) -> Value {
+    s.mcpd
+        .call_tool("chat", json!({"message": message, "agent_id": agent}))
+        .await
+        .unwrap()
+}
+
+/// Has the agent's Codex write `keep.txt` (auto mode: into the workspace volume).
+async fn write_keep_file(s: &Setup, agent: &str) {
+    s.model
+        .push(Reply::exec_command("printf 'kept\\n' > keep.txt"));
+    s.model.push(chat_answer("written"));
+    let r = chat(s, agent, "write keep.txt").await;
+    assert_eq!(r.get("isError"), None, "{r}\n{}", s.mcpd.log());
+    assert_eq!(s.read_workspace(agent, "keep.txt").unwrap(), "kept\n");
+}
+
+fn container_id(s: &Setup, agent: &str) -> String {
+    docker_ok(&["inspect", "-f", "{{.Id}}", &s.scope().container(agent)])
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates_it() {
+    let Some(s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
+        return;
+    };
+    write_keep_file(&s, "dev").await;
+    let before = container_id(&s, "dev");
+
+    s.model.push(Reply::hang());
+    let kill = async {
+        s.model
+            .wait_for_responses_requests(3, Duration::from_secs(30))
+            .await
+            .unwrap();
+        docker_ok(&["kill", &s.scope().container("dev")]).unwrap();
+    };
+    let call = tokio::time::timeout(Duration::from_secs(60), chat(&s, "dev", "wait"));
+    let (broken, ()) = tokio::join!(call, kill);
+    let broken = broken.unwrap();
+    let text = broken
+        .pointer("/content/0/text")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert_eq!(broken.get("isError"), Some(&json!(true)), "{broken}");
+    assert!(
+        text.contains("container") && text.contains("stopped during the call"),
+        "a clear error: {text}"
+    );
+
+    assert_keep_file_seen_by_codex(&s, "dev").await;
+    assert_eq!(
+        container_id(&s, "dev"),
+        before,
+        "the stopped container was started again"
+    );
+
+    // A container removed outright is recreated, with the same volumes.
+    docker_ok(&["rm", "-f", &s.scope().container("dev")]).unwrap();
+    assert_keep_file_seen_by_codex(&s, "dev").await;
+    assert_ne!(container_id(&s, "dev"), before, "a new container");
+    assert_eq!(s.scope().containers().len(), 1);
+}
+
+/// The agent's next call works and its Codex finds `keep.txt` in the workspace.
+async fn assert_keep_file_seen_by_codex(s: &Setup, agent: &str) {
+    s.model.push(Reply::exec_command("cat keep.txt"));
+    s.model.push(chat_answer("still there"));
+    let next = chat(s, agent, "is keep.txt there?").await;
+    assert_eq!(next.get("isError"), None, "{next}\n{}", s.mcpd.log());
+    let follow_up = s.model.responses_requests().pop().unwrap();
+    let output: String = follow_up
+        .function_call_outputs()
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    assert!(output.contains("kept"), "the file survived: {output}");
+}
+
+#[tokio::test]
+async fn mcpd_killed_and_restarted_adopts_its_containers_and_the_conversation_goes_on() {
+    let Some(mut s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
+        return;
+    };
+    write_keep_file(&s, "dev").await;
+    s.model.push(chat_answer("other"));
+    assert_eq!(chat(&s, "ops", "hello").await.get("isError"), None);
+    let before = (container_id(&s, "dev"), container_id(&s, "ops"));
+
+    s.restart_after_crash().await.unwrap();
+    let asked_before = s.model.responses_requests().len();
+    assert_keep_file_seen_by_codex(&s, "dev").await;
+    let resumed = &s.model.responses_requests()[asked_before];
+    assert!(
+        resumed.user_texts().join("\n").contains("write keep.txt"),
+        "the agent's conversation continues after the restart: {:?}",
+        resumed.user_texts()
+    );
+    assert_eq!(
+        (container_id(&s, "dev"), container_id(&s, "ops")),
+        before,
+        "the same containers serve the agents after the restart"
+    );
+    assert_eq!(s.scope().containers().len(), 2, "no duplicates");
+}
