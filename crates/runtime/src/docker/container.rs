@@ -368,6 +368,18 @@ pub(super) async fn adopt(rt: &DockerRuntime) -> Result<Vec<AgentStatus>, Runtim
     let mut out = Vec::with_capacity(found.len());
     for agent in found.keys() {
         if let Some(st) = status(rt, agent, false).await? {
+            if st.state == AgentState::Running {
+                // Codex runs a killed server left behind would race this server's.
+                match super::exec::reap_orphans(rt, &rt.container_name(agent)).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        info!(%agent, processes = n, "stopped Codex runs a previous mcpd left behind")
+                    }
+                    Err(e) => {
+                        warn!(%agent, error = %e, "could not check for left-behind Codex runs")
+                    }
+                }
+            }
             out.push(st);
         }
     }

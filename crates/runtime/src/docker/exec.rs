@@ -64,6 +64,17 @@ done
 rm -f "$f"
 "#;
 
+/// Kills every process tree whose pid file is still in `/tmp`: execs a previous server
+/// started and never saw end (it was killed). `$1` is [`KILLER`], `$2` the grace period.
+const REAPER: &str = r#"
+killer=$1; grace=$2; n=0
+for f in /tmp/.codex-mcp-exec-*.pid; do
+  [ -s "$f" ] || continue
+  sh -c "$killer" codex-mcp-kill "$f" "$grace"; n=$((n+1))
+done
+echo "$n"
+"#;
+
 fn map_exec_err(rt: &DockerRuntime, agent: &AgentId, e: bollard::errors::Error) -> RuntimeError {
     match status_of(&e) {
         Some(404) => RuntimeError::NotFound {
@@ -163,6 +174,46 @@ pub(super) async fn exec(
             })
         }),
     }))
+}
+
+/// Kills the processes a previous server left running in `container` (see [`REAPER`]) and
+/// returns how many process trees there were. Only correct before this server runs
+/// anything in the container.
+pub(super) async fn reap_orphans(rt: &DockerRuntime, container: &str) -> Result<u32, RuntimeError> {
+    let grace_tenths = (rt.cfg.kill_grace.as_millis() / 100).to_string();
+    let opts = CreateExecOptions {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(vec![
+            "sh",
+            "-c",
+            REAPER,
+            "codex-mcp-reap",
+            KILLER,
+            &grace_tenths,
+        ]),
+        user: Some(AGENT_USER),
+        ..Default::default()
+    };
+    let created = rt
+        .docker
+        .create_exec(container, opts)
+        .await
+        .map_err(|e| rt.map_err("exec", e))?;
+    let mut printed = String::new();
+    if let StartExecResults::Attached { mut output, .. } = rt
+        .docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| rt.map_err("exec", e))?
+    {
+        while let Some(item) = output.next().await {
+            if let Ok(LogOutput::StdOut { message }) = item {
+                printed.push_str(&String::from_utf8_lossy(&message));
+            }
+        }
+    }
+    Ok(printed.trim().parse().unwrap_or(0))
 }
 
 /// Runs the killer script and waits for it to finish.
