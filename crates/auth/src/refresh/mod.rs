@@ -49,7 +49,9 @@ struct Inner {
     inputs: DetectInputs,
     config: RefreshConfig,
     key: BrokerKey,
-    http: reqwest::Client,
+    /// Made on the first refresh: most servers (API keys, logins that never near expiry
+    /// while it runs) never need it, and building it loads the TLS stack.
+    http: std::sync::OnceLock<reqwest::Client>,
     state: RwLock<State>,
     flight: tokio::sync::Mutex<()>,
 }
@@ -82,6 +84,23 @@ enum Want {
 }
 
 impl TokenRefresher {
+    /// The client for the token endpoint, made on first use.
+    fn http_client(&self) -> Result<&reqwest::Client, RefreshError> {
+        if let Some(client) = self.inner.http.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(self.inner.config.request_timeout)
+            .user_agent(concat!("codex-mcp/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| {
+                RefreshError::NotRefreshable(
+                    "the HTTP client for the token endpoint could not be created".to_string(),
+                )
+            })?;
+        Ok(self.inner.http.get_or_init(|| client))
+    }
+
     /// Detects credentials from `inputs` and prepares to refresh them per `config`;
     /// `key` mints the agents' tickets.
     pub fn new(
@@ -89,15 +108,6 @@ impl TokenRefresher {
         config: RefreshConfig,
         key: BrokerKey,
     ) -> Result<Self, AuthError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.request_timeout)
-            .user_agent(concat!("codex-mcp/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|_| {
-                AuthError::Refresh(RefreshError::NotRefreshable(
-                    "the HTTP client for the token endpoint could not be created".to_string(),
-                ))
-            })?;
         let detection = detect::detect(&inputs);
         let current = detection.credentials.clone().map(Arc::new);
         Ok(Self {
@@ -105,7 +115,7 @@ impl TokenRefresher {
                 inputs,
                 config,
                 key,
-                http,
+                http: std::sync::OnceLock::new(),
                 state: RwLock::new(State {
                     detection,
                     current,
@@ -353,8 +363,12 @@ impl TokenRefresher {
         };
         let config = &self.inner.config;
         tracing::info!(source = %cur.source(), reason = reason.as_str(), "refreshing the ChatGPT login");
+        let http = match self.http_client() {
+            Ok(h) => h,
+            Err(e) => return Err(self.fail(generation, e)),
+        };
         let new = match upstream::request(
-            &self.inner.http,
+            http,
             &config.token_url,
             &config.client_id,
             refresh_token,
