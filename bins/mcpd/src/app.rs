@@ -182,6 +182,7 @@ pub async fn build(
                     ApprovalMode::Manual => Approval::Manual,
                 },
                 codex_config,
+                workspaces: settings.agent_workspaces.iter().cloned().collect(),
             },
             Some(credentials.clone() as Arc<dyn CredentialSource>),
             store,

@@ -37,6 +37,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for (agent, folder) in &settings.agent_workspaces {
+        if let Err(e) = codex_mcp_runtime::resolve_workspace(folder, &settings.workspace_roots) {
+            eprintln!(
+                "mcpd: invalid configuration: CODEX_MCP_AGENT_WORKSPACES: agent {agent}: {e}"
+            );
+            return ExitCode::from(2);
+        }
+    }
     if let Some(path) = &settings.tokens_file {
         match tokens::load(path) {
             Ok(table) => settings.tokens = Some(table),

@@ -46,6 +46,7 @@ settings! {
     "CODEX_MCP_INSTANCE", None, false, "Name separating this server's agent containers and volumes from other servers' on one Docker engine.";
     "CODEX_MCP_CODEX_CONFIG", None, false, "A config.toml merged into every agent's Codex home.";
     "CODEX_MCP_WORKSPACE_ROOTS", None, false, "Host folders an agent may mount (colon-separated).";
+    "CODEX_MCP_AGENT_WORKSPACES", None, false, "Host folders as agents' workspaces: agent=/folder pairs, comma-separated, each under CODEX_MCP_WORKSPACE_ROOTS.";
     "OPENAI_API_KEY", None, true, "OpenAI API key for Codex (used when no ChatGPT login is found, or with CODEX_AUTH_METHOD=api_key).";
     "CHATGPT_OAUTH_TOKEN", None, true, "A bare ChatGPT access token, for when no auth.json exists (cannot be refreshed).";
     "CODEX_AUTH_METHOD", Some("auto"), false, "Which credential agents get: auto, api_key or oauth (ChatGPT login).";
@@ -123,6 +124,7 @@ pub struct Settings {
     pub instance: Option<String>,
     pub codex_config: Option<PathBuf>,
     pub workspace_roots: Vec<PathBuf>,
+    pub agent_workspaces: Vec<(String, PathBuf)>,
     #[serde(skip)]
     pub openai_api_key: Option<String>,
     #[serde(skip)]
@@ -262,6 +264,9 @@ impl Settings {
             codex_config: r.path("CODEX_MCP_CODEX_CONFIG")?,
             workspace_roots: r
                 .parse("CODEX_MCP_WORKSPACE_ROOTS", values::parse_roots)?
+                .unwrap_or_default(),
+            agent_workspaces: r
+                .parse("CODEX_MCP_AGENT_WORKSPACES", values::parse_agent_workspaces)?
                 .unwrap_or_default(),
             openai_api_key: r.string("OPENAI_API_KEY")?,
             chatgpt_oauth_token: r.string("CHATGPT_OAUTH_TOKEN")?,

@@ -38,3 +38,66 @@ pub fn parse_roots(v: &str) -> Result<Vec<PathBuf>, String> {
         })
         .collect()
 }
+
+/// Parses `CODEX_MCP_AGENT_WORKSPACES`: `agent=/host/folder` pairs separated by `,`. Each
+/// agent id must be valid and appear once; each folder absolute and without `..`. Whether
+/// a folder lies under `CODEX_MCP_WORKSPACE_ROOTS` is checked once both are known.
+pub fn parse_agent_workspaces(v: &str) -> Result<Vec<(String, PathBuf)>, String> {
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((agent, folder)) = pair.split_once('=') else {
+            return Err(format!("{pair:?} is not agent=/host/folder"));
+        };
+        let agent = agent.trim();
+        codex_mcp_runtime::AgentId::new(agent).map_err(|e| format!("{pair:?}: {e}"))?;
+        if out.iter().any(|(a, _)| a == agent) {
+            return Err(format!("agent {agent} is given two workspaces"));
+        }
+        let folder = parse_roots(folder.trim())
+            .map_err(|e| format!("{pair:?}: {e}"))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{pair:?} names no folder"))?;
+        out.push((agent.to_string(), folder));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn agent_workspaces_parse_and_each_mistake_is_named() {
+        assert_eq!(
+            parse_agent_workspaces(" alice=/srv/a , bob=/srv/b,"),
+            Ok(vec![
+                ("alice".to_string(), PathBuf::from("/srv/a")),
+                ("bob".to_string(), PathBuf::from("/srv/b")),
+            ])
+        );
+        let errors = [
+            ("alice", "\"alice\" is not agent=/host/folder"),
+            ("alice=/a,alice=/b", "agent alice is given two workspaces"),
+            (
+                "alice=rel",
+                "\"alice=rel\": rel is not an absolute path; expected absolute folders separated by ':'",
+            ),
+            (
+                "alice=/srv/../etc",
+                "\"alice=/srv/../etc\": /srv/../etc contains '..'; name the folder itself",
+            ),
+            ("alice=", "\"alice=\" names no folder"),
+        ];
+        for (input, want) in errors {
+            assert_eq!(
+                parse_agent_workspaces(input),
+                Err(want.to_string()),
+                "{input}"
+            );
+        }
+        let bad_id = parse_agent_workspaces("no spaces=/srv/a").unwrap_err();
+        assert!(bad_id.starts_with("\"no spaces=/srv/a\": "), "{bad_id}");
+    }
+}

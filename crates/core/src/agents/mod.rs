@@ -79,6 +79,9 @@ pub struct AgentConfig {
     pub approval: Approval,
     /// Contents of `CODEX_MCP_CODEX_CONFIG`, written as every agent's `config.toml`.
     pub codex_config: Option<String>,
+    /// Host folders used as particular agents' workspaces (`CODEX_MCP_AGENT_WORKSPACES`);
+    /// the runtime checks them against its allowed roots.
+    pub workspaces: HashMap<String, std::path::PathBuf>,
 }
 
 /// Memory of one agent beyond its environment.
@@ -175,9 +178,13 @@ impl AgentManager {
     /// Makes sure the agent's environment exists and holds the current configuration
     /// and credentials. Fails with a sentence the caller can act on.
     pub async fn ready(&self, id: &AgentId) -> Result<ReadyAgent, String> {
+        let spec = match self.config.workspaces.get(id.as_str()) {
+            Some(folder) => AgentSpec::new().with_workspace_host_path(folder),
+            None => AgentSpec::new(),
+        };
         let env = self
             .runtime
-            .ensure(id, &AgentSpec::new())
+            .ensure(id, &spec)
             .await
             .map_err(|e| e.to_string())?;
         let creds = match &self.credentials {

@@ -1,0 +1,100 @@
+//! CODEX_MCP_AGENT_WORKSPACES: an agent's Codex works in the host folder the operator
+//! named for it, and folders outside CODEX_MCP_WORKSPACE_ROOTS stop startup. Local
+//! runtime with a stand-in Codex that reports its working folder.
+
+use codex_mcp_e2e::{Mcpd, local_env, mcpd_bin};
+use codex_mcp_testkit::temp_dir;
+use pretty_assertions::assert_eq;
+use serde_json::json;
+
+/// Answers `chat` with the folder it runs in.
+const PWD_CODEX: &str = r#"#!/bin/sh
+cat >/dev/null
+echo '{"type":"thread.started","thread_id":"pwd-thread"}'
+printf '{"type":"item.completed","item":{"id":"i","type":"agent_message","text":"{\\"reply\\":\\"%s\\",\\"follow_up_suggestions\\":[],\\"referenced_files\\":[]}"}}\n' "$(pwd -P)"
+echo '{"type":"turn.completed","usage":{"input_tokens":1,"cached_input_tokens":0,"output_tokens":1}}'
+"#;
+
+#[tokio::test]
+async fn an_agent_works_in_its_host_folder_and_others_in_their_own() {
+    let dir = temp_dir("e2e-host-ws").unwrap();
+    let codex = dir.path().join("codex");
+    std::fs::write(&codex, PWD_CODEX).unwrap();
+    std::fs::set_permissions(&codex, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let roots = dir.path().join("projects");
+    let shop = roots.join("shop");
+    std::fs::create_dir_all(&shop).unwrap();
+    let data = dir.path().join("data");
+    let env = local_env(
+        &codex,
+        &data,
+        &[
+            ("CODEX_MCP_WORKSPACE_ROOTS", roots.display().to_string()),
+            (
+                "CODEX_MCP_AGENT_WORKSPACES",
+                format!("alice={}", shop.display()),
+            ),
+        ],
+    );
+    let mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    let shop_real = shop.canonicalize().unwrap().display().to_string();
+    let own = data.join("agents/bob/workspace").display().to_string();
+    for (agent, folder) in [("alice", &shop_real), ("bob", &own)] {
+        let reply = mcpd
+            .call_tool(
+                "chat",
+                json!({"message": "where are you?", "agent_id": agent}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            reply["structuredContent"]["reply"],
+            json!(folder),
+            "{reply}"
+        );
+        let mine = mcpd
+            .call_tool("get_my_session_info", json!({"agent_id": agent}))
+            .await
+            .unwrap();
+        assert_eq!(mine["structuredContent"]["workspace"], json!(folder));
+    }
+}
+
+#[tokio::test]
+async fn folders_outside_the_roots_stop_startup_naming_the_setting() {
+    let dir = temp_dir("e2e-host-ws-bad").unwrap();
+    let roots = dir.path().join("projects");
+    let outside = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&roots).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, roots.join("sneaky")).unwrap();
+    let cases = [
+        (format!("alice={}", outside.display()), "agent alice:"),
+        (
+            format!("alice={}", roots.join("sneaky").display()),
+            "agent alice:",
+        ),
+        (
+            format!("alice={}", roots.join("missing").display()),
+            "agent alice:",
+        ),
+        ("not an id=/srv".to_string(), "CODEX_MCP_AGENT_WORKSPACES"),
+    ];
+    for (value, names) in cases {
+        let out = tokio::process::Command::new(mcpd_bin())
+            .env("CODEX_MCP_DATA_DIR", dir.path().join("data"))
+            .env("CODEX_MCP_RUNTIME", "local")
+            .env("MCPD_LISTEN", "127.0.0.1:0")
+            .env("CODEX_MCP_WORKSPACE_ROOTS", &roots)
+            .env("CODEX_MCP_AGENT_WORKSPACES", &value)
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{value}: {stderr}");
+        assert!(
+            stderr.contains("CODEX_MCP_AGENT_WORKSPACES") && stderr.contains(names),
+            "{value}: {stderr}"
+        );
+    }
+}
