@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod docker;
+pub mod scripted;
 pub mod setup;
 
 pub use setup::{Runtime, Setup};

@@ -5,17 +5,13 @@
 use std::time::{Duration, Instant};
 
 use codex_mcp_e2e::docker::docker_ok;
+use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::{Runtime, Setup};
-use codex_mcp_testkit::{RecordedRequest, Reply};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 /// A fake API key a leak would be easy to spot by.
 const KEY: &str = "sk-e2e-FAKE-KEY-3b1f9c0d";
-
-fn chat_answer(reply: &str) -> Reply {
-    Reply::json(json!({"reply": reply, "follow_up_suggestions": [], "referenced_files": []}))
-}
 
 async fn docker_setup() -> Option<Setup> {
     Setup::start(
@@ -24,51 +20,6 @@ async fn docker_setup() -> Option<Setup> {
         &[("OPENAI_API_KEY", KEY.to_string())],
     )
     .await
-}
-
-/// Makes agent `agent` run `cmd` through Codex (a scripted `exec_command`) and returns
-/// what the command printed, as Codex reported it back to the model.
-async fn run_through_codex(s: &Setup, agent: &str, cmd: &str) -> String {
-    let tag = format!("run for {agent}: {}", rand_tag());
-    let wanted = tag.clone();
-    let first = move |r: &RecordedRequest| {
-        !r.is_tool_follow_up() && r.user_texts().join("\n").contains(&wanted)
-    };
-    s.model.push_matching(first, Reply::exec_command(cmd));
-    let follow_up_tag = tag.clone();
-    s.model.push_matching(
-        move |r: &RecordedRequest| {
-            r.is_tool_follow_up() && r.user_texts().join("\n").contains(&follow_up_tag)
-        },
-        chat_answer("ran it"),
-    );
-    let result = s
-        .mcpd
-        .call_tool("chat", json!({"message": tag, "agent_id": agent}))
-        .await
-        .unwrap();
-    assert_eq!(result.get("isError"), None, "{result}\n{}", s.mcpd.log());
-    let request = s
-        .model
-        .responses_requests()
-        .into_iter()
-        .rev()
-        .find(|r| r.is_tool_follow_up() && r.user_texts().join("\n").contains(&tag))
-        .unwrap();
-    request
-        .function_call_outputs()
-        .iter()
-        .map(|o| o.to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn rand_tag() -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{n:x}")
 }
 
 fn inspect(what: &[&str]) -> Value {
@@ -83,12 +34,12 @@ async fn an_agent_sees_nothing_of_another_agents_files_or_processes() {
         return;
     };
     // B writes a secret into its workspace; its conversation lands in its Codex home.
-    let b_out = run_through_codex(
-        &s,
-        "bee",
-        "printf 'B-SECRET-kumquat' > b-secret.txt && cat b-secret.txt",
-    )
-    .await;
+    let b_out = s
+        .run_through_codex(
+            "bee",
+            "printf 'B-SECRET-kumquat' > b-secret.txt && cat b-secret.txt",
+        )
+        .await;
     assert!(b_out.contains("B-SECRET-kumquat"), "{b_out}");
     let b_thread = s
         .model
@@ -109,7 +60,7 @@ async fn an_agent_sees_nothing_of_another_agents_files_or_processes() {
          echo procs:; for p in /proc/[0-9]*; do \
            echo \"uid=$(stat -c %u $p) $(tr '\\0' ' ' < $p/cmdline 2>/dev/null)\"; done"
     );
-    let a_out = run_through_codex(&s, "ant", &probe).await;
+    let a_out = s.run_through_codex("ant", &probe).await;
 
     assert!(
         a_out.contains("uid=1000 gid=1000"),
