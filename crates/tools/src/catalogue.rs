@@ -36,7 +36,9 @@ pub struct ToolSpec {
     pub kind: ToolKind,
     input_schema: Value,
     output_schema: Value,
-    validator: Result<Validator, String>,
+    /// Compiled on first use: most tools are never called by a given server run, and
+    /// compiling all of them at startup showed in its memory.
+    validator: std::sync::OnceLock<Result<Validator, String>>,
     handler: Handler,
 }
 
@@ -139,8 +141,6 @@ impl ToolSpec {
     }
 
     fn build(definition: Definition, kind: ToolKind, handler: Handler) -> Self {
-        let validator =
-            jsonschema::draft202012::new(&definition.output_schema).map_err(|e| e.to_string());
         let annotations = ToolAnnotations {
             title: Some(definition.title.to_owned()),
             ..definition.annotations
@@ -153,7 +153,7 @@ impl ToolSpec {
             kind,
             input_schema: definition.input_schema,
             output_schema: definition.output_schema,
-            validator,
+            validator: std::sync::OnceLock::new(),
             handler,
         }
     }
@@ -192,6 +192,9 @@ impl ToolSpec {
 
     pub(crate) fn validator(&self) -> Result<&Validator, OutputError> {
         self.validator
+            .get_or_init(|| {
+                jsonschema::draft202012::new(&self.output_schema).map_err(|e| e.to_string())
+            })
             .as_ref()
             .map_err(|reason| OutputError::SchemaUnavailable {
                 tool: self.name.to_owned(),
