@@ -5,7 +5,7 @@
 //! sorted before hashing, so the digest does not depend on key order or on whether
 //! serde_json was built with `preserve_order`.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// `sha256:` followed by the lowercase hex SHA-256 of the arguments in canonical JSON
@@ -13,6 +13,18 @@ use sha2::{Digest, Sha256};
 pub fn arguments_digest(arguments: &Value) -> String {
     let mut canonical = String::new();
     write_canonical(arguments, &mut canonical);
+    digest_of_canonical(&canonical)
+}
+
+/// [`arguments_digest`] of an arguments object, without copying it into a `Value`
+/// (tool arguments arrive as a map and can be megabytes).
+pub fn arguments_digest_of_object(arguments: &Map<String, Value>) -> String {
+    let mut canonical = String::new();
+    write_object(arguments, &mut canonical);
+    digest_of_canonical(&canonical)
+}
+
+fn digest_of_canonical(canonical: &str) -> String {
     let hash = Sha256::digest(canonical.as_bytes());
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
@@ -29,20 +41,7 @@ fn hex_digit(nibble: u8) -> char {
 
 fn write_canonical(value: &Value, out: &mut String) {
     match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => write_object(map, out),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -55,6 +54,21 @@ fn write_canonical(value: &Value, out: &mut String) {
         }
         scalar => out.push_str(&scalar.to_string()),
     }
+}
+
+fn write_object(map: &Map<String, Value>, out: &mut String) {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    out.push('{');
+    for (i, (key, item)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(key.clone()).to_string());
+        out.push(':');
+        write_canonical(item, out);
+    }
+    out.push('}');
 }
 
 #[cfg(test)]
@@ -85,5 +99,14 @@ mod tests {
             arguments_digest(&json!({"task": "a"})),
             arguments_digest(&json!({"task": "b"}))
         );
+    }
+
+    #[test]
+    fn an_object_digests_the_same_as_its_value() {
+        let v = json!({"b": [1, {"z": null}], "a": "x"});
+        let Value::Object(map) = &v else {
+            unreachable!()
+        };
+        assert_eq!(arguments_digest_of_object(map), arguments_digest(&v));
     }
 }

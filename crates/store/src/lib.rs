@@ -42,7 +42,7 @@ pub mod model;
 mod session_store;
 pub mod sqlite;
 
-pub use digest::arguments_digest;
+pub use digest::{arguments_digest, arguments_digest_of_object};
 pub use error::StoreError;
 pub use model::{
     Agent, AgentDeleted, AgentStatus, AgentUpdate, AgentUsage, Call, CallFinish, CallStart,

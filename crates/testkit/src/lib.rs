@@ -39,6 +39,7 @@
 //! `docs/testing.md`.
 
 mod codex;
+pub mod docker;
 mod fixture;
 mod home;
 mod model;

@@ -3,45 +3,8 @@
 //! on drop), the agent image, small derived images, and reading or writing an agent's
 //! workspace volume from outside.
 
-use std::process::{Command, Stdio};
-
-/// The agent image the tests run (built by `scripts/build-agent-image.sh`, the same tag
-/// mcpd uses by default; passed to mcpd explicitly all the same).
-pub const AGENT_IMAGE: &str = "codex-mcp-agent:latest";
-
-/// Whether this is a CI run (`CI=true` or `CI=1`), where missing Docker is a failure.
-pub fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Runs the docker CLI; its stdout when it succeeded.
-pub fn docker_cli(args: &[&str]) -> Option<String> {
-    let out = Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Like [`docker_cli`], failing with the CLI's stderr.
-pub fn docker_ok(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "docker {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
+pub use codex_mcp_testkit::docker::{AGENT_IMAGE, docker_cli, docker_ok};
+pub use codex_mcp_testkit::is_ci as ci;
 
 /// `true` when the engine answers and the agent image exists. Otherwise fails under CI
 /// and says loudly that the test is skipped elsewhere.

@@ -204,7 +204,9 @@ fn must<T>(r: anyhow::Result<T>, what: &str) -> T {
 }
 
 /// Host processes running Codex whose environment mentions `data` (mcpd's children).
-fn host_codex_processes(data: &std::path::Path) -> Vec<String> {
+/// Command lines of live Codex processes started for the data dir `data` (found by the
+/// data dir in their environment), mcpd itself excluded.
+pub fn host_codex_processes(data: &std::path::Path) -> Vec<String> {
     let marker = data.display().to_string();
     let mut left = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {

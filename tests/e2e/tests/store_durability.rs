@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use codex_mcp_e2e::setup::host_codex_processes;
 use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env};
 use codex_mcp_testkit::{CodexHome, Reply, ScriptedModel, codex_bin_or_skip, temp_dir};
 use pretty_assertions::assert_eq;
@@ -74,23 +75,6 @@ fn call_statuses(session: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Processes started by the local runtime of `data` that are still alive.
-fn marked_processes(data: &Path) -> Vec<i32> {
-    let entry = format!(
-        "{}={}",
-        codex_mcp_runtime::local::OWNER_ENV,
-        data.join("agents").display()
-    );
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e == entry.as_bytes()))
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn sigkill_mid_chat_leaves_an_interrupted_record_and_the_conversation_continues() {
     let Some(codex) = codex_bin_or_skip() else {
@@ -125,7 +109,7 @@ async fn sigkill_mid_chat_leaves_an_interrupted_record_and_the_conversation_cont
         .await
         .unwrap();
     assert!(
-        !marked_processes(&server.data).is_empty(),
+        !host_codex_processes(&server.data).is_empty(),
         "Codex should be running"
     );
     mcpd.kill().await.unwrap();
@@ -136,7 +120,7 @@ async fn sigkill_mid_chat_leaves_an_interrupted_record_and_the_conversation_cont
 
     let mcpd = server.start().await;
     // The Codex process the killed server left behind was stopped at startup.
-    assert_eq!(marked_processes(&server.data), Vec::<i32>::new());
+    assert_eq!(host_codex_processes(&server.data), Vec::<String>::new());
     let listed = mcpd
         .call_tool("list_sessions", json!({"agent_id": "dora"}))
         .await
@@ -420,7 +404,7 @@ async fn a_client_that_goes_away_leaves_a_cancelled_record_not_a_running_one() {
     );
     // And Codex was stopped with it.
     assert_eq!(
-        marked_processes(&dir.path().join("data")),
-        Vec::<i32>::new()
+        host_codex_processes(&dir.path().join("data")),
+        Vec::<String>::new()
     );
 }

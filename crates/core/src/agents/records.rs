@@ -124,7 +124,8 @@ fn new_call_id() -> String {
     )
 }
 
-fn store_failed(e: StoreError) -> String {
+/// How a store failure reads in a tool error.
+pub(crate) fn store_failed(e: StoreError) -> String {
     format!("the session store failed: {e}")
 }
 
@@ -194,7 +195,7 @@ impl AgentManager {
             agent_id: agent.as_str().to_string(),
             session_id: session.map(str::to_string),
             tool: tool.to_string(),
-            arguments_digest: codex_mcp_store::arguments_digest(&Value::Object(arguments.clone())),
+            arguments_digest: codex_mcp_store::arguments_digest_of_object(arguments),
             thread_id: None,
             started_at: codex_mcp_store::now(),
         };

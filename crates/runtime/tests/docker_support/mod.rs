@@ -12,22 +12,9 @@ use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
 use codex_mcp_runtime::{AgentId, AgentRuntime, ExecOutput, ExecSpec};
 
 pub const BUSYBOX_IMAGE: &str = "codex-mcp-test-busybox:1";
-pub const AGENT_IMAGE: &str = "codex-mcp-agent:latest";
-
-pub fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-pub fn docker_cli(args: &[&str]) -> Option<String> {
-    let out = Command::new("docker")
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use codex_mcp_testkit::docker::{AGENT_IMAGE, docker_cli};
+pub use codex_mcp_testkit::is_ci as ci;
 
 pub fn image_exists(image: &str) -> bool {
     docker_cli(&["image", "inspect", "--format", "{{.Id}}", image]).is_some()

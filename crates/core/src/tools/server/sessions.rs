@@ -16,7 +16,7 @@ use crate::server::ToolError;
 const RECENT_CALLS: u32 = 10;
 
 pub(super) fn store_error(e: StoreError) -> ToolError {
-    ToolError::Failed(format!("the session store failed: {e}"))
+    ToolError::Failed(crate::agents::records::store_failed(e))
 }
 
 fn call_info(call: Call) -> CallInfo {
