@@ -9,6 +9,7 @@
 //! concurrent requests; streams are bounded separately and all close on shutdown.
 
 pub mod bearer;
+pub mod gate;
 pub mod guard;
 pub mod health;
 pub mod legacy_session;
@@ -25,8 +26,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -216,36 +216,6 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
     }
 }
 
-async fn host_guard(State(state): State<HttpState>, request: Request, next: Next) -> Response {
-    if let Err(why) = state.options.host_policy.check(request.headers()) {
-        return rpc_error(
-            StatusCode::FORBIDDEN,
-            None,
-            ErrorObject::invalid_request(why),
-        );
-    }
-    next.run(request).await
-}
-
-/// Refuses requests without a known bearer token (401) when tokens are configured.
-async fn bearer_guard(State(state): State<HttpState>, request: Request, next: Next) -> Response {
-    if let Some(tokens) = &state.options.tokens
-        && request.uri().path() != "/health"
-        && let Err(why) = tokens.check(request.headers())
-    {
-        let mut response = json_response(
-            StatusCode::UNAUTHORIZED,
-            &serde_json::json!({ "error": why.to_string() }),
-        );
-        response.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static("Bearer realm=\"mcpd\""),
-        );
-        return response;
-    }
-    next.run(request).await
-}
-
 /// All routes, ready to merge into a larger router or to serve.
 pub fn router(state: HttpState) -> Router {
     let limit =
@@ -265,8 +235,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/metrics", get(metrics::get))
         .fallback(not_found)
         .layer(limit)
-        .layer(middleware::from_fn_with_state(state.clone(), bearer_guard))
-        .layer(middleware::from_fn_with_state(state.clone(), host_guard))
+        .layer(gate::GateLayer::new(state.clone()))
         .with_state(state)
 }
 
