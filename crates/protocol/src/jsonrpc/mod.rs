@@ -4,6 +4,8 @@
 //! what was wrong (not UTF-8, not JSON, a batch, a missing `jsonrpc`, a bad `id`), and
 //! recovers the request id whenever one can be read so the client can correlate it.
 
+mod call;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -159,6 +161,9 @@ impl Message {
                 ErrorObject::parse_error(format!("body is not valid UTF-8 ({e})")),
             )
         })?;
+        if let Some(message) = call::decode(text) {
+            return Ok(message);
+        }
         let value: Value = serde_json::from_str(text)
             .map_err(|e| DecodeError::new(None, ErrorObject::parse_error(e)))?;
         Self::from_value(value)
