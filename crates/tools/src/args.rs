@@ -7,6 +7,7 @@
 //! size limits, agent id syntax, and that required text is not blank.
 
 use codex_mcp_protocol::error::ErrorObject;
+use codex_mcp_protocol::jsonrpc::json_kind;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
@@ -249,7 +250,7 @@ fn check_value(name: &str, schema: &Value, value: &Value) -> Result<(), Argument
     let invalid = || ArgumentError::Invalid {
         name: name.into(),
         expected: describe(schema),
-        got: kind_of(value).into(),
+        got: json_kind(value).into(),
     };
     let types = declared_types(node);
     if !types.is_empty() && !types.iter().any(|t| has_type(value, t)) {
@@ -343,18 +344,6 @@ fn has_type(value: &Value, t: &str) -> bool {
         "object" => value.is_object(),
         "null" => value.is_null(),
         _ => true,
-    }
-}
-
-/// How a JSON value is named in messages.
-pub(crate) fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
