@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::streamable::{
-    SESSION_HEADER, STREAM_IDS, VERSION_HEADER, accepted, accepts, grace_after, header_str,
-    identity, too_many_streams,
+    SESSION_HEADER, STREAM_IDS, accepted, accepts, grace_after, header_str, identity, names,
+    too_many_streams,
 };
 use super::{HttpState, encoded_response, json_response, rpc_error, sse};
 use crate::server::{CtxParts, TransportKind};
@@ -32,7 +32,7 @@ use crate::session::{STANDALONE_STREAM, Session};
 // The error is the finished HTTP response; these run once per request, off the hot path.
 #[allow(clippy::result_large_err)]
 fn find_session(state: &HttpState, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
-    let Some(id) = header_str(headers, SESSION_HEADER) else {
+    let Some(id) = header_str(headers, names::SESSION) else {
         return Err(rpc_error(
             StatusCode::BAD_REQUEST,
             None,
@@ -54,7 +54,7 @@ fn find_session(state: &HttpState, headers: &HeaderMap) -> Result<Arc<Session>, 
 
 #[allow(clippy::result_large_err)]
 fn check_legacy_version(headers: &HeaderMap) -> Result<(), Response> {
-    match header_str(headers, VERSION_HEADER) {
+    match header_str(headers, names::VERSION) {
         None => Ok(()),
         Some(v) if ProtocolVersion::parse(v).is_some_and(|p| p.era() == Era::Legacy) => Ok(()),
         Some(v) => Err(rpc_error(
@@ -257,7 +257,7 @@ fn tail_stream(
 
 /// `GET /mcp`: the legacy standalone stream, or a resumption with `Last-Event-ID`.
 pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response {
-    if header_str(&headers, VERSION_HEADER)
+    if header_str(&headers, names::VERSION)
         .and_then(ProtocolVersion::parse)
         .is_some_and(|v| v.era() == Era::Modern)
     {
@@ -282,7 +282,7 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response
     let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
         return too_many_streams(None);
     };
-    if let Some(last) = header_str(&headers, "last-event-id") {
+    if let Some(last) = header_str(&headers, names::LAST_EVENT_ID) {
         let Some((stream, seq)) = last
             .rsplit_once(':')
             .and_then(|(s, n)| Some((s.to_string(), n.parse::<u64>().ok()?)))
@@ -337,13 +337,13 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response
 
 /// `DELETE /mcp`: ends a legacy session.
 pub async fn delete(State(state): State<HttpState>, headers: HeaderMap) -> Response {
-    if header_str(&headers, VERSION_HEADER)
+    if header_str(&headers, names::VERSION)
         .and_then(ProtocolVersion::parse)
         .is_some_and(|v| v.era() == Era::Modern)
     {
         return method_not_allowed("protocol 2026-07-28 has no sessions to delete");
     }
-    let Some(id) = header_str(&headers, SESSION_HEADER) else {
+    let Some(id) = header_str(&headers, names::SESSION) else {
         return rpc_error(
             StatusCode::BAD_REQUEST,
             None,

@@ -21,6 +21,7 @@ use codex_mcp_protocol::jsonrpc::{Message, Request};
 use codex_mcp_protocol::meta::{self, ModernMeta, VersionHeader};
 use codex_mcp_protocol::notifications::methods;
 use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
+use http::header::AsHeaderName;
 use http::{HeaderMap, StatusCode, Uri, header};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -42,7 +43,20 @@ pub const AGENT_HEADER: &str = "x-agent-id";
 
 pub(super) static STREAM_IDS: AtomicU64 = AtomicU64::new(1);
 
-pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The header names above as [`HeaderName`]s: a lookup by `HeaderName` skips parsing and
+/// lower-casing the name, which a lookup by `&str` repeats every time.
+pub(super) mod names {
+    use http::HeaderName;
+
+    pub const SESSION: HeaderName = HeaderName::from_static(super::SESSION_HEADER);
+    pub const VERSION: HeaderName = HeaderName::from_static(super::VERSION_HEADER);
+    pub const METHOD: HeaderName = HeaderName::from_static(super::METHOD_HEADER);
+    pub const NAME: HeaderName = HeaderName::from_static(super::NAME_HEADER);
+    pub const AGENT: HeaderName = HeaderName::from_static(super::AGENT_HEADER);
+    pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+}
+
+pub(super) fn header_str<K: AsHeaderName>(headers: &HeaderMap, name: K) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -72,7 +86,7 @@ pub fn identity(
         .as_ref()
         .and_then(|t| t.check(headers).ok());
     Identity {
-        connection_agent: header_str(headers, AGENT_HEADER)
+        connection_agent: header_str(headers, names::AGENT)
             .map(str::to_string)
             .or_else(|| query.get("agent_id").cloned()),
         token_agent: grant
@@ -113,7 +127,7 @@ pub async fn post(State(state): State<HttpState>, request: axum::extract::Reques
         Err(rejection) => return rejection.into_response(),
     };
     let headers = parts.headers;
-    if let Some(ct) = header_str(&headers, header::CONTENT_TYPE.as_str()) {
+    if let Some(ct) = header_str(&headers, header::CONTENT_TYPE) {
         if !ct
             .split(';')
             .next()
@@ -155,7 +169,7 @@ pub async fn post(State(state): State<HttpState>, request: axum::extract::Reques
 /// no `_meta`) means legacy, as does a request with neither header nor `_meta`;
 /// everything else is handled statelessly.
 fn is_modern_request(headers: &HeaderMap, message: &Message) -> bool {
-    if headers.contains_key(SESSION_HEADER) {
+    if headers.contains_key(names::SESSION) {
         return false;
     }
     let has_meta = match message {
@@ -163,7 +177,7 @@ fn is_modern_request(headers: &HeaderMap, message: &Message) -> bool {
         Message::Notification(n) => meta::meta_of(n.params.as_ref()).is_some(),
         Message::Response(_) => false,
     };
-    match header_str(headers, VERSION_HEADER).map(str::trim) {
+    match header_str(headers, names::VERSION).map(str::trim) {
         None => has_meta,
         Some(v) => has_meta || ProtocolVersion::parse(v).is_none_or(|p| p.era() == Era::Modern),
     }
@@ -196,7 +210,7 @@ async fn modern(
         };
         rpc_error(status, Some(id.clone()), error)
     };
-    let header = VersionHeader::Http(header_str(&headers, VERSION_HEADER));
+    let header = VersionHeader::Http(header_str(&headers, names::VERSION));
     let modern_meta = match ModernMeta::from_params(request.params.as_ref(), header) {
         Ok(m) => m,
         Err(e) => return fail(e),
@@ -366,7 +380,7 @@ fn check_mirror_headers(
     headers: &HeaderMap,
     request: &Request,
 ) -> Result<(), ErrorObject> {
-    let method = header_str(headers, METHOD_HEADER)
+    let method = header_str(headers, names::METHOD)
         .map(str::trim)
         .ok_or_else(|| ErrorObject::header_mismatch("the Mcp-Method header is required"))?;
     if method != request.method {
@@ -386,7 +400,7 @@ fn check_mirror_headers(
             .as_ref()
             .and_then(|p| p.get(field))
             .and_then(Value::as_str);
-        let raw = header_str(headers, NAME_HEADER)
+        let raw = header_str(headers, names::NAME)
             .map(str::trim)
             .ok_or_else(|| {
                 ErrorObject::header_mismatch(format!(
