@@ -18,8 +18,8 @@
 //!   others (see `pin.rs`); `0` lets both share every core.
 //! - `MCPD_BENCH_FILTER`: only rows whose `method/era` contains this text.
 //! - `MCPD_BENCH_BIN`: benchmark this `mcpd` executable instead of the one just built.
-//! - `MCPD_BENCH_WRK=1`: also run `wrk` (modern `tools/list`, 64 connections) as a
-//!   lighter-weight cross-check of the Rust load generator.
+//! - `MCPD_BENCH_WRK=1`: also run `wrk` (modern `tools/list`, 64 connections) as an
+//!   independent cross-check of this load generator.
 //!
 //! The load generator runs on the same machine as the server; the output says which
 //! cores each side had.

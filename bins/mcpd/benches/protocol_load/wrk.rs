@@ -1,5 +1,6 @@
 //! The optional `wrk` cross-check (`MCPD_BENCH_WRK=1`): the same stateless `tools/list`
-//! driven by a load generator written in C, to show the Rust one is not the bottleneck.
+//! driven by an independent load generator written in C (its Lua reply check makes it
+//! slower than ours; it is there to catch a measuring mistake, not to set records).
 
 use std::net::SocketAddr;
 use std::path::Path;
