@@ -30,3 +30,38 @@ pub fn docker_ok(args: &[&str]) -> Result<String> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Ids of the containers matching a `docker ps --filter` expression such as
+/// `label=codex-mcp.instance=x`, stopped ones included.
+pub fn labelled_containers(filter: &str) -> Vec<String> {
+    words(docker_cli(&["ps", "-aq", "--filter", filter]))
+}
+
+/// Names of the volumes matching a `docker volume ls --filter` expression.
+pub fn labelled_volumes(filter: &str) -> Vec<String> {
+    words(docker_cli(&["volume", "ls", "-q", "--filter", filter]))
+}
+
+fn words(listed: Option<String>) -> Vec<String> {
+    listed
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Force-removes every container, then every volume, matching `filter`: what a test's
+/// scope leaves behind.
+pub fn remove_labelled(filter: &str) {
+    let removals = [
+        (["rm", "-f"].as_slice(), labelled_containers(filter)),
+        (["volume", "rm", "-f"].as_slice(), labelled_volumes(filter)),
+    ];
+    for (command, found) in removals {
+        if !found.is_empty() {
+            let mut args = command.to_vec();
+            args.extend(found.iter().map(String::as_str));
+            docker_cli(&args);
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! workspace volume from outside.
 
 pub use codex_mcp_testkit::docker::{AGENT_IMAGE, docker_cli, docker_ok};
+use codex_mcp_testkit::docker::{labelled_containers, labelled_volumes, remove_labelled};
 pub use codex_mcp_testkit::is_ci as ci;
 
 /// `true` when the engine answers and the agent image exists. Otherwise fails under CI
@@ -63,20 +64,12 @@ impl DockerScope {
 
     /// Ids of this scope's containers (running or not).
     pub fn containers(&self) -> Vec<String> {
-        docker_cli(&["ps", "-aq", "--filter", &self.filter()])
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
+        labelled_containers(&self.filter())
     }
 
     /// Names of this scope's volumes.
     pub fn volumes(&self) -> Vec<String> {
-        docker_cli(&["volume", "ls", "-q", "--filter", &self.filter()])
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
+        labelled_volumes(&self.filter())
     }
 
     /// Runs `script` as the agent user in a throw-away container with the agent's
@@ -140,18 +133,7 @@ impl DockerScope {
 
 impl Drop for DockerScope {
     fn drop(&mut self) {
-        let ids = self.containers();
-        if !ids.is_empty() {
-            let mut args = vec!["rm", "-f"];
-            args.extend(ids.iter().map(String::as_str));
-            docker_cli(&args);
-        }
-        let vols = self.volumes();
-        if !vols.is_empty() {
-            let mut args = vec!["volume", "rm", "-f"];
-            args.extend(vols.iter().map(String::as_str));
-            docker_cli(&args);
-        }
+        remove_labelled(&self.filter());
     }
 }
 

@@ -181,75 +181,53 @@ pub(super) async fn exec(
 /// anything in the container.
 pub(super) async fn reap_orphans(rt: &DockerRuntime, container: &str) -> Result<u32, RuntimeError> {
     let grace_tenths = (rt.cfg.kill_grace.as_millis() / 100).to_string();
-    let opts = CreateExecOptions {
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        cmd: Some(vec![
-            "sh",
-            "-c",
-            REAPER,
-            "codex-mcp-reap",
-            KILLER,
-            &grace_tenths,
-        ]),
-        user: Some(AGENT_USER),
-        ..Default::default()
-    };
-    let created = rt
-        .docker
-        .create_exec(container, opts)
+    let cmd = vec!["sh", "-c", REAPER, "codex-mcp-reap", KILLER, &grace_tenths];
+    let printed = run_script(&rt.docker, container, cmd)
         .await
         .map_err(|e| rt.map_err("exec", e))?;
-    let mut printed = String::new();
-    if let StartExecResults::Attached { mut output, .. } = rt
-        .docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(|e| rt.map_err("exec", e))?
-    {
-        while let Some(item) = output.next().await {
-            if let Ok(LogOutput::StdOut { message }) = item {
-                printed.push_str(&String::from_utf8_lossy(&message));
-            }
-        }
-    }
     Ok(printed.trim().parse().unwrap_or(0))
 }
 
 /// Runs the killer script and waits for it to finish.
 async fn kill_tree(docker: &bollard::Docker, container: &str, pidfile: &str, grace_tenths: &str) {
+    let cmd = vec!["sh", "-c", KILLER, "codex-mcp-kill", pidfile, grace_tenths];
+    match run_script(docker, container, cmd).await {
+        Ok(printed) => debug!(output = %printed, "killer"),
+        // The container may be gone already, which kills everything anyway.
+        Err(e) => debug!(error = %e, container, "kill exec failed"),
+    }
+}
+
+/// Runs `cmd` as the agent user in `container`, waits for it, and returns what it
+/// printed on stdout (its stderr is logged at debug level).
+async fn run_script(
+    docker: &bollard::Docker,
+    container: &str,
+    cmd: Vec<&str>,
+) -> Result<String, bollard::errors::Error> {
     let opts = CreateExecOptions {
         attach_stdout: Some(true),
         attach_stderr: Some(true),
-        cmd: Some(vec![
-            "sh",
-            "-c",
-            KILLER,
-            "codex-mcp-kill",
-            pidfile,
-            grace_tenths,
-        ]),
+        cmd: Some(cmd),
         user: Some(AGENT_USER),
         ..Default::default()
     };
-    let result = async {
-        let created = docker.create_exec(container, opts).await?;
-        if let StartExecResults::Attached { mut output, .. } =
-            docker.start_exec(&created.id, None).await?
-        {
-            while let Some(item) = output.next().await {
-                if let Ok(o) = item {
-                    debug!(output = %o, "killer");
+    let created = docker.create_exec(container, opts).await?;
+    let mut printed = String::new();
+    if let StartExecResults::Attached { mut output, .. } =
+        docker.start_exec(&created.id, None).await?
+    {
+        while let Some(item) = output.next().await {
+            match item {
+                Ok(LogOutput::StdOut { message }) => {
+                    printed.push_str(&String::from_utf8_lossy(&message));
                 }
+                Ok(other) => debug!(output = %other, container, "script"),
+                Err(e) => debug!(error = %e, container, "script output"),
             }
         }
-        Ok::<_, bollard::errors::Error>(())
     }
-    .await;
-    if let Err(e) = result {
-        // The container may be gone already, which kills everything anyway.
-        debug!(error = %e, container, "kill exec failed");
-    }
+    Ok(printed)
 }
 
 /// The exit code once the engine reports the exec as finished.

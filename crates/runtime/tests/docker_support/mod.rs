@@ -14,6 +14,7 @@ use codex_mcp_runtime::{AgentId, AgentRuntime, ExecOutput, ExecSpec};
 pub const BUSYBOX_IMAGE: &str = "codex-mcp-test-busybox:1";
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use codex_mcp_testkit::docker::{AGENT_IMAGE, docker_cli};
+use codex_mcp_testkit::docker::{labelled_containers, remove_labelled};
 pub use codex_mcp_testkit::is_ci as ci;
 
 pub fn image_exists(image: &str) -> bool {
@@ -161,30 +162,13 @@ impl TestEnv {
     }
 
     pub fn containers(&self) -> Vec<String> {
-        docker_cli(&["ps", "-aq", "--filter", &self.label()])
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
+        labelled_containers(&self.label())
     }
 }
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
-        let ids = self.containers();
-        if !ids.is_empty() {
-            let mut args = vec!["rm", "-f"];
-            args.extend(ids.iter().map(String::as_str));
-            docker_cli(&args);
-        }
-        let vols =
-            docker_cli(&["volume", "ls", "-q", "--filter", &self.label()]).unwrap_or_default();
-        let vols: Vec<&str> = vols.split_whitespace().collect();
-        if !vols.is_empty() {
-            let mut args = vec!["volume", "rm", "-f"];
-            args.extend(vols);
-            docker_cli(&args);
-        }
+        remove_labelled(&self.label());
     }
 }
 
