@@ -130,11 +130,7 @@ pub async fn run(
             detail: e.to_string(),
         })?;
 
-    let mut thread_id = None;
-    let mut final_message: Option<String> = None;
-    let mut usage = None;
-    let mut items = Vec::new();
-    let mut failure: Option<String> = None;
+    let mut transcript = Transcript::default();
     let mut stderr: VecDeque<String> = VecDeque::new();
     let deadline = tokio::time::sleep(run.timeout);
     tokio::pin!(deadline);
@@ -144,21 +140,7 @@ pub async fn run(
                 Some(ExecEvent::Stdout(line)) => {
                     let Some(event) = parse_line(&line) else { continue };
                     on_event(&event);
-                    match event {
-                        CodexEvent::ThreadStarted(id) => thread_id = Some(id),
-                        CodexEvent::ItemCompleted(item) => {
-                            if item.get("type").and_then(Value::as_str) == Some("agent_message") {
-                                final_message = item.get("text").and_then(Value::as_str).map(str::to_string);
-                            }
-                            items.push(item);
-                        }
-                        CodexEvent::TurnCompleted(u) => usage = Some(u),
-                        CodexEvent::TurnFailed(m) => failure = Some(m),
-                        CodexEvent::Error(m) => {
-                            failure.get_or_insert(m);
-                        }
-                        _ => {}
-                    }
+                    transcript.absorb(event);
                 }
                 Some(ExecEvent::Stderr(line)) => {
                     stderr.push_back(line);
@@ -171,7 +153,7 @@ pub async fn run(
             },
             () = &mut deadline => {
                 handle.kill().await;
-                return Err(CodexError::TimedOut { after: run.timeout, thread_id });
+                return Err(CodexError::TimedOut { after: run.timeout, thread_id: transcript.thread_id });
             }
             () = cancel.cancelled() => {
                 handle.kill().await;
@@ -180,30 +162,166 @@ pub async fn run(
         }
     };
     let stderr_tail = stderr.into_iter().collect::<Vec<_>>().join("\n");
-    if let Some(message) = failure {
-        return Err(CodexError::Failed { message, thread_id });
+    transcript.finish(program, code, stderr_tail)
+}
+
+/// What a run's events said so far. Only `thread.started`, `agent_message` items and
+/// `turn.completed` / `turn.failed` / `error` decide the outcome: the other items (commands,
+/// file changes) are kept for the record but Codex does not always emit them (0.169.0 can
+/// skip the `command_execution` item of a command its sandbox denied; docs/testing.md).
+#[derive(Debug, Default)]
+struct Transcript {
+    thread_id: Option<String>,
+    final_message: Option<String>,
+    usage: Option<Usage>,
+    items: Vec<Value>,
+    failure: Option<String>,
+}
+
+impl Transcript {
+    fn absorb(&mut self, event: CodexEvent) {
+        match event {
+            CodexEvent::ThreadStarted(id) => self.thread_id = Some(id),
+            CodexEvent::ItemCompleted(item) => {
+                if item.get("type").and_then(Value::as_str) == Some("agent_message") {
+                    self.final_message =
+                        item.get("text").and_then(Value::as_str).map(str::to_string);
+                }
+                self.items.push(item);
+            }
+            CodexEvent::TurnCompleted(u) => self.usage = Some(u),
+            CodexEvent::TurnFailed(m) => self.failure = Some(m),
+            CodexEvent::Error(m) => {
+                self.failure.get_or_insert(m);
+            }
+            _ => {}
+        }
     }
-    match (usage, code) {
-        // The shell's "command not found": nothing of Codex ran (in a container, the
-        // program is looked up on the image's PATH, so this is how a missing one shows).
-        (None, Some(127)) if thread_id.is_none() => Err(CodexError::Start {
-            program,
-            detail: format!("not found (exit code 127: {stderr_tail})"),
-        }),
-        (Some(usage), Some(0)) => match final_message {
-            Some(final_message) => Ok(CodexOutcome {
-                thread_id,
-                final_message,
-                usage,
-                items,
-                stderr_tail,
+
+    /// The run's result once Codex exited with `code` (`None`: killed by a signal).
+    fn finish(
+        self,
+        program: String,
+        code: Option<i32>,
+        stderr_tail: String,
+    ) -> Result<CodexOutcome, CodexError> {
+        let thread_id = self.thread_id;
+        if let Some(message) = self.failure {
+            return Err(CodexError::Failed { message, thread_id });
+        }
+        match (self.usage, code) {
+            // The shell's "command not found": nothing of Codex ran (in a container, the
+            // program is looked up on the image's PATH, so this is how a missing one shows).
+            (None, Some(127)) if thread_id.is_none() => Err(CodexError::Start {
+                program,
+                detail: format!("not found (exit code 127: {stderr_tail})"),
             }),
-            None => Err(CodexError::NoAnswer { thread_id }),
-        },
-        _ => Err(CodexError::Exited {
-            code,
-            stderr_tail,
-            thread_id,
-        }),
+            (Some(usage), Some(0)) => match self.final_message {
+                Some(final_message) => Ok(CodexOutcome {
+                    thread_id,
+                    final_message,
+                    usage,
+                    items: self.items,
+                    stderr_tail,
+                }),
+                None => Err(CodexError::NoAnswer { thread_id }),
+            },
+            _ => Err(CodexError::Exited {
+                code,
+                stderr_tail,
+                thread_id,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codex::events::describe;
+    use pretty_assertions::assert_eq;
+
+    /// Feeds stdout lines as the run loop does; returns the outcome after exit code 0 and
+    /// the progress messages sent on the way.
+    fn replay(lines: &[&str]) -> (Result<CodexOutcome, CodexError>, Vec<String>) {
+        let mut transcript = Transcript::default();
+        let mut progress = Vec::new();
+        for event in lines.iter().filter_map(|l| parse_line(l)) {
+            progress.extend(describe(&event));
+            transcript.absorb(event);
+        }
+        (
+            transcript.finish("codex".into(), Some(0), String::new()),
+            progress,
+        )
+    }
+
+    const STARTED: &str = r#"{"type":"thread.started","thread_id":"t-1"}"#;
+    const TURN: &str = r#"{"type":"turn.started"}"#;
+    const ANSWER: &str = r#"{"type":"item.completed","item":{"id":"item_1","type":"agent_message","text":"could not"}}"#;
+    const DONE: &str = r#"{"type":"turn.completed","usage":{"input_tokens":20,"cached_input_tokens":0,"cache_write_input_tokens":0,"output_tokens":10,"reasoning_output_tokens":0}}"#;
+
+    #[test]
+    fn a_denied_command_without_its_item_still_gives_the_answer() {
+        // What Codex 0.169.0 printed on a fresh machine for a command its read-only sandbox
+        // denied: no command_execution item at all.
+        let (outcome, progress) = replay(&[STARTED, TURN, ANSWER, DONE]);
+        let outcome = outcome.unwrap();
+        assert_eq!(outcome.thread_id.as_deref(), Some("t-1"));
+        assert_eq!(outcome.final_message, "could not");
+        assert_eq!(
+            outcome.usage,
+            Usage {
+                input_tokens: 20,
+                cached_input_tokens: 0,
+                output_tokens: 10,
+                reasoning_output_tokens: 0
+            }
+        );
+        assert_eq!(outcome.items.len(), 1);
+        assert_eq!(
+            progress,
+            [
+                "Codex started",
+                "Codex is thinking",
+                "writing the answer",
+                "Codex finished"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_command_items_add_progress_but_do_not_change_the_result() {
+        let begun = r#"{"type":"item.started","item":{"id":"item_0","type":"command_execution","command":"/bin/bash -lc 'echo hi > f.txt'","aggregated_output":"","exit_code":null,"status":"in_progress"}}"#;
+        let ended = r#"{"type":"item.completed","item":{"id":"item_0","type":"command_execution","command":"/bin/bash -lc 'echo hi > f.txt'","aggregated_output":"/bin/bash: line 1: f.txt: Read-only file system\n","exit_code":1,"status":"failed"}}"#;
+        let (with, with_progress) = replay(&[STARTED, TURN, begun, ended, ANSWER, DONE]);
+        let (without, _) = replay(&[STARTED, TURN, ANSWER, DONE]);
+        let (with, without) = (with.unwrap(), without.unwrap());
+        assert_eq!(with.final_message, without.final_message);
+        assert_eq!(with.usage, without.usage);
+        assert_eq!(with.thread_id, without.thread_id);
+        assert_eq!(with.items.len(), 2);
+        assert_eq!(
+            with_progress,
+            [
+                "Codex started",
+                "Codex is thinking",
+                "running `echo hi > f.txt`",
+                "`echo hi > f.txt` exited with 1",
+                "writing the answer",
+                "Codex finished"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_turn_without_an_answer_is_reported_as_such() {
+        let (outcome, _) = replay(&[STARTED, TURN, DONE]);
+        assert_eq!(
+            outcome,
+            Err(CodexError::NoAnswer {
+                thread_id: Some("t-1".into())
+            })
+        );
     }
 }
