@@ -210,22 +210,3 @@ fn check_version(bin: &Path) -> Result<()> {
     }
     Ok(())
 }
-
-/// A fresh temporary folder under `<target>/test-tmp`, removed when dropped. Prefer it to
-/// the system temp dir for `CODEX_HOME`: Codex 0.169 warns on stderr ("Refusing to create
-/// helper binaries under temporary dir") when its home is under `/tmp`.
-/// When the checkout itself lies under `/tmp` (a CI clone, say), the folder goes under
-/// `$HOME/.cache/codex-mcp-test-tmp` instead, for the same reason.
-pub fn temp_dir(prefix: &str) -> Result<tempfile::TempDir> {
-    let mut root = target_dir().join("test-tmp");
-    if root.starts_with("/tmp")
-        && let Some(home) = std::env::var_os("HOME")
-    {
-        root = std::path::PathBuf::from(home).join(".cache/codex-mcp-test-tmp");
-    }
-    fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(&root)
-        .with_context(|| format!("creating a temp dir in {}", root.display()))
-}

@@ -8,10 +8,11 @@ use std::time::Duration;
 use anyhow::Result;
 use tempfile::TempDir;
 
-use crate::codex::{codex_bin_or_skip, temp_dir};
+use crate::codex::codex_bin_or_skip;
 use crate::home::CodexHome;
 use crate::model::ScriptedModel;
 use crate::run::{CodexOutput, run_codex};
+use crate::scratch::temp_dir;
 
 /// Default time limit of [`CodexFixture::exec`] and [`CodexFixture::resume`]; a turn
 /// against the scripted model takes well under a second.

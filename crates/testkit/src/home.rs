@@ -258,7 +258,9 @@ impl CodexHome {
 
     /// A `codex` command with `CODEX_HOME` set to this home, the variables that would
     /// override its credentials or logging removed (`OPENAI_API_KEY`, `CODEX_API_KEY`,
-    /// `RUST_LOG`), and killed when dropped. Add the subcommand and flags.
+    /// `RUST_LOG`), `LC_ALL=C.UTF-8` (the shell's error messages that tests read, such as
+    /// "Read-only file system", stay English on a machine with another locale), and killed
+    /// when dropped. Add the subcommand and flags.
     pub fn command(&self, codex_bin: &Path) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(codex_bin);
         cmd.env("CODEX_HOME", &self.dir)
@@ -266,6 +268,7 @@ impl CodexHome {
             .env_remove("CODEX_API_KEY")
             .env_remove("OPENAI_BASE_URL")
             .env_remove("RUST_LOG")
+            .env("LC_ALL", "C.UTF-8")
             .kill_on_drop(true);
         cmd
     }

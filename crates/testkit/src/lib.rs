@@ -47,10 +47,11 @@ mod oauth;
 mod reply;
 mod request;
 mod run;
+mod scratch;
 
 pub use codex::{
     CACHE_ENV, CODEX_BIN_ENV, CODEX_VERSION, codex_bin, codex_bin_or_skip, codex_vendor_dir, is_ci,
-    temp_dir, test_cache_dir,
+    test_cache_dir,
 };
 pub use fixture::{CodexFixture, DEFAULT_CODEX_TIMEOUT};
 pub use home::{
@@ -61,3 +62,4 @@ pub use oauth::{TOKEN_ENDPOINT_DELAY, TokenAnswer, TokenEndpoint};
 pub use reply::{Reply, ReplyFn, Usage, assistant_message, function_call, sse_event};
 pub use request::{Message, RecordedRequest};
 pub use run::{CodexOutput, run_codex};
+pub use scratch::temp_dir;

@@ -30,14 +30,6 @@ pub fn mcpd_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("mcpd"))
 }
 
-/// A free port on 127.0.0.1 (bound then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
-
 /// Runs `mcpd ARGS` to completion with `env` (and a free listen address, in case it
 /// serves), outside any test's environment variables that mcpd reads; gives up after
 /// `timeout`. Returns its exit code (`None` when it was killed) and its stdout + stderr.
@@ -47,12 +39,9 @@ pub async fn run_mcpd(
     timeout: Duration,
 ) -> anyhow::Result<(Option<i32>, String)> {
     let mut cmd = tokio::process::Command::new(mcpd_bin());
-    for k in CREDENTIAL_ENV {
-        cmd.env_remove(k);
-    }
-    cmd.args(args)
+    without_shell_settings(&mut cmd)
+        .args(args)
         .env("MCPD_LISTEN", "127.0.0.1:0")
-        .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .kill_on_drop(true);
@@ -68,22 +57,45 @@ pub async fn run_mcpd(
     Ok((out.status.code(), text))
 }
 
-/// Variables that choose credentials: a test's `mcpd` inherits none of them from the
-/// developer's shell, so only what the test sets decides which login is used.
-pub const CREDENTIAL_ENV: &[&str] = &[
-    "OPENAI_API_KEY",
-    "CODEX_API_KEY",
+/// Prefixes of the environment variables `mcpd` reads as settings (`mcpd config --list`)
+/// or Codex reads from its environment.
+const SHELL_SETTING_PREFIXES: &[&str] = &["MCPD_", "CODEX_", "OPENAI_", "OAUTH_", "CONTAINER_"];
+
+/// The other settings `mcpd` reads, plus `RUST_LOG` and the Windows home.
+const SHELL_SETTING_NAMES: &[&str] = &[
     "CHATGPT_OAUTH_TOKEN",
-    "CODEX_AUTH_DIR",
-    "CODEX_AUTH_METHOD",
-    "CODEX_PREFER_OAUTH",
-    "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+    "MAX_CONCURRENT_SESSIONS",
+    "SESSION_TIMEOUT",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "PERSISTENT_MODE",
+    "RUST_LOG",
     "USERPROFILE",
 ];
 
+/// True for a variable a test's `mcpd` must not inherit from the shell running the tests:
+/// a developer's `LOG_LEVEL=warn` (no "mcpd listening" line), `CODEX_MCP_RUNTIME=docker`
+/// or `OPENAI_API_KEY` would otherwise change results. Each test sets what it needs.
+pub fn is_shell_setting(name: &str) -> bool {
+    SHELL_SETTING_PREFIXES.iter().any(|p| name.starts_with(p))
+        || SHELL_SETTING_NAMES.contains(&name)
+}
+
+/// Removes from `cmd` every inherited variable [`is_shell_setting`] names; set the test's
+/// own settings after this.
+pub fn without_shell_settings(cmd: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_shell_setting) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
 /// `http://HOST:PORT` from mcpd's "mcpd listening: streamable HTTP at http://HOST:PORT/mcp"
-/// log line.
-fn listening_at(log: &str) -> Option<String> {
+/// log line: how a test learns the port of an mcpd told to listen on `127.0.0.1:0` (a port
+/// picked in advance could be taken by another test before mcpd binds it).
+pub fn listening_at(log: &str) -> Option<String> {
     let line = log.lines().find(|l| l.contains("mcpd listening"))?;
     let start = line.find("http://")?;
     let rest = &line[start..];
@@ -115,11 +127,7 @@ impl Mcpd {
         let stderr_path = log_dir.join(format!("mcpd-{}-{n}.log", std::process::id()));
         let stderr = std::fs::File::create(&stderr_path)?;
         let mut cmd = tokio::process::Command::new(mcpd_bin());
-        for name in CREDENTIAL_ENV {
-            cmd.env_remove(name);
-        }
-        cmd.env_remove("MCPD_BIN")
-            .env_remove("RUST_LOG")
+        without_shell_settings(&mut cmd)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(stderr))

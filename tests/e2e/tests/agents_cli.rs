@@ -1,18 +1,17 @@
 //! `mcpd agents list|status|cleanup`: through a running mcpd, and directly on the data
 //! dir when none runs. Local runtime, a fake Codex.
 
-use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_bin};
+use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_bin, without_shell_settings};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 /// Runs `mcpd agents <args>` with `env`; returns (exit code, stdout, stderr).
 async fn agents(env: &[(&'static str, String)], args: &[&str]) -> (Option<i32>, String, String) {
-    let out = tokio::process::Command::new(mcpd_bin())
+    let out = without_shell_settings(&mut tokio::process::Command::new(mcpd_bin()))
         .arg("agents")
         .args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())
         .output()
         .await

@@ -4,22 +4,18 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use codex_mcp_e2e::{free_port, mcpd_bin};
+use codex_mcp_e2e::{is_shell_setting, listening_at, mcpd_bin, without_shell_settings};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-/// `mcpd` with a clean environment of its own: inherited mcpd settings are removed and
+/// `mcpd` with a clean environment of its own: inherited settings are removed and
 /// the data directory and home point into `dir`.
 fn mcpd(dir: &Path) -> Command {
     let mut cmd = Command::new(mcpd_bin());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("MCPD_") || k.starts_with("CODEX_MCP_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("CODEX_MCP_DATA_DIR", dir.join("data"))
+    without_shell_settings(&mut cmd)
+        .env("CODEX_MCP_DATA_DIR", dir.join("data"))
         .env("CODEX_MCP_RUNTIME", "local")
         .env("HOME", dir)
         .stdin(Stdio::null())
@@ -29,9 +25,25 @@ fn mcpd(dir: &Path) -> Command {
     cmd
 }
 
-async fn wait_healthy(base: &str, child: &mut Child) {
+/// Waits until mcpd, listening on port 0 with stderr going to `log`, says where it listens
+/// and answers `/health` there; returns `http://127.0.0.1:PORT`.
+async fn wait_healthy(log: &Path, child: &mut Child) -> String {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let base = loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(base) = listening_at(&text) {
+            break base;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("mcpd exited early with {status}: {text}");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "mcpd never said where it listens: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     loop {
         let probe = tokio::time::timeout(
             Duration::from_secs(2),
@@ -39,7 +51,7 @@ async fn wait_healthy(base: &str, child: &mut Child) {
         )
         .await;
         if matches!(&probe, Ok(Ok(r)) if r.status().is_success()) {
-            return;
+            return base;
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!("mcpd exited early with {status}");
@@ -103,14 +115,13 @@ async fn an_unknown_mcpd_variable_exits_2_naming_it() {
 #[tokio::test]
 async fn sigterm_stops_a_serving_mcpd_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
+    let log = dir.path().join("mcpd.log");
     let mut child = mcpd(dir.path())
-        .env("MCPD_LISTEN", format!("127.0.0.1:{port}"))
-        .stderr(Stdio::null())
+        .env("MCPD_LISTEN", "127.0.0.1:0")
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("spawn mcpd");
-    wait_healthy(&base, &mut child).await;
+    let base = wait_healthy(&log, &mut child).await;
 
     // A client holding a legacy session with an open GET stream must not delay exit.
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -197,4 +208,33 @@ async fn stdio_answers_and_exits_0_at_eof() {
         .expect("mcpd exits within 5 s of stdin EOF")
         .expect("wait");
     assert_eq!(status.code(), Some(0), "{status}");
+}
+
+#[tokio::test]
+async fn every_setting_mcpd_lists_is_kept_from_a_tests_shell() {
+    // The harness drops inherited settings by name; a setting added to mcpd but not to
+    // that list would leak from the developer's shell into every test's mcpd.
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::time::timeout(
+        Duration::from_secs(20),
+        mcpd(dir.path())
+            .args(["config", "--list"])
+            .stdout(Stdio::piped())
+            .output(),
+    )
+    .await
+    .expect("mcpd exits promptly")
+    .expect("mcpd runs");
+    assert_eq!(output.status.code(), Some(0));
+    let listed: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(listed.len() > 20, "{listed:?}");
+    let leaking: Vec<&String> = listed.iter().filter(|n| !is_shell_setting(n)).collect();
+    assert_eq!(
+        leaking,
+        Vec::<&String>::new(),
+        "add them to tests/e2e/src/lib.rs"
+    );
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use codex_mcp_e2e::{Mcpd, mcpd_bin};
+use codex_mcp_e2e::{Mcpd, mcpd_bin, without_shell_settings};
 use pretty_assertions::assert_eq;
 use rmcp::ServiceExt as _;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion};
@@ -180,11 +180,7 @@ fn stdio_command(sandbox: &Sandbox) -> (tokio::process::Command, PathBuf) {
     let log = sandbox.path().join("mcpd-stdio.log");
     let cmd = tokio::process::Command::new(mcpd_bin()).configure(|cmd| {
         cmd.args(["serve", "--stdio"]);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("MCPD_") || k.starts_with("CODEX_MCP_") || k == "RUST_LOG" {
-                cmd.env_remove(k);
-            }
-        }
+        without_shell_settings(cmd);
         for (k, v) in sandbox.env() {
             cmd.env(k, v);
         }

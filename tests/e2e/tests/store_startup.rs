@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use codex_mcp_e2e::{Mcpd, free_port, mcpd_bin};
+use codex_mcp_e2e::{Mcpd, mcpd_bin, without_shell_settings};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
 
@@ -13,12 +13,11 @@ use pretty_assertions::assert_eq;
 async fn failed_start(data: &Path, home: &Path) -> (Option<i32>, String) {
     let out = tokio::time::timeout(
         Duration::from_secs(20),
-        tokio::process::Command::new(mcpd_bin())
+        without_shell_settings(&mut tokio::process::Command::new(mcpd_bin()))
             .env("CODEX_MCP_DATA_DIR", data)
             .env("CODEX_MCP_RUNTIME", "local")
-            .env("MCPD_LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("MCPD_LISTEN", "127.0.0.1:0")
             .env("HOME", home)
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

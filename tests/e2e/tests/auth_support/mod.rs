@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codex_mcp_e2e::{CREDENTIAL_ENV, Mcpd, mcpd_bin};
+use codex_mcp_e2e::{Mcpd, mcpd_bin, without_shell_settings};
 use codex_mcp_testkit::{Auth, CodexHome, Reply, ScriptedModel, codex_bin_or_skip, temp_dir};
 use serde_json::{Value, json};
 
@@ -102,19 +102,16 @@ impl World {
         Mcpd::start(&self.env(extra), self.path()).await.unwrap()
     }
 
-    /// `mcpd ARGS` with [`World::env`] and no inherited credential settings.
+    /// `mcpd ARGS` with [`World::env`] and no inherited settings.
     pub fn command(
         &self,
         args: &[&str],
         extra: &[(&'static str, String)],
     ) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(mcpd_bin());
-        for name in CREDENTIAL_ENV {
-            cmd.env_remove(name);
-        }
-        cmd.args(args)
+        without_shell_settings(&mut cmd)
+            .args(args)
             .envs(self.env(extra))
-            .env_remove("RUST_LOG")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
         cmd
