@@ -62,3 +62,35 @@ pub fn assert_only_known_paths(model: &ScriptedModel) {
         );
     }
 }
+
+/// The text of the first `function_call_output` Codex sent back to the model in its second
+/// request: what the model was told about the command it asked for.
+pub fn first_tool_output(model: &ScriptedModel) -> String {
+    let reqs = model.responses_requests();
+    let follow_up = reqs.get(1).unwrap_or_else(|| {
+        panic!(
+            "Codex made {} model request(s), expected a follow-up",
+            reqs.len()
+        )
+    });
+    let outputs = follow_up.function_call_outputs();
+    outputs
+        .first()
+        .and_then(|o| o["output"].as_str())
+        .unwrap_or_else(|| panic!("no function_call_output in {:?}", follow_up.input()))
+        .to_string()
+}
+
+/// A machine precondition of the sandbox tests, failing with the fix: Codex's Linux sandbox
+/// (the bubblewrap bundled with it) needs user namespaces. Without them no sandboxed command
+/// runs at all, and the tool output carries bwrap's complaint instead of the command's.
+pub fn assert_codex_sandbox_started(tool_output: &str) {
+    assert!(
+        !tool_output.contains("bwrap") && !tool_output.contains("namespace"),
+        "Codex's Linux sandbox (bubblewrap) could not start on this machine, so no sandboxed \
+         command ran. It needs user namespaces: run the tests as root on the host, or allow \
+         unprivileged ones (sysctl user.max_user_namespaces > 0; on Ubuntu also \
+         kernel.apparmor_restrict_unprivileged_userns=0). Inside a Docker container it cannot \
+         work (docs/testing.md). Codex said: {tool_output}"
+    );
+}
