@@ -26,6 +26,8 @@ base_image=${BASE_IMAGE:-codex-mcp-base:bookworm}
 dockerfile=$repo/deploy/agent/Dockerfile
 
 say() { echo "build-agent-image: $*" >&2; }
+# shellcheck source=scripts/test-lib.sh
+. "$repo/scripts/test-lib.sh"
 
 docker info >/dev/null 2>&1 || { say "the Docker engine does not answer: run scripts/docker-setup.sh"; exit 1; }
 
@@ -35,9 +37,7 @@ if docker image inspect "$base_image" >/dev/null 2>&1; then
 else
   command -v debootstrap >/dev/null 2>&1 || {
     say "installing debootstrap"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update >/dev/null
-    apt-get install -y debootstrap >/dev/null
+    apt_install "${TMPDIR:-/tmp}/codex-mcp-apt.log" debootstrap
   }
   rootfs=$(mktemp -d /tmp/codex-mcp-rootfs.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT

@@ -12,6 +12,9 @@
 #   DOCKER_WAIT_S  how long to wait for the engine (default 60)
 set -euo pipefail
 
+# shellcheck source=scripts/test-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/test-lib.sh"
+
 log=${DOCKERD_LOG:-/var/log/codex-mcp-dockerd.log}
 wait_s=${DOCKER_WAIT_S:-60}
 
@@ -21,10 +24,8 @@ missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then
-  say "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update >>"$log" 2>&1
-  apt-get install -y "${missing[@]}" >>"$log" 2>&1
+  say "installing ${missing[*]} (log: $log)"
+  apt_install "$log" "${missing[@]}"
 fi
 
 if docker info >/dev/null 2>&1; then

@@ -54,7 +54,19 @@ if [ -x "$VENV_PY" ] && [ "$(cat "$stamp_file" 2>/dev/null || true)" = "$want_st
   say "python venv (mcp $("$VENV_PY" -c 'import importlib.metadata as m; print(m.version("mcp"))')): present in $VENV"
 else
   t=$SECONDS
-  [ -x "$VENV_PY" ] || python3 -m venv "$VENV"
+  command -v python3 >/dev/null 2>&1 || { say "python3 is needed for the Python SDK tests"; exit 1; }
+  if [ ! -x "$VENV_PY" ]; then
+    mkdir -p "$DEPS"
+    if ! python3 -m venv "$VENV" >"$DEPS/venv.log" 2>&1; then
+      # Debian's python3 lacks ensurepip until python3-venv is installed; a half-made
+      # venv (no pip) would fail later, so start over.
+      rm -rf "$VENV"
+      grep -q ensurepip "$DEPS/venv.log" || { cat "$DEPS/venv.log"; exit 1; }
+      say "python3 has no venv support: installing python3-venv"
+      apt_install "$DEPS/apt.log" python3-venv
+      python3 -m venv "$VENV"
+    fi
+  fi
   "$VENV_PY" -m pip install --disable-pip-version-check --no-input -q -r "$PY_REQUIREMENTS"
   echo "$want_stamp" >"$stamp_file"
   say "installed $("$VENV_PY" --version) venv with mcp $("$VENV_PY" -c 'import importlib.metadata as m; print(m.version("mcp"))'), pytest $("$VENV_PY" -c 'import pytest; print(pytest.__version__)') into $VENV in $(fmt_duration $((SECONDS - t)))"

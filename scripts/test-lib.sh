@@ -52,3 +52,30 @@ fmt_duration() {
 strip_ansi() {
   sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g'
 }
+
+# apt_install LOG PKG...: installs Debian packages without any prompt (debconf or
+# needrestart), as root (or through sudo), with the output in LOG. On failure says which
+# packages and shows the end of LOG, so a fresh machine's missing step is named.
+apt_install() {
+  local log=$1 sudo=()
+  shift
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "apt_install: no apt-get on this machine: install $* with its package manager" >&2
+    return 1
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      echo "apt_install: installing $* needs root (or sudo): rerun as root or install them yourself" >&2
+      return 1
+    fi
+  fi
+  # NEEDRESTART_*: Debian's needrestart otherwise asks which services to restart.
+  if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 NEEDRESTART_MODE=l \
+    sh -c 'apt-get update -q && apt-get install -y -q "$@"' apt_install "$@" >>"$log" 2>&1; then
+    echo "apt_install: apt-get install $* failed; last lines of $log:" >&2
+    tail -n 20 "$log" >&2 || true
+    return 1
+  fi
+}
