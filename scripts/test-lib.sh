@@ -24,10 +24,11 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
 BIN_DIR=$TARGET/debug
 
-# Names of environment variables that configure mcpd or Codex from a developer's shell.
+# Names of environment variables that configure mcpd or Codex from a developer's shell
+# (every variable mcpd reads, `mcpd config --list`; the same list as tests/e2e/src/lib.rs).
 # Test servers are started without them so a local setting cannot change a result.
 server_env_leaks() {
-  compgen -e | grep -E '^(MCPD_|CODEX_MCP_|CODEX_HOME$|CODEX_API_KEY$|OPENAI_|LOG_LEVEL$|RUST_LOG$)' || true
+  compgen -e | grep -E '^(MCPD_|CODEX_|OPENAI_|OAUTH_|CONTAINER_)|^(CHATGPT_OAUTH_TOKEN|MAX_CONCURRENT_SESSIONS|SESSION_TIMEOUT|LOG_LEVEL|LOG_FORMAT|PERSISTENT_MODE|RUST_LOG)$' || true
 }
 
 # `env -u NAME ...` arguments that drop server_env_leaks.

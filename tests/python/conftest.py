@@ -2,7 +2,7 @@
 
 `MCPD_BIN` names the binary (default: <repo>/target/debug/mcpd, built by scripts/test.sh).
 Every server started here listens on 127.0.0.1 only, with a temporary data directory and
-HOME, and without the developer's MCPD_*/CODEX_* settings.
+HOME, and without any of the developer's mcpd settings.
 """
 
 from __future__ import annotations
@@ -25,8 +25,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Settings that would let a developer's shell change what the server under test does.
-_LEAKY_ENV = re.compile(r"^(MCPD_|CODEX_MCP_|CODEX_HOME$|CODEX_API_KEY$|OPENAI_|LOG_LEVEL$|RUST_LOG$)")
+# Settings that would let a developer's shell change what the server under test does: every
+# variable mcpd reads (`mcpd config --list`) or hands to Codex; the same list as
+# tests/e2e/src/lib.rs and server_env_leaks in scripts/test-lib.sh.
+_LEAKY_ENV = re.compile(
+    r"^(MCPD_|CODEX_|OPENAI_|OAUTH_|CONTAINER_)"
+    r"|^(CHATGPT_OAUTH_TOKEN|MAX_CONCURRENT_SESSIONS|SESSION_TIMEOUT|LOG_LEVEL|LOG_FORMAT|PERSISTENT_MODE|RUST_LOG)$"
+)
 
 
 def _target_dir() -> Path:
