@@ -268,6 +268,29 @@ impl Mcpd {
     }
 }
 
+/// Runs `mcpd agents <args>` with `env`; returns (exit code, stdout, stderr).
+pub async fn mcpd_agents(
+    env: &[(&'static str, String)],
+    args: &[&str],
+) -> (Option<i32>, String, String) {
+    let out = tokio::process::Command::new(mcpd_bin())
+        .arg("agents")
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    match out {
+        Ok(out) => (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ),
+        Err(e) => (None, String::new(), format!("cannot run mcpd agents: {e}")),
+    }
+}
+
 /// The last JSON-RPC message of a JSON or SSE body.
 pub fn last_message(body: &str) -> anyhow::Result<Value> {
     if let Ok(v) = serde_json::from_str::<Value>(body) {
