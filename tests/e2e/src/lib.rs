@@ -238,6 +238,69 @@ impl Mcpd {
         }
     }
 
+    /// `initialize` on `/mcp` (2025-11-25), with a bearer token if given; returns the
+    /// session id.
+    pub async fn initialize(&self, token: Option<&str>) -> anyhow::Result<String> {
+        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "e2e", "version": "1"}}});
+        let response = self.legacy_post(body, None, token).send().await?;
+        let session = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| anyhow::anyhow!("initialize answered without Mcp-Session-Id"))?;
+        Ok(session.to_string())
+    }
+
+    /// `tools/call` inside a legacy session (with the token that opened it); returns
+    /// the JSON-RPC `result`.
+    pub async fn session_call(
+        &self,
+        session: &str,
+        token: Option<&str>,
+        name: &str,
+        arguments: Value,
+    ) -> anyhow::Result<Value> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": name, "arguments": arguments}});
+        let text = self
+            .legacy_post(body, Some(session), token)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let message = last_message(&text)?;
+        match message.get("result") {
+            Some(r) => Ok(r.clone()),
+            None => anyhow::bail!("tools/call {name} failed: {message}"),
+        }
+    }
+
+    fn legacy_post(
+        &self,
+        body: Value,
+        session: Option<&str>,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self
+            .http
+            .post(format!("{}/mcp", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(body.to_string());
+        if let Some(s) = session {
+            req = req
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        req
+    }
+
     /// A stateless `tools/list`.
     pub async fn list_tools(&self) -> anyhow::Result<Vec<Value>> {
         let body = json!({

@@ -194,48 +194,29 @@ admin = true
 /// `tools/call` on `/mcp` with a bearer token, in the stateless era, or in a legacy
 /// session opened with the same token; returns the JSON-RPC result.
 async fn mcp_call(mcpd: &Mcpd, token: &str, legacy: bool, tool: &str, args: Value) -> Value {
-    let http = reqwest::Client::new();
-    let post = |body: Value| {
-        http.post(format!("{}/mcp", mcpd.base))
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
-            .header("authorization", format!("Bearer {token}"))
-            .body(body.to_string())
-    };
-    let response = if legacy {
-        let init = post(
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "e2e", "version": "1"}}}),
-        )
-        .send()
-        .await
-        .unwrap();
-        let session = init.headers()["mcp-session-id"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-            "params": {"name": tool, "arguments": args}}))
-        .header("mcp-session-id", session)
-        .header("mcp-protocol-version", "2025-11-25")
-        .send()
-        .await
-        .unwrap()
-    } else {
-        post(
-            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-            "name": tool, "arguments": args, "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientCapabilities": {}}}}),
-        )
+    if legacy {
+        let session = mcpd.initialize(Some(token)).await.unwrap();
+        return mcpd
+            .session_call(&session, Some(token), tool, args)
+            .await
+            .unwrap();
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": tool, "arguments": args, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let response = reqwest::Client::new()
+        .post(format!("{}/mcp", mcpd.base))
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .header("authorization", format!("Bearer {token}"))
         .header("mcp-protocol-version", "2026-07-28")
         .header("mcp-method", "tools/call")
         .header("mcp-name", tool)
+        .body(body.to_string())
         .send()
         .await
-        .unwrap()
-    };
+        .unwrap();
     let message: Value = response.json().await.unwrap();
     message["result"].clone()
 }
@@ -363,53 +344,17 @@ async fn a_session_agents_id_reveals_nothing_of_the_session() {
     let data = dir.path().join("data");
     let env = local_env(&fake, &data, &[]);
     let mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
-    let http = reqwest::Client::new();
-    let post = |body: Value, session: Option<&str>| {
-        let mut req = http
-            .post(format!("{}/mcp", mcpd.base))
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
-            .body(body.to_string());
-        if let Some(s) = session {
-            req = req
-                .header("mcp-session-id", s)
-                .header("mcp-protocol-version", "2025-11-25");
-        }
-        req.send()
-    };
-    let init = post(
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "e2e", "version": "1"}}}),
-        None,
-    )
-    .await
-    .unwrap();
-    let session = init.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let call = |id: u64, tool: &str, args: Value| {
-        post(
-            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-                "params": {"name": tool, "arguments": args}}),
-            Some(&session),
-        )
-    };
-    let chat: Value = call(2, "chat", json!({"message": "hi"}))
-        .await
-        .unwrap()
-        .json()
+    let session = mcpd.initialize(None).await.unwrap();
+    let chat = mcpd
+        .session_call(&session, None, "chat", json!({"message": "hi"}))
         .await
         .unwrap();
-    assert_eq!(chat["result"].get("isError"), None, "{chat}");
-    let mine: Value = call(3, "get_my_session_info", json!({}))
-        .await
-        .unwrap()
-        .json()
+    assert_eq!(chat.get("isError"), None, "{chat}");
+    let mine = mcpd
+        .session_call(&session, None, "get_my_session_info", json!({}))
         .await
         .unwrap();
-    let agent = mine["result"]["structuredContent"]["agent_id"]
+    let agent = mine["structuredContent"]["agent_id"]
         .as_str()
         .unwrap_or_else(|| panic!("{mine}"))
         .to_string();
