@@ -260,10 +260,15 @@ async fn server_tools_answer_a_token_only_for_its_agents() {
     let (_, rest) = post(&mcpd, "/tools/list_active_agents", Some(ALICE), json!({})).await;
     let modern = mcp_call(&mcpd, ALICE, false, "list_active_agents", json!({})).await;
     let legacy = mcp_call(&mcpd, ALICE, true, "list_active_agents", json!({})).await;
+    let sse = mcpd
+        .sse_call(Some(ALICE), "list_active_agents", json!({}))
+        .await
+        .unwrap();
     let (_, admin) = post(&mcpd, "/tools/list_active_agents", Some(ADMIN), json!({})).await;
     assert_eq!(
-        [&rest, &modern, &legacy, &admin].map(agent_ids),
+        [&rest, &modern, &legacy, &sse, &admin].map(agent_ids),
         [
+            vec!["alice".to_string()],
             vec!["alice".to_string()],
             vec!["alice".to_string()],
             vec!["alice".to_string()],
