@@ -190,7 +190,10 @@ pub async fn build(
         .with_lifecycle(LifecyclePolicy {
             max_running: settings.max_concurrent_sessions,
             idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
-        }),
+        })
+        .with_session_key(
+            crate::session_key::load_or_create(&settings.data_dir).map_err(anyhow::Error::msg)?,
+        ),
     );
     manager.spawn_idle_sweeper();
     let facts = Arc::new(Facts {

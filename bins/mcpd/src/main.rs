@@ -9,6 +9,7 @@ mod auth_cmd;
 mod cli;
 mod credentials;
 mod doctor;
+mod session_key;
 mod settings;
 mod store;
 mod tokens;

@@ -5,9 +5,11 @@
 //! name = "laptop"                 # shown in errors and logs, never the token
 //! token = "a-long-random-string"  # or: sha256 = "<64 hex digits of its SHA-256>"
 //! agents = ["alice", "alice-2"]   # who the holder may act as; "*" for anyone
+//! admin = false                   # true: the server tools show and clean every agent
 //! ```
 //!
-//! A call without an agent id runs as the token's first agent. Every mistake in the file
+//! A call without an agent id runs as the token's first agent. The server tools answer a
+//! token only about its own agents, unless it is `admin = true` or lists `"*"`. Every mistake in the file
 //! stops startup with a message naming the setting, the entry and the field.
 
 use std::path::Path;
@@ -24,6 +26,8 @@ struct Entry {
     token: Option<String>,
     sha256: Option<String>,
     agents: Vec<String>,
+    /// Kept as written so a wrong type is reported in this module's words.
+    admin: Option<toml::Value>,
 }
 
 /// The file as written.
@@ -68,10 +72,20 @@ pub fn load(path: &Path) -> Result<Arc<TokenTable>, String> {
                 return Err(at(format!("{which}: agents: {e}")));
             }
         }
+        let admin = match &entry.admin {
+            None => false,
+            Some(toml::Value::Boolean(b)) => *b,
+            Some(other) => {
+                return Err(at(format!(
+                    "{which}: admin must be true or false, not {other}"
+                )));
+            }
+        };
         grants.push(TokenGrant {
             name: entry.name,
             sha256,
             agents: entry.agents,
+            admin,
         });
     }
     TokenTable::new(grants)
@@ -113,9 +127,10 @@ mod tests {
             .collect();
         let text = format!(
             "[[token]]\nname = \"a\"\ntoken = \"0123456789abcdef\"\nagents = [\"alice\"]\n\
-             [[token]]\nname = \"b\"\nsha256 = \"{hashed}\"\nagents = [\"*\"]\n"
+             [[token]]\nname = \"b\"\nsha256 = \"{hashed}\"\nagents = [\"*\"]\n\
+             [[token]]\nname = \"c\"\ntoken = \"0123456789abcdeX\"\nagents = [\"o\"]\nadmin = true\n"
         );
-        assert_eq!(load_text(&text), Ok(2));
+        assert_eq!(load_text(&text), Ok(3));
     }
 
     #[test]
@@ -136,6 +151,10 @@ mod tests {
             (
                 "[[token]]\nname = \"a\"\nsha256 = \"zz\"\nagents = [\"x\"]\n",
                 "MCPD_TOKENS_FILE=F: token #1 (\"a\"): sha256 must be 64 hex digits",
+            ),
+            (
+                "[[token]]\nname = \"a\"\ntoken = \"0123456789abcdef\"\nagents = [\"x\"]\nadmin = \"yes\"\n",
+                "MCPD_TOKENS_FILE=F: token #1 (\"a\"): admin must be true or false, not \"yes\"",
             ),
             (
                 "[[token]]\nname = \"a\"\ntoken = \"0123456789abcdef\"\nagents = []\n",

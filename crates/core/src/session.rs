@@ -108,6 +108,7 @@ pub struct Session {
     closed: AtomicBool,
     last_seen: Mutex<Instant>,
     agent_hint: Option<String>,
+    owner: Option<[u8; 32]>,
 }
 
 impl Session {
@@ -229,6 +230,13 @@ impl Session {
         self.changed.notified()
     }
 
+    /// Whether a request carrying the bearer token with this digest (`None`: no token)
+    /// may use the session: only the token that opened it may. A session id that leaks
+    /// (a log, a shared screen) is worthless without its token.
+    pub fn admits(&self, token: Option<&[u8; 32]>) -> bool {
+        self.owner.as_ref() == token
+    }
+
     /// Claims the session's single standalone GET stream; `None` if one is open.
     pub fn claim_standalone(self: &Arc<Self>) -> Option<StandaloneGuard> {
         if self.standalone_open.swap(true, Ordering::AcqRel) {
@@ -274,6 +282,9 @@ pub struct SessionInit {
     pub client_info: Value,
     /// Client capabilities.
     pub client_capabilities: Value,
+    /// SHA-256 of the bearer token that opened the session, when the server requires
+    /// tokens: only requests with the same token may use the session.
+    pub owner: Option<[u8; 32]>,
 }
 
 /// Told when sessions open and close, so an embedder can keep a durable record of them.
@@ -377,6 +388,7 @@ impl SessionTable {
             closed: AtomicBool::new(false),
             last_seen: Mutex::new(Instant::now()),
             agent_hint,
+            owner: init.owner,
         });
         sessions.insert(session.id.clone(), Arc::clone(&session));
         Ok(session)
@@ -444,6 +456,7 @@ mod tests {
             version: ProtocolVersion::V2025_11_25,
             client_info: serde_json::json!({"name": "t", "version": "1"}),
             client_capabilities: serde_json::json!({}),
+            owner: None,
         }
     }
 
@@ -459,6 +472,27 @@ mod tests {
         assert_ne!(a.id(), b.id());
         assert!(a.id().bytes().all(|c| (0x21..=0x7e).contains(&c)));
         assert_eq!(a.id().len(), 32);
+    }
+
+    #[test]
+    fn a_session_admits_only_the_token_that_opened_it() {
+        let table = SessionTable::new(2, Duration::from_secs(60));
+        let owned = table
+            .create(
+                SessionInit {
+                    owner: Some([1; 32]),
+                    ..init()
+                },
+                TransportKind::StreamableHttp,
+                None,
+            )
+            .unwrap();
+        assert!(owned.admits(Some(&[1; 32])));
+        assert!(!owned.admits(Some(&[2; 32])) && !owned.admits(None));
+        let open = table
+            .create(init(), TransportKind::StreamableHttp, None)
+            .unwrap();
+        assert!(open.admits(None) && !open.admits(Some(&[1; 32])));
     }
 
     #[test]

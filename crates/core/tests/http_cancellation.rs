@@ -221,3 +221,80 @@ async fn cancelling_an_unknown_request_is_harmless() {
         json!("still here")
     );
 }
+
+/// Posts `body` to `/mcp` with `headers` in a task, so the test can act while it runs.
+fn spawn_post(
+    h: &Harness,
+    headers: Vec<(String, String)>,
+    body: Value,
+) -> tokio::task::JoinHandle<Reply> {
+    let client = h.http.clone();
+    let url = h.url("/mcp");
+    tokio::spawn(async move {
+        let mut req = client.post(url).header("content-type", "application/json");
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        let response = within("bob's call", req.json(&body).send()).await.unwrap();
+        Reply::read(response).await
+    })
+}
+
+/// The attack: alice learns (or guesses) the JSON-RPC id bob's calls use and sends
+/// `notifications/cancelled` for it from her own session and from a `/messages`
+/// connection that never initialized. Cancellation is scoped to the canceller's own
+/// requests, so bob's stateless call and his session's call both run to completion.
+#[tokio::test]
+async fn nobody_cancels_another_clients_call_by_its_id() {
+    let h = Harness::start().await;
+    let slow = json!({"name": "slow", "arguments": {"ms": 700}});
+    let modern = modern_headers("tools/call", Some("slow"))
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "accept" {
+                (k, "application/json".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let stateless = spawn_post(&h, modern, modern_request(77, "tools/call", slow.clone()));
+    let bob = h.initialize().await;
+    let in_session = spawn_post(
+        &h,
+        legacy_headers(&bob)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        json!({"jsonrpc": "2.0", "id": 77, "method": "tools/call", "params": slow}),
+    );
+    eventually(STEP, "both of bob's calls started", || {
+        h.probes.slow_started() == 2
+    })
+    .await;
+
+    let cancel = json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/cancelled",
+        "params": {"requestId": 77}
+    });
+    let alice = h.initialize().await;
+    let reply = h.post_mcp(&legacy_headers(&alice), &cancel).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    let (_stream, endpoint) = h.open_sse(&[]).await;
+    let reply = h
+        .post_raw(&endpoint, &[], serde_json::to_vec(&cancel).unwrap())
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+
+    let stateless = within("bob's stateless call", stateless).await.unwrap();
+    let in_session = within("bob's session call", in_session).await.unwrap();
+    assert_eq!(
+        (
+            stateless.body["result"]["content"][0]["text"].clone(),
+            in_session.body["result"]["content"][0]["text"].clone(),
+        ),
+        (json!("slept 700 ms"), json!("slept 700 ms"))
+    );
+    assert_eq!(h.probes.slow_finished(), 2);
+}

@@ -17,6 +17,7 @@ async fn with_tokens() -> Harness {
         name: "tests".into(),
         sha256: TokenTable::digest(TOKEN),
         agents: vec![ANY_AGENT.into()],
+        admin: false,
     }])
     .expect("token table");
     let mut config = Config::default();

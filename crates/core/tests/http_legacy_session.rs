@@ -382,3 +382,70 @@ async fn delete_ends_the_session() {
     let reply = Reply::read(missing).await;
     reply.assert_error(StatusCode::BAD_REQUEST, -32600, &["Mcp-Session-Id"]);
 }
+
+const ALICE: &str = "Bearer alice-token-0123456789";
+const BOB: &str = "Bearer bob-token-0123456789ab";
+
+fn alice_and_bob() -> Config {
+    with_tokens(&[
+        ("alice", "alice-token-0123456789", &["alice"]),
+        ("bob", "bob-token-0123456789ab", &["bob"]),
+    ])
+}
+
+/// The attack: bob learns alice's session id (a log, an agent id derived from it, a
+/// shared screen) and uses it with his own token. Every route refuses him exactly as
+/// it refuses an unknown session, and the session stays alice's.
+#[tokio::test]
+async fn a_session_answers_only_the_token_that_opened_it() {
+    let h = Harness::start_with(alice_and_bob()).await;
+    let session = h.initialize_with(&[("authorization", ALICE)]).await;
+    let echo = call_request(2, "echo", json!({"text": "mine"}));
+    let mut theirs = legacy_headers(&session);
+    theirs.push(("authorization", BOB));
+    let post = h.post_mcp(&theirs, &echo).await;
+    post.assert_error(StatusCode::NOT_FOUND, -32600, &["another bearer token"]);
+    let get = within(
+        "GET /mcp as bob",
+        h.http
+            .get(h.url("/mcp"))
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &session)
+            .header("authorization", BOB)
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(get.status(), StatusCode::NOT_FOUND);
+    let delete = within(
+        "DELETE /mcp as bob",
+        h.http
+            .delete(h.url("/mcp"))
+            .header("mcp-session-id", &session)
+            .header("authorization", BOB)
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(delete.status(), StatusCode::NOT_FOUND);
+
+    // Alice's session survived and still answers her.
+    let mut mine = legacy_headers(&session);
+    mine.push(("authorization", ALICE));
+    let reply = h.post_mcp(&mine, &echo).await;
+    assert_eq!(reply.body["result"]["content"][0]["text"], json!("mine"));
+
+    // The 2024-11-05 transport: bob cannot post into alice's /sse connection either.
+    let (mut events, endpoint) = h.open_sse(&[("authorization", ALICE)]).await;
+    let init = serde_json::to_vec(&initialize_request(1, "2024-11-05")).unwrap();
+    let refused = h
+        .post_raw(&endpoint, &[("authorization", BOB)], init.clone())
+        .await;
+    refused.assert_error(StatusCode::NOT_FOUND, -32600, &["no open /sse stream"]);
+    let accepted = h
+        .post_raw(&endpoint, &[("authorization", ALICE)], init)
+        .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED);
+    let welcome = events.expect_event("alice's InitializeResult").await;
+    assert_eq!(welcome.json()["id"], json!(1));
+}

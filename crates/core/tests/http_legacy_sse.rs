@@ -7,27 +7,10 @@ use pretty_assertions::assert_eq;
 use reqwest::StatusCode;
 use serde_json::json;
 
-async fn open_sse(h: &Harness) -> (SseReader, String) {
-    let response = within(
-        "GET /sse",
-        h.http
-            .get(h.url("/sse"))
-            .header("accept", "text/event-stream")
-            .send(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let mut events = SseReader::new(response);
-    let endpoint = events.expect_event("endpoint event").await;
-    assert_eq!(endpoint.event.as_deref(), Some("endpoint"));
-    (events, endpoint.data)
-}
-
 #[tokio::test]
 async fn first_event_names_the_messages_endpoint() {
     let h = Harness::start().await;
-    let (_events, endpoint) = open_sse(&h).await;
+    let (_events, endpoint) = h.open_sse(&[]).await;
     let id = endpoint
         .strip_prefix("/messages?sessionId=")
         .unwrap_or_else(|| panic!("unexpected endpoint {endpoint:?}"));
@@ -40,7 +23,7 @@ async fn first_event_names_the_messages_endpoint() {
 #[tokio::test]
 async fn initialize_and_tools_call_answer_on_the_stream() {
     let h = Harness::start().await;
-    let (mut events, endpoint) = open_sse(&h).await;
+    let (mut events, endpoint) = h.open_sse(&[]).await;
 
     let reply = h
         .post_raw(
@@ -117,7 +100,7 @@ async fn initialize_and_tools_call_answer_on_the_stream() {
 #[tokio::test]
 async fn requests_before_initialize_get_an_error_on_the_stream() {
     let h = Harness::start().await;
-    let (mut events, endpoint) = open_sse(&h).await;
+    let (mut events, endpoint) = h.open_sse(&[]).await;
     let reply = h
         .post_raw(
             &endpoint,
@@ -141,7 +124,7 @@ async fn requests_before_initialize_get_an_error_on_the_stream() {
 #[tokio::test]
 async fn malformed_message_is_400_and_reported_on_the_stream() {
     let h = Harness::start().await;
-    let (mut events, endpoint) = open_sse(&h).await;
+    let (mut events, endpoint) = h.open_sse(&[]).await;
     let reply = h.post_raw(&endpoint, &[], "{oops").await;
     reply.assert_error(StatusCode::BAD_REQUEST, -32700, &["Parse error"]);
     let error = events
@@ -184,7 +167,7 @@ async fn missing_session_id_is_400() {
 #[tokio::test]
 async fn closing_the_stream_ends_the_connection_and_its_session() {
     let h = Harness::start().await;
-    let (mut events, endpoint) = open_sse(&h).await;
+    let (mut events, endpoint) = h.open_sse(&[]).await;
     let reply = h
         .post_raw(
             &endpoint,

@@ -32,6 +32,11 @@ impl Stdio {
     fn start_with(options: StdioOptions) -> Self {
         let probes = Probes::default();
         let server = build_server(&Config::default(), &probes);
+        Self::serving(server, probes, options)
+    }
+
+    /// A stdio connection to an engine that may be serving other transports too.
+    fn serving(server: McpServer, probes: Probes, options: StdioOptions) -> Self {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
         let (client_read, client_write) = tokio::io::split(client_side);
@@ -419,4 +424,51 @@ async fn the_shutdown_token_stops_serving() {
     // stdout is closed once the writer drains.
     let end = within("stdout closes", io.lines.next_line()).await.unwrap();
     assert_eq!(end, None);
+}
+
+/// An embedder serving stdio and HTTP from one engine: the stdio client cancels "its"
+/// request 5 and then goes away, while an HTTP client's stateless call with the same id
+/// runs. Neither the cancellation nor the stdio EOF reaches the HTTP client's call.
+#[tokio::test]
+async fn a_stdio_client_cannot_cancel_another_transports_call() {
+    let h = Harness::start().await;
+    let headers: Vec<(String, String)> = modern_headers("tools/call", Some("slow"))
+        .into_iter()
+        .filter(|(k, _)| k != "accept")
+        .collect();
+    let body = modern_request(
+        5,
+        "tools/call",
+        json!({"name": "slow", "arguments": {"ms": 600}}),
+    );
+    let (client, url) = (h.http.clone(), h.url("/mcp"));
+    let http_call = tokio::spawn(async move {
+        let mut req = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json");
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        Reply::read(req.json(&body).send().await.unwrap()).await
+    });
+    eventually(STEP, "the HTTP call started", || {
+        h.probes.slow_started() == 1
+    })
+    .await;
+
+    let mut io = Stdio::serving(h.server.clone(), h.probes.clone(), StdioOptions::default());
+    io.send(&json!({
+        "jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 5}
+    }))
+    .await;
+    io.close().await.expect("serve returns Ok at EOF");
+
+    let answered = within("the HTTP call", http_call).await.unwrap();
+    assert_eq!(
+        answered.body["result"]["content"][0]["text"],
+        json!("slept 600 ms")
+    );
+    assert_eq!(h.probes.slow_finished(), 1);
 }

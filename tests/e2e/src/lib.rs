@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod docker;
+mod legacy_client;
 pub mod scripted;
 pub mod setup;
 
@@ -108,7 +109,7 @@ pub struct Mcpd {
     child: tokio::process::Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     stderr_path: PathBuf,
 }
 
@@ -273,6 +274,28 @@ impl Mcpd {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default())
+    }
+}
+
+/// Runs `mcpd agents <args>` with `env`; returns (exit code, stdout, stderr).
+pub async fn mcpd_agents(
+    env: &[(&'static str, String)],
+    args: &[&str],
+) -> (Option<i32>, String, String) {
+    let out = without_shell_settings(&mut tokio::process::Command::new(mcpd_bin()))
+        .arg("agents")
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    match out {
+        Ok(out) => (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ),
+        Err(e) => (None, String::new(), format!("cannot run mcpd agents: {e}")),
     }
 }
 

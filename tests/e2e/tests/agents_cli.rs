@@ -1,27 +1,10 @@
 //! `mcpd agents list|status|cleanup`: through a running mcpd, and directly on the data
 //! dir when none runs. Local runtime, a fake Codex.
 
-use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_bin, without_shell_settings};
+use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_agents as agents};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-
-/// Runs `mcpd agents <args>` with `env`; returns (exit code, stdout, stderr).
-async fn agents(env: &[(&'static str, String)], args: &[&str]) -> (Option<i32>, String, String) {
-    let out = without_shell_settings(&mut tokio::process::Command::new(mcpd_bin()))
-        .arg("agents")
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[tokio::test]
 async fn agents_subcommands_answer_with_and_without_a_running_server() {

@@ -1,7 +1,7 @@
 //! MCPD_TOKENS_FILE: requests without a known bearer token are refused (401), a token's
 //! first agent is the caller's agent, and a token cannot act as agents it does not list.
 
-use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_bin};
+use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_agents, mcpd_bin};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -166,4 +166,225 @@ async fn a_bad_tokens_file_stops_startup_naming_the_setting() {
             tokens.display()
         )
     );
+}
+
+const ALICE: &str = "alice-token-0123456789";
+const BOB: &str = "bob-token-0123456789ab";
+const ADMIN: &str = "admin-token-0123456789";
+
+/// A tokens file for alice, bob and an operator's admin token (acting only as `ops`).
+const SHARED: &str = r#"
+[[token]]
+name = "alice"
+token = "alice-token-0123456789"
+agents = ["alice"]
+
+[[token]]
+name = "bob"
+token = "bob-token-0123456789ab"
+agents = ["bob"]
+
+[[token]]
+name = "operator"
+token = "admin-token-0123456789"
+agents = ["ops"]
+admin = true
+"#;
+
+/// `tools/call` on `/mcp` with a bearer token, in the stateless era, or in a legacy
+/// session opened with the same token; returns the JSON-RPC result.
+async fn mcp_call(mcpd: &Mcpd, token: &str, legacy: bool, tool: &str, args: Value) -> Value {
+    if legacy {
+        let session = mcpd.initialize(Some(token)).await.unwrap();
+        return mcpd
+            .session_call(&session, Some(token), tool, args)
+            .await
+            .unwrap();
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": tool, "arguments": args, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let response = reqwest::Client::new()
+        .post(format!("{}/mcp", mcpd.base))
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let message: Value = response.json().await.unwrap();
+    message["result"].clone()
+}
+
+fn agent_ids(listing: &Value) -> Vec<String> {
+    listing["structuredContent"]["agents"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x["agent_id"].as_str().unwrap_or("?").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The attack: alice's token lists, reads and cleans bob's agent, over REST, both MCP
+/// eras and `mcpd agents`. Every route answers her only about alice; naming bob is
+/// refused; her purge leaves bob's workspace alone; the admin token sees both.
+#[tokio::test]
+async fn server_tools_answer_a_token_only_for_its_agents() {
+    let dir = temp_dir("e2e-tokens-scope").unwrap();
+    let fake = install_fake_codex(dir.path()).unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    std::fs::write(&tokens, SHARED).unwrap();
+    let mut env = local_env(
+        &fake,
+        &dir.path().join("data"),
+        &[("MCPD_TOKENS_FILE", tokens.display().to_string())],
+    );
+    let mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    env.push((
+        "MCPD_LISTEN",
+        mcpd.base.trim_start_matches("http://").into(),
+    ));
+    for token in [ALICE, BOB] {
+        let (status, ok) = post(&mcpd, "/tools/chat", Some(token), json!({"message": "hi"})).await;
+        assert_eq!((status, ok.get("isError")), (200, None), "{ok}");
+    }
+
+    // Listing: alice sees alice, on every route; the admin token sees both.
+    let (_, rest) = post(&mcpd, "/tools/list_active_agents", Some(ALICE), json!({})).await;
+    let modern = mcp_call(&mcpd, ALICE, false, "list_active_agents", json!({})).await;
+    let legacy = mcp_call(&mcpd, ALICE, true, "list_active_agents", json!({})).await;
+    let sse = mcpd
+        .sse_call(Some(ALICE), "list_active_agents", json!({}))
+        .await
+        .unwrap();
+    let (_, admin) = post(&mcpd, "/tools/list_active_agents", Some(ADMIN), json!({})).await;
+    assert_eq!(
+        [&rest, &modern, &legacy, &sse, &admin].map(agent_ids),
+        [
+            vec!["alice".to_string()],
+            vec!["alice".to_string()],
+            vec!["alice".to_string()],
+            vec!["alice".to_string()],
+            vec!["alice".to_string(), "bob".to_string()],
+        ]
+    );
+    let (_, sessions) = post(&mcpd, "/tools/list_sessions", Some(ALICE), json!({})).await;
+    let listed: Vec<&str> = sessions["structuredContent"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["agent_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec!["alice"]);
+
+    // Naming bob is refused, in the identity rules' words.
+    let refusal = json!(
+        "the bearer token \"alice\" may act as alice, not as agent bob (from the agent_id argument)"
+    );
+    for (tool, args) in [
+        ("get_agent_status", json!({"agent_id": "bob"})),
+        ("list_sessions", json!({"agent_id": "bob"})),
+    ] {
+        let (status, denied) = post(&mcpd, &format!("/tools/{tool}"), Some(ALICE), args).await;
+        assert_eq!(
+            (status, &denied["content"][0]["text"]),
+            (422, &refusal),
+            "{tool}"
+        );
+    }
+    let (_, status) = post(
+        &mcpd,
+        "/tools/get_agent_status",
+        Some(ADMIN),
+        json!({"agent_id": "bob"}),
+    )
+    .await;
+    assert_eq!(
+        status["structuredContent"]["session"]["agent_id"],
+        json!("bob")
+    );
+
+    // `mcpd agents` through the server sends MCPD_TOKEN and gets the same answers.
+    let mut as_alice = env.clone();
+    as_alice.push(("MCPD_TOKEN", ALICE.into()));
+    let (code, out, err) = mcpd_agents(&as_alice, &["list", "--json"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        agent_ids(&json!({ "structuredContent": listed })),
+        vec!["alice".to_string()]
+    );
+    let (code, _, err) = mcpd_agents(&as_alice, &["status", "bob"]).await;
+    assert_eq!(code, Some(1));
+    assert!(err.contains("not as agent bob"), "{err}");
+
+    // Alice's purge of every idle agent removes hers only; bob's survives.
+    let (code, out, err) =
+        mcpd_agents(&as_alice, &["cleanup", "--idle-seconds", "0", "--purge"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("removed 1 agent environment(s): alice;"),
+        "{out}"
+    );
+    let (_, after) = post(&mcpd, "/tools/list_active_agents", Some(ADMIN), json!({})).await;
+    assert_eq!(agent_ids(&after), vec!["bob".to_string()]);
+    assert!(dir.path().join("data/agents/bob").exists());
+}
+
+/// The attack: a caller who can list agents learns a live session id from an agent id
+/// and then uses that session. The agent of a session-only caller is named by a keyed
+/// hash: it shares nothing with the session id, stays the same for the session, and the
+/// key is kept private in the data dir.
+#[tokio::test]
+async fn a_session_agents_id_reveals_nothing_of_the_session() {
+    let dir = temp_dir("e2e-session-agent").unwrap();
+    let fake = install_fake_codex(dir.path()).unwrap();
+    let data = dir.path().join("data");
+    let env = local_env(&fake, &data, &[]);
+    let mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    let session = mcpd.initialize(None).await.unwrap();
+    let chat = mcpd
+        .session_call(&session, None, "chat", json!({"message": "hi"}))
+        .await
+        .unwrap();
+    assert_eq!(chat.get("isError"), None, "{chat}");
+    let mine = mcpd
+        .session_call(&session, None, "get_my_session_info", json!({}))
+        .await
+        .unwrap();
+    let agent = mine["structuredContent"]["agent_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{mine}"))
+        .to_string();
+    let hex = agent
+        .strip_prefix("session-")
+        .unwrap_or_else(|| panic!("{agent}"));
+    assert_eq!(hex.len(), 24, "{agent}");
+    for start in 0..=session.len() - 6 {
+        let piece = &session[start..start + 6];
+        assert!(
+            !hex.contains(piece),
+            "{agent} shares {piece:?} with {session}"
+        );
+    }
+    // Stable for the session: the listing shows the same agent.
+    let listed = mcpd
+        .call_tool("list_active_agents", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["structuredContent"]["agents"][0]["agent_id"],
+        json!(agent)
+    );
+    // The key lives in the data dir, readable by its owner only.
+    use std::os::unix::fs::PermissionsExt as _;
+    let key = std::fs::metadata(data.join("session-agent.key")).unwrap();
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
 }

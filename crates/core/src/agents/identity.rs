@@ -1,16 +1,24 @@
-//! Which agent a call belongs to. First match wins: the tool's `agent_id` argument, the
-//! connection's `X-Agent-Id` header or `agent_id` query parameter, the agent bound to the
-//! bearer token, the MCP session, and finally the shared `default` agent.
+//! Which agent a call belongs to, and which agents a caller may see. First match wins:
+//! the tool's `agent_id` argument, the connection's `X-Agent-Id` header or `agent_id`
+//! query parameter, the agent bound to the bearer token, the MCP session (through a
+//! keyed hash, see [`SessionAgentKey`]), and finally the shared `default` agent.
 
 use codex_mcp_runtime::AgentId;
 
+use super::session_key::SessionAgentKey;
 use crate::server::Identity;
+use crate::transport::http::bearer::TokenGrant;
 
 /// The agent for calls that carry no identity at all (REST without a header).
 pub const DEFAULT_AGENT: &str = "default";
 
 /// Resolves the agent of a call; the error names the offending id and the rule.
-pub fn resolve(argument: Option<&str>, identity: &Identity) -> Result<AgentId, String> {
+pub fn resolve(
+    argument: Option<&str>,
+    identity: &Identity,
+    key: &SessionAgentKey,
+) -> Result<AgentId, String> {
+    let token_agent = identity.token.as_ref().and_then(|g| g.default_agent());
     let (id, from) = if let Some(a) = argument {
         (a.to_string(), "the agent_id argument")
     } else if let Some(a) = &identity.connection_agent {
@@ -18,41 +26,103 @@ pub fn resolve(argument: Option<&str>, identity: &Identity) -> Result<AgentId, S
             a.clone(),
             "the X-Agent-Id header / agent_id query parameter",
         )
-    } else if let Some(a) = &identity.token_agent {
-        (a.clone(), "the bearer token")
+    } else if let Some(a) = token_agent {
+        (a.to_string(), "the bearer token")
     } else if let Some(s) = &identity.session_id {
-        (
-            format!("session-{}", &s[..s.len().min(24)]),
-            "the MCP session",
-        )
+        (key.agent_for(s), "the MCP session")
     } else {
         (DEFAULT_AGENT.to_string(), "the default")
     };
     let agent = AgentId::new(id.clone()).map_err(|e| format!("{e} (from {from})"))?;
-    if let Some((token, allowed)) = &identity.token_agents
-        && !allowed.iter().any(|a| a == "*" || a == agent.as_str())
+    if let Some(grant) = &identity.token
+        && !grant.allows(agent.as_str())
     {
-        return Err(format!(
-            "the bearer token {token:?} may act as {}, not as agent {agent} (from {from})",
-            allowed.join(", ")
-        ));
+        return Err(format!("{} (from {from})", refusal(grant, agent.as_str())));
     }
     Ok(agent)
 }
 
+/// The refusal for a token naming an agent it does not list.
+fn refusal(grant: &TokenGrant, agent: &str) -> String {
+    format!(
+        "the bearer token {:?} may act as {}, not as agent {agent}",
+        grant.name,
+        grant.agents.join(", ")
+    )
+}
+
+/// Which agents a caller may see and manage through the server tools
+/// (`list_sessions`, `list_active_agents`, `get_agent_status`,
+/// `cleanup_inactive_agents`): the one rule they all apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Every agent: no tokens are configured (the operator on loopback, stdio, an
+    /// in-process call such as `mcpd agents` without a server), or the token is an admin
+    /// token or may act as any agent (`"*"`).
+    All,
+    /// Only the agents the bearer token lists.
+    Token(&'a TokenGrant),
+}
+
+impl<'a> Scope<'a> {
+    /// The scope of a caller.
+    pub fn of(identity: &'a Identity) -> Self {
+        match identity.token.as_deref() {
+            Some(grant) if !grant.sees_all() => Scope::Token(grant),
+            _ => Scope::All,
+        }
+    }
+
+    /// Whether the caller may see and manage `agent`.
+    pub fn allows(&self, agent: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Token(grant) => grant.allows(agent),
+        }
+    }
+
+    /// Refuses an agent outside the scope, naming the token and what it may see.
+    pub fn check(&self, agent: &str) -> Result<(), String> {
+        match self {
+            Scope::Token(grant) if !grant.allows(agent) => Err(format!(
+                "{} (from the agent_id argument)",
+                refusal(grant, agent)
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::agents::session_key::SESSION_KEY_LEN;
     use pretty_assertions::assert_eq;
+
+    fn key() -> SessionAgentKey {
+        SessionAgentKey::new([1; SESSION_KEY_LEN])
+    }
+
+    fn grant(name: &str, agents: &[&str], admin: bool) -> Option<Arc<TokenGrant>> {
+        Some(Arc::new(TokenGrant {
+            name: name.into(),
+            sha256: [0; 32],
+            agents: agents.iter().map(|a| a.to_string()).collect(),
+            admin,
+        }))
+    }
 
     #[test]
     fn first_match_wins() {
+        let session = "0123456789abcdef0123456789abcdef";
         let identity = Identity {
             connection_agent: Some("hdr".into()),
-            token_agent: Some("tok".into()),
-            token_agents: None,
-            session_id: Some("0123456789abcdef0123456789abcdef".into()),
+            token: grant("t", &["tok", "arg", "hdr"], false),
+            session_id: Some(session.into()),
         };
+        let resolve = |arg, identity: &Identity| resolve(arg, identity, &key());
         assert_eq!(resolve(Some("arg"), &identity).unwrap().as_str(), "arg");
         assert_eq!(resolve(None, &identity).unwrap().as_str(), "hdr");
         let no_header = Identity {
@@ -62,13 +132,13 @@ mod tests {
         assert_eq!(resolve(None, &no_header).unwrap().as_str(), "tok");
         let session_only = Identity {
             connection_agent: None,
-            token_agent: None,
-            token_agents: None,
+            token: None,
             ..identity
         };
+        // The session's agent is the keyed hash, never the session id itself.
         assert_eq!(
             resolve(None, &session_only).unwrap().as_str(),
-            "session-0123456789abcdef01234567"
+            key().agent_for(session)
         );
         assert_eq!(
             resolve(None, &Identity::default()).unwrap().as_str(),
@@ -79,10 +149,10 @@ mod tests {
     #[test]
     fn a_token_limits_the_agents_a_caller_may_name() {
         let identity = Identity {
-            token_agent: Some("alice".into()),
-            token_agents: Some(("laptop".into(), vec!["alice".into(), "alice-2".into()])),
+            token: grant("laptop", &["alice", "alice-2"], false),
             ..Identity::default()
         };
+        let resolve = |arg, identity: &Identity| resolve(arg, identity, &key());
         assert_eq!(resolve(None, &identity).unwrap().as_str(), "alice");
         assert_eq!(
             resolve(Some("alice-2"), &identity).unwrap().as_str(),
@@ -99,12 +169,50 @@ mod tests {
         };
         assert!(resolve(None, &header).unwrap_err().contains("X-Agent-Id"));
         let any = Identity {
-            token_agent: None,
-            token_agents: Some(("ops".into(), vec!["*".into()])),
+            token: grant("ops", &["*"], false),
             ..Identity::default()
         };
         assert_eq!(resolve(Some("zed"), &any).unwrap().as_str(), "zed");
         assert_eq!(resolve(None, &any).unwrap().as_str(), "default");
+        // An admin token sees every agent but acts only as the ones it lists.
+        let admin = Identity {
+            token: grant("root", &["ops-agent"], true),
+            ..Identity::default()
+        };
+        assert!(resolve(Some("zed"), &admin).is_err());
+    }
+
+    #[test]
+    fn the_scope_of_a_caller_follows_its_token() {
+        let alice = Identity {
+            token: grant("laptop", &["alice", "alice-2"], false),
+            ..Identity::default()
+        };
+        let scope = Scope::of(&alice);
+        assert!(scope.allows("alice-2") && !scope.allows("bob"));
+        assert_eq!(scope.check("alice"), Ok(()));
+        assert_eq!(
+            scope.check("bob"),
+            Err(
+                "the bearer token \"laptop\" may act as alice, alice-2, not as agent bob \
+                 (from the agent_id argument)"
+                    .into()
+            )
+        );
+        for everyone in [
+            Identity::default(),
+            Identity {
+                token: grant("ops", &["*"], false),
+                ..Identity::default()
+            },
+            Identity {
+                token: grant("root", &["ops-agent"], true),
+                ..Identity::default()
+            },
+        ] {
+            assert_eq!(Scope::of(&everyone), Scope::All);
+            assert_eq!(Scope::of(&everyone).check("bob"), Ok(()));
+        }
     }
 
     #[test]
@@ -113,7 +221,7 @@ mod tests {
             connection_agent: Some("a b".into()),
             ..Identity::default()
         };
-        let err = resolve(None, &identity).unwrap_err();
+        let err = resolve(None, &identity, &key()).unwrap_err();
         assert!(
             err.contains("\"a b\"") && err.contains("X-Agent-Id"),
             "{err}"

@@ -6,6 +6,7 @@ pub mod identity;
 pub mod lifecycle;
 mod metrics;
 pub mod records;
+pub mod session_key;
 pub mod session_records;
 pub mod snapshot;
 
@@ -103,6 +104,7 @@ pub struct AgentManager {
     live: records::SharedLive,
     lifecycle: lifecycle::Lifecycle,
     metrics: metrics::CallMetrics,
+    session_key: session_key::SessionAgentKey,
 }
 
 /// What a prepared agent offers a call.
@@ -134,7 +136,25 @@ impl AgentManager {
             live: Mutex::default(),
             lifecycle: lifecycle::Lifecycle::new(lifecycle::LifecyclePolicy::default()),
             metrics: metrics::CallMetrics::default(),
+            session_key: session_key::SessionAgentKey::random(),
         }
+    }
+
+    /// The same manager deriving session agents' ids with `key`. Without it the key is
+    /// random per process, so a session-only caller's agent id changes on restart.
+    #[must_use]
+    pub fn with_session_key(mut self, key: session_key::SessionAgentKey) -> Self {
+        self.session_key = key;
+        self
+    }
+
+    /// The agent a call runs as (see [`identity::resolve`]).
+    pub fn resolve_agent(
+        &self,
+        argument: Option<&str>,
+        identity: &crate::server::Identity,
+    ) -> Result<AgentId, String> {
+        identity::resolve(argument, identity, &self.session_key)
     }
 
     /// The same manager with other limits on running environments.

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::session::Session;
+use crate::transport::http::bearer::TokenGrant;
 
 /// Where a request's notifications (and legacy server-to-client requests) go.
 pub type Outbound = mpsc::Sender<Message>;
@@ -47,11 +48,11 @@ pub enum TransportKind {
 pub struct Identity {
     /// `X-Agent-Id` header or `agent_id` query parameter of the connection.
     pub connection_agent: Option<String>,
-    /// Agent bound to the bearer token that authenticated the request.
-    pub token_agent: Option<String>,
-    /// The bearer token's name and the agents it may act as (`"*"`: any), when the
-    /// server requires tokens; explicit agent ids outside the list are refused.
-    pub token_agents: Option<(String, Vec<String>)>,
+    /// The grant of the bearer token that authenticated the request, when the server
+    /// requires tokens: its first agent is the caller's default agent, explicit agent
+    /// ids outside its list are refused, and the server tools show only its agents
+    /// unless it is an admin token (see [`crate::agents::identity::Scope`]).
+    pub token: Option<Arc<TokenGrant>>,
     /// MCP session id (legacy era), or a per-connection id.
     pub session_id: Option<String>,
 }
@@ -359,25 +360,53 @@ pub enum AskError {
     Cancelled,
 }
 
+/// How a running request is known to its table: by the client's own JSON-RPC id (within
+/// one session or connection, where only that client can name it), or by a number the
+/// server assigned (the server-wide table, which no client can name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Client(RequestId),
+    Server(u64),
+}
+
 /// Keeps per-request cancellation tokens so `notifications/cancelled` can find them.
+///
+/// A session or connection keeps its own table, keyed by its client's request ids, so a
+/// cancellation only reaches the canceller's own requests. The engine's server-wide
+/// table ([`crate::server::McpServer::in_flight`]) registers requests under numbers it
+/// assigns itself ([`InFlight::register_unnamed`]): it serves shutdown and metrics, and
+/// no client id can collide with or target an entry in it.
 #[derive(Default)]
 pub struct InFlight {
-    requests: Mutex<HashMap<RequestId, CancellationToken>>,
+    next: AtomicU64,
+    requests: Mutex<HashMap<Key, CancellationToken>>,
 }
 
 impl InFlight {
-    /// Registers a request; the guard unregisters it when dropped.
+    /// Registers a request under its client's id; the guard unregisters it when dropped.
     pub fn register(self: &Arc<Self>, id: RequestId, token: CancellationToken) -> InFlightGuard {
-        self.requests.lock().insert(id.clone(), token);
+        self.insert(Key::Client(id), token)
+    }
+
+    /// Registers a request under a number only the server knows: it can be cancelled
+    /// by [`Self::cancel_all`], never by a client naming an id.
+    pub fn register_unnamed(self: &Arc<Self>, token: CancellationToken) -> InFlightGuard {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.insert(Key::Server(n), token)
+    }
+
+    fn insert(self: &Arc<Self>, key: Key, token: CancellationToken) -> InFlightGuard {
+        self.requests.lock().insert(key.clone(), token);
         InFlightGuard {
             table: Arc::clone(self),
-            id,
+            key,
         }
     }
 
-    /// Cancels a request by id; false when it is unknown or already finished.
+    /// Cancels a request by its client's id; false when it is unknown or already
+    /// finished.
     pub fn cancel(&self, id: &RequestId) -> bool {
-        match self.requests.lock().get(id) {
+        match self.requests.lock().get(&Key::Client(id.clone())) {
             Some(token) => {
                 token.cancel();
                 true
@@ -407,11 +436,11 @@ impl InFlight {
 /// Unregisters an in-flight request when the request finishes.
 pub struct InFlightGuard {
     table: Arc<InFlight>,
-    id: RequestId,
+    key: Key,
 }
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        self.table.requests.lock().remove(&self.id);
+        self.table.requests.lock().remove(&self.key);
     }
 }

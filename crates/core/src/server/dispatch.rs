@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::McpServer;
-use super::context::{CtxParts, Pending, RequestCtx};
+use super::context::{CtxParts, InFlight, Pending, RequestCtx};
 use super::registry::ToolError;
 use crate::session::{Session, SessionInit};
 
@@ -76,7 +76,8 @@ fn params_as<T: DeserializeOwned>(params: Option<&Value>, method: &str) -> Resul
 
 impl McpServer {
     /// Answers `initialize`: negotiates the version and describes the server. The caller
-    /// (a transport) creates the session from the returned [`SessionInit`].
+    /// (a transport) creates the session from the returned [`SessionInit`], after
+    /// setting its `owner` when the request carried a bearer token.
     pub fn initialize(&self, params: Option<&Value>) -> Result<(Value, SessionInit), ErrorObject> {
         let params: InitializeParams = params_as(params, methods::INITIALIZE)?;
         let version = ProtocolVersion::negotiate_initialize(&params.protocol_version);
@@ -90,13 +91,22 @@ impl McpServer {
             version,
             client_info: serde_json::to_value(&params.client_info).unwrap_or(Value::Null),
             client_capabilities: params.capabilities,
+            owner: None,
         };
         Ok((serde_json::to_value(result).unwrap_or_default(), init))
     }
 
     /// Handles a client notification. Unknown notifications are ignored, as JSON-RPC
-    /// requires.
-    pub fn handle_notification(&self, notification: &Notification, session: Option<&Arc<Session>>) {
+    /// requires. `notifications/cancelled` reaches only the sender's own requests: those
+    /// of its `session`, else those of its `connection` (a stdio connection's requests
+    /// outside a session). There is no server-wide fallback: another client's request
+    /// ids name nothing here.
+    pub fn handle_notification(
+        &self,
+        notification: &Notification,
+        session: Option<&Arc<Session>>,
+        connection: Option<&InFlight>,
+    ) {
         match notification.method.as_str() {
             methods::INITIALIZED => {
                 if let Some(s) = session {
@@ -109,12 +119,9 @@ impl McpServer {
                 else {
                     return;
                 };
-                let cancelled = match session {
-                    Some(s) => s.in_flight.cancel(&params.request_id),
-                    None => false,
-                };
-                if !cancelled {
-                    self.inner.in_flight.cancel(&params.request_id);
+                let cancelled = session.is_some_and(|s| s.in_flight.cancel(&params.request_id));
+                if !cancelled && let Some(connection) = connection {
+                    connection.cancel(&params.request_id);
                 }
             }
             _ => {}

@@ -208,7 +208,9 @@ impl McpServer {
         &self.inner.sessions
     }
 
-    /// Requests running outside any session (stateless era, REST).
+    /// Requests running outside any session (stateless era, REST, stdio outside a
+    /// session), registered with [`InFlight::register_unnamed`] so no client can cancel
+    /// them by id; shutdown cancels them all.
     pub fn in_flight(&self) -> &Arc<InFlight> {
         &self.inner.in_flight
     }

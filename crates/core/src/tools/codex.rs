@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::agents::records::{self, CallEnd};
-use crate::agents::{AgentManager, identity, snapshot};
+use crate::agents::{AgentManager, snapshot};
 use crate::codex::{self, CodexCommand, CodexRun, events};
 use crate::server::{RequestCtx, ToolError, ToolHandler};
 
@@ -57,8 +57,10 @@ impl ToolHandler for CodexToolHandler {
         let call = codex_mcp_tools::prepare(self.spec.name, &arguments)
             .map_err(|e| ToolError::Failed(e.to_string()))?;
         let agent_arg = call.agent_id.as_ref().map(|a| a.to_string());
-        let agent_id =
-            identity::resolve(agent_arg.as_deref(), ctx.identity()).map_err(ToolError::Failed)?;
+        let agent_id = self
+            .manager
+            .resolve_agent(agent_arg.as_deref(), ctx.identity())
+            .map_err(ToolError::Failed)?;
         let record = self
             .manager
             .open_call(

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::{CtxParts, Identity, McpServer, TransportKind};
+use crate::server::{CtxParts, Identity, InFlight, McpServer, TransportKind};
 use crate::session::Session;
 
 /// Options of the stdio transport.
@@ -61,6 +61,8 @@ where
     });
     let mut reader = BufReader::new(reader);
     let mut session: Option<Arc<Session>> = None;
+    // This connection's requests outside a session: only this client may cancel them.
+    let connection = Arc::new(InFlight::default());
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -94,9 +96,11 @@ where
         };
         match message {
             Message::Request(request) => {
-                handle_request(&server, &options, &mut session, request, &tx).await;
+                handle_request(&server, &options, &mut session, &connection, request, &tx).await;
             }
-            Message::Notification(n) => server.handle_notification(&n, session.as_ref()),
+            Message::Notification(n) => {
+                server.handle_notification(&n, session.as_ref(), Some(&connection));
+            }
             Message::Response(r) => {
                 if let (Some(s), Some(id)) = (&session, &r.id) {
                     let answer = match (r.result, r.error) {
@@ -113,7 +117,7 @@ where
         s.in_flight.cancel_all();
         server.sessions().remove(s.id());
     }
-    server.in_flight().cancel_all();
+    connection.cancel_all();
     drop(tx);
     let _ = writer_task.await;
     Ok(())
@@ -166,13 +170,13 @@ async fn handle_request(
     server: &McpServer,
     options: &StdioOptions,
     session: &mut Option<Arc<Session>>,
+    connection: &Arc<InFlight>,
     request: Request,
     tx: &mpsc::Sender<Message>,
 ) {
     let identity = Identity {
         connection_agent: options.agent.clone(),
-        token_agent: None,
-        token_agents: None,
+        token: None,
         session_id: None,
     };
     let modern_claim = meta::requested_version(request.params.as_ref())
@@ -191,9 +195,10 @@ async fn handle_request(
             }
         };
         let cancel = CancellationToken::new();
-        let guard = server
-            .in_flight()
-            .register(request.id.clone(), cancel.clone());
+        let guard = (
+            server.in_flight().register_unnamed(cancel.clone()),
+            connection.register(request.id.clone(), cancel.clone()),
+        );
         let parts = CtxParts {
             version: Some(modern.version),
             request_id: Some(request.id.clone()),
@@ -259,7 +264,7 @@ fn spawn_request(
     server: McpServer,
     request: Request,
     parts: CtxParts,
-    guard: crate::server::context::InFlightGuard,
+    guard: impl Send + 'static,
     cancel: CancellationToken,
     tx: mpsc::Sender<Message>,
 ) {

@@ -232,6 +232,23 @@ pub struct Config {
     pub extra_tools: usize,
 }
 
+/// A config requiring bearer tokens: `(name, token, agents)` each.
+pub fn with_tokens(tokens: &[(&str, &str, &[&str])]) -> Config {
+    use codex_mcp_core::transport::http::bearer::{TokenGrant, TokenTable};
+    let grants = tokens
+        .iter()
+        .map(|(name, token, agents)| TokenGrant {
+            name: name.to_string(),
+            sha256: TokenTable::digest(token),
+            agents: agents.iter().map(|a| a.to_string()).collect(),
+            admin: false,
+        })
+        .collect();
+    let mut config = Config::default();
+    config.http.tokens = Some(Arc::new(TokenTable::new(grants).expect("token table")));
+    config
+}
+
 /// Builds the fixture engine.
 pub fn build_server(config: &Config, probes: &Probes) -> McpServer {
     let mut builder = fixture_tools(McpServer::builder(config.server.clone()), probes);
@@ -374,7 +391,12 @@ impl Harness {
 
     /// `initialize` + `notifications/initialized`; returns the session id.
     pub async fn initialize(&self) -> String {
-        let reply = self.post_mcp(&[], &initialize_request(1, LEGACY)).await;
+        self.initialize_with(&[]).await
+    }
+
+    /// [`Self::initialize`] with extra headers (e.g. `authorization`) on both requests.
+    pub async fn initialize_with(&self, extra: &[(&str, &str)]) -> String {
+        let reply = self.post_mcp(extra, &initialize_request(1, LEGACY)).await;
         assert_eq!(reply.status, StatusCode::OK, "initialize: {}", reply.body);
         let session = reply
             .headers
@@ -383,14 +405,34 @@ impl Harness {
             .to_str()
             .unwrap()
             .to_string();
+        let mut headers = legacy_headers(&session);
+        headers.extend_from_slice(extra);
         let reply = self
             .post_mcp(
-                &legacy_headers(&session),
+                &headers,
                 &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
             )
             .await;
         assert_eq!(reply.status, StatusCode::ACCEPTED);
         session
+    }
+
+    /// Opens `GET /sse` with the given headers; returns the stream and the endpoint the
+    /// first event names (`/messages?sessionId=...`).
+    pub async fn open_sse(&self, headers: &[(&str, &str)]) -> (SseReader, String) {
+        let mut req = self
+            .http
+            .get(self.url("/sse"))
+            .header("accept", "text/event-stream");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let response = within("GET /sse", req.send()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut events = SseReader::new(response);
+        let endpoint = events.expect_event("endpoint event").await;
+        assert_eq!(endpoint.event.as_deref(), Some("endpoint"));
+        (events, endpoint.data)
     }
 
     /// Opens the session's standalone GET stream.

@@ -15,6 +15,7 @@ use codex_mcp_tools::tools::agents::{
 
 use super::sessions::store_error;
 use super::{ServerToolHandler, state_name};
+use crate::agents::identity::Scope;
 use crate::server::ToolError;
 
 impl ServerToolHandler {
@@ -49,12 +50,15 @@ impl ServerToolHandler {
         (last, live.map_or(0, |l| l.running))
     }
 
-    /// `list_active_agents`: every agent environment the runtime has.
-    pub(super) async fn list_active_agents(&self) -> Result<ListActiveAgentsResponse, ToolError> {
+    /// `list_active_agents`: every agent environment the runtime has that the caller
+    /// may see.
+    pub(super) async fn list_active_agents(
+        &self,
+        scope: &Scope<'_>,
+    ) -> Result<ListActiveAgentsResponse, ToolError> {
         let now = Utc::now();
         let recorded = self.recorded().await?;
-        let mut statuses: Vec<_> = self.statuses().await?.into_values().collect();
-        statuses.sort_by(|a, b| a.agent.as_str().cmp(b.agent.as_str()));
+        let statuses = self.sorted_statuses(scope).await?;
         let mut agents = Vec::with_capacity(statuses.len());
         for status in statuses {
             let (last, running) =
@@ -106,16 +110,17 @@ impl ServerToolHandler {
     }
 
     /// `cleanup_inactive_agents`: removes the environments of stopped agents and of
-    /// agents idle for at least `threshold` seconds; never one with a call running.
+    /// agents idle for at least `threshold` seconds, among those the caller may see;
+    /// never one with a call running.
     pub(super) async fn cleanup(
         &self,
         threshold: u64,
         purge: bool,
+        scope: &Scope<'_>,
     ) -> Result<CleanupResponse, ToolError> {
         let now = Utc::now();
         let recorded = self.recorded().await?;
-        let mut statuses: Vec<_> = self.statuses().await?.into_values().collect();
-        statuses.sort_by(|a, b| a.agent.as_str().cmp(b.agent.as_str()));
+        let statuses = self.sorted_statuses(scope).await?;
         let mut removed = Vec::new();
         let mut kept = 0;
         for status in statuses {

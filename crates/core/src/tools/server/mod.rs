@@ -2,6 +2,10 @@
 //! `get_my_session_info`, `list_active_agents`, `get_agent_status` and
 //! `cleanup_inactive_agents`. Their shapes come from `codex-mcp-tools`; the values come
 //! from the engine, the agent manager and the runtime.
+//!
+//! Every one answers only for the agents the caller may see ([`Scope`]): with bearer
+//! tokens, a token's own agents, unless it is an admin (or `"*"`) token. `health_check`
+//! gives counts only.
 
 mod agents;
 mod sessions;
@@ -17,7 +21,8 @@ use codex_mcp_tools::tools::health::{
 use codex_mcp_tools::{AgentId, ServerRequest, ToolSpec};
 use serde_json::{Map, Value};
 
-use crate::agents::{AgentManager, identity};
+use crate::agents::AgentManager;
+use crate::agents::identity::Scope;
 use crate::server::{RequestCtx, ToolError, ToolHandler};
 
 /// Facts only the embedding program knows.
@@ -61,6 +66,7 @@ impl ServerToolHandler {
         ctx: &RequestCtx,
         caller: Option<&str>,
     ) -> Result<Value, ToolError> {
+        let scope = Scope::of(ctx.identity());
         let out = |v: &dyn erased::Out| {
             codex_mcp_tools::output::to_structured(self.spec, &v.value())
                 .map_err(|e| ToolError::Failed(e.to_string()))
@@ -94,10 +100,16 @@ impl ServerToolHandler {
                 })
             }
             ServerRequest::ListSessions { agent_id } => {
-                out(&self.list_sessions(agent_id.as_ref()).await?)
+                if let Some(id) = &agent_id {
+                    scope.check(id.as_str()).map_err(ToolError::Failed)?;
+                }
+                out(&self.list_sessions(agent_id.as_ref(), &scope).await?)
             }
             ServerRequest::GetMySessionInfo => {
-                let me = identity::resolve(caller, ctx.identity()).map_err(ToolError::Failed)?;
+                let me = self
+                    .manager
+                    .resolve_agent(caller, ctx.identity())
+                    .map_err(ToolError::Failed)?;
                 let info = self.one_session(&me).await?.ok_or_else(|| {
                     ToolError::Failed(format!(
                         "agent {me} has no session yet: call a Codex tool first"
@@ -105,8 +117,9 @@ impl ServerToolHandler {
                 })?;
                 out(&info)
             }
-            ServerRequest::ListActiveAgents => out(&self.list_active_agents().await?),
+            ServerRequest::ListActiveAgents => out(&self.list_active_agents(&scope).await?),
             ServerRequest::GetAgentStatus { agent_id } => {
+                scope.check(agent_id.as_str()).map_err(ToolError::Failed)?;
                 out(&self.agent_status(&agent_id).await?)
             }
             ServerRequest::CleanupInactiveAgents {
@@ -114,7 +127,9 @@ impl ServerToolHandler {
                 purge,
             } => {
                 let default = self.manager.lifecycle_policy().idle_timeout.as_secs();
-                out(&self.cleanup(idle_seconds.unwrap_or(default), purge).await?)
+                out(&self
+                    .cleanup(idle_seconds.unwrap_or(default), purge, &scope)
+                    .await?)
             }
         }
     }

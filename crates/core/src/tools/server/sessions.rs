@@ -10,6 +10,7 @@ use codex_mcp_tools::AgentId;
 use codex_mcp_tools::tools::sessions::{CallInfo, ListSessionsResponse, SessionInfo, ThreadInfo};
 
 use super::{ServerToolHandler, state_name};
+use crate::agents::identity::Scope;
 use crate::server::ToolError;
 
 /// How many calls a session shows.
@@ -34,8 +35,11 @@ fn call_info(call: Call) -> CallInfo {
 }
 
 impl ServerToolHandler {
-    /// Every agent's statuses from the runtime, by agent id.
-    pub(super) async fn statuses(&self) -> Result<HashMap<String, AgentStatus>, ToolError> {
+    /// The runtime's statuses of the agents the caller may see, by agent id.
+    pub(super) async fn statuses(
+        &self,
+        scope: &Scope<'_>,
+    ) -> Result<HashMap<String, AgentStatus>, ToolError> {
         let list = self
             .manager
             .runtime()
@@ -44,8 +48,19 @@ impl ServerToolHandler {
             .map_err(|e| ToolError::Failed(e.to_string()))?;
         Ok(list
             .into_iter()
+            .filter(|s| scope.allows(s.agent.as_str()))
             .map(|s| (s.agent.as_str().to_string(), s))
             .collect())
+    }
+
+    /// The same statuses, in agent id order.
+    pub(super) async fn sorted_statuses(
+        &self,
+        scope: &Scope<'_>,
+    ) -> Result<Vec<AgentStatus>, ToolError> {
+        let mut statuses: Vec<_> = self.statuses(scope).await?.into_values().collect();
+        statuses.sort_by(|a, b| a.agent.as_str().cmp(b.agent.as_str()));
+        Ok(statuses)
     }
 
     /// One agent's session from its stored record and its runtime status.
@@ -121,13 +136,14 @@ impl ServerToolHandler {
         })
     }
 
-    /// `list_sessions`: recorded agents, most recently active first, then environments
-    /// without a record.
+    /// `list_sessions`: recorded agents the caller may see, most recently active first,
+    /// then environments without a record.
     pub(super) async fn list_sessions(
         &self,
         only: Option<&AgentId>,
+        scope: &Scope<'_>,
     ) -> Result<ListSessionsResponse, ToolError> {
-        let mut statuses = self.statuses().await?;
+        let mut statuses = self.statuses(scope).await?;
         let agents = match only {
             Some(id) => self
                 .manager
@@ -144,6 +160,7 @@ impl ServerToolHandler {
                 .await
                 .map_err(store_error)?,
         };
+        let agents: Vec<_> = agents.into_iter().filter(|a| scope.allows(&a.id)).collect();
         let mut sessions = Vec::with_capacity(agents.len());
         for agent in &agents {
             let status = statuses.remove(&agent.id);

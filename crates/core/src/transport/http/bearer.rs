@@ -25,6 +25,10 @@ pub struct TokenGrant {
     /// Agents the holder may act as; the first one (unless [`ANY_AGENT`]) is the holder's
     /// agent when a call names none.
     pub agents: Vec<String>,
+    /// An operator's token: the server tools (`list_sessions`, `list_active_agents`,
+    /// `get_agent_status`, `cleanup_inactive_agents`) show and clean every agent, not
+    /// only the listed ones. Acting as an agent still needs it listed.
+    pub admin: bool,
 }
 
 impl TokenGrant {
@@ -39,6 +43,12 @@ impl TokenGrant {
     /// Whether the holder may act as `agent`.
     pub fn allows(&self, agent: &str) -> bool {
         self.agents.iter().any(|a| a == ANY_AGENT || a == agent)
+    }
+
+    /// Whether the server tools show the holder every agent: an admin token, or one
+    /// that may act as any agent ([`ANY_AGENT`]) and so could look at each anyway.
+    pub fn sees_all(&self) -> bool {
+        self.admin || self.agents.iter().any(|a| a == ANY_AGENT)
     }
 }
 
@@ -132,6 +142,7 @@ mod tests {
             name: name.into(),
             sha256: TokenTable::digest(token),
             agents: agents.iter().map(|a| a.to_string()).collect(),
+            admin: false,
         }
     }
 
@@ -149,9 +160,17 @@ mod tests {
             (alice.name.as_str(), alice.default_agent()),
             ("laptop", Some("alice"))
         );
-        assert!(alice.allows("alice-2") && !alice.allows("bob"));
+        assert!(alice.allows("alice-2") && !alice.allows("bob") && !alice.sees_all());
         let any = table.check(&headers("bearer  tok-ops ")).unwrap();
-        assert_eq!((any.default_agent(), any.allows("zed")), (None, true));
+        assert_eq!(
+            (any.default_agent(), any.allows("zed"), any.sees_all()),
+            (None, true, true)
+        );
+        let admin = TokenGrant {
+            admin: true,
+            ..grant("root", "tok-root", &["ops-agent"])
+        };
+        assert!(admin.sees_all() && !admin.allows("zed"));
         assert_eq!(table.check(&HeaderMap::new()), Err(BearerError::Missing));
         assert_eq!(
             table.check(&headers("Basic abc")),

@@ -21,12 +21,36 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::streamable::{
-    SESSION_HEADER, STREAM_IDS, accepted, accepts, grace_after, header_str, identity, names,
-    too_many_streams,
+    SESSION_HEADER, STREAM_IDS, accepted, accepts, caller_token, grace_after, header_str, identity,
+    names, too_many_streams,
 };
 use super::{HttpState, encoded_response, json_response, rpc_error, sse};
 use crate::server::{CtxParts, TransportKind};
 use crate::session::{STANDALONE_STREAM, Session};
+
+/// The refusal for a session id that names no session this caller may use. An unknown
+/// id and another token's session get the same answer, so it tells nothing.
+fn no_such_session(id: &str) -> Response {
+    rpc_error(
+        StatusCode::NOT_FOUND,
+        None,
+        ErrorObject::invalid_request(format!(
+            "session {id:?} not found: it expired, was deleted, or was opened with another \
+             bearer token; initialize again"
+        )),
+    )
+}
+
+/// The session `id` if it exists and the request's bearer token is the one that opened
+/// it.
+fn owned_session(state: &HttpState, headers: &HeaderMap, id: &str) -> Option<Arc<Session>> {
+    let token = caller_token(state, headers).map(|g| g.sha256);
+    state
+        .server
+        .sessions()
+        .get(id)
+        .filter(|s| s.admits(token.as_ref()))
+}
 
 /// Finds the legacy session named by the request's header, or the error response.
 // The error is the finished HTTP response; these run once per request, off the hot path.
@@ -41,15 +65,7 @@ fn find_session(state: &HttpState, headers: &HeaderMap) -> Result<Arc<Session>, 
             ),
         ));
     };
-    state.server.sessions().get(id).ok_or_else(|| {
-        rpc_error(
-            StatusCode::NOT_FOUND,
-            None,
-            ErrorObject::invalid_request(format!(
-                "session {id:?} not found: it expired or was deleted; initialize again"
-            )),
-        )
-    })
+    owned_session(state, headers, id).ok_or_else(|| no_such_session(id))
 }
 
 #[allow(clippy::result_large_err)]
@@ -85,7 +101,7 @@ pub(super) async fn legacy(
     };
     match message {
         Message::Notification(n) => {
-            state.server.handle_notification(&n, Some(&session));
+            state.server.handle_notification(&n, Some(&session), None);
             accepted()
         }
         Message::Response(r) => {
@@ -109,10 +125,11 @@ async fn initialize(
     query: &HashMap<String, String>,
     request: &Request,
 ) -> Response {
-    let (result, init) = match state.server.initialize(request.params.as_ref()) {
+    let (result, mut init) = match state.server.initialize(request.params.as_ref()) {
         Ok(x) => x,
         Err(e) => return rpc_error(StatusCode::BAD_REQUEST, Some(request.id.clone()), e),
     };
+    init.owner = caller_token(state, headers).map(|g| g.sha256);
     let agent = identity(state, headers, query, None).connection_agent;
     let session = match state
         .server
@@ -350,16 +367,12 @@ pub async fn delete(State(state): State<HttpState>, headers: HeaderMap) -> Respo
             ErrorObject::invalid_request("the Mcp-Session-Id header is required"),
         );
     };
-    if state.server.sessions().remove(id) {
+    if owned_session(&state, &headers, id).is_some() && state.server.sessions().remove(id) {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::OK;
         r
     } else {
-        rpc_error(
-            StatusCode::NOT_FOUND,
-            None,
-            ErrorObject::invalid_request(format!("session {id:?} not found")),
-        )
+        no_such_session(id)
     }
 }
 

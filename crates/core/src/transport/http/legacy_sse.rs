@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::streamable::identity;
+use super::streamable::{caller_token, identity};
 use super::{HttpState, read_body, rpc_error, sse};
 use crate::server::{CtxParts, TransportKind};
 use crate::session::Session;
@@ -28,6 +28,8 @@ pub struct Connection {
     tx: mpsc::Sender<Message>,
     session: Mutex<Option<Arc<Session>>>,
     agent: Option<String>,
+    /// SHA-256 of the bearer token that opened the stream: only it may post here.
+    owner: Option<[u8; 32]>,
 }
 
 /// Open `/sse` connections by id.
@@ -91,6 +93,7 @@ pub async fn open(
             tx,
             session: Mutex::new(None),
             agent,
+            owner: caller_token(&state, &headers).map(|g| g.sha256),
         }),
     );
     let endpoint = format!("/messages?sessionId={id}");
@@ -140,7 +143,10 @@ pub async fn post(
             ),
         );
     };
-    let Some(conn) = state.sse.map.lock().get(conn_id).cloned() else {
+    let token = caller_token(&state, &headers).map(|g| g.sha256);
+    let conn = state.sse.map.lock().get(conn_id).cloned();
+    // Another token's stream is refused exactly like an unknown one.
+    let Some(conn) = conn.filter(|c| c.owner == token) else {
         return rpc_error(
             StatusCode::NOT_FOUND,
             None,
@@ -163,7 +169,8 @@ pub async fn post(
     match message {
         Message::Request(request) if request.method == methods::INITIALIZE => {
             let response = match state.server.initialize(request.params.as_ref()) {
-                Ok((result, init)) => {
+                Ok((result, mut init)) => {
+                    init.owner = conn.owner;
                     match state
                         .server
                         .sessions()
@@ -217,7 +224,7 @@ pub async fn post(
             accepted()
         }
         Message::Notification(n) => {
-            state.server.handle_notification(&n, session.as_ref());
+            state.server.handle_notification(&n, session.as_ref(), None);
             accepted()
         }
         Message::Response(r) => {

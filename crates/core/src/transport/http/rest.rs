@@ -50,10 +50,7 @@ async fn call(
     };
     let id = RequestId::String(format!("rest-{}", uuid_like()));
     let cancel = CancellationToken::new();
-    let guard = state
-        .server
-        .in_flight()
-        .register(id.clone(), cancel.clone());
+    let guard = state.server.in_flight().register_unnamed(cancel.clone());
     let request = Request::new(
         id.clone(),
         methods::TOOLS_CALL,

@@ -27,6 +27,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::bearer::TokenGrant;
 use super::{HttpState, encoded_response, json_response, read_body, rpc_error, sse};
 use crate::server::{CtxParts, Identity, TransportKind};
 
@@ -80,21 +81,23 @@ pub fn identity(
     query: &HashMap<String, String>,
     session: Option<&str>,
 ) -> Identity {
-    let grant = state
-        .options
-        .tokens
-        .as_ref()
-        .and_then(|t| t.check(headers).ok());
     Identity {
         connection_agent: header_str(headers, names::AGENT)
             .map(str::to_string)
             .or_else(|| query.get("agent_id").cloned()),
-        token_agent: grant
-            .as_ref()
-            .and_then(|g| g.default_agent().map(str::to_string)),
-        token_agents: grant.map(|g| (g.name.clone(), g.agents.clone())),
+        token: caller_token(state, headers),
         session_id: session.map(str::to_string),
     }
+}
+
+/// The grant of the request's bearer token, when the server requires tokens (the guard
+/// has already refused requests without a valid one).
+pub fn caller_token(state: &HttpState, headers: &HeaderMap) -> Option<Arc<TokenGrant>> {
+    state
+        .options
+        .tokens
+        .as_ref()
+        .and_then(|t| t.check(headers).ok())
 }
 
 /// HTTP status for a JSON-RPC error in the modern era.
@@ -225,10 +228,7 @@ async fn modern(
         return encoded_response(encoded);
     }
     let cancel = CancellationToken::new();
-    let guard = state
-        .server
-        .in_flight()
-        .register(id.clone(), cancel.clone());
+    let guard = state.server.in_flight().register_unnamed(cancel.clone());
     let wants_stream =
         request.method == methods::TOOLS_CALL && accepts(&headers, "text/event-stream");
     let parts = |outbound| CtxParts {
