@@ -249,6 +249,7 @@ pub async fn build(
         health: Some(facts as Arc<dyn HealthReporter>),
         metrics: Some(Arc::clone(&manager) as Arc<dyn MetricsReporter>),
         tokens,
+        bearer_exempt_paths: vec![crate::credentials::BROKER_PATH.to_string()],
         ..HttpOptions::default()
     };
     Ok((server, http, credentials))

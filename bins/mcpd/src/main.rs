@@ -173,7 +173,9 @@ async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, "mcpd listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse");
     credentials.serve_broker_at(addr);
     let state = http::HttpState::new(server, http);
-    let router = http::router(state.clone()).merge(credentials.broker_router());
+    // The broker route goes in through `router_with`, behind the Host/Origin gate; its
+    // path is the one bearer-exempt route (agents authenticate with their ticket).
+    let router = http::router_with(state.clone(), credentials.broker_router());
     http::serve_router(listener, router, state, shutdown_signal()).await?;
     tracing::info!("mcpd stopped");
     Ok(())
