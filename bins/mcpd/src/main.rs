@@ -9,6 +9,8 @@ mod auth_cmd;
 mod cli;
 mod credentials;
 mod doctor;
+mod exposure;
+mod file_modes;
 mod settings;
 mod store;
 mod tokens;
@@ -54,7 +56,24 @@ fn main() -> ExitCode {
             }
         }
     }
+    let serves_http = match &cli.command {
+        None => true,
+        Some(Command::Serve(args)) => !args.stdio,
+        Some(_) => false,
+    };
+    if serves_http {
+        match exposure::assess(&settings) {
+            Ok(warnings) => settings.exposure_warnings = warnings,
+            Err(e) => {
+                eprintln!("mcpd: invalid configuration: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     init_logging(&settings);
+    for warning in &settings.exposure_warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = match runtime_builder().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
