@@ -35,6 +35,8 @@ pub struct Facts {
     credentials: Arc<AgentCredentialSource>,
     codex_program: String,
     kind: RuntimeKind,
+    /// How exposed this server is (`exposure`), shown in `/health`.
+    warnings: Vec<String>,
 }
 
 impl ServerFacts for Facts {
@@ -75,6 +77,7 @@ impl HealthReporter for Facts {
             "runtime_note": self.runtime_note,
             "credentials": credentials,
             "codex": self.codex(),
+            "warnings": self.warnings,
         })
     }
 }
@@ -123,22 +126,38 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
         rt.adopt().await?;
         Ok::<_, codex_mcp_runtime::RuntimeError>(rt)
     };
+    let tokens = settings.tokens_file.is_some();
+    // Only reached with MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS (see `exposure`).
+    let local_note = || tokens.then(crate::exposure::local_with_tokens_warning);
     match settings.runtime {
-        RuntimeChoice::Local => Ok((local().await, None)),
+        RuntimeChoice::Local => Ok((local().await, local_note())),
         RuntimeChoice::Docker => {
             let rt = docker().await.context("CODEX_MCP_RUNTIME=docker")?;
             Ok((Arc::new(rt), None))
         }
         RuntimeChoice::Auto if !settings.persistent_mode => Ok((
             local().await,
-            Some("PERSISTENT_MODE=false: agents use host folders, not containers".into()),
+            Some(local_note().unwrap_or_else(|| {
+                "PERSISTENT_MODE=false: agents use host folders, not containers".into()
+            })),
         )),
         RuntimeChoice::Auto => match docker().await {
             Ok(rt) => Ok((Arc::new(rt), None)),
+            Err(e) if tokens && !settings.allow_local_runtime_with_tokens => {
+                anyhow::bail!(
+                    "CODEX_MCP_RUNTIME=auto: Docker is not usable ({e}), and with \
+                     MCPD_TOKENS_FILE set mcpd does not fall back to the local runtime, whose \
+                     Codex could read every file of this host. Fix Docker, or set \
+                     MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS=1 to accept the fallback"
+                )
+            }
             Err(e) => {
-                let note = format!(
+                let mut note = format!(
                     "Docker is not usable ({e}); agents run in host folders (local runtime)"
                 );
+                if let Some(warning) = local_note() {
+                    note = format!("{note}. {warning}");
+                }
                 tracing::warn!("{note}");
                 Ok((local().await, Some(note)))
             }
@@ -205,6 +224,7 @@ pub async fn build(
         credentials: credentials.clone(),
         codex_program: codex_for_facts,
         kind,
+        warnings: settings.exposure_warnings.clone(),
     });
     let options = ServerOptions {
         info: Implementation {
@@ -248,10 +268,13 @@ pub async fn build(
         None => None,
     };
     let http = HttpOptions {
-        host_policy: HostPolicy::loopback().with_hosts(settings.allowed_hosts.iter().cloned()),
+        host_policy: HostPolicy::loopback()
+            .with_hosts(settings.allowed_hosts.iter().cloned())
+            .with_origins(settings.allowed_origins.iter().cloned()),
         health: Some(facts as Arc<dyn HealthReporter>),
         metrics: Some(Arc::clone(&manager) as Arc<dyn MetricsReporter>),
         tokens,
+        bearer_exempt_paths: vec![crate::credentials::BROKER_PATH.to_string()],
         ..HttpOptions::default()
     };
     Ok((server, http, credentials))

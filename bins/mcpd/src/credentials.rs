@@ -163,6 +163,11 @@ impl CredentialSource for AgentCredentialSource {
             env,
         }))
     }
+
+    fn revoke(&self, agent: &str) {
+        self.refresher.revoke_agent(agent);
+        tracing::info!(agent, "revoked the purged agent's token broker tickets");
+    }
 }
 
 /// `POST /auth/oauth/token`: an agent's Codex refreshing with its ticket.

@@ -9,6 +9,8 @@ mod auth_cmd;
 mod cli;
 mod credentials;
 mod doctor;
+mod exposure;
+mod file_modes;
 mod session_key;
 mod settings;
 mod store;
@@ -55,7 +57,24 @@ fn main() -> ExitCode {
             }
         }
     }
+    let serves_http = match &cli.command {
+        None => true,
+        Some(Command::Serve(args)) => !args.stdio,
+        Some(_) => false,
+    };
+    if serves_http {
+        match exposure::assess(&settings) {
+            Ok(warnings) => settings.exposure_warnings = warnings,
+            Err(e) => {
+                eprintln!("mcpd: invalid configuration: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     init_logging(&settings);
+    for warning in &settings.exposure_warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = match runtime_builder().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -174,7 +193,9 @@ async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, "mcpd listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse");
     credentials.serve_broker_at(addr);
     let state = http::HttpState::new(server, http);
-    let router = http::router(state.clone()).merge(credentials.broker_router());
+    // The broker route goes in through `router_with`, behind the Host/Origin gate; its
+    // path is the one bearer-exempt route (agents authenticate with their ticket).
+    let router = http::router_with(state.clone(), credentials.broker_router());
     http::serve_router(listener, router, state, shutdown_signal()).await?;
     tracing::info!("mcpd stopped");
     Ok(())

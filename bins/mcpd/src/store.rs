@@ -12,13 +12,21 @@ use crate::settings::Settings;
 /// How often old call records are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Opens `codex-mcp.db` in the data dir. Calls a previous process left running are
+/// Opens `codex-mcp.db` in the data dir, the dir private (0700) and the database
+/// files too (0600; see `file_modes`). Calls a previous process left running are
 /// marked interrupted here, before anything new is recorded.
 pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn SessionStore>> {
     let dir = settings.data_dir.clone();
+    crate::file_modes::create_data_dir(&dir);
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
         .await
         .context("opening the session store")??;
+    crate::file_modes::secure_data_dir(&settings.data_dir).with_context(|| {
+        format!(
+            "CODEX_MCP_DATA_DIR={}: cannot make it and its database private (modes 0700, 0600)",
+            settings.data_dir.display()
+        )
+    })?;
     let recovered = store.recovered_at_open();
     tracing::info!(
         path = %store.path().display(),

@@ -37,7 +37,7 @@ pub mod secret;
 pub mod settings;
 pub mod status;
 
-pub use broker::BrokerKey;
+pub use broker::{BrokerKey, TICKET_LIFETIME, TicketRefusal};
 pub use credentials::{ChatGptLogin, Credentials, Fingerprint, Login, Source};
 pub use detect::{DetectInputs, Detection, NO_CREDENTIALS_MESSAGE, detect, detect_at};
 pub use error::{AuthError, RefreshError};

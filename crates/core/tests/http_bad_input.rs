@@ -298,14 +298,20 @@ async fn foreign_origin_is_403() {
         INVALID_REQUEST,
         &["Origin", "evil.example"],
     );
-    // A loopback origin passes.
+    // The server's own origin passes; a loopback origin on another port does not.
+    let own = format!("http://localhost:{}", h.addr.port());
+    let reply = h
+        .post_mcp(&[("origin", own.as_str())], &initialize_request(1, LEGACY))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let other = format!("http://localhost:{}", h.addr.port().wrapping_add(1));
     let reply = h
         .post_mcp(
-            &[("origin", "http://localhost:3000")],
+            &[("origin", other.as_str())],
             &initialize_request(1, LEGACY),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::OK);
+    reply.assert_error(StatusCode::FORBIDDEN, INVALID_REQUEST, &["Origin", &other]);
 }
 
 #[tokio::test]

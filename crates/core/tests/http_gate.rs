@@ -13,6 +13,10 @@ use pretty_assertions::assert_eq;
 const TOKEN: &str = "gate-test-token";
 
 async fn with_tokens() -> Harness {
+    with_tokens_and(Config::default()).await
+}
+
+async fn with_tokens_and(mut config: Config) -> Harness {
     let table = TokenTable::new(vec![TokenGrant {
         name: "tests".into(),
         sha256: TokenTable::digest(TOKEN),
@@ -20,7 +24,6 @@ async fn with_tokens() -> Harness {
         admin: false,
     }])
     .expect("token table");
-    let mut config = Config::default();
     config.http.tokens = Some(Arc::new(table));
     Harness::start_with(config).await
 }
@@ -58,7 +61,7 @@ async fn tokens_guard_every_route_but_health() {
     }
     seen.push(("/health", "none", get(&h, "/health", &[]).await));
     // A known token passes the gate: the route itself answers (`fail` is an
-    // argument-less fixture tool whose error REST reports as 422).
+    // argument-less fixture tool, not read-only, so REST refuses a GET of it: 405).
     seen.push((
         "/tools/fail",
         "right",
@@ -74,7 +77,7 @@ async fn tokens_guard_every_route_but_health() {
         ("/no/such/route", "none", (401, challenge.clone())),
         ("/no/such/route", "wrong", (401, challenge)),
         ("/health", "none", (200, None)),
-        ("/tools/fail", "right", (422, None)),
+        ("/tools/fail", "right", (405, None)),
     ];
     assert_eq!(seen, expected);
 }
@@ -91,4 +94,85 @@ async fn a_foreign_host_is_refused_before_the_token_is_looked_at() {
         get(&h, "/tools/health_check", &with_token).await,
     ];
     assert_eq!(seen, vec![(403, None), (403, None), (403, None)]);
+}
+
+/// The attack: the embedder's own routes (mcpd's token broker at
+/// `/auth/oauth/token`) were merged after the gate, so a DNS-rebound page (foreign
+/// `Host`) or a cross-site `Origin` reached them. Routes added through `router_with`
+/// are behind the `Host`/`Origin` check, and only the paths named in
+/// `bearer_exempt_paths` skip the bearer check.
+#[tokio::test]
+async fn embedder_routes_sit_behind_the_gate_and_only_named_ones_skip_the_token() {
+    let extra = axum::Router::new()
+        .route("/self-auth", axum::routing::get(|| async { "self" }))
+        .route("/extra", axum::routing::get(|| async { "extra" }));
+    let mut config = Config {
+        extra_routes: extra,
+        ..Config::default()
+    };
+    config.http.bearer_exempt_paths = vec!["/self-auth".into()];
+    let h = with_tokens_and(config).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let challenge = Some("Bearer realm=\"mcpd\"".to_string());
+    let seen = vec![
+        get(&h, "/self-auth", &[("host", "evil.example")]).await,
+        get(&h, "/self-auth", &[("origin", "http://evil.example")]).await,
+        get(&h, "/self-auth", &[]).await,
+        get(&h, "/extra", &[]).await,
+        get(&h, "/extra", &[("authorization", &bearer)]).await,
+    ];
+    assert_eq!(
+        seen,
+        vec![
+            (403, None),
+            (403, None),
+            (200, None),
+            (401, challenge),
+            (200, None)
+        ]
+    );
+}
+
+/// Status and JSON body of `GET /health` with the given headers.
+async fn health(h: &Harness, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let mut req = h.http.get(h.url("/health"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = within("GET /health", req.send()).await.expect("GET");
+    let status = response.status().as_u16();
+    (
+        status,
+        within("health body", response.json()).await.expect("JSON"),
+    )
+}
+
+struct Secrets;
+
+impl codex_mcp_core::transport::http::HealthReporter for Secrets {
+    fn report(&self) -> serde_json::Value {
+        serde_json::json!({"credentials": {"source": "/home/me/.codex/auth.json"}})
+    }
+}
+
+/// The attack: anyone who can reach the port reads `/health`, which names credential
+/// files and their problems. With tokens on, a caller without a valid token gets only
+/// status and version; the full report needs a token.
+#[tokio::test]
+async fn health_without_a_valid_token_is_minimal() {
+    let mut config = Config::default();
+    config.http.health = Some(Arc::new(Secrets));
+    let h = with_tokens_and(config).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let minimal = serde_json::json!({"status": "ok", "version": h.server.info().version});
+    assert_eq!(health(&h, &[]).await, (200, minimal.clone()));
+    assert_eq!(
+        health(&h, &[("authorization", "Bearer wrong")]).await,
+        (200, minimal)
+    );
+    let (status, full) = health(&h, &[("authorization", &bearer)]).await;
+    assert_eq!(
+        (status, &full["credentials"]["source"]),
+        (200, &serde_json::json!("/home/me/.codex/auth.json"))
+    );
 }

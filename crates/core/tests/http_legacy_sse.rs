@@ -192,3 +192,34 @@ async fn closing_the_stream_ends_the_connection_and_its_session() {
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
+
+/// The attack: a cross-site page posts `text/plain` (no CORS preflight) to a
+/// `/messages` endpoint. It is refused with 415 before the message is read; the
+/// stream's first answer is the JSON request's, not the refused one's.
+#[tokio::test]
+async fn messages_without_a_json_content_type_are_415() {
+    let h = Harness::start().await;
+    let (mut events, endpoint) = open_sse(&h).await;
+    let refused = h
+        .post_raw(
+            &endpoint,
+            &[("content-type", "text/plain")],
+            serde_json::to_vec(&initialize_request(1, "2024-11-05")).unwrap(),
+        )
+        .await;
+    refused.assert_error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        -32600,
+        &["Content-Type must be application/json", "text/plain"],
+    );
+    let accepted = h
+        .post_raw(
+            &endpoint,
+            &[],
+            serde_json::to_vec(&initialize_request(2, "2024-11-05")).unwrap(),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    let first = events.expect_event("initialize answer").await.json();
+    assert_eq!(first["id"], json!(2), "{first}");
+}

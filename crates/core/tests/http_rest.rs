@@ -143,3 +143,118 @@ async fn oversized_rest_body_is_413() {
         .await;
     reply.assert_error(StatusCode::PAYLOAD_TOO_LARGE, -32600, &["64 bytes"]);
 }
+
+/// The attack: any web page can make a browser send a GET (`<img src=...>`), so a GET
+/// on a tool that changes something or spends model credits would run it for the page.
+/// `fail` has no read-only hint and `slow` is open-world (like a Codex tool): both are
+/// refused before they start; a read-only server tool (`progress`) still answers.
+#[tokio::test]
+async fn get_refuses_tools_that_are_not_read_only_server_tools() {
+    let h = Harness::start().await;
+    let mut seen = Vec::new();
+    for path in ["/tools/fail", "/tools/slow?ms=1", "/tools/progress?steps=1"] {
+        let response = within(path, h.http.get(h.url(path)).send()).await.unwrap();
+        let reply = Reply::read(response).await;
+        seen.push((path, reply.status.as_u16()));
+        if reply.status == StatusCode::METHOD_NOT_ALLOWED {
+            let message = reply.body["error"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("not a read-only server tool")
+                    && message.contains("Content-Type: application/json"),
+                "{message}"
+            );
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            ("/tools/fail", 405),
+            ("/tools/slow?ms=1", 405),
+            ("/tools/progress?steps=1", 200),
+        ]
+    );
+    assert_eq!(h.probes.slow_started(), 0, "the refused GET ran the tool");
+}
+
+/// The attack: a cross-site `<form>` or `fetch(..., {mode: "no-cors"})` posts
+/// `text/plain` (or a form encoding) without a CORS preflight. Only
+/// `application/json` is accepted (415 naming it), and the tool never starts.
+#[tokio::test]
+async fn post_without_a_json_content_type_is_415_and_runs_nothing() {
+    let h = Harness::start().await;
+    let mut seen = Vec::new();
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let reply = h
+            .post_raw(
+                "/tools/slow",
+                &[("content-type", content_type)],
+                r#"{"ms": 1}"#,
+            )
+            .await;
+        seen.push((reply.status.as_u16(), reply.body["error"].clone()));
+    }
+    let response = within(
+        "POST without Content-Type",
+        h.http.post(h.url("/tools/slow")).body("{}").send(),
+    )
+    .await
+    .unwrap();
+    let reply = Reply::read(response).await;
+    seen.push((reply.status.as_u16(), reply.body["error"].clone()));
+    assert_eq!(
+        seen,
+        vec![
+            (
+                415,
+                json!("Content-Type must be application/json, got \"text/plain\"")
+            ),
+            (
+                415,
+                json!(
+                    "Content-Type must be application/json, got \"application/x-www-form-urlencoded\""
+                )
+            ),
+            (
+                415,
+                json!(
+                    "Content-Type must be application/json, got \"multipart/form-data; boundary=x\""
+                )
+            ),
+            (415, json!("Content-Type must be application/json")),
+        ]
+    );
+    assert_eq!(h.probes.slow_started(), 0, "a refused POST ran the tool");
+    let reply = h
+        .post_raw(
+            "/tools/slow",
+            &[("content-type", "application/json; charset=utf-8")],
+            r#"{"ms": 1}"#,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+/// The attack: a page served by another program on a loopback port (a dev server on
+/// `http://localhost:3000`) calls mcpd on its own port. Loopback is not enough: the
+/// `Origin` must be this server's own (same port) or configured.
+#[tokio::test]
+async fn loopback_origins_on_other_ports_are_refused() {
+    let h = Harness::start().await;
+    let port = h.addr.port();
+    let own = format!("http://127.0.0.1:{port}");
+    let other = if port == 3000 { 3001 } else { 3000 };
+    let foreign = format!("http://localhost:{other}");
+    let mut seen = Vec::new();
+    for origin in [foreign.as_str(), own.as_str()] {
+        let reply = h
+            .post_raw("/tools/slow", &[("origin", origin)], r#"{"ms": 1}"#)
+            .await;
+        seen.push((origin.to_string(), reply.status.as_u16()));
+    }
+    assert_eq!(seen, vec![(foreign, 403), (own, 200)]);
+    assert_eq!(h.probes.slow_started(), 1, "only the same-origin call ran");
+}

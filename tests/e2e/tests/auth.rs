@@ -253,7 +253,7 @@ async fn twenty_agents_share_one_login_and_one_refresh() {
             serde_json::from_slice(&std::fs::read(world.agent_auth(agent)).unwrap()).unwrap();
         let ticket = file["tokens"]["refresh_token"].as_str().unwrap_or_default();
         assert!(
-            ticket.starts_with(&format!("mcpd-rt:v1:{agent}:")),
+            ticket.starts_with(&format!("mcpd-rt:v2:{agent}:")),
             "{agent}: {ticket}"
         );
     }
@@ -279,6 +279,41 @@ async fn twenty_agents_share_one_login_and_one_refresh() {
     );
     let refused = refresh("rt-new").await.unwrap();
     assert_eq!(refused.status().as_u16(), 401);
+    assert_eq!(endpoint.hits(), 1);
+
+    // The broker route sits behind the Host/Origin gate like every other route: a
+    // DNS-rebound or cross-site page holding a ticket is refused before the broker.
+    let mut gated = Vec::new();
+    for (name, value) in [("host", "evil.example"), ("origin", "http://evil.example")] {
+        let response = http
+            .post(format!("{}/auth/oauth/token", mcpd.base))
+            .header(name, value)
+            .json(&json!({"grant_type": "refresh_token", "refresh_token": ticket}))
+            .send()
+            .await
+            .unwrap();
+        gated.push((name, response.status().as_u16()));
+    }
+    assert_eq!(gated, vec![("host", 403), ("origin", 403)]);
+
+    // Purging the agents revokes their tickets: a copy of agent-07's auth.json no
+    // longer gets tokens from the broker.
+    let cleanup = mcpd
+        .call_tool(
+            "cleanup_inactive_agents",
+            json!({"idle_seconds": 0, "purge": true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleanup.get("isError"), None, "{cleanup}");
+    let revoked = refresh(ticket).await.unwrap();
+    assert_eq!(revoked.status().as_u16(), 401);
+    let body: Value = revoked.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        json!({"code": "refresh_token_invalidated",
+            "message": "this refresh token was revoked when its agent was removed"})
+    );
     assert_eq!(endpoint.hits(), 1);
     let mut secrets = secrets_of(&old);
     secrets.extend(secrets_of(&new));

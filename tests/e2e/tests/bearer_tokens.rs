@@ -1,7 +1,12 @@
 //! MCPD_TOKENS_FILE: requests without a known bearer token are refused (401), a token's
 //! first agent is the caller's agent, and a token cannot act as agents it does not list.
+//! Sharing a server this way refuses the local runtime (whose Codex reads the whole
+//! host) unless opted in, and `/health` says little to callers without a token.
 
-use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_agents, mcpd_bin};
+use std::os::unix::fs::PermissionsExt as _;
+use std::time::Duration;
+
+use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_agents, mcpd_bin, run_mcpd};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -56,10 +61,15 @@ async fn bearer_tokens_gate_requests_and_bind_agents() {
         TOKENS.replace("SHA_OF_OPS", &hex_sha256(OPS_TOKEN)),
     )
     .unwrap();
+    // Readable by other users: a warning, not a refusal (docs/security.md).
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
     let env = local_env(
         &fake,
         &dir.path().join("data"),
-        &[("MCPD_TOKENS_FILE", tokens.display().to_string())],
+        &[
+            ("MCPD_TOKENS_FILE", tokens.display().to_string()),
+            ("MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS", "1".to_string()),
+        ],
     );
     let mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
     let chat = |agent: Option<&str>| {
@@ -100,9 +110,49 @@ async fn bearer_tokens_gate_requests_and_bind_agents() {
             ),
         ]
     );
-    // /health stays open for probes.
+    // /health stays open for probes, but without a token says only that mcpd is up:
+    // credential sources, paths and problems are for token holders.
     let health = reqwest::get(format!("{}/health", mcpd.base)).await.unwrap();
     assert_eq!(health.status(), 200);
+    let minimal: Value = health.json().await.unwrap();
+    assert_eq!(
+        minimal,
+        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})
+    );
+    // With a token: the full report, which states the opt-in and the loose tokens file.
+    let full: Value = reqwest::Client::new()
+        .get(format!("{}/health", mcpd.base))
+        .header("authorization", format!("Bearer {OPS_TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let warnings: Vec<String> = full["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{full}"))
+        .iter()
+        .map(|w| w.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{full}");
+    assert!(
+        warnings[0].starts_with("MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS=1"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].contains("mode 0644") && warnings[1].contains("chmod 600"),
+        "{warnings:?}"
+    );
+    assert!(full["credentials"].is_object(), "{full}");
+    let log = mcpd.log();
+    for warning in &warnings {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("WARN") && l.contains(warning.as_str())),
+            "{log}"
+        );
+    }
 
     // The laptop token runs as alice by default and may name alice-review, not bob.
     let laptop = Some("laptop-token-0123456789");
@@ -244,7 +294,10 @@ async fn server_tools_answer_a_token_only_for_its_agents() {
     let mut env = local_env(
         &fake,
         &dir.path().join("data"),
-        &[("MCPD_TOKENS_FILE", tokens.display().to_string())],
+        &[
+            ("MCPD_TOKENS_FILE", tokens.display().to_string()),
+            ("MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS", "1".to_string()),
+        ],
     );
     let mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
     env.push((
@@ -384,7 +437,62 @@ async fn a_session_agents_id_reveals_nothing_of_the_session() {
         json!(agent)
     );
     // The key lives in the data dir, readable by its owner only.
-    use std::os::unix::fs::PermissionsExt as _;
     let key = std::fs::metadata(data.join("session-agent.key")).unwrap();
     assert_eq!(key.permissions().mode() & 0o777, 0o600);
+}
+
+/// The attack: a token holder asks an agent to `cat ~/.codex/auth.json` or the tokens
+/// file; with the local runtime Codex runs on the host and can read both. So tokens plus
+/// the local runtime stop startup (exit 2, naming the settings) unless opted in, and
+/// `auto` does not fall back to local when Docker fails.
+#[tokio::test]
+async fn tokens_with_the_local_runtime_stop_startup_unless_opted_in() {
+    let dir = temp_dir("e2e-tokens-local").unwrap();
+    let fake = install_fake_codex(dir.path()).unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    std::fs::write(
+        &tokens,
+        TOKENS.replace("SHA_OF_OPS", &hex_sha256(OPS_TOKEN)),
+    )
+    .unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let tokens_env = ("MCPD_TOKENS_FILE", tokens.display().to_string());
+    let data = dir.path().join("data");
+    let wait = Duration::from_secs(60);
+
+    let local = local_env(&fake, &data, std::slice::from_ref(&tokens_env));
+    let (code, out) = run_mcpd(&["serve"], &local, wait).await.unwrap();
+    assert_eq!(code, Some(2), "{out}");
+    for named in [
+        "MCPD_TOKENS_FILE",
+        "CODEX_MCP_RUNTIME=local",
+        "MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS=1",
+        "auth.json",
+    ] {
+        assert!(out.contains(named), "{named}: {out}");
+    }
+
+    // `auto` with Docker unreachable: no silent fallback to the host.
+    let auto = local_env(
+        &fake,
+        &data,
+        &[
+            tokens_env,
+            ("CODEX_MCP_RUNTIME", "auto".to_string()),
+            (
+                "DOCKER_HOST",
+                format!("unix://{}", dir.path().join("no-docker.sock").display()),
+            ),
+        ],
+    );
+    let (code, out) = run_mcpd(&["serve"], &auto, wait).await.unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    for named in [
+        "CODEX_MCP_RUNTIME=auto",
+        "Docker is not usable",
+        "MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS=1",
+    ] {
+        assert!(out.contains(named), "{named}: {out}");
+    }
+    assert!(!out.contains("mcpd listening"), "{out}");
 }

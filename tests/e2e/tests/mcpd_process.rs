@@ -238,3 +238,27 @@ async fn every_setting_mcpd_lists_is_kept_from_a_tests_shell() {
         "add them to tests/e2e/src/lib.rs"
     );
 }
+
+/// The attack: `MCPD_LISTEN=0.0.0.0:8210` without tokens lets anyone on the network run
+/// Codex on this machine. mcpd refuses to start (exit 2, before binding), naming both
+/// settings and the opt-in.
+#[tokio::test]
+async fn listening_beyond_loopback_without_tokens_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::time::timeout(
+        Duration::from_secs(20),
+        mcpd(dir.path()).env("MCPD_LISTEN", "0.0.0.0:0").output(),
+    )
+    .await
+    .expect("mcpd refuses instead of serving")
+    .expect("mcpd runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    for named in [
+        "MCPD_LISTEN=0.0.0.0:0",
+        "MCPD_TOKENS_FILE",
+        "MCPD_ALLOW_UNAUTHENTICATED=1",
+    ] {
+        assert!(stderr.contains(named), "{named}: {stderr}");
+    }
+}

@@ -113,3 +113,49 @@ async fn a_data_dir_that_is_a_file_stops_startup() {
     );
     assert_eq!(std::fs::read(&data).unwrap(), b"not a directory");
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// The attack: another local user reads the data dir's database (session ids,
+/// workspace paths, raw Codex errors). A new data dir is made 0700 and the database
+/// files 0600; an existing open one (an older mcpd, a loose umask) is tightened at
+/// startup, and the log says so.
+#[tokio::test]
+async fn the_data_dir_and_database_are_private_to_the_user() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir("e2e-store-modes").unwrap();
+    let data = dir.path().join("data");
+    let env = [
+        ("CODEX_MCP_DATA_DIR", data.display().to_string()),
+        ("CODEX_MCP_RUNTIME", "local".to_string()),
+    ];
+    let mut mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    let files = ["codex-mcp.db", "codex-mcp.db-wal", "codex-mcp.db-shm"];
+    let fresh: Vec<(String, u32)> = std::iter::once(("data".to_string(), mode(&data)))
+        .chain(
+            files
+                .iter()
+                .filter(|f| data.join(f).exists())
+                .map(|f| (f.to_string(), mode(&data.join(f)))),
+        )
+        .collect();
+    mcpd.terminate().await.unwrap();
+    assert_eq!(fresh[0], ("data".to_string(), 0o700), "{fresh:?}");
+    assert!(fresh.len() >= 2, "no database file: {fresh:?}");
+    assert!(fresh[1..].iter().all(|(_, m)| *m == 0o600), "{fresh:?}");
+
+    // Opened up as an older mcpd left them: tightened at the next start.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(db(&data), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    assert_eq!((mode(&data), mode(&db(&data))), (0o700, 0o600));
+    let log = mcpd.log();
+    assert!(log.contains("data dir was mode 0755; set to 0700"), "{log}");
+    assert!(
+        log.contains("database file was mode 0644; set to 0600"),
+        "{log}"
+    );
+}

@@ -37,6 +37,9 @@ macro_rules! settings {
 settings! {
     "MCPD_LISTEN", Some("127.0.0.1:8210"), false, "Address the HTTP server listens on.";
     "MCPD_ALLOWED_HOSTS", None, false, "Extra Host/Origin names accepted besides loopback (comma-separated).";
+    "MCPD_ALLOWED_ORIGINS", None, false, "Extra browser origins (scheme://host[:port], comma-separated) accepted besides mcpd's own (loopback on its own port).";
+    "MCPD_ALLOW_UNAUTHENTICATED", Some("false"), false, "Accept listening beyond loopback without MCPD_TOKENS_FILE (anyone who reaches the port may use the server).";
+    "MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS", Some("false"), false, "Accept the local runtime with MCPD_TOKENS_FILE (every token holder's Codex can read this host's files).";
     "MCPD_TOKENS_FILE", None, false, "Bearer tokens and the agents each may act as (TOML; see docs/configuration.md). Unset: no tokens required.";
     "MCPD_TOKEN", None, true, "Bearer token `mcpd agents` sends to a running mcpd that requires tokens.";
     "CODEX_MCP_RUNTIME", Some("auto"), false, "Where agents live: auto, docker or local.";
@@ -111,6 +114,12 @@ pub enum AuthMethod {
 pub struct Settings {
     pub listen: SocketAddr,
     pub allowed_hosts: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub allow_unauthenticated: bool,
+    pub allow_local_runtime_with_tokens: bool,
+    /// Warnings about how exposed this server is, filled in by `main` (see `exposure`).
+    #[serde(skip)]
+    pub exposure_warnings: Vec<String>,
     pub tokens_file: Option<PathBuf>,
     #[serde(skip)]
     pub token: Option<String>,
@@ -242,6 +251,14 @@ impl Settings {
                 })?
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8210))),
             allowed_hosts: r.list("MCPD_ALLOWED_HOSTS", ',')?,
+            allowed_origins: r
+                .parse("MCPD_ALLOWED_ORIGINS", values::parse_origins)?
+                .unwrap_or_default(),
+            allow_unauthenticated: r.bool("MCPD_ALLOW_UNAUTHENTICATED")?.unwrap_or(false),
+            allow_local_runtime_with_tokens: r
+                .bool("MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS")?
+                .unwrap_or(false),
+            exposure_warnings: Vec::new(),
             tokens_file: r.path("MCPD_TOKENS_FILE")?,
             token: r.string("MCPD_TOKEN")?,
             tokens: None,

@@ -156,3 +156,54 @@ fn memory_sizes_parse() {
     assert_eq!(parse_memory("1048576"), Ok(1 << 20));
     assert!(parse_memory("-1m").is_err());
 }
+
+#[test]
+fn exposure_settings_parse_and_bad_values_name_the_setting() {
+    let s = Settings::load(&sources(&[
+        (
+            "MCPD_ALLOWED_ORIGINS",
+            "https://mcp.example.com, http://localhost:3000",
+        ),
+        ("MCPD_ALLOW_UNAUTHENTICATED", "1"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (
+            s.allowed_origins,
+            s.allow_unauthenticated,
+            s.allow_local_runtime_with_tokens
+        ),
+        (
+            vec![
+                "https://mcp.example.com".to_string(),
+                "http://localhost:3000".to_string()
+            ],
+            true,
+            false
+        )
+    );
+    for (name, value, says) in [
+        (
+            "MCPD_ALLOWED_ORIGINS",
+            "https://mcp.example.com/",
+            "not an origin",
+        ),
+        ("MCPD_ALLOWED_ORIGINS", "mcp.example.com", "not an origin"),
+        ("MCPD_ALLOWED_ORIGINS", "ftp://x", "not an origin"),
+        (
+            "MCPD_ALLOW_UNAUTHENTICATED",
+            "maybe",
+            "expected true or false",
+        ),
+        (
+            "MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS",
+            "yes please",
+            "expected true or false",
+        ),
+    ] {
+        let err = Settings::load(&sources(&[(name, value)]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(name) && err.contains(says), "{err}");
+    }
+}

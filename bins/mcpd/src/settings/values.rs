@@ -1,4 +1,4 @@
-//! Parsers of the settings that name Docker objects or host folders.
+//! Parsers of the settings that name Docker objects, host folders or origins.
 
 use std::path::{Component, PathBuf};
 
@@ -15,6 +15,33 @@ pub fn parse_instance(v: &str) -> Result<String, String> {
     } else {
         Err("expected 1-32 characters from a-z 0-9 _ . - starting with a letter or digit".into())
     }
+}
+
+/// Parses `MCPD_ALLOWED_ORIGINS`: comma-separated browser origins, each
+/// `http(s)://host[:port]` exactly as a browser sends it (no path, no trailing slash).
+pub fn parse_origins(v: &str) -> Result<Vec<String>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let rest = o
+                .strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"));
+            match rest {
+                Some(authority)
+                    if !authority.is_empty()
+                        && !authority.contains(['/', '?', '#', '@'])
+                        && !authority.chars().any(char::is_whitespace) =>
+                {
+                    Ok(o.to_string())
+                }
+                _ => Err(format!(
+                    "{o:?} is not an origin; expected http://host[:port] or https://host[:port] \
+                     (no path), comma-separated"
+                )),
+            }
+        })
+        .collect()
 }
 
 /// Parses `CODEX_MCP_WORKSPACE_ROOTS`: absolute host folders separated by `:`, none with

@@ -60,13 +60,13 @@ impl TokenRefresher {
                 "only refresh_token is supported",
             );
         }
-        let Some(agent) = self.key().verify(&request.refresh_token) else {
+        let agent = match self.key().verify(&request.refresh_token) {
+            Ok(agent) => agent,
             // Codex treats this code as permanent: the agent stops retrying.
-            return BrokerReply::error(
-                401,
-                "refresh_token_invalidated",
-                "this refresh token was not issued by this server",
-            );
+            Err(why) => {
+                tracing::debug!(reason = %why, "refused an agent refresh");
+                return BrokerReply::error(401, "refresh_token_invalidated", &why.to_string());
+            }
         };
         let reason = match request.refresh_reason.as_deref() {
             Some("unauthorized_recovery") => RefreshReason::UnauthorizedRecovery,

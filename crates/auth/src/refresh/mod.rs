@@ -451,6 +451,12 @@ impl TokenRefresher {
         AuthError::Refresh(error)
     }
 
+    /// Revokes every broker ticket issued to `agent_id` so far: called when the agent
+    /// is purged, so a copy of its auth.json stops working at the broker.
+    pub fn revoke_agent(&self, agent_id: &str) {
+        self.inner.key.revoke(agent_id);
+    }
+
     pub(crate) fn key(&self) -> &BrokerKey {
         &self.inner.key
     }

@@ -45,6 +45,10 @@ pub trait CredentialSource: Send + Sync + 'static {
     /// `Ok(None)` when there are no credentials; `Err` with a sentence saying what is
     /// wrong (it becomes the tool error).
     async fn for_agent(&self, agent: &AgentId) -> Result<Option<AgentCredentials>, String>;
+
+    /// `agent` was purged: whatever it was handed that still works elsewhere (the
+    /// token broker's tickets) must stop working. The default hands out nothing such.
+    fn revoke(&self, _agent: &str) {}
 }
 
 /// One version of an agent's credentials.

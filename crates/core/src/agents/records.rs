@@ -330,6 +330,9 @@ impl AgentManager {
             }
         }
         self.forget_memory(agent);
+        if purge && let Some(credentials) = &self.credentials {
+            credentials.revoke(agent);
+        }
         if purge {
             self.store.delete_agent(agent).await.map_err(store_failed)?;
         } else {

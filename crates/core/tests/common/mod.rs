@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use codex_mcp_core::server::{FnTool, McpServer, ServerBuilder, ServerOptions, ToolError};
-use codex_mcp_core::transport::http::{HttpOptions, HttpState, router, serve_router};
+use codex_mcp_core::transport::http::{HttpOptions, HttpState, router_with, serve_router};
 use codex_mcp_protocol::tools::{CallToolResult, Tool};
 use futures::{Stream, StreamExt as _};
 use reqwest::StatusCode;
@@ -104,6 +104,16 @@ fn tool(name: &str, description: &str, input_schema: Value) -> Tool {
     }
 }
 
+/// `tool` with MCP hints: `read_only` and `open_world` as given.
+fn hinted(mut tool: Tool, read_only: bool, open_world: bool) -> Tool {
+    tool.annotations = Some(codex_mcp_protocol::tools::ToolAnnotations {
+        read_only_hint: Some(read_only),
+        open_world_hint: Some(open_world),
+        ..Default::default()
+    });
+    tool
+}
+
 fn arg_u64(args: &serde_json::Map<String, Value>, name: &str, default: u64) -> u64 {
     args.get(name).and_then(Value::as_u64).unwrap_or(default)
 }
@@ -114,8 +124,10 @@ pub const FIXTURE_TOOLS: [&str; 5] = ["echo", "fail", "progress", "slow", "block
 /// Registers the fixture tools:
 /// - `echo {text}`: returns the text (required argument).
 /// - `fail`: the tool runs and fails (`isError`).
-/// - `progress {steps?, delay_ms?}`: reports `steps` increasing progress values.
-/// - `slow {ms?}`: sleeps, then answers; stops early when cancelled.
+/// - `progress {steps?, delay_ms?}`: reports `steps` increasing progress values
+///   (annotated read-only and closed-world: REST may GET it).
+/// - `slow {ms?}`: sleeps, then answers; stops early when cancelled (annotated
+///   read-only but open-world, like a Codex tool: REST may not GET it).
 /// - `block`: reports progress 1 (so streams open), then waits until cancelled and
 ///   records that it saw the cancellation.
 pub fn fixture_tools(builder: ServerBuilder, probes: &Probes) -> ServerBuilder {
@@ -141,13 +153,17 @@ pub fn fixture_tools(builder: ServerBuilder, probes: &Probes) -> ServerBuilder {
         |_args, _ctx| async move { Err(ToolError::Failed("the fixture failed on purpose".into())) },
     );
     let progress = FnTool::new(
-        tool(
-            "progress",
-            "Reports progress, then answers.",
-            json!({
-                "type": "object",
-                "properties": {"steps": {"type": "integer"}, "delay_ms": {"type": "integer"}}
-            }),
+        hinted(
+            tool(
+                "progress",
+                "Reports progress, then answers.",
+                json!({
+                    "type": "object",
+                    "properties": {"steps": {"type": "integer"}, "delay_ms": {"type": "integer"}}
+                }),
+            ),
+            true,
+            false,
         ),
         |args, ctx| async move {
             let steps = arg_u64(&args, "steps", 3);
@@ -167,10 +183,14 @@ pub fn fixture_tools(builder: ServerBuilder, probes: &Probes) -> ServerBuilder {
     let slow_started = Arc::clone(&probes.slow_started);
     let slow_finished = Arc::clone(&probes.slow_finished);
     let slow = FnTool::new(
-        tool(
-            "slow",
-            "Sleeps for ms milliseconds.",
-            json!({"type": "object", "properties": {"ms": {"type": "integer"}}}),
+        hinted(
+            tool(
+                "slow",
+                "Sleeps for ms milliseconds.",
+                json!({"type": "object", "properties": {"ms": {"type": "integer"}}}),
+            ),
+            true,
+            true,
         ),
         move |args, ctx| {
             let started = Arc::clone(&slow_started);
@@ -230,6 +250,8 @@ pub struct Config {
     pub http: HttpOptions,
     /// Extra trivial tools `extra_0..extra_{n-1}` registered after the fixtures.
     pub extra_tools: usize,
+    /// The embedder's routes, served through `router_with`.
+    pub extra_routes: axum::Router,
 }
 
 /// A config requiring bearer tokens: `(name, token, agents)` each.
@@ -304,7 +326,7 @@ impl Harness {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let app = router(state.clone());
+        let app = router_with(state.clone(), config.extra_routes.clone());
         let served = tokio::spawn(serve_router(listener, app, state.clone(), async move {
             let _ = rx.await;
         }));

@@ -1,6 +1,8 @@
 //! The checks every HTTP request passes before it reaches a route: `Host`/`Origin`
 //! against DNS rebinding (403), then, when bearer tokens are configured, the token
-//! (401; `/health` is exempt).
+//! (401). Exempt from the token: `/health` (it answers a minimal body without one) and
+//! the routes the embedder names in `bearer_exempt_paths`, which authenticate callers
+//! themselves. Nothing is exempt from the `Host`/`Origin` check.
 //!
 //! One small tower layer with a concrete future rather than two `axum::middleware::from_fn`
 //! functions: it runs on every request, and each `from_fn` boxed a clone of the rest of
@@ -73,7 +75,8 @@ where
 
 /// The response refusing `request`, or `None` when it may pass.
 fn refusal(state: &HttpState, request: &Request) -> Option<Response> {
-    if let Err(why) = state.options.host_policy.check(request.headers()) {
+    let own_port = state.listen_port.get().copied();
+    if let Err(why) = state.options.host_policy.check(request.headers(), own_port) {
         return Some(rpc_error(
             StatusCode::FORBIDDEN,
             None,
@@ -81,7 +84,8 @@ fn refusal(state: &HttpState, request: &Request) -> Option<Response> {
         ));
     }
     let tokens = state.options.tokens.as_ref()?;
-    if request.uri().path() == "/health" {
+    let path = request.uri().path();
+    if path == "/health" || state.options.bearer_exempt_paths.iter().any(|p| p == path) {
         return None;
     }
     let why = tokens.check(request.headers()).err()?;

@@ -1,5 +1,11 @@
-//! DNS-rebinding protection: only requests whose `Host` (and `Origin`, when sent) name
-//! an allowed host reach the server.
+//! DNS-rebinding and cross-site protection: only requests whose `Host` names an allowed
+//! host, and whose `Origin` (when sent) is the server's own origin or a configured one,
+//! reach the server.
+//!
+//! An `Origin` passes when it is listed in [`HostPolicy::allowed_origins`], or when it
+//! names an allowed host *on the server's own port*. Any other port is another site:
+//! a page served by some other program on `http://localhost:3000` must not be able to
+//! drive the server on `localhost:8210`.
 
 use http::HeaderMap;
 use http::header::{HOST, ORIGIN};
@@ -7,9 +13,11 @@ use http::header::{HOST, ORIGIN};
 /// Which hosts and origins may talk to the server.
 #[derive(Debug, Clone)]
 pub struct HostPolicy {
-    /// Host names (without port) accepted in `Host` and `Origin`.
+    /// Host names (without port) accepted in `Host` and, on the server's own port, in
+    /// `Origin`.
     pub allowed_hosts: Vec<String>,
-    /// Full origins (`scheme://host[:port]`) accepted in addition.
+    /// Full origins (`scheme://host[:port]`) accepted in addition, e.g. a proxy's public
+    /// origin.
     pub allowed_origins: Vec<String>,
 }
 
@@ -40,15 +48,25 @@ impl HostPolicy {
         self
     }
 
+    /// Adds extra allowed origins (`scheme://host[:port]`, compared without case).
+    #[must_use]
+    pub fn with_origins(mut self, origins: impl IntoIterator<Item = String>) -> Self {
+        self.allowed_origins.extend(origins);
+        self
+    }
+
     fn host_allowed(&self, host: &str) -> bool {
-        let name = strip_port(host);
+        let name = strip_port(host).0;
         self.allowed_hosts
             .iter()
             .any(|h| h.eq_ignore_ascii_case(name))
     }
 
     /// Checks a request's headers; the error says which header was refused.
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+    /// `own_port` is the port the server listens on; when unknown, the port of the
+    /// request's `Host` stands in for it.
+    pub fn check(&self, headers: &HeaderMap, own_port: Option<u16>) -> Result<(), String> {
+        let mut host_port = None;
         if let Some(host) = headers.get(HOST) {
             let host = host
                 .to_str()
@@ -58,21 +76,26 @@ impl HostPolicy {
                     "Host {host:?} is not allowed (DNS rebinding protection)"
                 ));
             }
+            host_port = Some(strip_port(host).1.unwrap_or(80));
         }
         if let Some(origin) = headers.get(ORIGIN) {
             let origin = origin
                 .to_str()
                 .map_err(|_| "Origin header is not valid ASCII".to_string())?;
-            if origin == "null" || !self.origin_allowed(origin) {
+            let port = own_port.or(host_port);
+            if origin == "null" || !self.origin_allowed(origin, port) {
+                let on = port.map_or_else(String::new, |p| format!(" on port {p}"));
                 return Err(format!(
-                    "Origin {origin:?} is not allowed (DNS rebinding protection)"
+                    "Origin {origin:?} is not allowed: only this server's own origin \
+                     (an allowed host{on}) and the configured allowed origins \
+                     (MCPD_ALLOWED_ORIGINS) may call it (cross-site request protection)"
                 ));
             }
         }
         Ok(())
     }
 
-    fn origin_allowed(&self, origin: &str) -> bool {
+    fn origin_allowed(&self, origin: &str, own_port: Option<u16>) -> bool {
         if self
             .allowed_origins
             .iter()
@@ -83,26 +106,38 @@ impl HostPolicy {
         let Some((scheme, rest)) = origin.split_once("://") else {
             return false;
         };
-        if !matches!(scheme, "http" | "https") || rest.contains('/') {
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            _ => return false,
+        };
+        if rest.contains('/') || !self.host_allowed(rest) {
             return false;
         }
-        self.host_allowed(rest)
+        let port = strip_port(rest).1.unwrap_or(default_port);
+        own_port == Some(port)
     }
 }
 
-/// Removes a `:port` suffix, keeping bracketed IPv6 literals intact.
-fn strip_port(host: &str) -> &str {
+/// Splits a `:port` suffix off, keeping bracketed IPv6 literals intact; the port is
+/// `None` when absent or not a number.
+fn strip_port(host: &str) -> (&str, Option<u16>) {
     if host.starts_with('[') {
         return match host.find(']') {
-            Some(end) => &host[..=end],
-            None => host,
+            Some(end) => (
+                &host[..=end],
+                host[end + 1..]
+                    .strip_prefix(':')
+                    .and_then(|p| p.parse().ok()),
+            ),
+            None => (host, None),
         };
     }
     match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.contains(':') => {
-            name
+            (name, port.parse().ok())
         }
-        _ => host,
+        _ => (host, None),
     }
 }
 
@@ -125,30 +160,63 @@ mod tests {
     #[test]
     fn loopback_names_pass_and_others_fail() {
         let p = HostPolicy::loopback();
-        assert!(p.check(&headers(Some("127.0.0.1:8210"), None)).is_ok());
+        let own = Some(8210);
+        assert!(p.check(&headers(Some("127.0.0.1:8210"), None), own).is_ok());
         assert!(
-            p.check(&headers(Some("localhost"), Some("http://localhost:3000")))
+            p.check(
+                &headers(Some("localhost:8210"), Some("http://localhost:8210")),
+                own
+            )
+            .is_ok()
+        );
+        assert!(p.check(&headers(Some("[::1]:8210"), None), own).is_ok());
+        assert!(
+            p.check(&headers(Some("[::1]:8210"), Some("http://[::1]:8210")), own)
                 .is_ok()
         );
-        assert!(p.check(&headers(Some("[::1]:8210"), None)).is_ok());
         let err = p
-            .check(&headers(Some("evil.example:8210"), None))
+            .check(&headers(Some("evil.example:8210"), None), own)
             .unwrap_err();
         assert!(err.contains("Host"), "{err}");
         let err = p
-            .check(&headers(
-                Some("localhost:8210"),
-                Some("http://evil.example"),
-            ))
+            .check(
+                &headers(Some("localhost:8210"), Some("http://evil.example")),
+                own,
+            )
             .unwrap_err();
         assert!(err.contains("Origin"), "{err}");
-        assert!(p.check(&headers(Some("localhost"), Some("null"))).is_err());
         assert!(
-            p.check(&headers(
-                Some("localhost"),
-                Some("http://localhost.evil.example")
-            ))
+            p.check(&headers(Some("localhost"), Some("null")), own)
+                .is_err()
+        );
+        assert!(
+            p.check(
+                &headers(Some("localhost"), Some("http://localhost.evil.example")),
+                own
+            )
             .is_err()
         );
+    }
+
+    #[test]
+    fn loopback_origins_on_another_port_are_other_sites() {
+        let p = HostPolicy::loopback();
+        let other = headers(Some("localhost:8210"), Some("http://localhost:3000"));
+        let err = p.check(&other, Some(8210)).unwrap_err();
+        assert!(
+            err.contains("\"http://localhost:3000\"") && err.contains("port 8210"),
+            "{err}"
+        );
+        // Without a known listening port the Host's port decides.
+        assert!(p.check(&other, None).is_err());
+        let same = headers(Some("localhost:8210"), Some("http://localhost:8210"));
+        assert!(p.check(&same, None).is_ok());
+        // An origin without a port means the scheme's default port.
+        let bare = headers(Some("localhost"), Some("http://localhost"));
+        assert!(p.check(&bare, Some(80)).is_ok());
+        assert!(p.check(&bare, Some(8210)).is_err());
+        // Configured origins pass whatever their port.
+        let p = p.with_origins(["http://localhost:3000".to_string()]);
+        assert!(p.check(&other, Some(8210)).is_ok());
     }
 }

@@ -1,8 +1,13 @@
 //! `GET /health`: a JSON summary for people, load balancers and `curl`.
+//!
+//! With bearer tokens configured, a caller without a valid token gets only
+//! [`minimal_report`] (status and version): the full report names credential sources,
+//! paths and problems, which are for the server's users, not for anyone who can reach
+//! the port.
 
 use axum::extract::State;
 use axum::response::Response;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::{HttpState, json_response};
@@ -25,8 +30,21 @@ pub fn transport_report(state: &HttpState) -> Value {
     })
 }
 
+/// What a caller without a valid token sees when tokens are required.
+pub fn minimal_report(state: &HttpState) -> Value {
+    json!({
+        "status": "ok",
+        "version": state.server.info().version,
+    })
+}
+
 /// `GET /health`.
-pub async fn get(State(state): State<HttpState>) -> Response {
+pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+    if let Some(tokens) = &state.options.tokens
+        && tokens.check(&headers).is_err()
+    {
+        return json_response(StatusCode::OK, &minimal_report(&state));
+    }
     let mut body = transport_report(&state);
     if let (Some(reporter), Some(obj)) = (&state.options.health, body.as_object_mut())
         && let Value::Object(extra) = reporter.report()

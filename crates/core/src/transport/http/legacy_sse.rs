@@ -153,6 +153,13 @@ pub async fn post(
             ErrorObject::invalid_request(format!("no open /sse stream with sessionId {conn_id:?}")),
         );
     };
+    if let Err(why) = super::require_json(&headers) {
+        return rpc_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            ErrorObject::invalid_request(why),
+        );
+    }
     let bytes = match read_body(body, state.options.max_body_bytes).await {
         Ok(b) => b,
         Err(r) => return r,

@@ -64,6 +64,10 @@ pub struct HttpOptions {
     pub tokens: Option<Arc<bearer::TokenTable>>,
     /// Extra metrics for `/metrics` (tool calls, agents), supplied by the embedder.
     pub metrics: Option<Arc<dyn metrics::MetricsReporter>>,
+    /// Paths of routes added with [`router_with`] that authenticate callers themselves
+    /// and so skip the bearer check (mcpd's token broker: agents hold a ticket, not a
+    /// bearer token). The `Host`/`Origin` check still applies to them.
+    pub bearer_exempt_paths: Vec<String>,
 }
 
 impl Default for HttpOptions {
@@ -79,6 +83,7 @@ impl Default for HttpOptions {
             health: None,
             tokens: None,
             metrics: None,
+            bearer_exempt_paths: Vec::new(),
         }
     }
 }
@@ -100,6 +105,8 @@ pub struct HttpShared {
     pub shutdown: CancellationToken,
     /// Legacy `/sse` connections.
     pub sse: Arc<legacy_sse::Connections>,
+    /// The port [`serve_router`] listens on: an `Origin` must name it (see [`guard`]).
+    pub listen_port: std::sync::OnceLock<u16>,
 }
 
 impl std::ops::Deref for HttpState {
@@ -119,6 +126,7 @@ impl HttpState {
             options,
             shutdown: CancellationToken::new(),
             sse: Arc::new(legacy_sse::Connections::default()),
+            listen_port: std::sync::OnceLock::new(),
         }))
     }
 
@@ -192,6 +200,28 @@ pub fn encoded_response(encoded: EncodedResponse) -> Response {
     response
 }
 
+/// Checks that a POST declares a JSON body. Browsers send `text/plain`, form and
+/// multipart bodies cross-site without a CORS preflight; `application/json` needs one,
+/// so requiring it keeps other web pages from making the call. The error is the
+/// message for a 415 answer.
+pub fn require_json(headers: &http::HeaderMap) -> Result<(), String> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Err("Content-Type must be application/json".to_string());
+    };
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|ct| ct.split(';').next())
+        .map(str::trim);
+    match essence {
+        Some(e) if e.eq_ignore_ascii_case("application/json") => Ok(()),
+        _ => Err(format!(
+            "Content-Type must be application/json, got {:?}",
+            String::from_utf8_lossy(value.as_bytes())
+        )),
+    }
+}
+
 /// Reads a body up to the limit; a larger body is a 413 naming the limit.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
     match http_body_util::Limited::new(body, limit).collect().await {
@@ -216,8 +246,15 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
     }
 }
 
-/// All routes, ready to merge into a larger router or to serve.
+/// All routes, ready to serve. Routes of the embedder's go in through [`router_with`],
+/// so that they sit behind the same checks: merged afterwards, they would not.
 pub fn router(state: HttpState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The engine's routes plus `extra`, all behind the `Host`/`Origin` and bearer checks
+/// ([`gate`]) and the concurrency bound.
+pub fn router_with(state: HttpState, extra: Router) -> Router {
     let limit =
         tower::limit::GlobalConcurrencyLimitLayer::new(state.options.max_concurrent_requests);
     Router::new()
@@ -234,9 +271,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/health", get(health::get))
         .route("/metrics", get(metrics::get))
         .fallback(not_found)
+        .with_state(state.clone())
+        .merge(extra)
         .layer(limit)
-        .layer(gate::GateLayer::new(state.clone()))
-        .with_state(state)
+        .layer(gate::GateLayer::new(state))
 }
 
 async fn not_found(request: Request) -> Response {
@@ -261,6 +299,9 @@ pub async fn serve_router(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt as _;
+    if let Ok(addr) = listener.local_addr() {
+        let _ = state.listen_port.set(addr.port());
+    }
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });

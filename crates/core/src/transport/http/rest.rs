@@ -1,10 +1,14 @@
 //! `/tools/{name}`: call a tool with plain JSON, for scripts and `curl`.
 //!
-//! `POST` takes the arguments object as the body; `GET` serves tools without required
-//! arguments (query parameters become string arguments). The original project's names
-//! (`codex_chat`, ...) are accepted as aliases. The answer is the tool result as JSON:
-//! 200 on success, 422 when the tool ran and failed, 404 for an unknown tool, 400 for
-//! a malformed body.
+//! `POST` takes the arguments object as the body, declared `Content-Type:
+//! application/json` (else 415: browsers send other types cross-site without a CORS
+//! preflight). `GET` serves only read-only tools that stay inside the server (annotated
+//! `readOnlyHint: true`, `openWorldHint` not true) and have no required arguments; query
+//! parameters become string arguments. Any web page can make a browser send a GET (an
+//! `<img>` is enough), so a GET must never change anything or spend model credits.
+//! The original project's names (`codex_chat`, ...) are accepted as aliases. The answer
+//! is the tool result as JSON: 200 on success, 422 when the tool ran and failed, 404 for
+//! an unknown tool, 400 for a malformed body, 405 for a GET the tool does not allow.
 
 use std::collections::HashMap;
 
@@ -109,6 +113,9 @@ pub async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if let Err(why) = super::require_json(&headers) {
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, why);
+    }
     let bytes = match read_body(body, state.options.max_body_bytes).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -138,7 +145,8 @@ pub async fn post(
     call(state, name, arguments, headers, query).await
 }
 
-/// `GET /tools/{name}`: only for tools without required arguments.
+/// `GET /tools/{name}`: only for read-only, closed-world tools without required
+/// arguments (see the module documentation).
 pub async fn get(
     State(state): State<HttpState>,
     Path(name): Path<String>,
@@ -155,6 +163,19 @@ pub async fn get(
             return error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!("{name} has required arguments: POST them as a JSON object"),
+            );
+        }
+        let hints = tool.annotations.as_ref();
+        let read_only = hints.and_then(|a| a.read_only_hint) == Some(true);
+        let open_world = hints.and_then(|a| a.open_world_hint) == Some(true);
+        if !read_only || open_world {
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "{name} is not a read-only server tool, so GET cannot call it (any web \
+                     page can make a browser send a GET): POST a JSON object of arguments \
+                     with Content-Type: application/json"
+                ),
             );
         }
     }

@@ -130,27 +130,11 @@ pub async fn post(State(state): State<HttpState>, request: axum::extract::Reques
         Err(rejection) => return rejection.into_response(),
     };
     let headers = parts.headers;
-    if let Some(ct) = header_str(&headers, header::CONTENT_TYPE) {
-        if !ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .eq_ignore_ascii_case("application/json")
-        {
-            return rpc_error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                None,
-                ErrorObject::invalid_request(format!(
-                    "Content-Type must be application/json, got {ct:?}"
-                )),
-            );
-        }
-    } else {
+    if let Err(why) = super::require_json(&headers) {
         return rpc_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             None,
-            ErrorObject::invalid_request("Content-Type must be application/json"),
+            ErrorObject::invalid_request(why),
         );
     }
     let bytes = match read_body(body, state.options.max_body_bytes).await {
