@@ -33,6 +33,18 @@ fn hex_sha256(s: &str) -> String {
         .collect()
 }
 
+/// Writes [`TOKENS`] (with the ops token's digest) to `dir/tokens.toml` with `mode`.
+fn write_tokens(dir: &std::path::Path, mode: u32) -> std::path::PathBuf {
+    let tokens = dir.join("tokens.toml");
+    std::fs::write(
+        &tokens,
+        TOKENS.replace("SHA_OF_OPS", &hex_sha256(OPS_TOKEN)),
+    )
+    .unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(mode)).unwrap();
+    tokens
+}
+
 async fn post(mcpd: &Mcpd, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
     let mut req = reqwest::Client::new()
         .post(format!("{}{path}", mcpd.base))
@@ -55,14 +67,8 @@ async fn post(mcpd: &Mcpd, path: &str, token: Option<&str>, body: Value) -> (u16
 async fn bearer_tokens_gate_requests_and_bind_agents() {
     let dir = temp_dir("e2e-tokens").unwrap();
     let fake = install_fake_codex(dir.path()).unwrap();
-    let tokens = dir.path().join("tokens.toml");
-    std::fs::write(
-        &tokens,
-        TOKENS.replace("SHA_OF_OPS", &hex_sha256(OPS_TOKEN)),
-    )
-    .unwrap();
     // Readable by other users: a warning, not a refusal (docs/security.md).
-    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let tokens = write_tokens(dir.path(), 0o644);
     let env = local_env(
         &fake,
         &dir.path().join("data"),
@@ -449,13 +455,7 @@ async fn a_session_agents_id_reveals_nothing_of_the_session() {
 async fn tokens_with_the_local_runtime_stop_startup_unless_opted_in() {
     let dir = temp_dir("e2e-tokens-local").unwrap();
     let fake = install_fake_codex(dir.path()).unwrap();
-    let tokens = dir.path().join("tokens.toml");
-    std::fs::write(
-        &tokens,
-        TOKENS.replace("SHA_OF_OPS", &hex_sha256(OPS_TOKEN)),
-    )
-    .unwrap();
-    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let tokens = write_tokens(dir.path(), 0o600);
     let tokens_env = ("MCPD_TOKENS_FILE", tokens.display().to_string());
     let data = dir.path().join("data");
     let wait = Duration::from_secs(60);
