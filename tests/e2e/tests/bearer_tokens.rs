@@ -1,7 +1,7 @@
 //! MCPD_TOKENS_FILE: requests without a known bearer token are refused (401), a token's
 //! first agent is the caller's agent, and a token cannot act as agents it does not list.
 
-use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_bin};
+use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_bin, without_shell_settings};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -151,7 +151,7 @@ async fn a_bad_tokens_file_stops_startup_naming_the_setting() {
         "[[token]]\nname = \"x\"\ntoken = \"short\"\nagents = [\"a\"]\n",
     )
     .unwrap();
-    let out = tokio::process::Command::new(mcpd_bin())
+    let out = without_shell_settings(&mut tokio::process::Command::new(mcpd_bin()))
         .env("MCPD_TOKENS_FILE", &tokens)
         .env("CODEX_MCP_DATA_DIR", dir.path().join("data"))
         .env("MCPD_LISTEN", "127.0.0.1:0")
