@@ -6,7 +6,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
-use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_agents, mcpd_bin, run_mcpd};
+use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_agents, mcpd_bin, run_mcpd, without_shell_settings};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -207,7 +207,7 @@ async fn a_bad_tokens_file_stops_startup_naming_the_setting() {
         "[[token]]\nname = \"x\"\ntoken = \"short\"\nagents = [\"a\"]\n",
     )
     .unwrap();
-    let out = tokio::process::Command::new(mcpd_bin())
+    let out = without_shell_settings(&mut tokio::process::Command::new(mcpd_bin()))
         .env("MCPD_TOKENS_FILE", &tokens)
         .env("CODEX_MCP_DATA_DIR", dir.path().join("data"))
         .env("MCPD_LISTEN", "127.0.0.1:0")

@@ -2,7 +2,7 @@
 //! named for it, and folders outside CODEX_MCP_WORKSPACE_ROOTS stop startup. Local
 //! runtime with a stand-in Codex that reports its working folder.
 
-use codex_mcp_e2e::{Mcpd, local_env, mcpd_bin};
+use codex_mcp_e2e::{Mcpd, local_env, mcpd_bin, without_shell_settings};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
 use serde_json::json;
@@ -81,7 +81,7 @@ async fn folders_outside_the_roots_stop_startup_naming_the_setting() {
         ("not an id=/srv".to_string(), "CODEX_MCP_AGENT_WORKSPACES"),
     ];
     for (value, names) in cases {
-        let out = tokio::process::Command::new(mcpd_bin())
+        let out = without_shell_settings(&mut tokio::process::Command::new(mcpd_bin()))
             .env("CODEX_MCP_DATA_DIR", dir.path().join("data"))
             .env("CODEX_MCP_RUNTIME", "local")
             .env("MCPD_LISTEN", "127.0.0.1:0")
