@@ -199,7 +199,7 @@ async fn closing_the_stream_ends_the_connection_and_its_session() {
 #[tokio::test]
 async fn messages_without_a_json_content_type_are_415() {
     let h = Harness::start().await;
-    let (mut events, endpoint) = open_sse(&h).await;
+    let (mut events, endpoint) = h.open_sse(&[]).await;
     let refused = h
         .post_raw(
             &endpoint,
