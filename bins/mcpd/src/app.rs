@@ -183,6 +183,7 @@ pub async fn build(
                 },
                 codex_config,
                 workspaces: settings.agent_workspaces.iter().cloned().collect(),
+                max_diff_bytes: usize::try_from(settings.max_diff_bytes).unwrap_or(usize::MAX),
             },
             Some(credentials.clone() as Arc<dyn CredentialSource>),
             store,
@@ -190,7 +191,8 @@ pub async fn build(
         .with_lifecycle(LifecyclePolicy {
             max_running: settings.max_concurrent_sessions,
             idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
-        }),
+        })
+        .with_max_agents(settings.max_agents),
     );
     manager.spawn_idle_sweeper();
     let facts = Arc::new(Facts {
@@ -211,6 +213,8 @@ pub async fn build(
         },
         instructions: Some(INSTRUCTIONS.into()),
         session_idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
+        max_sessions: settings.max_sessions,
+        max_calls_per_token: settings.max_calls_per_token,
         ..ServerOptions::default()
     };
     let mut builder = McpServer::builder(options)

@@ -5,6 +5,7 @@
 pub mod identity;
 pub mod lifecycle;
 mod metrics;
+pub mod quota;
 pub mod records;
 pub mod session_records;
 pub mod snapshot;
@@ -82,6 +83,9 @@ pub struct AgentConfig {
     /// Host folders used as particular agents' workspaces (`CODEX_MCP_AGENT_WORKSPACES`);
     /// the runtime checks them against its allowed roots.
     pub workspaces: HashMap<String, std::path::PathBuf>,
+    /// Largest diff a call returns, in bytes (`CODEX_MCP_MAX_DIFF_BYTES`); a larger one
+    /// is an error, never held in memory.
+    pub max_diff_bytes: usize,
 }
 
 /// Memory of one agent beyond its environment.
@@ -103,6 +107,10 @@ pub struct AgentManager {
     live: records::SharedLive,
     lifecycle: lifecycle::Lifecycle,
     metrics: metrics::CallMetrics,
+    /// Most agents known at once (`CODEX_MCP_MAX_AGENTS`; `0`: no bound).
+    max_agents: usize,
+    /// Held while a new agent is checked against `max_agents` and recorded.
+    new_agents: tokio::sync::Mutex<()>,
 }
 
 /// What a prepared agent offers a call.
@@ -134,7 +142,16 @@ impl AgentManager {
             live: Mutex::default(),
             lifecycle: lifecycle::Lifecycle::new(lifecycle::LifecyclePolicy::default()),
             metrics: metrics::CallMetrics::default(),
+            max_agents: 0,
+            new_agents: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The same manager refusing new agents once `max` are known (`0`: no bound).
+    #[must_use]
+    pub fn with_max_agents(mut self, max: usize) -> Self {
+        self.max_agents = max;
+        self
     }
 
     /// The same manager with other limits on running environments.
