@@ -202,6 +202,7 @@ pub async fn build(
                 },
                 codex_config,
                 workspaces: settings.agent_workspaces.iter().cloned().collect(),
+                max_diff_bytes: usize::try_from(settings.max_diff_bytes).unwrap_or(usize::MAX),
             },
             Some(credentials.clone() as Arc<dyn CredentialSource>),
             store,
@@ -212,7 +213,8 @@ pub async fn build(
         })
         .with_session_key(
             crate::session_key::load_or_create(&settings.data_dir).map_err(anyhow::Error::msg)?,
-        ),
+        )
+        .with_max_agents(settings.max_agents),
     );
     manager.spawn_idle_sweeper();
     let facts = Arc::new(Facts {
@@ -234,6 +236,8 @@ pub async fn build(
         },
         instructions: Some(INSTRUCTIONS.into()),
         session_idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
+        max_sessions: settings.max_sessions,
+        max_calls_per_token: settings.max_calls_per_token,
         ..ServerOptions::default()
     };
     let mut builder = McpServer::builder(options)

@@ -107,6 +107,8 @@ pub struct Session {
     standalone_open: AtomicBool,
     closed: AtomicBool,
     last_seen: Mutex<Instant>,
+    /// Whether the client came back after the handshake (see [`SessionTable::create`]).
+    used: AtomicBool,
     agent_hint: Option<String>,
     owner: Option<[u8; 32]>,
 }
@@ -157,9 +159,25 @@ impl Session {
         *self.initialized.lock() = true;
     }
 
-    /// Notes activity, for idle expiry.
+    /// Notes activity, for idle expiry. Activity after `notifications/initialized`
+    /// marks the session as used: sessions that never got that far go first when the
+    /// table is full.
     pub fn touch(&self) {
         *self.last_seen.lock() = Instant::now();
+        if *self.initialized.lock() {
+            self.used.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether nothing holds the session open right now: no request running, no
+    /// question awaiting the client, no standalone stream, and a transport whose
+    /// client can come back with a new `initialize` (streamable HTTP; a legacy SSE or
+    /// stdio session lives as long as its connection).
+    fn evictable(&self) -> bool {
+        self.transport == TransportKind::StreamableHttp
+            && self.in_flight.is_empty()
+            && self.pending.lock().is_empty()
+            && !self.standalone_open.load(Ordering::Acquire)
     }
 
     /// Time since the last request.
@@ -305,9 +323,12 @@ pub struct SessionTable {
     observer: Option<Arc<dyn SessionObserver>>,
 }
 
-/// Why a session could not be created.
+/// Why a session could not be created: every one of the `0` open sessions is busy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("too many open sessions ({0}); close some or raise the limit")]
+#[error(
+    "too many open sessions ({0}), each with a request, stream or connection open \
+(MCPD_MAX_SESSIONS={0}); close some or raise MCPD_MAX_SESSIONS"
+)]
 pub struct TooManySessions(pub usize);
 
 impl SessionTable {
@@ -369,7 +390,25 @@ impl SessionTable {
                 }
             }
             if sessions.len() >= self.max {
-                return Err(TooManySessions(self.max));
+                // Make room so that opening sessions cannot lock others out: the idle
+                // session whose client never came back after the handshake goes
+                // first, else the least recently used idle one (its client gets 404
+                // and initializes again).
+                let victim = sessions
+                    .iter()
+                    .filter(|(_, s)| s.evictable())
+                    .min_by_key(|(_, s)| (s.used.load(Ordering::Acquire), *s.last_seen.lock()))
+                    .map(|(id, _)| id.clone());
+                let Some(victim) = victim else {
+                    return Err(TooManySessions(self.max));
+                };
+                if let Some(s) = sessions.remove(&victim) {
+                    tracing::info!(
+                        session = %victim,
+                        "session table full (MCPD_MAX_SESSIONS): closed the least recently used idle session"
+                    );
+                    self.closed(&s);
+                }
             }
         }
         let session = Arc::new(Session {
@@ -387,6 +426,7 @@ impl SessionTable {
             standalone_open: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             last_seen: Mutex::new(Instant::now()),
+            used: AtomicBool::new(false),
             agent_hint,
             owner: init.owner,
         });
@@ -499,10 +539,34 @@ mod tests {
     fn table_is_bounded() {
         let table = SessionTable::new(1, Duration::from_secs(60));
         table.create(init(), TransportKind::Stdio, None).unwrap();
-        assert_eq!(
-            table.create(init(), TransportKind::Stdio, None).err(),
-            Some(TooManySessions(1))
-        );
+        let refused = table.create(init(), TransportKind::Stdio, None).err();
+        assert_eq!(refused, Some(TooManySessions(1)));
+        let message = refused.map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("MCPD_MAX_SESSIONS=1"), "{message}");
+    }
+
+    #[test]
+    fn a_full_table_evicts_handshake_only_sessions_before_used_ones_and_never_busy_ones() {
+        let table = SessionTable::new(3, Duration::from_secs(60));
+        let http = TransportKind::StreamableHttp;
+        let used = table.create(init(), http, None).unwrap();
+        used.mark_initialized();
+        assert!(table.get(used.id()).is_some());
+        let busy = table.create(init(), http, None).unwrap();
+        let _stream = busy.claim_standalone().unwrap();
+        let fresh = table.create(init(), http, None).unwrap();
+        // Full: the handshake-only session goes, though it is the most recent.
+        let newer = table.create(init(), http, None).unwrap();
+        assert!(fresh.is_closed() && table.get(fresh.id()).is_none());
+        // Full again: `newer` was never used either, so it goes next.
+        let newest = table.create(init(), http, None).unwrap();
+        assert!(newer.is_closed());
+        newest.mark_initialized();
+        table.get(newest.id());
+        // Now the least recently used idle one (`used`), never the busy one.
+        table.create(init(), http, None).unwrap();
+        assert!(used.is_closed());
+        assert!(!busy.is_closed() && table.get(busy.id()).is_some());
     }
 
     #[test]

@@ -645,12 +645,61 @@ async fn sessions_beyond_the_limit_are_503() {
         ..Config::default()
     })
     .await;
-    let _first = h.initialize().await;
+    // A session with its stream open is busy: it is never closed to make room.
+    let first = h.initialize().await;
+    let mut stream = SseReader::new(h.open_get_stream(&first).await);
+    stream.expect_event("priming").await;
     let reply = h.post_mcp(&[], &initialize_request(2, LEGACY)).await;
     reply.assert_error(
         StatusCode::SERVICE_UNAVAILABLE,
         -32603,
-        &["too many open sessions"],
+        &["too many open sessions", "MCPD_MAX_SESSIONS=1"],
     );
     assert!(reply.headers.get("mcp-session-id").is_none());
+}
+
+#[tokio::test]
+async fn an_initialize_flood_cannot_lock_out_new_or_working_clients() {
+    let h = Harness::start_with(Config {
+        server: codex_mcp_core::server::ServerOptions {
+            max_sessions: 4,
+            ..Default::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let ping = |id: i64| json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+    // A client that works (idle between requests) and one with its stream open.
+    let working = h.initialize().await;
+    assert_eq!(
+        h.post_mcp(&legacy_headers(&working), &ping(1)).await.status,
+        StatusCode::OK
+    );
+    let streaming = h.initialize().await;
+    let mut stream = SseReader::new(h.open_get_stream(&streaming).await);
+    stream.expect_event("priming").await;
+    // The flood: far more handshakes than the table holds, none used afterwards.
+    for i in 0..20 {
+        let reply = h.post_mcp(&[], &initialize_request(100 + i, LEGACY)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "initialize {i}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(h.server.sessions().len(), 4);
+    // Both earlier clients still work; a new client still gets in.
+    for session in [&working, &streaming] {
+        let reply = h.post_mcp(&legacy_headers(session), &ping(2)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let newcomer = h.initialize().await;
+    assert_eq!(
+        h.post_mcp(&legacy_headers(&newcomer), &ping(3))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    drop(stream);
 }

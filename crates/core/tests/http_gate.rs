@@ -176,3 +176,75 @@ async fn health_without_a_valid_token_is_minimal() {
         (200, &serde_json::json!("/home/me/.codex/auth.json"))
     );
 }
+
+/// POSTs `echo` as `token` over REST; returns the status and the JSON body.
+async fn rest_echo(h: &Harness, token: &str) -> (u16, serde_json::Value) {
+    let response = within(
+        "POST /tools/echo",
+        h.http
+            .post(h.url("/tools/echo"))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(r#"{"text": "hi"}"#)
+            .send(),
+    )
+    .await
+    .expect("POST");
+    let status = response.status().as_u16();
+    (
+        status,
+        within("body", response.json()).await.expect("JSON body"),
+    )
+}
+
+#[tokio::test]
+async fn one_token_cannot_hold_more_than_its_share_of_calls() {
+    const OTHER: &str = "gate-test-token-other";
+    let table = TokenTable::new(vec![
+        TokenGrant {
+            name: "greedy".into(),
+            sha256: TokenTable::digest(TOKEN),
+            agents: vec![ANY_AGENT.into()],
+            admin: false,
+        },
+        TokenGrant {
+            name: "other".into(),
+            sha256: TokenTable::digest(OTHER),
+            agents: vec![ANY_AGENT.into()],
+            admin: false,
+        },
+    ])
+    .expect("token table");
+    let mut config = Config::default();
+    config.http.tokens = Some(Arc::new(table));
+    config.server.max_calls_per_token = 2;
+    let h = Harness::start_with(config).await;
+
+    let held: Vec<_> = (0..2).map(|_| h.start_slow_call(Some(TOKEN))).collect();
+    eventually(STEP, "both slow calls run", || h.probes.slow_started() == 2).await;
+    // The third call of the same token is refused at once, naming the limit.
+    let (status, body) = rest_echo(&h, TOKEN).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["isError"], true);
+    let text = body["content"][0]["text"].as_str().unwrap_or_default();
+    for needle in ["\"greedy\"", "MCPD_MAX_CALLS_PER_TOKEN=2"] {
+        assert!(text.contains(needle), "{needle} missing: {text}");
+    }
+    // Another token is not affected.
+    assert_eq!(
+        rest_echo(&h, OTHER).await,
+        (
+            200,
+            serde_json::json!({"content": [{"type": "text", "text": "hi"}]})
+        )
+    );
+    // When one call ends, the greedy token gets in again.
+    held[0].abort();
+    eventually(STEP, "the aborted call frees its place", || {
+        h.server.in_flight().len() == 1
+    })
+    .await;
+    let (status, body) = rest_echo(&h, TOKEN).await;
+    assert_eq!(status, 200, "{body}");
+    held[1].abort();
+}

@@ -3,6 +3,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use codex_mcp_core::transport::http::{HealthReporter, HttpOptions};
 use common::*;
@@ -75,4 +76,30 @@ async fn health_counts_sessions_and_streams_and_merges_embedder_facts() {
             "credentials": {"configured": false},
         })
     );
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer_while_long_calls_hold_every_request_permit() {
+    let h = Harness::start_with(Config {
+        http: HttpOptions {
+            max_concurrent_requests: 2,
+            ..HttpOptions::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let calls: Vec<_> = (0..2).map(|_| h.start_slow_call(None)).collect();
+    eventually(STEP, "both slow calls run", || h.probes.slow_started() == 2).await;
+    for path in ["/health", "/metrics"] {
+        let response = within_for(
+            Duration::from_secs(2),
+            &format!("GET {path} while every permit is held"),
+            h.http.get(h.url(path)).send(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    assert_eq!(health(&h).await["in_flight"], json!(2));
+    calls.iter().for_each(|c| c.abort());
 }

@@ -95,6 +95,45 @@ impl ExecHandle {
     }
 }
 
+impl ExecHandle {
+    /// Like [`Self::collect`], but holds at most `max_bytes` of output (both streams,
+    /// a byte per line end): past that the process is killed and the output dropped,
+    /// so a process printing without end cannot grow the server's memory.
+    pub async fn collect_bounded(
+        &mut self,
+        max_bytes: usize,
+    ) -> Result<ExecOutput, OutputTooLarge> {
+        let mut out = ExecOutput::default();
+        let mut held = 0usize;
+        while let Some(ev) = self.events.recv().await {
+            let (line, lines) = match ev {
+                ExecEvent::Stdout(l) => (l, &mut out.stdout),
+                ExecEvent::Stderr(l) => (l, &mut out.stderr),
+                ExecEvent::Exited(c) => {
+                    out.code = c;
+                    break;
+                }
+            };
+            held = held.saturating_add(line.len() + 1);
+            if held > max_bytes {
+                drop(out);
+                self.kill().await;
+                return Err(OutputTooLarge { limit: max_bytes });
+            }
+            lines.push(line);
+        }
+        Ok(out)
+    }
+}
+
+/// A process printed more than [`ExecHandle::collect_bounded`] would hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the process printed more than {limit} bytes; it was stopped and its output dropped")]
+pub struct OutputTooLarge {
+    /// The bound, in bytes.
+    pub limit: usize,
+}
+
 impl Drop for ExecHandle {
     fn drop(&mut self) {
         let _ = self.killer.0.send(None);
@@ -309,6 +348,51 @@ mod tests {
         h.kill().await;
         assert!(killed.load(std::sync::atomic::Ordering::SeqCst));
         assert_eq!(h.collect().await.code, None);
+    }
+
+    #[tokio::test]
+    async fn bounded_collection_stops_an_endless_printer_and_keeps_small_output() {
+        let (tx, rx) = mpsc::unbounded_channel::<Chunk>();
+        let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let k2 = killed.clone();
+        let printer = tx.clone();
+        // Prints a kilobyte line after line until killed.
+        let printing = tokio::spawn(async move {
+            while printer
+                .send(Chunk::Stdout(
+                    [b'x'; 1023].iter().chain(b"\n").copied().collect(),
+                ))
+                .is_ok()
+            {
+                tokio::task::yield_now().await;
+            }
+        });
+        let mut h = spawn(ExecParts {
+            output: Box::pin(tokio_stream_from(rx)),
+            kill: Box::new(move || {
+                Box::pin(async move {
+                    k2.store(true, std::sync::atomic::Ordering::SeqCst);
+                    drop(tx);
+                })
+            }),
+            finish: Box::new(|_| Box::pin(async { None })),
+        });
+        assert_eq!(
+            h.collect_bounded(64 << 10).await,
+            Err(OutputTooLarge { limit: 64 << 10 })
+        );
+        assert!(killed.load(std::sync::atomic::Ordering::SeqCst));
+        printing.abort();
+
+        let mut small = spawn(parts(vec![Chunk::Stdout(b"a\nb\n".to_vec())], Some(0)));
+        assert_eq!(
+            small.collect_bounded(4).await,
+            Ok(ExecOutput {
+                stdout: vec!["a".to_string(), "b".to_string()],
+                stderr: vec![],
+                code: Some(0),
+            })
+        );
     }
 
     fn tokio_stream_from(

@@ -232,3 +232,36 @@ async fn metrics_count_calls_by_tool_and_outcome() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn new_agents_past_codex_mcp_max_agents_are_refused_and_known_ones_keep_working() {
+    let (mcpd, dir) = start(&[("CODEX_MCP_MAX_AGENTS", "2".into())]).await;
+    for agent in ["ann", "ben"] {
+        assert_eq!(chat(&mcpd, agent, "hello").await.get("isError"), None);
+    }
+    // A client inventing agent ids gets a refusal naming the limit and the cleanup,
+    // and nothing is created for the refused agent.
+    for attempt in ["eve-1", "eve-2"] {
+        let refused = codex_mcp_e2e::error_text(&chat(&mcpd, attempt, "hello").await);
+        for needle in [
+            format!("\"{attempt}\""),
+            "CODEX_MCP_MAX_AGENTS=2".to_string(),
+            "cleanup_inactive_agents".to_string(),
+        ] {
+            assert!(refused.contains(&needle), "{needle} missing: {refused}");
+        }
+        assert!(!dir.path().join("data/agents").join(attempt).exists());
+    }
+    // Known agents are not affected.
+    assert_eq!(chat(&mcpd, "ann", "again").await.get("isError"), None);
+    // Purging idle agents makes room.
+    let cleaned = mcpd
+        .call_tool(
+            "cleanup_inactive_agents",
+            json!({"idle_seconds": 0, "purge": true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleaned.get("isError"), None, "{cleaned}");
+    assert_eq!(chat(&mcpd, "eve-1", "hello").await.get("isError"), None);
+}

@@ -6,7 +6,9 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
-use codex_mcp_e2e::{Mcpd, install_fake_codex, local_env, mcpd_agents, mcpd_bin, run_mcpd, without_shell_settings};
+use codex_mcp_e2e::{
+    Mcpd, install_fake_codex, local_env, mcpd_agents, mcpd_bin, run_mcpd, without_shell_settings,
+};
 use codex_mcp_testkit::temp_dir;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};

@@ -98,3 +98,75 @@ async fn folders_outside_the_roots_stop_startup_naming_the_setting() {
         );
     }
 }
+
+/// Answers `implement` after writing `big.txt` (about 30 MB) in its working folder, or
+/// `small.txt` when the prompt says SMALL.
+const WRITING_CODEX: &str = r#"#!/bin/sh
+prompt=$(cat)
+case "$prompt" in
+  *SMALL*) echo small > small.txt ;;
+  *) head -c 30000000 /dev/zero | tr '\0' x | fold -w 100 > big.txt ;;
+esac
+echo '{"type":"thread.started","thread_id":"writer-thread"}'
+echo '{"type":"item.completed","item":{"id":"i","type":"agent_message","text":"{\"diff\":\"\",\"files_changed\":[],\"explanation\":\"wrote\",\"integration_notes\":[]}"}}'
+echo '{"type":"turn.completed","usage":{"input_tokens":1,"cached_input_tokens":0,"output_tokens":1}}'
+"#;
+
+/// Peak resident memory of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_huge_suggest_mode_diff_is_refused_without_growing_mcpd() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir("e2e-big-diff").unwrap();
+    let codex = dir.path().join("codex");
+    std::fs::write(&codex, WRITING_CODEX).unwrap();
+    std::fs::set_permissions(&codex, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = local_env(
+        &codex,
+        &dir.path().join("data"),
+        &[("CODEX_MCP_MAX_DIFF_BYTES", "1m".into())],
+    );
+    let mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    let implement =
+        |task: &str| json!({"task": task, "target_files": ["a.txt"], "agent_id": "writer"});
+    let small = mcpd
+        .call_tool("implement", implement("SMALL"))
+        .await
+        .unwrap();
+    assert_eq!(small.get("isError"), None, "{small}");
+    assert_eq!(
+        small["structuredContent"]["diff"]
+            .as_str()
+            .unwrap_or_default()
+            .lines()
+            .last(),
+        Some("+small")
+    );
+    let before = peak_rss_kib(mcpd.pid().unwrap());
+    let big = mcpd
+        .call_tool("implement", implement("write a lot"))
+        .await
+        .unwrap();
+    let text = codex_mcp_e2e::error_text(&big);
+    assert!(text.contains("CODEX_MCP_MAX_DIFF_BYTES=1048576"), "{text}");
+    let grown = peak_rss_kib(mcpd.pid().unwrap()) - before;
+    assert!(
+        grown < 16 << 10,
+        "mcpd's peak memory grew by {grown} KiB for a 30 MB diff"
+    );
+    // Suggest mode: the workspace was never touched, and the scratch copy is gone.
+    let data = dir.path().join("data/agents/writer");
+    assert!(!data.join("workspace/big.txt").exists());
+    let scratch = std::fs::read_dir(data.join("scratch"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(scratch, 0, "scratch copies left behind");
+}

@@ -71,6 +71,10 @@ settings! {
     "LOG_LEVEL", Some("INFO"), false, "Log level: TRACE, DEBUG, INFO, WARN or ERROR.";
     "PERSISTENT_MODE", Some("true"), false, "Keep agent environments between calls (false: local runtime).";
     "CODEX_MCP_CALL_RETENTION_DAYS", Some("30"), false, "Days tool-call records are kept (0: forever); agents and threads stay until cleaned up.";
+    "CODEX_MCP_MAX_AGENTS", Some("200"), false, "Most agents the server knows (each a container or folder with its volumes); a new agent past it is refused (0: no bound).";
+    "CODEX_MCP_MAX_DIFF_BYTES", Some("16m"), false, "Largest diff a call returns (k, m or g suffix); a larger change is refused, never held in memory.";
+    "MCPD_MAX_SESSIONS", Some("1024"), false, "Most MCP sessions open at once; when full, the least recently used idle session is closed to make room.";
+    "MCPD_MAX_CALLS_PER_TOKEN", Some("64"), false, "Most tool calls running at once per bearer token (without tokens: for the whole server); more are refused at once (0: no bound).";
 }
 
 /// Where agents live.
@@ -157,6 +161,10 @@ pub struct Settings {
     pub log_level: String,
     pub persistent_mode: bool,
     pub call_retention_days: u64,
+    pub max_agents: usize,
+    pub max_diff_bytes: u64,
+    pub max_sessions: usize,
+    pub max_calls_per_token: usize,
 }
 
 /// A setting that could not be used, named with its source.
@@ -319,6 +327,12 @@ impl Settings {
             max_concurrent_sessions: r.number("MAX_CONCURRENT_SESSIONS", 1)?.unwrap_or(20),
             session_timeout_seconds: r.number("SESSION_TIMEOUT", 1)?.unwrap_or(3600),
             call_retention_days: r.number("CODEX_MCP_CALL_RETENTION_DAYS", 0)?.unwrap_or(30),
+            max_agents: r.number("CODEX_MCP_MAX_AGENTS", 0)?.unwrap_or(200),
+            max_diff_bytes: r
+                .parse("CODEX_MCP_MAX_DIFF_BYTES", parse_memory)?
+                .unwrap_or(16 << 20),
+            max_sessions: r.number("MCPD_MAX_SESSIONS", 1)?.unwrap_or(1024),
+            max_calls_per_token: r.number("MCPD_MAX_CALLS_PER_TOKEN", 0)?.unwrap_or(64),
             container_cpu_limit: r
                 .parse("CONTAINER_CPU_LIMIT", |v| match v.parse::<f64>() {
                     Ok(n) if n > 0.0 && n.is_finite() => Ok(n),

@@ -5,6 +5,7 @@
 pub mod identity;
 pub mod lifecycle;
 mod metrics;
+pub mod quota;
 pub mod records;
 pub mod session_key;
 pub mod session_records;
@@ -87,6 +88,9 @@ pub struct AgentConfig {
     /// Host folders used as particular agents' workspaces (`CODEX_MCP_AGENT_WORKSPACES`);
     /// the runtime checks them against its allowed roots.
     pub workspaces: HashMap<String, std::path::PathBuf>,
+    /// Largest diff a call returns, in bytes (`CODEX_MCP_MAX_DIFF_BYTES`); a larger one
+    /// is an error, never held in memory.
+    pub max_diff_bytes: usize,
 }
 
 /// Memory of one agent beyond its environment.
@@ -109,6 +113,10 @@ pub struct AgentManager {
     lifecycle: lifecycle::Lifecycle,
     metrics: metrics::CallMetrics,
     session_key: session_key::SessionAgentKey,
+    /// Most agents known at once (`CODEX_MCP_MAX_AGENTS`; `0`: no bound).
+    max_agents: usize,
+    /// Held while a new agent is checked against `max_agents` and recorded.
+    new_agents: tokio::sync::Mutex<()>,
 }
 
 /// What a prepared agent offers a call.
@@ -141,6 +149,8 @@ impl AgentManager {
             lifecycle: lifecycle::Lifecycle::new(lifecycle::LifecyclePolicy::default()),
             metrics: metrics::CallMetrics::default(),
             session_key: session_key::SessionAgentKey::random(),
+            max_agents: 0,
+            new_agents: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -159,6 +169,13 @@ impl AgentManager {
         identity: &crate::server::Identity,
     ) -> Result<AgentId, String> {
         identity::resolve(argument, identity, &self.session_key)
+    }
+
+    /// The same manager refusing new agents once `max` are known (`0`: no bound).
+    #[must_use]
+    pub fn with_max_agents(mut self, max: usize) -> Self {
+        self.max_agents = max;
+        self
     }
 
     /// The same manager with other limits on running environments.

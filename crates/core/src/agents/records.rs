@@ -135,6 +135,7 @@ impl AgentManager {
         if self.live.lock().recorded.contains(agent.as_str()) {
             return Ok(());
         }
+        let _admitted = self.admit_new_agent(agent).await?;
         self.store
             .ensure_agent(NewAgent {
                 id: agent.as_str().to_string(),

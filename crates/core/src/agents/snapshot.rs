@@ -18,27 +18,49 @@ pub struct Snapshot {
     scratch: String,
 }
 
+/// Output held from the steps that print nothing of interest (`git init`, `rm`).
+const STEP_OUTPUT_LIMIT: usize = 1 << 20;
+
 const GIT: &str = "git -c user.name=codex-mcp -c user.email=codex-mcp@localhost -c commit.gpgsign=false -c core.autocrlf=false";
 
+/// The setting bounding the diff a call returns, named in refusals.
+pub const MAX_DIFF_SETTING: &str = "CODEX_MCP_MAX_DIFF_BYTES";
+
+/// Why a snapshot step failed.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    /// It printed more than it may; it was stopped.
+    #[error("a workspace snapshot step printed more than it may and was stopped")]
+    TooLarge,
+    /// It could not run or failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Runs a snapshot step, holding at most `limit` bytes of its output.
 async fn sh(
     runtime: &dyn AgentRuntime,
     agent: &ReadyAgent,
     script: String,
-) -> Result<String, String> {
+    limit: usize,
+) -> Result<String, StepError> {
     let mut handle = runtime
         .exec(
             &agent.id,
             ExecSpec::new(["/bin/sh", "-c", &script]).cwd(agent.env.scratch_root.clone()),
         )
         .await
-        .map_err(|e| e.to_string())?;
-    let out = handle.collect().await;
+        .map_err(|e| StepError::Failed(e.to_string()))?;
+    let out = handle
+        .collect_bounded(limit)
+        .await
+        .map_err(|_| StepError::TooLarge)?;
     match out.code {
         Some(0) => Ok(out.stdout.join("\n")),
-        code => Err(format!(
+        code => Err(StepError::Failed(format!(
             "workspace snapshot step failed ({code:?}): {}",
             out.stderr.join(" ")
-        )),
+        ))),
     }
 }
 
@@ -77,7 +99,9 @@ pub async fn take(
         g = quote(&git_dir),
         w = quote(&workdir),
     );
-    sh(runtime, agent, script).await?;
+    sh(runtime, agent, script, STEP_OUTPUT_LIMIT)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Snapshot {
         git_dir,
         workdir,
@@ -88,10 +112,13 @@ pub async fn take(
 impl Snapshot {
     /// The unified diff of everything changed since the snapshot (paths relative to the
     /// workspace), then removes the scratch area.
+    /// A diff larger than `limit` bytes is an error naming [`MAX_DIFF_SETTING`]: the
+    /// server never holds more than that of it.
     pub async fn diff_and_clean(
         &self,
         runtime: &dyn AgentRuntime,
         agent: &ReadyAgent,
+        limit: usize,
     ) -> Result<String, String> {
         let script = format!(
             "set -e; {GIT} --git-dir={g} --work-tree={w} add -A && \
@@ -101,11 +128,24 @@ impl Snapshot {
             w = quote(&self.workdir),
             s = quote(&self.scratch),
         );
-        sh(runtime, agent, script).await
+        match sh(runtime, agent, script, limit).await {
+            Ok(diff) => Ok(diff),
+            Err(StepError::TooLarge) => {
+                // The step was stopped before it removed the scratch area.
+                self.discard(runtime, agent).await;
+                Err(format!(
+                    "the changes Codex made are larger than {limit} bytes as a diff \
+({MAX_DIFF_SETTING}={limit}), so they are not returned and nothing was kept; ask for a \
+smaller change, or raise {MAX_DIFF_SETTING}"
+                ))
+            }
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Removes the scratch area without diffing (after a failed run).
     pub async fn discard(&self, runtime: &dyn AgentRuntime, agent: &ReadyAgent) {
-        let _ = sh(runtime, agent, format!("rm -rf {}", quote(&self.scratch))).await;
+        let script = format!("rm -rf {}", quote(&self.scratch));
+        let _ = sh(runtime, agent, script, STEP_OUTPUT_LIMIT).await;
     }
 }

@@ -477,6 +477,20 @@ impl McpServer {
             ErrorObject::invalid_params(format!("Unknown tool: {}", p.name))
                 .with_data(json!({"name": p.name}))
         })?;
+        let token = ctx
+            .identity()
+            .token
+            .as_ref()
+            .map(|grant| grant.name.as_str());
+        let _permit = match self.inner.calls.acquire(token) {
+            Ok(permit) => permit,
+            Err(message) => {
+                return Ok(Outcome::Done(
+                    serde_json::to_value(CallToolResult::error(message)).unwrap_or_default(),
+                    None,
+                ));
+            }
+        };
         let result = match tool
             .call(p.arguments.unwrap_or_default(), ctx.clone())
             .await

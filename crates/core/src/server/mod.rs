@@ -4,6 +4,7 @@
 //! [`CtxParts`]; the engine validates params, dispatches to the registry and shapes the
 //! result for the era. Nothing here knows about HTTP or stdio.
 
+mod call_limit;
 pub mod context;
 mod dispatch;
 pub mod registry;
@@ -40,6 +41,9 @@ pub struct ServerOptions {
     pub max_sessions: usize,
     /// Sessions idle longer than this are closed.
     pub session_idle_timeout: Duration,
+    /// Most tool calls running at once per bearer token, or for the whole server
+    /// without tokens (`MCPD_MAX_CALLS_PER_TOKEN`; `0`: no bound).
+    pub max_calls_per_token: usize,
 }
 
 impl Default for ServerOptions {
@@ -55,6 +59,7 @@ impl Default for ServerOptions {
             list_ttl: Duration::from_secs(60),
             max_sessions: 1024,
             session_idle_timeout: Duration::from_secs(3600),
+            max_calls_per_token: 64,
         }
     }
 }
@@ -148,6 +153,7 @@ impl ServerBuilder {
                 .with_observer(self.observer);
         McpServer {
             inner: Arc::new(Inner {
+                calls: call_limit::CallLimiter::new(self.options.max_calls_per_token),
                 options: self.options,
                 tools: self.tools,
                 prompts: self.prompts,
@@ -176,6 +182,8 @@ pub(crate) struct Inner {
     pub sealer: StateSealer,
     pub sessions: SessionTable,
     pub in_flight: Arc<InFlight>,
+    /// Tool calls running per bearer token.
+    pub calls: call_limit::CallLimiter,
     pub started: Instant,
     /// Serialised answers that depend only on what was registered, made on first use.
     pub precomputed: dispatch::Precomputed,

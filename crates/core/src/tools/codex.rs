@@ -255,7 +255,7 @@ impl CodexToolHandler {
         };
         if let Some(snap) = &snap {
             let mut diff = snap
-                .diff_and_clean(runtime, &agent)
+                .diff_and_clean(runtime, &agent, manager.config().max_diff_bytes)
                 .await
                 .map_err(|e| Failure::failed(e, thread.clone()))?;
             if !diff.is_empty() && !diff.ends_with('\n') {

@@ -457,6 +457,22 @@ impl Harness {
         (events, endpoint.data)
     }
 
+    /// Starts a REST call of the `slow` fixture that runs for a minute unless aborted,
+    /// with `token` as its bearer token.
+    pub fn start_slow_call(&self, token: Option<&str>) -> JoinHandle<()> {
+        let mut req = self
+            .http
+            .post(self.url("/tools/slow"))
+            .header("content-type", "application/json")
+            .body(r#"{"ms": 60000}"#);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        tokio::spawn(async move {
+            let _ = req.send().await;
+        })
+    }
+
     /// Opens the session's standalone GET stream.
     pub async fn open_get_stream(&self, session: &str) -> reqwest::Response {
         within(

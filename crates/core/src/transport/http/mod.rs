@@ -5,8 +5,10 @@
 //! - `/tools/{name}`: plain REST for scripts and curl ([`rest`]).
 //! - `/health`: liveness and a summary ([`health`]).
 //!
-//! Every route sits behind the DNS-rebinding guard, a body size limit and a bound on
-//! concurrent requests; streams are bounded separately and all close on shutdown.
+//! Every route sits behind the DNS-rebinding guard and a body size limit; every route but
+//! `/health` and `/metrics` also behind a bound on concurrent requests (so probes answer
+//! while long calls hold every permit); streams are bounded separately and all close on
+//! shutdown.
 
 pub mod bearer;
 pub mod gate;
@@ -257,7 +259,7 @@ pub fn router(state: HttpState) -> Router {
 pub fn router_with(state: HttpState, extra: Router) -> Router {
     let limit =
         tower::limit::GlobalConcurrencyLimitLayer::new(state.options.max_concurrent_requests);
-    Router::new()
+    let bounded = Router::new()
         .route(
             "/mcp",
             post(streamable::post)
@@ -268,12 +270,17 @@ pub fn router_with(state: HttpState, extra: Router) -> Router {
         .route("/messages", post(legacy_sse::post))
         .route("/messages/", post(legacy_sse::post))
         .route("/tools/{name}", post(rest::post).get(rest::get))
+        .with_state(state.clone())
+        .merge(extra)
+        .layer(limit);
+    // Probes stay outside the request bound: long calls holding every permit must not
+    // make the server look dead.
+    Router::new()
         .route("/health", get(health::get))
         .route("/metrics", get(metrics::get))
         .fallback(not_found)
         .with_state(state.clone())
-        .merge(extra)
-        .layer(limit)
+        .merge(bounded)
         .layer(gate::GateLayer::new(state))
 }
 
