@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod docker;
+pub mod faults;
 pub mod scripted;
 pub mod setup;
 
@@ -68,9 +69,11 @@ pub async fn run_mcpd(
     Ok((out.status.code(), text))
 }
 
-/// Variables that choose credentials: a test's `mcpd` inherits none of them from the
-/// developer's shell, so only what the test sets decides which login is used.
+/// Variables a test's `mcpd` never inherits: those that choose credentials (so only
+/// what the test sets decides which login is used), and the test kit's own
+/// `CODEX_MCP_TEST_CACHE`, which mcpd would refuse as an unknown `CODEX_MCP_` setting.
 pub const CREDENTIAL_ENV: &[&str] = &[
+    codex_mcp_testkit::CACHE_ENV,
     "OPENAI_API_KEY",
     "CODEX_API_KEY",
     "CHATGPT_OAUTH_TOKEN",
