@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use codex_mcp_e2e::faults::{Tmpfs, calls_running, recent_calls};
+use codex_mcp_e2e::docker::{AGENT_IMAGE, docker_ready_or_skip};
+use codex_mcp_e2e::faults::{PrivateDockerd, Tmpfs, calls_running, recent_calls};
 use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::{Runtime, Setup, error_text, run_mcpd};
 use codex_mcp_store::SqliteStore;
@@ -302,4 +303,92 @@ async fn a_full_data_disk_fails_calls_clearly_and_corrupts_nothing() {
     s.mcpd = codex_mcp_e2e::Mcpd::start(&s.env, &s.home).await.unwrap();
     let after_restart = recent_calls(&s.mcpd, "dev").await;
     assert_eq!(after_restart.len(), calls.len(), "{after_restart:?}");
+}
+
+/// Raises the OOM score of every Codex process in the container to the maximum, then
+/// allocates far past the container's memory limit (`tail` buffers a line without end):
+/// the kernel's OOM killer takes Codex itself, mid-turn.
+const KILL_CODEX_BY_OOM: &str = "for d in /proc/[0-9]*; do \
+    [ \"$(cat $d/comm 2>/dev/null)\" = codex ] && echo 1000 > $d/oom_score_adj; \
+    done; head -c 2G /dev/zero | tail";
+
+/// An agent's Codex OOM-killed in a container limited to 256 MiB: the call fails naming
+/// out-of-memory and the limit's setting, nothing is left running, and the next call works.
+#[tokio::test]
+async fn codex_oom_killed_mid_turn_fails_the_call_clearly_and_the_agent_recovers() {
+    let limit = ("CONTAINER_MEMORY_LIMIT", "256m".to_string());
+    let Some(s) = Setup::start(Runtime::Docker, "auto", &[limit]).await else {
+        return;
+    };
+    s.model.push(Reply::exec_command(KILL_CODEX_BY_OOM));
+    s.model.push(chat_answer("survived"));
+    let started = Instant::now();
+    let r = chat(&s, "dev", "use all the memory", 120).await;
+    let text = error_text(&r);
+    assert!(
+        text.contains("out of memory") && text.contains("CONTAINER_MEMORY_LIMIT"),
+        "the call names the cause and the setting: {text}\n{}",
+        s.mcpd.log()
+    );
+    assert!(started.elapsed() < Duration::from_secs(90));
+    assert_last_call(&s, "dev", "failed").await;
+    s.assert_no_codex_left("dev").await;
+    // "survived" was never asked for (Codex died first); it answers the next call.
+    assert_eq!(s.model.pending_replies(), 1);
+    assert_recovers(&s, "dev").await;
+}
+
+/// The Docker engine (a private one: the shared engine serves other tests) restarted
+/// while a call runs: the call fails saying the container stopped, nothing stays
+/// `running`, and the agent's next call starts its container again and works.
+#[tokio::test]
+async fn dockerd_restarted_during_a_call_fails_it_clearly_and_the_agent_recovers() {
+    if codex_mcp_testkit::codex_bin_or_skip().is_none() || !docker_ready_or_skip() {
+        return;
+    }
+    let engine = PrivateDockerd::start().unwrap_or_else(|e| panic!("{e:#}"));
+    engine
+        .load_image(AGENT_IMAGE)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let host = ("DOCKER_HOST", engine.host.clone());
+    let Some(s) = Setup::start(Runtime::Docker, "auto", &[host]).await else {
+        return;
+    };
+    s.model.push(chat_answer("first"));
+    assert_eq!(chat(&s, "dev", "first", 60).await.get("isError"), None);
+
+    s.model.push(Reply::hang());
+    let restart = async {
+        s.model
+            .wait_for_responses_requests(2, Duration::from_secs(60))
+            .await
+            .unwrap();
+        tokio::task::spawn_blocking(move || {
+            let mut engine = engine;
+            engine.restart().map(|()| engine)
+        })
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e:#}"))
+    };
+    let started = Instant::now();
+    let (broken, engine) = tokio::join!(chat(&s, "dev", "wait", 120), restart);
+    let text = error_text(&broken);
+    assert!(
+        text.contains("Docker engine") && text.contains("stopped answering during the call"),
+        "the call says what happened: {text}\n{}",
+        s.mcpd.log()
+    );
+    assert!(started.elapsed() < Duration::from_secs(100));
+    assert_last_call(&s, "dev", "failed").await;
+
+    assert_recovers(&s, "dev").await;
+    let running = engine
+        .docker(&["ps", "-q", "--filter", &s.scope().filter()])
+        .unwrap();
+    assert_eq!(
+        running.lines().count(),
+        1,
+        "one container serves the agent again"
+    );
 }
