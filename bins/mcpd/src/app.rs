@@ -34,6 +34,8 @@ pub struct Facts {
     runtime_note: Option<String>,
     credentials: Arc<AgentCredentialSource>,
     codex_program: String,
+    /// `codex --version` as probed at startup (local runtime only).
+    codex_version: Option<crate::codex_version::CodexVersion>,
     kind: RuntimeKind,
     /// How exposed this server is (`exposure`), shown in `/health`.
     warnings: Vec<String>,
@@ -62,9 +64,16 @@ impl ServerFacts for Facts {
                 }
             }
         };
+        let version = self.codex_version.as_ref();
+        // A missing binary is named by `available`; a version problem only when it runs.
+        let problem = version
+            .and_then(|v| v.problem.as_ref())
+            .filter(|_| available)
+            .map(|p| format!("{p}: {}", crate::codex_version::FIX));
         CodexHealth {
-            available,
-            version: None,
+            available: available && problem.is_none(),
+            version: version.map(|v| v.line.clone()).filter(|l| !l.is_empty()),
+            problem,
         }
     }
 }
@@ -188,6 +197,16 @@ pub async fn build(
         kind == RuntimeKind::Local || settings.container_network_mode == "host";
     let credentials = AgentCredentialSource::start(settings, agents_reach_server)?;
     let codex_for_facts = codex_program.clone();
+    let codex_version = match kind {
+        RuntimeKind::Local => {
+            let found = crate::codex_version::probe(&codex_program, Duration::from_secs(10)).await;
+            if let Some(problem) = &found.problem {
+                tracing::warn!("{problem}: {}", crate::codex_version::FIX);
+            }
+            Some(found)
+        }
+        RuntimeKind::Docker => None,
+    };
     let manager = Arc::new(
         AgentManager::new(
             runtime,
@@ -225,6 +244,7 @@ pub async fn build(
         runtime_note,
         credentials: credentials.clone(),
         codex_program: codex_for_facts,
+        codex_version,
         kind,
         warnings: settings.exposure_warnings.clone(),
     });

@@ -127,33 +127,16 @@ async fn docker_checks(settings: &Settings) -> Vec<(&'static str, Verdict)> {
     out
 }
 
-/// `CODEX_BIN` (or `codex` on `PATH`) answers `--version`.
+/// `CODEX_BIN` (or `codex` on `PATH`) answers `--version` with a version mcpd works with.
 async fn local_codex(settings: &Settings) -> Verdict {
     let program = settings
         .codex_bin
         .as_ref()
         .map_or_else(|| "codex".to_string(), |p| p.display().to_string());
-    let fix = "install the Codex CLI (the npm package @openai/codex) or set CODEX_BIN to its path";
-    let run = tokio::process::Command::new(&program)
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(Duration::from_secs(20), run).await {
-        Ok(Ok(out)) if out.status.success() => Verdict::Ok(format!(
-            "{program}: {}",
-            String::from_utf8_lossy(&out.stdout).trim()
-        )),
-        Ok(Ok(out)) => fail(
-            format!(
-                "{program} --version failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            fix,
-        ),
-        Ok(Err(e)) => fail(format!("cannot run {program}: {e}"), fix),
-        Err(_) => fail(format!("{program} --version did not answer in 20 s"), fix),
+    let found = crate::codex_version::probe(&program, Duration::from_secs(20)).await;
+    match found.problem {
+        None => Verdict::Ok(format!("{program}: {}", found.line)),
+        Some(problem) => fail(problem, crate::codex_version::FIX),
     }
 }
 

@@ -7,6 +7,7 @@ mod agents_cmd;
 mod app;
 mod auth_cmd;
 mod cli;
+mod codex_version;
 mod credentials;
 mod doctor;
 mod exposure;

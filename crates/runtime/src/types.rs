@@ -252,6 +252,14 @@ pub trait AgentRuntime: Send + Sync + 'static {
     /// The agent's state and resource use, `None` when the runtime knows nothing of it.
     async fn status(&self, agent: &AgentId) -> Result<Option<AgentStatus>, RuntimeError>;
 
+    /// How many processes the kernel's OOM killer has killed in the agent's running
+    /// environment since it started, when the runtime can tell (a memory-limited
+    /// container); `None` when it cannot. Lets a failed call say "out of memory".
+    async fn oom_kills(&self, agent: &AgentId) -> Result<Option<u64>, RuntimeError> {
+        let _ = agent;
+        Ok(None)
+    }
+
     /// Every agent this runtime manages.
     async fn list(&self) -> Result<Vec<AgentStatus>, RuntimeError>;
 

@@ -292,10 +292,22 @@ fn render(
                 let id = response_id.unwrap_or_else(|| format!("resp_{n}"));
                 sse_response(output_stream(&items, &usage, &id, n))
             }
-            Kind::HttpError { status, body } => json_response(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Kind::HttpError {
+                status,
                 body,
-            ),
+                retry_after,
+            } => {
+                let mut response = json_response(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    body,
+                );
+                if let Some(seconds) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+                }
+                response
+            }
             Kind::RawSse(body) => sse_response(body),
             Kind::Slow(delay, inner) => {
                 tokio::time::sleep(delay).await;

@@ -88,8 +88,12 @@ pub(crate) enum Kind {
         usage: Usage,
         response_id: Option<String>,
     },
-    /// A plain HTTP error with a JSON body.
-    HttpError { status: u16, body: String },
+    /// A plain HTTP error with a JSON body, and a `Retry-After` header (seconds) if set.
+    HttpError {
+        status: u16,
+        body: String,
+        retry_after: Option<u64>,
+    },
     /// A `200 text/event-stream` with exactly this body.
     RawSse(String),
     /// Wait, then answer with the inner reply.
@@ -150,8 +154,18 @@ impl Reply {
             kind: Kind::HttpError {
                 status,
                 body: body.to_string(),
+                retry_after: None,
             },
         }
+    }
+
+    /// Adds `Retry-After: SECONDS` to an [`http_error`](Self::http_error) (a 429 or 503
+    /// asking the client to wait); no effect on other replies.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        if let Kind::HttpError { retry_after, .. } = &mut self.kind {
+            *retry_after = Some(seconds);
+        }
+        self
     }
 
     /// A `200 text/event-stream` whose event data is not JSON, and which then closes.
@@ -258,10 +272,15 @@ impl fmt::Debug for Reply {
                 .field("items", items)
                 .field("usage", usage)
                 .finish(),
-            Kind::HttpError { status, body } => f
+            Kind::HttpError {
+                status,
+                body,
+                retry_after,
+            } => f
                 .debug_struct("Reply::HttpError")
                 .field("status", status)
                 .field("body", body)
+                .field("retry_after", retry_after)
                 .finish(),
             Kind::RawSse(body) => f.debug_tuple("Reply::RawSse").field(body).finish(),
             Kind::Slow(d, inner) => f.debug_tuple("Reply::Slow").field(d).field(inner).finish(),

@@ -392,6 +392,7 @@ fn every_response_type_satisfies_its_schema() {
             codex: CodexHealth {
                 available: false,
                 version: None,
+                problem: None,
             },
         },
     );

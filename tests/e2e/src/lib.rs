@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod docker;
+pub mod faults;
 mod legacy_client;
 pub mod scripted;
 pub mod setup;

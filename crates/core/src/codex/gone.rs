@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use codex_mcp_runtime::{AgentId, AgentRuntime, AgentState, RuntimeKind};
+use codex_mcp_runtime::{AgentId, AgentRuntime, AgentState, RuntimeError, RuntimeKind};
 
 use super::CodexError;
 
@@ -25,6 +25,17 @@ pub async fn explain(runtime: &dyn AgentRuntime, agent: &AgentId, error: &CodexE
     if runtime.kind() != RuntimeKind::Docker || !killed {
         return message;
     }
+    // Still running with a memory cgroup that has OOM-killed something: Codex (or what it
+    // ran) was killed for memory, not by an operator or an engine restart.
+    if let Ok(Some(kills)) = runtime.oom_kills(agent).await
+        && kills > 0
+    {
+        return format!(
+            "{message}: out of memory: the agent's container hit its memory limit \
+             (CONTAINER_MEMORY_LIMIT) and the kernel killed {kills} process(es) in it; raise \
+             the limit or ask for less at once. The next call runs in the same container"
+        );
+    }
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
         match runtime.status(agent).await {
@@ -39,6 +50,13 @@ pub async fn explain(runtime: &dyn AgentRuntime, agent: &AgentId, error: &CodexE
                     "{message}: the agent's container stopped during the call (killed, out of \
                      memory, or the Docker engine restarted); the next call starts it again \
                      with the same workspace"
+                );
+            }
+            Err(RuntimeError::EngineUnreachable { endpoint, .. }) => {
+                return format!(
+                    "{message}: the Docker engine at {endpoint} stopped answering during the \
+                     call (stopped or restarting), which stops the agent's container; the \
+                     next call starts it again with the same workspace once the engine is back"
                 );
             }
             Err(e) => {

@@ -188,6 +188,31 @@ pub(super) async fn reap_orphans(rt: &DockerRuntime, container: &str) -> Result<
     Ok(printed.trim().parse().unwrap_or(0))
 }
 
+/// The `oom_kill` counter of `container`'s memory cgroup (v2 `memory.events` or v1
+/// `memory.oom_control`, as the container sees its own cgroup); `None` when neither
+/// file says.
+pub(super) async fn oom_kills(
+    rt: &DockerRuntime,
+    container: &str,
+) -> Result<Option<u64>, RuntimeError> {
+    let cmd = vec![
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null",
+    ];
+    let printed = run_script(&rt.docker, container, cmd)
+        .await
+        .map_err(|e| rt.map_err("exec", e))?;
+    Ok(parse_oom_kills(&printed))
+}
+
+/// The number on the `oom_kill N` line of a memory cgroup file.
+fn parse_oom_kills(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.trim().parse().ok())
+}
+
 /// Runs the killer script and waits for it to finish.
 async fn kill_tree(docker: &bollard::Docker, container: &str, pidfile: &str, grace_tenths: &str) {
     let cmd = vec!["sh", "-c", KILLER, "codex-mcp-kill", pidfile, grace_tenths];
@@ -242,4 +267,18 @@ async fn exit_code(docker: &bollard::Docker, exec_id: &str) -> Option<i32> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_oom_kills;
+
+    #[test]
+    fn the_oom_kill_counter_is_read_from_either_cgroup_version() {
+        let v1 = "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n";
+        let v2 = "low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n";
+        assert_eq!(parse_oom_kills(v1), Some(2));
+        assert_eq!(parse_oom_kills(v2), Some(1));
+        assert_eq!(parse_oom_kills(""), None);
+    }
 }

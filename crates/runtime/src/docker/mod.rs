@@ -228,6 +228,10 @@ impl AgentRuntime for DockerRuntime {
         container::status(self, agent, true).await
     }
 
+    async fn oom_kills(&self, agent: &AgentId) -> Result<Option<u64>, RuntimeError> {
+        exec::oom_kills(self, &self.container_name(agent)).await
+    }
+
     async fn list(&self) -> Result<Vec<AgentStatus>, RuntimeError> {
         container::list(self).await
     }

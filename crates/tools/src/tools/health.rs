@@ -75,6 +75,8 @@ pub struct CodexHealth {
     pub available: bool,
     /// Its version, when known.
     pub version: Option<String>,
+    /// Why it cannot serve calls although it runs (e.g. a version too old), with the fix.
+    pub problem: Option<String>,
 }
 
 const DESCRIPTION: &str = "Check whether the server can do its work: status (ok, degraded, unhealthy), version, uptime, runtime (docker or local) with a note, open sessions, active agents, the credentials' method, source, expiry and problems (never the secrets), and whether the Codex CLI is available. Call it when Codex tools fail to find out why. Answered by the server; no Codex call.";
