@@ -255,6 +255,7 @@ impl AgentRuntime for LocalRuntime {
         }
         let env = AgentEnv {
             workspace: path_string(&workspace)?,
+            live_workspace: path_string(&workspace)?,
             codex_home: path_string(&dir.join("codex-home"))?,
             scratch_root: path_string(&dir.join("scratch"))?,
             container_id: None,

@@ -87,8 +87,13 @@ impl AgentSpec {
 /// Where things are inside an agent's environment, as paths the agent's processes see.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AgentEnv {
-    /// The project folder Codex works in.
+    /// The project folder as every process sees it: read-only in Docker, so a tool that
+    /// must not change it cannot, whatever the model does.
     pub workspace: String,
+    /// The same folder, writable, for processes started with
+    /// [`ExecSpec::writes_workspace`] (auto-mode writing tools). In Docker no other process
+    /// can reach it; locally it is `workspace` (Codex's own sandbox keeps other runs out).
+    pub live_workspace: String,
     /// The folder to pass as `CODEX_HOME` (conversation history, credentials, config).
     pub codex_home: String,
     /// A writable folder for throw-away copies, e.g. a read-only review's snapshot.
@@ -110,6 +115,10 @@ pub struct ExecSpec {
     /// Bytes written to the process's stdin, which is then closed. `None` closes it at once,
     /// which Codex needs so it does not wait for more prompt.
     pub stdin: Option<Vec<u8>>,
+    /// Whether the process may write the live workspace (`AgentEnv::live_workspace`).
+    /// Docker then runs it with the group that opens that folder and, after the agent's
+    /// last such process ends, kills whatever it left running.
+    pub writes_workspace: bool,
 }
 
 impl ExecSpec {
@@ -134,6 +143,12 @@ impl ExecSpec {
     /// Adds one environment variable.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Lets the process write the live workspace (see [`ExecSpec::writes_workspace`]).
+    pub fn writing_workspace(mut self) -> Self {
+        self.writes_workspace = true;
         self
     }
 

@@ -79,6 +79,7 @@ async fn ensure_creates_one_hardened_labelled_container() {
         vols,
         vec![
             ("/home/agent/.codex".into(), format!("{p}-codex-home")),
+            ("/live/workspace".into(), format!("{p}-workspace")),
             ("/scratch".into(), format!("{p}-scratch")),
             ("/workspace".into(), format!("{p}-workspace")),
         ]
@@ -90,8 +91,21 @@ async fn ensure_creates_one_hardened_labelled_container() {
     );
 
     // Inside: the agent user, a read-only root, writable mounts.
-    let out = run(&t.rt, &a, &["sh", "-c", "id -u; id -g; touch /etc/x 2>/dev/null || echo ro; touch /workspace/w /home/agent/.codex/c /scratch/s /tmp/t /home/agent/.h && echo rw"]).await;
-    assert_eq!(out.stdout, vec!["1000", "1000", "ro", "rw"], "{out:?}");
+    let out = run(&t.rt, &a, &["sh", "-c", "id -u; id -g; touch /etc/x 2>/dev/null || echo ro; touch /workspace/w 2>/dev/null || echo ws-ro; ls /live 2>/dev/null || echo live-closed; touch /home/agent/.codex/c /scratch/s /tmp/t /home/agent/.h && echo rw"]).await;
+    assert_eq!(
+        out.stdout,
+        vec!["1000", "1000", "ro", "ws-ro", "live-closed", "rw"],
+        "{out:?}"
+    );
+    // Only a process started to write the workspace reaches its writable view.
+    let spec = ExecSpec::new([
+        "sh",
+        "-c",
+        "id -g; touch /live/workspace/w && ls /workspace",
+    ])
+    .writing_workspace();
+    let out = t.rt.exec(&a, spec).await.unwrap().collect().await;
+    assert_eq!(out.stdout, vec!["2000", "w"], "{out:?}");
 
     // Idempotent, also concurrently: still one container, the same one.
     let again = t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
@@ -439,6 +453,72 @@ async fn restart_adopts_existing_agents_without_duplicates() {
 }
 
 #[tokio::test]
+async fn changed_settings_recreate_an_idle_container_but_never_a_busy_one() {
+    let t = env_or_return!(BUSYBOX_IMAGE);
+    let a = id("tight");
+    let first =
+        t.rt.ensure(&a, &AgentSpec::new())
+            .await
+            .unwrap()
+            .container_id
+            .unwrap();
+    t.rt.write_file(&a, "/workspace/keep.txt", b"survives\n", 0o644)
+        .await
+        .unwrap();
+    let tighter = |mem: u64| {
+        TestEnv::config(&t.run, BUSYBOX_IMAGE).with_limits(Some(1_000_000_000), Some(mem))
+    };
+    // A server with a lower memory limit, while a call still runs in the container: kept.
+    let mut busy =
+        t.rt.exec(&a, ExecSpec::new(["sh", "-c", "echo up; sleep 30"]))
+            .await
+            .unwrap();
+    assert_eq!(
+        busy.events.recv().await,
+        Some(ExecEvent::Stdout("up".into()))
+    );
+    let rt2 = DockerRuntime::connect(tighter(128 << 20)).await.unwrap();
+    let same = rt2
+        .ensure(&a, &AgentSpec::new())
+        .await
+        .unwrap()
+        .container_id;
+    assert_eq!(
+        same.as_deref(),
+        Some(first.as_str()),
+        "never while a call runs"
+    );
+    busy.kill().await;
+    busy.collect().await;
+    // Idle now: recreated with the new limits, the data kept.
+    let second = rt2
+        .ensure(&a, &AgentSpec::new())
+        .await
+        .unwrap()
+        .container_id
+        .unwrap();
+    assert_ne!(first, second);
+    let c = rt2.client().inspect_container(&second, None).await.unwrap();
+    let hc = c.host_config.unwrap();
+    assert_eq!(
+        (hc.memory, hc.nano_cpus),
+        (Some(128 << 20), Some(1_000_000_000))
+    );
+    assert_eq!(
+        run(&rt2, &a, &["cat", "/workspace/keep.txt"]).await.stdout,
+        vec!["survives"]
+    );
+    // The same settings again: the same container.
+    let rt3 = DockerRuntime::connect(tighter(128 << 20)).await.unwrap();
+    let third = rt3
+        .ensure(&a, &AgentSpec::new())
+        .await
+        .unwrap()
+        .container_id;
+    assert_eq!(third.as_deref(), Some(second.as_str()));
+}
+
+#[tokio::test]
 async fn agents_cannot_see_each_other() {
     let t = env_or_return!(BUSYBOX_IMAGE);
     let (a, b) = (id("iso-a"), id("iso-b"));
@@ -501,6 +581,10 @@ async fn host_workspace_binds_only_under_allowed_roots() {
         &["sh", "-c", "echo from-agent > /workspace/out.txt"],
     )
     .await;
+    assert_ne!(o.code, Some(0), "the workspace is read-only: {o:?}");
+    let spec = ExecSpec::new(["sh", "-c", "echo from-agent > /live/workspace/out.txt"])
+        .writing_workspace();
+    let o = t.rt.exec(&a, spec).await.unwrap().collect().await;
     assert_eq!(o.code, Some(0), "{o:?}");
     assert_eq!(
         std::fs::read_to_string(project.join("out.txt")).unwrap(),

@@ -15,6 +15,7 @@ codex_mcp_e2e::runtime_tests!(
     chat_continues_one_agents_conversation_and_not_anothers,
     implement_in_suggest_mode_leaves_the_workspace_and_returns_the_diff,
     implement_in_auto_mode_changes_the_workspace,
+    suggest_mode_and_read_only_tools_cannot_write_the_live_workspace,
     model_failure_is_reported_with_codexs_message,
     unstructured_answer_is_an_error_carrying_the_raw_text,
     timeout_stops_codex_and_says_so,
@@ -269,6 +270,67 @@ async fn implement_in_auto_mode_changes_the_workspace(rt: Runtime) {
     assert_eq!(s.read_workspace("dev", "notes.txt").unwrap(), "new line\n");
     let diff = structured(&result)["diff"].as_str().unwrap().to_string();
     assert!(diff.contains("+new line"), "{diff}");
+}
+
+/// The live workspace as the agent's processes see it: `/workspace` in its container, the
+/// agent's folder in the data dir on the host.
+fn live_workspace(s: &Setup, agent: &str) -> String {
+    match s.runtime {
+        Runtime::Docker => "/workspace".into(),
+        Runtime::Local => s
+            .data
+            .join("agents")
+            .join(agent)
+            .join("workspace")
+            .display()
+            .to_string(),
+    }
+}
+
+async fn suggest_mode_and_read_only_tools_cannot_write_the_live_workspace(rt: Runtime) {
+    let Some(s) = setup(rt, "suggest", &[]).await else {
+        return;
+    };
+    s.write_workspace("dev", "notes.txt", "old line\n").unwrap();
+    let live = live_workspace(&s, "dev");
+    // The scratch copy (Codex's working directory) may change; the live workspace, named by
+    // its absolute path, may not.
+    let cmd = format!(
+        "printf 'new line\\n' > notes.txt; echo pwned > '{live}/pwned'; \
+         cd '{live}' && echo pwned > notes.txt; echo attack-done"
+    );
+    let answer = Reply::json(
+        json!({"diff": "", "explanation": "x", "files_changed": [], "integration_notes": []}),
+    );
+    let (result, printed) = s
+        .run_in_tool(
+            "dev",
+            "implement",
+            |tag| json!({"task": tag, "target_files": ["notes.txt"]}),
+            answer,
+            &cmd,
+        )
+        .await;
+    assert_eq!(result.get("isError"), None, "{result}");
+    assert!(printed.contains("Read-only file system"), "{printed}");
+    let diff = structured(&result)["diff"].as_str().unwrap().to_string();
+    assert!(
+        diff.contains("+new line") && !diff.contains("pwned"),
+        "{diff}"
+    );
+    let review = Reply::json(json!({
+        "summary": "Fine.", "verdict": "approve", "comments": [], "scores": [], "recommendations": []
+    }));
+    let cmd = format!("echo pwned > '{live}/pwned-by-review'; echo attack-done");
+    let (result, printed) = s
+        .run_in_tool("dev", "review", |tag| json!({"content": tag}), review, &cmd)
+        .await;
+    assert_eq!(result.get("isError"), None, "{result}");
+    assert!(printed.contains("Read-only file system"), "{printed}");
+    assert_eq!(s.read_workspace("dev", "notes.txt").unwrap(), "old line\n");
+    for file in ["pwned", "pwned-by-review"] {
+        assert!(s.read_workspace("dev", file).is_err(), "{file} was written");
+    }
 }
 
 async fn model_failure_is_reported_with_codexs_message(rt: Runtime) {

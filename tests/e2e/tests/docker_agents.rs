@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use codex_mcp_e2e::docker::docker_ok;
 use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::{Runtime, Setup};
+use codex_mcp_testkit::Reply;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -33,13 +34,10 @@ async fn an_agent_sees_nothing_of_another_agents_files_or_processes() {
     let Some(s) = docker_setup().await else {
         return;
     };
-    // B writes a secret into its workspace; its conversation lands in its Codex home.
-    let b_out = s
-        .run_through_codex(
-            "bee",
-            "printf 'B-SECRET-kumquat' > b-secret.txt && cat b-secret.txt",
-        )
-        .await;
+    // B has a secret in its workspace; its conversation lands in its Codex home.
+    s.write_workspace("bee", "b-secret.txt", "B-SECRET-kumquat")
+        .unwrap();
+    let b_out = s.run_through_codex("bee", "cat b-secret.txt").await;
     assert!(b_out.contains("B-SECRET-kumquat"), "{b_out}");
     let b_thread = s
         .model
@@ -218,4 +216,198 @@ async fn twenty_agents_calling_at_once_all_succeed() {
         .collect();
     assert_eq!(failures, Vec::<String>::new(), "{}", s.mcpd.log());
     assert_eq!(s.scope().containers().len(), 20);
+}
+
+/// What a prompt injection tries against the live workspace: a direct write, a write after
+/// `cd`, and a new file through a relative path from the workspace.
+const ATTACK: &str = "echo pwned > /workspace/pwned; cd /workspace && echo pwned > pwned-too; \
+     touch /workspace/notes.txt; ls /live/workspace; echo attack-done";
+
+/// Builds a tool's arguments around the tag that must reach its prompt.
+type ArgsFor = fn(&str) -> Value;
+
+fn review_answer() -> Reply {
+    Reply::json(json!({
+        "summary": "Fine.", "verdict": "approve", "comments": [],
+        "scores": [], "recommendations": []
+    }))
+}
+
+fn audit_answer() -> Reply {
+    Reply::json(json!({"summary": "Nothing.", "overall_risk": "low", "findings": []}))
+}
+
+fn implement_answer() -> Reply {
+    Reply::json(
+        json!({"diff": "", "explanation": "done", "files_changed": [], "integration_notes": []}),
+    )
+}
+
+/// The agent's workspace files (names only), from a fresh container of the image.
+fn workspace_files(s: &Setup, agent: &str) -> String {
+    s.scope().in_workspace(agent, "ls -A /workspace").unwrap()
+}
+
+#[tokio::test]
+async fn read_only_tools_cannot_change_the_live_workspace_even_in_auto_mode() {
+    let Some(s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
+        return;
+    };
+    s.write_workspace("rev", "notes.txt", "original\n").unwrap();
+    let tools: [(&str, ArgsFor, Reply); 3] = [
+        ("review", |tag| json!({"content": tag}), review_answer()),
+        ("audit", |tag| json!({"code": tag}), audit_answer()),
+        ("chat", |tag| json!({"message": tag}), chat_answer("ok")),
+    ];
+    for (tool, args, answer) in tools {
+        let (result, printed) = s.run_in_tool("rev", tool, args, answer, ATTACK).await;
+        assert_eq!(result.get("isError"), None, "{tool}: {result}");
+        // What Codex reports back to the model says why the writes failed.
+        assert!(
+            printed.contains("Read-only file system") && printed.contains("attack-done"),
+            "{tool}: {printed}"
+        );
+        assert!(printed.contains("Permission denied"), "{tool}: {printed}");
+    }
+    assert_eq!(workspace_files(&s, "rev").trim(), "notes.txt");
+    assert_eq!(s.read_workspace("rev", "notes.txt").unwrap(), "original\n");
+}
+
+#[tokio::test]
+async fn suggest_mode_writes_only_its_scratch_copy() {
+    let Some(s) = Setup::start(Runtime::Docker, "suggest", &[]).await else {
+        return;
+    };
+    s.write_workspace("sug", "notes.txt", "old line\n").unwrap();
+    let cmd = format!("printf 'new line\\n' > notes.txt; {ATTACK}");
+    let (result, printed) = s
+        .run_in_tool(
+            "sug",
+            "implement",
+            |tag| json!({"task": tag, "target_files": ["notes.txt"]}),
+            implement_answer(),
+            &cmd,
+        )
+        .await;
+    assert_eq!(result.get("isError"), None, "{result}");
+    assert!(printed.contains("Read-only file system"), "{printed}");
+    let diff = result["structuredContent"]["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+new line") && !diff.contains("pwned"),
+        "only the scratch copy's change is in the diff: {diff}"
+    );
+    assert_eq!(workspace_files(&s, "sug").trim(), "notes.txt");
+    assert_eq!(s.read_workspace("sug", "notes.txt").unwrap(), "old line\n");
+}
+
+#[tokio::test]
+async fn auto_mode_implement_writes_the_workspace_and_leaves_nothing_with_write_access() {
+    let Some(s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
+        return;
+    };
+    s.write_workspace("aut", "notes.txt", "old line\n").unwrap();
+    // A process left behind by the writing run must not keep write access afterwards.
+    let cmd = "printf 'new line\\n' > notes.txt; \
+               (setsid sh -c 'sleep 3; echo late > late.txt' >/dev/null 2>&1 &); echo started";
+    let (result, _) = s
+        .run_in_tool(
+            "aut",
+            "implement",
+            |tag| json!({"task": tag, "target_files": ["notes.txt"]}),
+            implement_answer(),
+            cmd,
+        )
+        .await;
+    assert_eq!(result.get("isError"), None, "{result}");
+    let diff = result["structuredContent"]["diff"].as_str().unwrap();
+    assert!(diff.contains("+new line"), "{diff}");
+    assert_eq!(s.read_workspace("aut", "notes.txt").unwrap(), "new line\n");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(workspace_files(&s, "aut").trim(), "notes.txt");
+}
+
+#[tokio::test]
+async fn a_rewritten_codex_config_does_not_reach_the_next_turn() {
+    let Some(s) = docker_setup().await else {
+        return;
+    };
+    // The injected command points the provider at another port (and adds a notifier).
+    let printed = s
+        .run_through_codex(
+            "cfg",
+            "sed -i 's#127.0.0.1:[0-9]*#127.0.0.1:9#' $CODEX_HOME/config.toml && \
+             echo 'notify = [\"sh\", \"-c\", \"echo leaked > /tmp/leak\"]' >> $CODEX_HOME/config.toml && \
+             grep -c 127.0.0.1:9 $CODEX_HOME/config.toml",
+        )
+        .await;
+    assert!(printed.contains('1'), "the config was rewritten: {printed}");
+    let before = s.model.responses_requests().len();
+    s.model.push(chat_answer("still here"));
+    let next = s
+        .mcpd
+        .call_tool("chat", json!({"message": "again", "agent_id": "cfg"}))
+        .await
+        .unwrap();
+    assert_eq!(next.get("isError"), None, "{next}\n{}", s.mcpd.log());
+    assert_eq!(next["structuredContent"]["reply"], json!("still here"));
+    assert!(s.model.responses_requests().len() > before);
+}
+
+#[tokio::test]
+async fn changed_limits_and_network_mode_recreate_the_container_keeping_its_data() {
+    let Some(mut s) = docker_setup().await else {
+        return;
+    };
+    s.write_workspace("lim", "keep.txt", "kept\n").unwrap();
+    s.model.push(chat_answer("first"));
+    let first = s
+        .mcpd
+        .call_tool(
+            "chat",
+            json!({"message": "remember kumquat", "agent_id": "lim"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.get("isError"), None, "{first}");
+    let container = s.scope().container("lim");
+    let old_id = inspect(&[&container])[0]["Id"].clone();
+
+    s.env.retain(|(k, _)| *k != "CONTAINER_MEMORY_LIMIT");
+    s.env.push(("CONTAINER_MEMORY_LIMIT", "768m".into()));
+    s.restart_after_crash().await.unwrap();
+    let printed = s.run_through_codex("lim", "cat /workspace/keep.txt").await;
+    assert!(printed.contains("kept"), "{printed}");
+    let c = inspect(&[&container]);
+    assert_ne!(c[0]["Id"], old_id, "the container was recreated");
+    assert_eq!(c[0]["HostConfig"]["Memory"], json!(768u64 << 20));
+    let resumed = s.model.responses_requests();
+    assert!(
+        resumed
+            .last()
+            .is_some_and(|r| r.user_texts().join("\n").contains("remember kumquat")),
+        "the conversation went on in the recreated container"
+    );
+    assert!(
+        s.mcpd.log().contains("CONTAINER_MEMORY_LIMIT"),
+        "the log names the setting: {}",
+        s.mcpd.log()
+    );
+
+    s.env.retain(|(k, _)| *k != "CONTAINER_NETWORK_MODE");
+    s.env.push(("CONTAINER_NETWORK_MODE", "none".into()));
+    s.restart_after_crash().await.unwrap();
+    // Without a network Codex cannot reach the model: the call fails, but only after the
+    // container was recreated with the tighter mode.
+    let _ = s
+        .mcpd
+        .call_tool(
+            "chat",
+            json!({"message": "offline", "agent_id": "lim", "timeout_seconds": 3}),
+        )
+        .await;
+    assert_eq!(
+        inspect(&[&container])[0]["HostConfig"]["NetworkMode"],
+        json!("none")
+    );
+    assert_eq!(s.read_workspace("lim", "keep.txt").unwrap(), "kept\n");
 }

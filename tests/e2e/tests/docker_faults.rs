@@ -20,14 +20,27 @@ async fn chat(s: &Setup, agent: &str, message: &str) -> Value {
         .unwrap()
 }
 
-/// Has the agent's Codex write `keep.txt` (auto mode: into the workspace volume).
+/// Has the agent's Codex write `keep.txt` with `implement` (auto mode: into the workspace
+/// volume; read-only tools cannot), then starts a `chat` conversation about it.
 async fn write_keep_file(s: &Setup, agent: &str) {
     s.model
         .push(Reply::exec_command("printf 'kept\\n' > keep.txt"));
+    s.model.push(Reply::json(
+        json!({"diff": "", "explanation": "wrote it", "files_changed": [], "integration_notes": []}),
+    ));
+    let r = s
+        .mcpd
+        .call_tool(
+            "implement",
+            json!({"task": "write keep.txt", "target_files": ["keep.txt"], "agent_id": agent}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.get("isError"), None, "{r}\n{}", s.mcpd.log());
+    assert_eq!(s.read_workspace(agent, "keep.txt").unwrap(), "kept\n");
     s.model.push(chat_answer("written"));
     let r = chat(s, agent, "write keep.txt").await;
     assert_eq!(r.get("isError"), None, "{r}\n{}", s.mcpd.log());
-    assert_eq!(s.read_workspace(agent, "keep.txt").unwrap(), "kept\n");
 }
 
 fn container_id(s: &Setup, agent: &str) -> String {
@@ -46,9 +59,10 @@ async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates
     let before = container_id(&s, "dev");
 
     s.model.push(Reply::hang());
+    let hanging = s.model.responses_requests().len() + 1;
     let kill = async {
         s.model
-            .wait_for_responses_requests(3, Duration::from_secs(30))
+            .wait_for_responses_requests(hanging, Duration::from_secs(30))
             .await
             .unwrap();
         docker_ok(&["kill", &s.scope().container("dev")]).unwrap();

@@ -96,8 +96,6 @@ pub struct AgentConfig {
 /// Memory of one agent beyond its environment.
 #[derive(Default)]
 struct AgentMemory {
-    auth_fingerprint: Option<String>,
-    config_written: bool,
     schemas: Vec<&'static str>,
 }
 
@@ -217,7 +215,8 @@ impl AgentManager {
     }
 
     /// Makes sure the agent's environment exists and holds the current configuration
-    /// and credentials. Fails with a sentence the caller can act on.
+    /// and credentials (written again on every call: two file uploads). Fails with a
+    /// sentence the caller can act on.
     pub async fn ready(&self, id: &AgentId) -> Result<ReadyAgent, String> {
         let spec = match self.config.workspaces.get(id.as_str()) {
             Some(folder) => AgentSpec::new().with_workspace_host_path(folder),
@@ -235,32 +234,20 @@ impl AgentManager {
         let Some(creds) = creds else {
             return Err(NO_CREDENTIALS.into());
         };
-        let (write_auth, write_config) = {
-            let memory = self.memory.lock();
-            let m = memory.get(id.as_str());
-            (
-                m.and_then(|m| m.auth_fingerprint.as_deref()) != Some(creds.fingerprint.as_str()),
-                self.config.codex_config.is_some() && !m.is_some_and(|m| m.config_written),
-            )
-        };
-        if write_auth {
-            let path = format!("{}/auth.json", env.codex_home);
-            self.runtime
-                .write_file(id, &path, &creds.auth_json, 0o600)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        if write_config && let Some(config) = &self.config.codex_config {
-            let path = format!("{}/config.toml", env.codex_home);
-            self.runtime
-                .write_file(id, &path, config.as_bytes(), 0o600)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        let mut memory = self.memory.lock();
-        let m = memory.entry(id.as_str().to_string()).or_default();
-        m.auth_fingerprint = Some(creds.fingerprint);
-        m.config_written |= write_config;
+        // Rewritten before every turn, not once: the model runs as the user that owns the
+        // Codex home and may have changed either file in an earlier turn (a provider
+        // `base_url` of its own, a `notify` program, other credentials).
+        let path = format!("{}/auth.json", env.codex_home);
+        self.runtime
+            .write_file(id, &path, &creds.auth_json, 0o600)
+            .await
+            .map_err(|e| e.to_string())?;
+        let config = self.config.codex_config.as_deref().unwrap_or_default();
+        let path = format!("{}/config.toml", env.codex_home);
+        self.runtime
+            .write_file(id, &path, config.as_bytes(), 0o600)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(ReadyAgent {
             id: id.clone(),
             env,

@@ -25,6 +25,9 @@ pub struct CodexRun {
     pub prompt: String,
     /// Hard limit on the run.
     pub timeout: Duration,
+    /// Whether Codex may write the live workspace (a writing tool in auto mode); see
+    /// `ExecSpec::writes_workspace`.
+    pub writes_workspace: bool,
 }
 
 /// What a successful run produced.
@@ -119,6 +122,9 @@ pub async fn run(
     let mut spec = ExecSpec::new(run.command.argv())
         .cwd(run.command.workdir.clone())
         .stdin(run.prompt.into_bytes());
+    if run.writes_workspace {
+        spec = spec.writing_workspace();
+    }
     for (k, v) in run.env {
         spec = spec.env(k, v);
     }

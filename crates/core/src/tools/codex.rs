@@ -154,23 +154,24 @@ impl CodexToolHandler {
             .spec
             .codex()
             .is_some_and(|c| c.access == WorkspaceAccess::Writes);
+        // Only a writing tool in auto mode gets the writable view of the workspace; every
+        // other run sees it read-only (Docker) or sandboxed (local), and suggest mode
+        // works on a scratch copy.
+        let applies = writes && manager.config().approval.applies_changes();
         let snap = if writes {
             Some(
-                snapshot::take(
-                    runtime,
-                    &agent,
-                    call_id,
-                    !manager.config().approval.applies_changes(),
-                )
-                .await
-                .map_err(fail)?,
+                snapshot::take(runtime, &agent, call_id, !applies)
+                    .await
+                    .map_err(fail)?,
             )
         } else {
             None
         };
-        let workdir = snap
-            .as_ref()
-            .map_or_else(|| agent.env.workspace.clone(), |s| s.workdir.clone());
+        let workdir = match &snap {
+            Some(_) if applies => agent.env.live_workspace.clone(),
+            Some(s) => s.workdir.clone(),
+            None => agent.env.workspace.clone(),
+        };
         let thread = manager
             .thread(&agent_id, &call.conversation_key)
             .await
@@ -191,6 +192,7 @@ impl CodexToolHandler {
                 .collect(),
             prompt: call.prompt.clone(),
             timeout: call.timeout,
+            writes_workspace: applies,
         };
 
         // Progress flows through a channel so the event callback stays synchronous.

@@ -11,7 +11,7 @@ use bollard::query_parameters::{
     ContainerArchiveInfoOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 
-use super::labels::{AGENT_UID, CODEX_HOME, SCRATCH, WORKSPACE};
+use super::labels::{AGENT_UID, CODEX_HOME, LIVE_WORKSPACE, SCRATCH, WORKSPACE};
 use super::{DockerRuntime, status_of};
 use crate::{AgentId, RuntimeError};
 
@@ -83,6 +83,15 @@ pub(super) async fn write_file(
             allowed: WRITABLE.join(", "),
         });
     };
+    // The workspace is read-only at its usual path; the engine writes it through the
+    // writable mount (the archive API runs outside the container's users and groups).
+    let root = if root == WORKSPACE {
+        LIVE_WORKSPACE
+    } else {
+        root
+    };
+    let full = format!("{root}/{}", rest.join("/"));
+    let path = full.as_str();
     let container = rt.container_name(agent);
     let not_found = |e: bollard::errors::Error| match status_of(&e) {
         Some(404) => RuntimeError::NotFound {

@@ -1,12 +1,9 @@
 //! Containers and volumes: creating, starting, finding, stopping and removing agents.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, HostConfig, Mount,
-    MountBindOptions, MountBindOptionsPropagationEnum, MountType,
-};
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
     StopContainerOptionsBuilder,
@@ -14,8 +11,8 @@ use bollard::query_parameters::{
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::labels::{self, AGENT_USER, CODEX_HOME, HOME, SCRATCH, VOLUMES, WORKSPACE};
-use super::{DockerRuntime, stats, status_of, volume};
+use super::labels::{self, CODEX_HOME, LIVE_WORKSPACE, SCRATCH, WORKSPACE};
+use super::{DockerRuntime, exec, layout, stats, status_of, volume};
 use crate::{
     AgentEnv, AgentId, AgentSpec, AgentState, AgentStatus, RuntimeError, resolve_workspace,
 };
@@ -23,6 +20,7 @@ use crate::{
 fn env_for(id: String) -> AgentEnv {
     AgentEnv {
         workspace: WORKSPACE.into(),
+        live_workspace: LIVE_WORKSPACE.into(),
         codex_home: CODEX_HOME.into(),
         scratch_root: SCRATCH.into(),
         container_id: Some(id),
@@ -47,7 +45,9 @@ pub(super) async fn ensure(
     Ok(env_for(id))
 }
 
-/// Decides what to do with an existing container of the agent.
+/// Decides what to do with an existing container of the agent: reuse it, start it, or
+/// recreate it (volumes kept) when it is unusable or its security-relevant settings
+/// differ from the ones in force, unless a call is running in it.
 async fn reuse_or_replace(
     rt: &DockerRuntime,
     agent: &AgentId,
@@ -55,42 +55,58 @@ async fn reuse_or_replace(
     bind: Option<&Path>,
 ) -> Result<String, RuntimeError> {
     let id = c.id.clone().unwrap_or_else(|| rt.container_name(agent));
-    if !workspace_matches(rt, agent, &c, bind) {
-        info!(%agent, "workspace changed: recreating the container (volumes kept)");
+    let mut state = c.state.as_ref().and_then(|s| s.status);
+    if state == Some(ContainerStateStatusEnum::PAUSED) {
+        rt.docker
+            .unpause_container(&id)
+            .await
+            .map_err(rt.err("unpause container"))?;
+        state = Some(ContainerStateStatusEnum::RUNNING);
+    }
+    let running = state == Some(ContainerStateStatusEnum::RUNNING);
+    let mut changed = layout::changed(&c, &layout::settings(rt, bind));
+    // A stopped agent is started on the image in force today, so a rebuilt image
+    // reaches it; a running one on the image this server first saw.
+    if !image_is_current(rt, &c, !running).await {
+        changed.push("CODEX_MCP_AGENT_IMAGE (image id)");
+    }
+    if !changed.is_empty() {
+        if running && busy(rt, agent, &id).await {
+            warn!(%agent, settings = ?changed, "security-relevant settings changed, but a call is running in the container: kept until it is idle");
+            return Ok(id);
+        }
+        info!(%agent, settings = ?changed, "security-relevant settings changed: recreating the container (volumes kept)");
         return replace(rt, agent, &id, bind).await;
     }
-    let state = c.state.as_ref().and_then(|s| s.status);
     match state {
         Some(ContainerStateStatusEnum::RUNNING) => Ok(id),
-        Some(ContainerStateStatusEnum::PAUSED) => {
-            rt.docker
-                .unpause_container(&id)
-                .await
-                .map_err(rt.err("unpause container"))?;
-            Ok(id)
-        }
         Some(
             ContainerStateStatusEnum::CREATED
             | ContainerStateStatusEnum::EXITED
             | ContainerStateStatusEnum::RESTARTING,
-        ) => {
-            // A stopped agent is started on the image in force today, so a rebuilt image
-            // reaches it; its data is on volumes either way.
-            if !image_is_current(rt, &c).await {
-                info!(%agent, "agent image changed: recreating the stopped container");
-                return replace(rt, agent, &id, bind).await;
+        ) => match rt.docker.start_container(&id, None).await {
+            Ok(()) => Ok(id),
+            Err(e) => {
+                warn!(%agent, error = %e, "could not restart the container: recreating it");
+                replace(rt, agent, &id, bind).await
             }
-            match rt.docker.start_container(&id, None).await {
-                Ok(()) => Ok(id),
-                Err(e) => {
-                    warn!(%agent, error = %e, "could not restart the container: recreating it");
-                    replace(rt, agent, &id, bind).await
-                }
-            }
-        }
+        },
         _ => {
             info!(%agent, ?state, "container unusable: recreating it");
             replace(rt, agent, &id, bind).await
+        }
+    }
+}
+
+/// Whether a process this runtime started still runs in the container (its pid file is
+/// in `/tmp`). An unanswerable check counts as busy: recreating is never worth killing
+/// a call.
+async fn busy(rt: &DockerRuntime, agent: &AgentId, id: &str) -> bool {
+    match exec::live_execs(rt, id).await {
+        Ok(n) => n > 0,
+        Err(e) => {
+            warn!(%agent, error = %e, "could not check for running calls");
+            true
         }
     }
 }
@@ -105,36 +121,14 @@ async fn replace(
     create_and_start(rt, agent, bind).await
 }
 
-async fn image_is_current(rt: &DockerRuntime, c: &ContainerInspectResponse) -> bool {
-    match rt.docker.inspect_image(&rt.cfg.image).await {
-        Ok(img) => img.id.is_none() || img.id == c.image,
+/// Whether `c` runs the configured image. `fresh` asks the engine now; otherwise the
+/// image id first seen by this server is used (one engine call per server, not per call).
+async fn image_is_current(rt: &DockerRuntime, c: &ContainerInspectResponse, fresh: bool) -> bool {
+    match rt.image_id(fresh).await {
+        Some(id) => c.image.as_deref() == Some(id.as_str()),
         // A missing image surfaces, with its fix, when the container is recreated; keep
         // using the container we have.
-        Err(_) => true,
-    }
-}
-
-fn workspace_matches(
-    rt: &DockerRuntime,
-    agent: &AgentId,
-    c: &ContainerInspectResponse,
-    bind: Option<&Path>,
-) -> bool {
-    let mounts = c.mounts.as_deref().unwrap_or_default();
-    let Some(m) = mounts
-        .iter()
-        .find(|m| m.destination.as_deref() == Some(WORKSPACE))
-    else {
-        return false;
-    };
-    match bind {
-        Some(p) => {
-            m.typ.as_deref() == Some("bind") && m.source.as_deref().map(Path::new) == Some(p)
-        }
-        None => {
-            m.typ.as_deref() == Some("volume")
-                && m.name.as_deref() == Some(&labels::volume_name(&rt.cfg, agent, "workspace"))
-        }
+        None => true,
     }
 }
 
@@ -174,88 +168,21 @@ pub(super) async fn force_remove(rt: &DockerRuntime, id: &str) -> Result<(), Run
     }
 }
 
-/// The container's definition: where the hardening lives.
-fn body(rt: &DockerRuntime, agent: &AgentId, bind: Option<&Path>) -> ContainerCreateBody {
-    let cfg = &rt.cfg;
-    let mut mounts: Vec<Mount> = VOLUMES
-        .iter()
-        .map(|(kind, target)| Mount {
-            target: Some((*target).into()),
-            source: Some(labels::volume_name(cfg, agent, kind)),
-            typ: Some(MountType::VOLUME),
-            read_only: Some(false),
-            ..Default::default()
-        })
-        .collect();
-    if let Some(host) = bind {
-        mounts.retain(|m| m.target.as_deref() != Some(WORKSPACE));
-        mounts.push(Mount {
-            target: Some(WORKSPACE.into()),
-            source: Some(host.display().to_string()),
-            typ: Some(MountType::BIND),
-            read_only: Some(false),
-            bind_options: Some(MountBindOptions {
-                propagation: Some(MountBindOptionsPropagationEnum::RPRIVATE),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-    }
-    let tmpfs = HashMap::from([
-        (
-            "/tmp".to_string(),
-            format!("rw,nosuid,nodev,mode=1777,size={}", cfg.tmp_bytes),
-        ),
-        (
-            HOME.to_string(),
-            format!(
-                "rw,nosuid,nodev,uid=1000,gid=1000,mode=0700,size={}",
-                cfg.home_bytes
-            ),
-        ),
-    ]);
-    let memory = cfg.memory_bytes.and_then(|m| i64::try_from(m).ok());
-    ContainerCreateBody {
-        image: Some(cfg.image.clone()),
-        cmd: Some(vec!["sleep".into(), "infinity".into()]),
-        user: Some(AGENT_USER.into()),
-        working_dir: Some(WORKSPACE.into()),
-        env: Some(vec![
-            format!("HOME={HOME}"),
-            format!("CODEX_HOME={CODEX_HOME}"),
-        ]),
-        labels: Some(labels::labels(cfg, agent)),
-        host_config: Some(HostConfig {
-            init: Some(true),
-            mounts: Some(mounts),
-            tmpfs: Some(tmpfs),
-            readonly_rootfs: Some(true),
-            cap_drop: Some(vec!["ALL".into()]),
-            security_opt: Some(vec!["no-new-privileges:true".into()]),
-            pids_limit: Some(cfg.pids_limit),
-            nano_cpus: rt.nano_cpus,
-            memory,
-            // Equal to the memory limit: no swap on top of it.
-            memory_swap: memory,
-            network_mode: Some(cfg.network_mode.clone()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 async fn create_and_start(
     rt: &DockerRuntime,
     agent: &AgentId,
     bind: Option<&Path>,
 ) -> Result<String, RuntimeError> {
     rt.check_image().await?;
+    // The new container runs the image in force now: remember its id for later checks.
+    rt.image_id(true).await;
     volume::ensure(rt, agent, bind.is_none()).await?;
     let name = rt.container_name(agent);
+    let settings = layout::settings(rt, bind);
     let opts = CreateContainerOptionsBuilder::new().name(&name).build();
     let id = match rt
         .docker
-        .create_container(Some(opts), body(rt, agent, bind))
+        .create_container(Some(opts), layout::body(rt, agent, bind, &settings))
         .await
     {
         Ok(r) => r.id,

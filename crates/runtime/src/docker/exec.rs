@@ -5,6 +5,11 @@
 //! killing is a second exec that reads that pid and signals the process's session, its
 //! process group and every descendant found through `/proc` (Codex puts the commands it
 //! runs into process groups of their own), SIGTERM first, SIGKILL after the grace period.
+//!
+//! A process that may write the workspace ([`crate::ExecSpec::writes_workspace`]) runs as
+//! `1000:2000`, the group that opens `/live/workspace`; when the agent's last such process
+//! ends, everything of that group still running is killed (one more exec, ~60 ms, only
+//! after writing runs), so nothing the model left behind keeps write access.
 
 use std::time::Duration;
 
@@ -14,7 +19,10 @@ use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tracing::debug;
 
-use super::labels::{AGENT_USER, WORKSPACE};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::labels::{AGENT_USER, WORKSPACE, WRITER_USER};
 use super::{DockerRuntime, status_of};
 use crate::handle::{self, Chunk, ExecParts};
 use crate::{AgentId, ExecHandle, ExecSpec, RuntimeError};
@@ -75,6 +83,73 @@ done
 echo "$n"
 "#;
 
+/// Kills every process of group 2000 (`WRITER_GID`): what a writing run left behind,
+/// which must not keep write access to the workspace once the run is over. Runs as the
+/// agent user, which may signal its own processes whatever their group.
+const WRITER_REAPER: &str = r#"
+for d in /proc/[0-9]*; do
+  while read -r k r e _; do
+    [ "$k" = Gid: ] || continue
+    { [ "$r" = 2000 ] || [ "$e" = 2000 ]; } && kill -KILL "${d#/proc/}" 2>/dev/null
+    break
+  done < "$d/status" 2>/dev/null
+done
+true
+"#;
+
+/// Counts how many processes that may write the workspace run in each agent, so the last
+/// one to end can sweep up what they left behind without killing a sibling.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Writers(Arc<Mutex<HashMap<String, usize>>>);
+
+impl Writers {
+    fn start(&self, container: &str) -> WriterGuard {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *map.entry(container.to_string()).or_default() += 1;
+        WriterGuard {
+            writers: self.clone(),
+            container: container.to_string(),
+            done: false,
+        }
+    }
+}
+
+/// One running writer; see [`Writers`].
+struct WriterGuard {
+    writers: Writers,
+    container: String,
+    done: bool,
+}
+
+impl WriterGuard {
+    /// Marks the writer ended; true when it was the agent's last.
+    fn end(&mut self) -> bool {
+        if self.done {
+            return false;
+        }
+        self.done = true;
+        let mut map = self
+            .writers
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = map.get_mut(&self.container).map_or(0, |n| {
+            *n = n.saturating_sub(1);
+            *n
+        });
+        if n == 0 {
+            map.remove(&self.container);
+        }
+        n == 0
+    }
+}
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
 fn map_exec_err(rt: &DockerRuntime, agent: &AgentId, e: bollard::errors::Error) -> RuntimeError {
     match status_of(&e) {
         Some(404) => RuntimeError::NotFound {
@@ -113,10 +188,18 @@ pub(super) async fn exec(
         tty: Some(false),
         env: Some(cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         cmd: Some(argv),
-        user: Some(AGENT_USER.to_string()),
+        user: Some(
+            if cmd.writes_workspace {
+                WRITER_USER
+            } else {
+                AGENT_USER
+            }
+            .to_string(),
+        ),
         working_dir: Some(cmd.cwd.unwrap_or_else(|| WORKSPACE.to_string())),
         ..Default::default()
     };
+    let mut writer = cmd.writes_workspace.then(|| rt.writers.start(&container));
     let created = rt
         .docker
         .create_exec(&container, opts)
@@ -160,6 +243,7 @@ pub(super) async fn exec(
     let (kill_docker, kill_container) = (rt.docker.clone(), container.clone());
     let grace_tenths = (rt.cfg.kill_grace.as_millis() / 100).to_string();
     let (finish_docker, exec_id) = (rt.docker.clone(), created.id);
+    let finish_container = container.clone();
     Ok(handle::spawn(ExecParts {
         output: Box::pin(output),
         kill: Box::new(move || {
@@ -170,6 +254,12 @@ pub(super) async fn exec(
         finish: Box::new(move |killed| {
             Box::pin(async move {
                 let code = exit_code(&finish_docker, &exec_id).await;
+                if writer.as_mut().is_some_and(WriterGuard::end) {
+                    let cmd = vec!["sh", "-c", WRITER_REAPER];
+                    if let Err(e) = run_script(&finish_docker, &finish_container, cmd).await {
+                        debug!(error = %e, "writer reaper failed");
+                    }
+                }
                 if killed { None } else { code }
             })
         }),
@@ -211,6 +301,15 @@ fn parse_oom_kills(text: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix("oom_kill "))
         .and_then(|n| n.trim().parse().ok())
+}
+
+/// How many processes started through [`exec`] (by any server) still run in `container`.
+pub(super) async fn live_execs(rt: &DockerRuntime, container: &str) -> Result<u32, RuntimeError> {
+    let script = r#"n=0; for f in /tmp/.codex-mcp-exec-*.pid; do [ -s "$f" ] && n=$((n+1)); done; echo "$n""#;
+    let printed = run_script(&rt.docker, container, vec!["sh", "-c", script])
+        .await
+        .map_err(|e| rt.map_err("exec", e))?;
+    Ok(printed.trim().parse().unwrap_or(0))
 }
 
 /// Runs the killer script and waits for it to finish.

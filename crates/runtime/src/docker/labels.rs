@@ -17,8 +17,21 @@ pub const LABEL_AGENT: &str = "codex-mcp.agent";
 /// Which of the agent's volumes this is (`workspace`, `codex-home`, `scratch`).
 pub const LABEL_VOLUME: &str = "codex-mcp.volume";
 
-/// Where the agent's folders are inside its container.
+/// The container's security-relevant settings (see `layout.rs`), compared at `ensure`.
+pub const LABEL_CONFIG: &str = "codex-mcp.config";
+
+/// Where the agent's folders are inside its container. The workspace is mounted here
+/// read-only: what every Codex run sees unless it writes the workspace on purpose.
 pub const WORKSPACE: &str = "/workspace";
+/// A tmpfs owned by root and group [`WRITER_GID`], mode 0750: only processes started with
+/// that group (never the model's usual ones) can traverse it.
+pub const LIVE_ROOT: &str = "/live";
+/// The same workspace, writable, inside [`LIVE_ROOT`].
+pub const LIVE_WORKSPACE: &str = "/live/workspace";
+/// The group that opens [`LIVE_ROOT`]; processes that may write the workspace run with it.
+pub const WRITER_GID: u32 = 2000;
+/// The user of processes that may write the workspace (auto-mode writing tools).
+pub const WRITER_USER: &str = "1000:2000";
 /// The agent user's home (a tmpfs; only the Codex home inside it persists).
 pub const HOME: &str = "/home/agent";
 /// The Codex home (`CODEX_HOME`).

@@ -3,6 +3,10 @@
 //! - **Names and labels** ([`labels`]): container `codex-mcp-agent-<id>`, volumes
 //!   `codex-mcp-agent-<id>-{workspace,codex-home,scratch}`, all labelled
 //!   `codex-mcp.managed=true` and `codex-mcp.agent=<id>`.
+//! - **Layout** (`layout.rs`): the workspace read-only at `/workspace` for every process,
+//!   writable at `/live/workspace` only for processes run with group 2000 (auto-mode
+//!   writing tools); the container's security-relevant settings recorded in a label, so a
+//!   changed setting recreates it (volumes kept).
 //! - **Containers** (`container.rs`): created from the agent image running `sleep infinity`
 //!   under Docker's init, as user 1000:1000 with every capability dropped,
 //!   `no-new-privileges`, a read-only root file system (tmpfs `/tmp` and `/home/agent`),
@@ -25,6 +29,7 @@ mod config;
 mod container;
 mod exec;
 pub mod labels;
+mod layout;
 mod oneoff;
 mod stats;
 mod volume;
@@ -51,6 +56,10 @@ pub struct DockerRuntime {
     /// The CPU limit actually applied: the configured one, capped at the engine's CPUs
     /// (the engine refuses a container asking for more CPUs than the host has).
     nano_cpus: Option<i64>,
+    /// The configured image's id as this server first saw it (see `image_id`).
+    image_id: tokio::sync::Mutex<Option<String>>,
+    /// Running processes that may write the workspace, by agent (see `exec.rs`).
+    writers: exec::Writers,
 }
 
 impl DockerRuntime {
@@ -94,6 +103,8 @@ impl DockerRuntime {
             cfg,
             locks: AgentLocks::default(),
             nano_cpus,
+            image_id: tokio::sync::Mutex::new(None),
+            writers: exec::Writers::default(),
         })
     }
 
@@ -158,6 +169,16 @@ impl DockerRuntime {
             }),
             Err(e) => Err(self.map_err("inspect image", e)),
         }
+    }
+
+    /// The configured image's id: asked of the engine when `fresh` or not yet known,
+    /// else remembered. `None` when the image cannot be inspected.
+    pub(crate) async fn image_id(&self, fresh: bool) -> Option<String> {
+        let mut known = self.image_id.lock().await;
+        if fresh || known.is_none() {
+            *known = self.docker.inspect_image(&self.cfg.image).await.ok()?.id;
+        }
+        known.clone()
     }
 
     /// Turns an engine error into ours; connection failures become `EngineUnreachable`.
