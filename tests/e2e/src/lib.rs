@@ -6,6 +6,7 @@
 
 pub mod docker;
 pub mod faults;
+pub mod process_stats;
 pub mod scripted;
 pub mod setup;
 
@@ -210,6 +211,18 @@ impl Mcpd {
         arguments: Value,
         agent: Option<&str>,
     ) -> anyhow::Result<Value> {
+        self.call_tool_via(&self.http, name, arguments, agent).await
+    }
+
+    /// Like [`Mcpd::call_tool_with`], over the caller's own HTTP client (its own
+    /// connections, e.g. to count mcpd's file descriptors once they are closed).
+    pub async fn call_tool_via(
+        &self,
+        http: &reqwest::Client,
+        name: &str,
+        arguments: Value,
+        agent: Option<&str>,
+    ) -> anyhow::Result<Value> {
         let body = json!({
             "jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {
@@ -220,8 +233,7 @@ impl Mcpd {
                 }
             }
         });
-        let mut req = self
-            .http
+        let mut req = http
             .post(format!("{}/mcp", self.base))
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
