@@ -7,6 +7,7 @@
 pub mod docker;
 pub mod faults;
 mod legacy_client;
+pub mod process_stats;
 pub mod scripted;
 pub mod setup;
 
@@ -217,6 +218,18 @@ impl Mcpd {
         arguments: Value,
         agent: Option<&str>,
     ) -> anyhow::Result<Value> {
+        self.call_tool_via(&self.http, name, arguments, agent).await
+    }
+
+    /// Like [`Mcpd::call_tool_with`], over the caller's own HTTP client (its own
+    /// connections, e.g. to count mcpd's file descriptors once they are closed).
+    pub async fn call_tool_via(
+        &self,
+        http: &reqwest::Client,
+        name: &str,
+        arguments: Value,
+        agent: Option<&str>,
+    ) -> anyhow::Result<Value> {
         let body = json!({
             "jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {
@@ -227,8 +240,7 @@ impl Mcpd {
                 }
             }
         });
-        let mut req = self
-            .http
+        let mut req = http
             .post(format!("{}/mcp", self.base))
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
