@@ -329,3 +329,91 @@ fn server_tools_yield_their_requests() {
         assert_eq!((call.agent_id, call.request), (agent_id, request), "{tool}");
     }
 }
+
+/// Fuzzing (property-based; `PROPTEST_CASES` cases, 256 by default): any object of
+/// arguments gives a call or an error naming a field, never a panic.
+mod props {
+    use codex_mcp_tools::{ArgumentError, ToolKind, catalogue, prepare, prepare_server};
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            ".{0,16}".prop_map(Value::from),
+            "[a-z0-9_./-]{0,70}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(2, 12, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_]{1,8}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A tool, and arguments drawn mostly from its own property names.
+    fn tool_and_arguments() -> impl Strategy<Value = (usize, Map<String, Value>)> {
+        (0..catalogue().len()).prop_flat_map(|i| {
+            let tool = catalogue()[i].to_mcp_tool();
+            let mut names: Vec<String> = tool.input_schema["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default();
+            names.push("not_an_argument".into());
+            let key = prop::sample::select(names);
+            (
+                Just(i),
+                prop::collection::btree_map(key, any_json(), 0..6)
+                    .prop_map(|m| m.into_iter().collect()),
+            )
+        })
+    }
+
+    /// The argument an error is about, without a path inside it (`files[2]` -> `files`).
+    fn root(name: &str) -> &str {
+        name.split(['[', '.']).next().unwrap_or(name)
+    }
+
+    proptest! {
+        #[test]
+        fn any_arguments_give_a_call_or_an_error_naming_a_field(
+            (i, arguments) in tool_and_arguments()
+        ) {
+            let spec = &catalogue()[i];
+            let known: Vec<String> = spec.to_mcp_tool().input_schema["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default();
+            let outcome = match spec.kind {
+                ToolKind::Codex(_) => prepare(spec.name, &arguments).map(drop),
+                ToolKind::Server => prepare_server(spec.name, &arguments).map(drop),
+            };
+            let Err(error) = outcome else { return Ok(()) };
+            let text = error.to_string();
+            match &error {
+                ArgumentError::Missing { name }
+                | ArgumentError::Invalid { name, .. }
+                | ArgumentError::Empty { name }
+                | ArgumentError::TooLarge { name, .. } => {
+                    prop_assert!(known.iter().any(|k| k == root(name)) || name == "arguments", "{text}");
+                    prop_assert!(text.contains(name.as_str()), "{text}");
+                }
+                ArgumentError::Unknown { names, .. } => {
+                    prop_assert!(names.iter().all(|n| !known.contains(n) && arguments.contains_key(n)), "{text}");
+                }
+                ArgumentError::InvalidAgentId(_) => {
+                    prop_assert!(arguments.contains_key("agent_id"), "{text}");
+                }
+                ArgumentError::NeedOneOf { names } => {
+                    prop_assert!(names.iter().all(|n| known.contains(n)), "{text}");
+                }
+                ArgumentError::TotalTooLarge { .. } => {}
+                other => prop_assert!(false, "unexpected error for {}: {other}", spec.name),
+            }
+        }
+    }
+}

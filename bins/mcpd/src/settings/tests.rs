@@ -207,3 +207,39 @@ fn exposure_settings_parse_and_bad_values_name_the_setting() {
         assert!(err.contains(name) && err.contains(says), "{err}");
     }
 }
+
+/// Fuzzing (property-based; `PROPTEST_CASES` cases, 256 by default): any value of any
+/// setting gives settings or an error naming that setting, never a panic.
+mod props {
+    use super::super::{SETTINGS, Settings, Sources};
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            ".{0,24}",
+            "[0-9]{0,25}[kmgb]?",
+            "-?[0-9]{1,4}(\\.[0-9]{1,3})?",
+            Just("18446744073709551616".to_string()),
+            Just("99999999999999999999g".to_string()),
+            "[a-z_]{1,10}=/[a-z]{0,5}(,[a-z]{1,5}=/[a-z]{0,5})?",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_value_gives_settings_or_an_error_naming_the_setting(
+            index in 0..SETTINGS.len(),
+            value in value(),
+        ) {
+            let name = SETTINGS[index].env;
+            let sources = Sources {
+                env: [(name.to_string(), value.clone())].into_iter().collect(),
+                ..Sources::default()
+            };
+            if let Err(e) = Settings::load(&sources) {
+                let text = e.to_string();
+                prop_assert!(text.contains(name), "{name}={value:?}: {text}");
+            }
+        }
+    }
+}

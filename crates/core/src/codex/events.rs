@@ -177,4 +177,76 @@ mod tests {
         let failed = parse_line(r#"{"type":"item.completed","item":{"type":"command_execution","command":"/bin/bash -lc 'false'","exit_code":1}}"#).unwrap();
         assert_eq!(describe(&failed), Some("`false` exited with 1".into()));
     }
+
+    /// Fuzzing (property-based; `PROPTEST_CASES` cases, 256 by default).
+    mod props {
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn any_line_parses_or_not_without_panicking(line in ".{0,200}") {
+                if let Some(event) = parse_line(&line) {
+                    let _ = describe(&event);
+                }
+            }
+
+            #[test]
+            fn any_json_shaped_line_is_handled(
+                kind in prop_oneof![
+                    Just("thread.started"), Just("turn.started"), Just("item.started"),
+                    Just("item.completed"), Just("turn.completed"), Just("turn.failed"),
+                    Just("error"), Just("other"),
+                ],
+                field in prop_oneof![Just("thread_id"), Just("item"), Just("usage"), Just("error"), Just("message")],
+                value in prop_oneof![
+                    Just(json!(null)), any::<i64>().prop_map(|n| json!(n)), ".{0,20}".prop_map(|s| json!(s)),
+                    ".{0,20}".prop_map(|s| json!({"type": "command_execution", "command": s, "exit_code": "x"})),
+                    Just(json!({"input_tokens": -1})), Just(json!({"message": 3})),
+                ],
+            ) {
+                let line = json!({"type": kind, field: value}).to_string();
+                if let Some(event) = parse_line(&line) {
+                    let _ = describe(&event);
+                }
+            }
+
+            #[test]
+            fn a_finished_command_reads_as_its_command_and_exit_code(
+                command in "[ -~]{0,200}",
+                code in prop::option::of(-3i64..300),
+            ) {
+                let line = json!({
+                    "type": "item.completed",
+                    "item": {"type": "command_execution", "command": command, "exit_code": code}
+                })
+                .to_string();
+                let event = parse_line(&line);
+                prop_assert!(matches!(event, Some(CodexEvent::ItemCompleted(_))));
+                let text = event.as_ref().and_then(describe).unwrap_or_default();
+                let shown = shorten(bare_command(&command), 80);
+                let expected = match code {
+                    Some(0) => format!("ran `{shown}`"),
+                    Some(c) => format!("`{shown}` exited with {c}"),
+                    None => format!("`{shown}` finished"),
+                };
+                prop_assert_eq!(text, expected);
+                prop_assert!(shown.chars().count() <= 80);
+            }
+
+            #[test]
+            fn usage_round_trips(usage in (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>())) {
+                let usage = Usage {
+                    input_tokens: usage.0,
+                    cached_input_tokens: usage.1,
+                    output_tokens: usage.2,
+                    reasoning_output_tokens: usage.3,
+                };
+                let line = json!({"type": "turn.completed", "usage": usage}).to_string();
+                prop_assert_eq!(parse_line(&line), Some(CodexEvent::TurnCompleted(usage)));
+            }
+        }
+    }
 }

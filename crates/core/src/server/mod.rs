@@ -42,7 +42,8 @@ pub struct ServerOptions {
     /// Sessions idle longer than this are closed.
     pub session_idle_timeout: Duration,
     /// Most tool calls running at once per bearer token, or for the whole server
-    /// without tokens (`MCPD_MAX_CALLS_PER_TOKEN`; `0`: no bound).
+    /// without tokens (`MCPD_MAX_CALLS_PER_TOKEN`, 64 in mcpd; `0`, the default for
+    /// embedders: no bound).
     pub max_calls_per_token: usize,
 }
 
@@ -59,7 +60,7 @@ impl Default for ServerOptions {
             list_ttl: Duration::from_secs(60),
             max_sessions: 1024,
             session_idle_timeout: Duration::from_secs(3600),
-            max_calls_per_token: 64,
+            max_calls_per_token: 0,
         }
     }
 }

@@ -148,4 +148,96 @@ mod tests {
         .collect();
         assert_eq!(taken, vec![true, true, false, false]);
     }
+
+    /// Fuzzing (property-based; `PROPTEST_CASES` sets the number of cases, 256 by
+    /// default): on any input both ways agree, and neither panics.
+    mod props {
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        use super::{Message, general};
+
+        /// Any JSON value, a few levels deep.
+        fn any_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>()
+                    .prop_filter("finite", |f| f.is_finite())
+                    .prop_map(Value::from),
+                ".{0,12}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(".{0,8}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Messages of nearly the common shape: each member present, absent or odd.
+        fn near_valid() -> impl Strategy<Value = String> {
+            let member = |good: Value| prop_oneof![3 => Just(Some(good)), 1 => Just(None), 1 => any_json().prop_map(Some)];
+            (
+                member(json!("2.0")),
+                member(json!(7)),
+                member(json!("tools/call")),
+                member(json!({"name": "x", "arguments": {}})),
+                prop::option::of(("[a-z]{1,6}", any_json())),
+                0usize..3,
+            )
+                .prop_map(|(jsonrpc, id, method, params, extra, cut)| {
+                    let mut obj = serde_json::Map::new();
+                    for (k, v) in [
+                        ("jsonrpc", jsonrpc),
+                        ("id", id),
+                        ("method", method),
+                        ("params", params),
+                    ] {
+                        if let Some(v) = v {
+                            obj.insert(k.into(), v);
+                        }
+                    }
+                    if let Some((k, v)) = extra {
+                        obj.insert(k, v);
+                    }
+                    let text = Value::Object(obj).to_string();
+                    // Sometimes cut the text short: near-valid bytes.
+                    let end = text.len().saturating_sub(cut);
+                    text.get(..end).unwrap_or(&text).to_string()
+                })
+        }
+
+        fn agree(text: &str) -> Result<(), TestCaseError> {
+            let fast = Message::decode(text.as_bytes()).map_err(|e| e.error);
+            let slow = general(text).map_err(|e| e.error);
+            prop_assert_eq!(fast, slow, "{}", text);
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn both_ways_agree_on_near_valid_messages(text in near_valid()) {
+                agree(&text)?;
+            }
+
+            #[test]
+            fn both_ways_agree_on_any_json(value in any_json()) {
+                agree(&value.to_string())?;
+            }
+
+            #[test]
+            fn both_ways_agree_on_any_text(text in ".{0,64}") {
+                agree(&text)?;
+            }
+
+            #[test]
+            fn any_bytes_decode_or_fail_without_panicking(bytes in prop::collection::vec(any::<u8>(), 0..96)) {
+                let _ = Message::decode(&bytes);
+            }
+        }
+    }
 }

@@ -129,4 +129,40 @@ mod tests {
         assert!(header_matches(&json!(true), "true"));
         assert!(!header_matches(&json!("a"), "b"));
     }
+
+    /// Fuzzing (property-based; `PROPTEST_CASES` cases, 256 by default).
+    mod props {
+        use base64::Engine as _;
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        use super::super::header_matches;
+        use crate::transport::http::streamable::decode_header_value;
+
+        proptest! {
+            #[test]
+            fn any_header_text_decodes_or_not_without_panicking(raw in "\\PC{0,40}", body in ".{0,10}") {
+                if let Some(decoded) = decode_header_value(&raw) {
+                    let _ = header_matches(&json!(body), &decoded);
+                    let _ = header_matches(&json!(1.5), &decoded);
+                }
+            }
+
+            #[test]
+            fn base64_mirrors_round_trip(text in "\\PC{0,40}") {
+                let raw = format!(
+                    "=?base64?{}?=",
+                    base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
+                );
+                prop_assert_eq!(decode_header_value(&raw), Some(text.clone()));
+                prop_assert!(header_matches(&json!(text), &text));
+            }
+
+            #[test]
+            fn plain_visible_ascii_mirrors_itself(text in "[ -~]{0,40}") {
+                prop_assume!(!(text.starts_with("=?base64?") && text.ends_with("?=")));
+                prop_assert_eq!(decode_header_value(&text), Some(text.clone()));
+            }
+        }
+    }
 }
