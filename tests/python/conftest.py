@@ -135,11 +135,11 @@ def _start(mcpd_bin: Path, tmp: Path, attempt: int) -> Mcpd | None:
 
 def _health_ready_env(tmp: Path) -> dict[str, str]:
     """Settings under which health_check can say "ok": the local runtime, an API key (fake:
-    these tests never reach a model) and a Codex program that exists (a stub script: no
-    Codex tool is called here)."""
+    these tests never reach a model) and a Codex program that exists (a stub script that
+    reports the supported version: no Codex tool is called here)."""
     stub = tmp / "bin" / "codex"
     stub.parent.mkdir(parents=True, exist_ok=True)
-    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.write_text("#!/bin/sh\necho 'codex-cli 0.169.0'\n")
     stub.chmod(0o755)
     return {"CODEX_MCP_RUNTIME": "local", "OPENAI_API_KEY": "sk-python-sdk-test", "CODEX_BIN": str(stub)}
 

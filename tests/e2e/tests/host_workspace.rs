@@ -99,9 +99,11 @@ async fn folders_outside_the_roots_stop_startup_naming_the_setting() {
     }
 }
 
-/// Answers `implement` after writing `big.txt` (about 30 MB) in its working folder, or
+/// Answers `--version` (mcpd asks at startup, in its own folder) like the pinned Codex;
+/// answers `implement` after writing `big.txt` (about 30 MB) in its working folder, or
 /// `small.txt` when the prompt says SMALL.
 const WRITING_CODEX: &str = r#"#!/bin/sh
+if [ "$1" = "--version" ]; then echo 'codex-cli 0.169.0'; exit 0; fi
 prompt=$(cat)
 case "$prompt" in
   *SMALL*) echo small > small.txt ;;
@@ -165,6 +167,8 @@ async fn a_huge_suggest_mode_diff_is_refused_without_growing_mcpd() {
     // Suggest mode: the workspace was never touched, and the scratch copy is gone.
     let data = dir.path().join("data/agents/writer");
     assert!(!data.join("workspace/big.txt").exists());
+    // Nothing was written outside the agent's folders (mcpd runs in the test's folder).
+    assert!(!std::path::Path::new("big.txt").exists());
     let scratch = std::fs::read_dir(data.join("scratch"))
         .map(|d| d.count())
         .unwrap_or(0);

@@ -35,7 +35,7 @@ impl Sandbox {
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         let codex = dir.path().join("codex");
-        std::fs::write(&codex, "#!/bin/sh\necho 'codex-cli 0.0.0-stub'\n").unwrap();
+        std::fs::write(&codex, "#!/bin/sh\necho 'codex-cli 0.169.0'\n").unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
