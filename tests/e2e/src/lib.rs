@@ -327,8 +327,10 @@ pub fn last_message(body: &str) -> anyhow::Result<Value> {
 /// A stand-in for Codex that answers every run at once with a valid `chat` result
 /// (10 input and 2 output tokens, a thread of its own named after its pid), so that
 /// hundreds of calls cost milliseconds each. A prompt containing `SLOW` makes it take
-/// 3 s first, which keeps a call running for tests that need one.
+/// 3 s first, which keeps a call running for tests that need one. `--version` answers
+/// like the pinned Codex (mcpd asks at startup).
 pub const FAKE_CHAT_CODEX: &str = r#"#!/bin/sh
+if [ "$1" = "--version" ]; then echo 'codex-cli 0.169.0'; exit 0; fi
 prompt=$(cat)
 case "$prompt" in *SLOW*) sleep 3 ;; esac
 echo "{\"type\":\"thread.started\",\"thread_id\":\"fake-thread-$$\"}"
