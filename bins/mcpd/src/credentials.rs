@@ -14,7 +14,7 @@ use codex_mcp_auth::{
     AuthError, AuthMethod, AuthStatus, BrokerKey, BrokerReply, DetectInputs, REFRESH_URL_ENV,
     RefreshConfig, Secret, TokenRefresher,
 };
-use codex_mcp_core::agents::{AgentCredentials, CredentialSource};
+use codex_mcp_core::agents::{AgentCredentials, CredentialError, CredentialSource};
 use codex_mcp_runtime::AgentId;
 use codex_mcp_tools::tools::health::CredentialsHealth;
 
@@ -146,12 +146,15 @@ impl AgentCredentialSource {
 
 #[async_trait::async_trait]
 impl CredentialSource for AgentCredentialSource {
-    async fn for_agent(&self, agent: &AgentId) -> Result<Option<AgentCredentials>, String> {
+    async fn for_agent(
+        &self,
+        agent: &AgentId,
+    ) -> Result<Option<AgentCredentials>, CredentialError> {
         let file = self
             .refresher
             .prepare_agent(agent.as_str())
             .await
-            .map_err(|e| self.unusable(&e))?;
+            .map_err(|e| CredentialError::new(self.unusable(&e)).with_source(e))?;
         let env = self
             .broker_url
             .get()

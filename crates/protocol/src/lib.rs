@@ -18,6 +18,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod agent_id;
 pub mod content;
 pub mod error;
 pub mod jsonrpc;
@@ -32,6 +33,7 @@ pub mod result;
 pub mod tools;
 pub mod version;
 
+pub use agent_id::{AgentId, InvalidAgentId};
 pub use content::{Content, ResourceContents};
 pub use error::{ErrorCode, ErrorObject};
 pub use jsonrpc::{Message, Notification, Request, RequestId, Response};

@@ -10,13 +10,8 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum RuntimeError {
     /// An agent id broke the naming rule.
-    #[error(
-        "invalid agent id {id:?}: use 1-64 characters from A-Z a-z 0-9 _ . - (and not \".\" or \"..\")"
-    )]
-    InvalidAgentId {
-        /// The refused input.
-        id: String,
-    },
+    #[error(transparent)]
+    InvalidAgentId(#[from] codex_mcp_protocol::InvalidAgentId),
 
     /// The Docker engine did not answer.
     #[error(

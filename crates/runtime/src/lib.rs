@@ -17,7 +17,6 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-mod agent_id;
 mod error;
 mod handle;
 mod limits;
@@ -29,7 +28,7 @@ mod workspace;
 pub mod docker;
 pub mod local;
 
-pub use agent_id::AgentId;
+pub use codex_mcp_protocol::AgentId;
 pub use error::RuntimeError;
 pub use handle::{ExecHandle, ExecOutput, OutputTooLarge};
 pub use limits::{parse_cpu_limit, parse_memory_limit, parse_workspace_roots};

@@ -11,8 +11,8 @@ use codex_mcp_protocol::jsonrpc::json_kind;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::agent_id::{AgentId, InvalidAgentId};
 use crate::schema::declared_types;
+use codex_mcp_protocol::{AgentId, InvalidAgentId};
 
 /// Largest accepted single argument, in bytes (a string's UTF-8 length, or the JSON
 /// length of a list). Bigger inputs belong in the agent's workspace, not in a prompt.

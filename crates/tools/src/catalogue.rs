@@ -10,10 +10,10 @@ use codex_mcp_protocol::tools::{Tool, ToolAnnotations};
 use jsonschema::Validator;
 use serde_json::{Map, Value};
 
-use crate::agent_id::AgentId;
 use crate::args::ArgumentError;
 use crate::output::{self, OutputError};
 use crate::tools::{self, Severity};
+use codex_mcp_protocol::AgentId;
 
 /// Longest `timeout_seconds` a caller may ask for (two hours): long enough for a large
 /// implementation, short enough that a forgotten turn does not hold an agent for a day.

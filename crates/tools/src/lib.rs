@@ -27,7 +27,6 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod agent_id;
 pub mod args;
 pub mod catalogue;
 pub mod output;
@@ -35,12 +34,12 @@ pub mod prompts;
 pub mod schema;
 pub mod tools;
 
-pub use agent_id::{AgentId, InvalidAgentId};
 pub use args::{ArgumentError, MAX_ARGUMENT_BYTES, MAX_TOTAL_ARGUMENT_BYTES};
 pub use catalogue::{
     CodexTool, Conversation, LEGACY_PREFIX, MAX_TIMEOUT_SECONDS, PreparedCall, ServerCall,
     ServerRequest, ToolKind, ToolSpec, WorkspaceAccess, catalogue, find, prepare, prepare_server,
 };
+pub use codex_mcp_protocol::{AgentId, InvalidAgentId};
 pub use output::{OutputError, finish, to_structured, validate_output};
 pub use prompts::{prompts, render_prompt};
 pub use tools::Severity;

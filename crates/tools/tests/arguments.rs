@@ -48,12 +48,12 @@ fn bad_arguments_are_named() {
         (
             "plan",
             json!({"task": "t", "agent_id": "a b"}),
-            r#"agent_id "a b" is invalid: use 1-64 of A-Za-z0-9_.-"#,
+            r#"agent_id "a b" is invalid: use 1-64 of A-Za-z0-9_.- (and not "." or "..")"#,
         ),
         (
             "plan",
             json!({"task": "t", "agent_id": ""}),
-            r#"agent_id "" is invalid: use 1-64 of A-Za-z0-9_.-"#,
+            r#"agent_id "" is invalid: use 1-64 of A-Za-z0-9_.- (and not "." or "..")"#,
         ),
         (
             "plan",
@@ -155,7 +155,7 @@ fn bad_arguments_are_named() {
         (
             "get_agent_status",
             json!({"agent_id": "../etc"}),
-            r#"agent_id "../etc" is invalid: use 1-64 of A-Za-z0-9_.-"#,
+            r#"agent_id "../etc" is invalid: use 1-64 of A-Za-z0-9_.- (and not "." or "..")"#,
         ),
         (
             "cleanup_inactive_agents",

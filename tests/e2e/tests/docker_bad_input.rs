@@ -50,10 +50,7 @@ async fn invalid_agent_ids_are_refused_before_any_container_exists() {
             .await
             .unwrap();
         let text = error_text(&result);
-        assert!(
-            text.contains("agent_id") || text.contains("invalid agent id"),
-            "{bad:?}: {text}"
-        );
+        assert!(text.contains("agent_id"), "{bad:?}: {text}");
     }
     let header = s
         .mcpd
@@ -62,7 +59,7 @@ async fn invalid_agent_ids_are_refused_before_any_container_exists() {
         .unwrap();
     let text = error_text(&header);
     assert!(
-        text.contains("invalid agent id \"x y\"") && text.contains("X-Agent-Id"),
+        text.contains("agent_id \"x y\" is invalid") && text.contains("X-Agent-Id"),
         "{text}"
     );
     assert_eq!(s.scope().containers(), Vec::<String>::new());

@@ -5,6 +5,7 @@
 
 use codex_mcp_runtime::AgentId;
 
+use super::AgentError;
 use super::session_key::SessionAgentKey;
 use crate::server::Identity;
 use crate::transport::http::bearer::TokenGrant;
@@ -17,7 +18,7 @@ pub fn resolve(
     argument: Option<&str>,
     identity: &Identity,
     key: &SessionAgentKey,
-) -> Result<AgentId, String> {
+) -> Result<AgentId, AgentError> {
     let token_agent = identity.token.as_ref().and_then(|g| g.default_agent());
     let (id, from) = if let Some(a) = argument {
         (a.to_string(), "the agent_id argument")
@@ -33,22 +34,23 @@ pub fn resolve(
     } else {
         (DEFAULT_AGENT.to_string(), "the default")
     };
-    let agent = AgentId::new(id.clone()).map_err(|e| format!("{e} (from {from})"))?;
+    let agent = AgentId::new(id).map_err(|source| AgentError::InvalidAgent { source, from })?;
     if let Some(grant) = &identity.token
         && !grant.allows(agent.as_str())
     {
-        return Err(format!("{} (from {from})", refusal(grant, agent.as_str())));
+        return Err(refusal(grant, agent.as_str(), from));
     }
     Ok(agent)
 }
 
 /// The refusal for a token naming an agent it does not list.
-fn refusal(grant: &TokenGrant, agent: &str) -> String {
-    format!(
-        "the bearer token {:?} may act as {}, not as agent {agent}",
-        grant.name,
-        grant.agents.join(", ")
-    )
+fn refusal(grant: &TokenGrant, agent: &str, from: &'static str) -> AgentError {
+    AgentError::NotAllowed {
+        token: grant.name.clone(),
+        allowed: grant.agents.clone(),
+        agent: agent.to_string(),
+        from,
+    }
 }
 
 /// Which agents a caller may see and manage through the server tools
@@ -82,12 +84,11 @@ impl<'a> Scope<'a> {
     }
 
     /// Refuses an agent outside the scope, naming the token and what it may see.
-    pub fn check(&self, agent: &str) -> Result<(), String> {
+    pub fn check(&self, agent: &str) -> Result<(), AgentError> {
         match self {
-            Scope::Token(grant) if !grant.allows(agent) => Err(format!(
-                "{} (from the agent_id argument)",
-                refusal(grant, agent)
-            )),
+            Scope::Token(grant) if !grant.allows(agent) => {
+                Err(refusal(grant, agent, "the agent_id argument"))
+            }
             _ => Ok(()),
         }
     }
@@ -159,7 +160,7 @@ mod tests {
             "alice-2"
         );
         assert_eq!(
-            resolve(Some("bob"), &identity).unwrap_err(),
+            resolve(Some("bob"), &identity).unwrap_err().to_string(),
             "the bearer token \"laptop\" may act as alice, alice-2, not as agent bob \
              (from the agent_id argument)"
         );
@@ -167,7 +168,12 @@ mod tests {
             connection_agent: Some("carol".into()),
             ..identity.clone()
         };
-        assert!(resolve(None, &header).unwrap_err().contains("X-Agent-Id"));
+        assert!(
+            resolve(None, &header)
+                .unwrap_err()
+                .to_string()
+                .contains("X-Agent-Id")
+        );
         let any = Identity {
             token: grant("ops", &["*"], false),
             ..Identity::default()
@@ -190,13 +196,13 @@ mod tests {
         };
         let scope = Scope::of(&alice);
         assert!(scope.allows("alice-2") && !scope.allows("bob"));
-        assert_eq!(scope.check("alice"), Ok(()));
+        assert!(scope.check("alice").is_ok());
         assert_eq!(
-            scope.check("bob"),
+            scope.check("bob").map_err(|e| e.to_string()),
             Err(
                 "the bearer token \"laptop\" may act as alice, alice-2, not as agent bob \
                  (from the agent_id argument)"
-                    .into()
+                    .to_string()
             )
         );
         for everyone in [
@@ -211,7 +217,7 @@ mod tests {
             },
         ] {
             assert_eq!(Scope::of(&everyone), Scope::All);
-            assert_eq!(Scope::of(&everyone).check("bob"), Ok(()));
+            assert!(Scope::of(&everyone).check("bob").is_ok());
         }
     }
 
@@ -221,7 +227,7 @@ mod tests {
             connection_agent: Some("a b".into()),
             ..Identity::default()
         };
-        let err = resolve(None, &identity, &key()).unwrap_err();
+        let err = resolve(None, &identity, &key()).unwrap_err().to_string();
         assert!(
             err.contains("\"a b\"") && err.contains("X-Agent-Id"),
             "{err}"

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use codex_mcp_runtime::{AgentId, AgentState};
 use parking_lot::Mutex;
 
-use super::AgentManager;
+use super::{AgentError, AgentManager};
 
 /// Limits on running environments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,13 +65,6 @@ impl Lifecycle {
 }
 
 /// A sentence for a call that found every slot busy.
-fn all_busy(max: usize) -> String {
-    format!(
-        "all {max} agent environments are busy with calls (MAX_CONCURRENT_SESSIONS={max}): \
-retry when one finishes, or raise MAX_CONCURRENT_SESSIONS"
-    )
-}
-
 impl AgentManager {
     /// Counts environments the runtime already runs (e.g. adopted after a restart).
     async fn seed_slots(&self) {
@@ -113,7 +106,7 @@ impl AgentManager {
     /// Gives the agent a running slot before its environment is readied: free if one
     /// is, else by stopping the least recently used idle environment. Fails with a
     /// sentence when every environment has a call running.
-    pub async fn admit(&self, agent: &AgentId) -> Result<(), String> {
+    pub async fn admit(&self, agent: &AgentId) -> Result<(), AgentError> {
         self.seed_slots().await;
         if self.has_slot(agent.as_str()) {
             return Ok(());
@@ -135,7 +128,7 @@ impl AgentManager {
                 .min_by_key(|(_, used)| **used)
                 .map(|(id, _)| id.clone());
             let Some(victim) = victim else {
-                return Err(all_busy(max));
+                return Err(AgentError::Busy { max });
             };
             slots.running.remove(&victim);
             slots

@@ -2,6 +2,7 @@
 //! (configuration, credentials, output schemas) and remembered across calls (Codex
 //! threads, token totals).
 
+pub mod error;
 pub mod identity;
 pub mod lifecycle;
 mod metrics;
@@ -10,6 +11,7 @@ pub mod records;
 pub mod session_key;
 pub mod session_records;
 pub mod snapshot;
+pub mod turn;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +21,9 @@ use codex_mcp_store::SessionStore;
 use parking_lot::Mutex;
 
 use crate::codex::{Sandbox, Usage};
+
+pub use error::{AgentError, CredentialError, NO_CREDENTIALS};
+pub use turn::{Turn, TurnFuture, TurnOutcome, TurnProgress, TurnProgressStream, TurnRequest};
 
 /// How Codex may change an agent's files (`CODEX_APPROVAL_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +50,8 @@ pub trait CredentialSource: Send + Sync + 'static {
     /// `agent`'s `auth.json` bytes and a fingerprint that changes when they do;
     /// `Ok(None)` when there are no credentials; `Err` with a sentence saying what is
     /// wrong (it becomes the tool error).
-    async fn for_agent(&self, agent: &AgentId) -> Result<Option<AgentCredentials>, String>;
+    async fn for_agent(&self, agent: &AgentId)
+    -> Result<Option<AgentCredentials>, CredentialError>;
 
     /// `agent` was purged: whatever it was handed that still works elsewhere (the
     /// token broker's tickets) must stop working. The default hands out nothing such.
@@ -165,7 +171,7 @@ impl AgentManager {
         &self,
         argument: Option<&str>,
         identity: &crate::server::Identity,
-    ) -> Result<AgentId, String> {
+    ) -> Result<AgentId, AgentError> {
         identity::resolve(argument, identity, &self.session_key)
     }
 
@@ -217,22 +223,18 @@ impl AgentManager {
     /// Makes sure the agent's environment exists and holds the current configuration
     /// and credentials (written again on every call: two file uploads). Fails with a
     /// sentence the caller can act on.
-    pub async fn ready(&self, id: &AgentId) -> Result<ReadyAgent, String> {
+    pub async fn ready(&self, id: &AgentId) -> Result<ReadyAgent, AgentError> {
         let spec = match self.config.workspaces.get(id.as_str()) {
             Some(folder) => AgentSpec::new().with_workspace_host_path(folder),
             None => AgentSpec::new(),
         };
-        let env = self
-            .runtime
-            .ensure(id, &spec)
-            .await
-            .map_err(|e| e.to_string())?;
+        let env = self.runtime.ensure(id, &spec).await?;
         let creds = match &self.credentials {
             Some(source) => source.for_agent(id).await?,
             None => None,
         };
         let Some(creds) = creds else {
-            return Err(NO_CREDENTIALS.into());
+            return Err(AgentError::NoCredentials);
         };
         // Rewritten before every turn, not once: the model runs as the user that owns the
         // Codex home and may have changed either file in an earlier turn (a provider
@@ -240,14 +242,12 @@ impl AgentManager {
         let path = format!("{}/auth.json", env.codex_home);
         self.runtime
             .write_file(id, &path, &creds.auth_json, 0o600)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let config = self.config.codex_config.as_deref().unwrap_or_default();
         let path = format!("{}/config.toml", env.codex_home);
         self.runtime
             .write_file(id, &path, config.as_bytes(), 0o600)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(ReadyAgent {
             id: id.clone(),
             env,
@@ -262,7 +262,7 @@ impl AgentManager {
         agent: &ReadyAgent,
         tool: &'static str,
         schema: &serde_json::Value,
-    ) -> Result<String, String> {
+    ) -> Result<String, AgentError> {
         let path = format!("{}/codex-mcp/schemas/{tool}.json", agent.env.codex_home);
         let known = self
             .memory
@@ -270,11 +270,11 @@ impl AgentManager {
             .get(agent.id.as_str())
             .is_some_and(|m| m.schemas.contains(&tool));
         if !known {
-            let bytes = serde_json::to_vec_pretty(schema).unwrap_or_default();
+            // A `Value` always renders (`{:#}` is its pretty form), so no empty file.
+            let text = format!("{schema:#}");
             self.runtime
-                .write_file(&agent.id, &path, &bytes, 0o600)
-                .await
-                .map_err(|e| e.to_string())?;
+                .write_file(&agent.id, &path, text.as_bytes(), 0o600)
+                .await?;
             self.memory
                 .lock()
                 .entry(agent.id.as_str().to_string())
@@ -314,7 +314,3 @@ impl AgentManager {
             .collect()
     }
 }
-
-/// What a call without credentials tells the user.
-pub const NO_CREDENTIALS: &str = "No Codex credentials found. Either log in with your ChatGPT account \
-(`codex login` on this machine, or `mcpd auth login`), or set OPENAI_API_KEY for mcpd; then retry.";

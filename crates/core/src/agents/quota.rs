@@ -5,20 +5,18 @@
 
 use codex_mcp_runtime::AgentId;
 
-use super::AgentManager;
-use super::records::store_failed;
+use super::{AgentError, AgentManager};
 
 /// The setting that sets the bound, named in refusals.
 pub const SETTING: &str = "CODEX_MCP_MAX_AGENTS";
 
 /// The refusal for a new agent when `known` agents exist and the bound is `max`.
-fn too_many(agent: &AgentId, known: usize, max: usize) -> String {
-    format!(
-        "cannot create agent \"{agent}\": this server already knows {known} agents, the \
-limit ({SETTING}={max}). Remove agents that are no longer needed with the \
-cleanup_inactive_agents tool (e.g. {{\"idle_seconds\": 86400, \"purge\": true}}) or \
-`mcpd agents cleanup --idle-seconds 86400 --purge`, or raise {SETTING}"
-    )
+fn too_many(agent: &AgentId, known: usize, max: usize) -> AgentError {
+    AgentError::TooManyAgents {
+        agent: agent.to_string(),
+        known,
+        max,
+    }
 }
 
 impl AgentManager {
@@ -28,21 +26,15 @@ impl AgentManager {
     pub(super) async fn admit_new_agent(
         &self,
         agent: &AgentId,
-    ) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>, String> {
+    ) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>, AgentError> {
         if self.max_agents == 0 {
             return Ok(None);
         }
         let guard = self.new_agents.lock().await;
-        if self
-            .store
-            .get_agent(agent.as_str())
-            .await
-            .map_err(store_failed)?
-            .is_some()
-        {
+        if self.store.get_agent(agent.as_str()).await?.is_some() {
             return Ok(Some(guard));
         }
-        let known = self.store.list_agents().await.map_err(store_failed)?.len();
+        let known = self.store.list_agents().await?.len();
         if known >= self.max_agents {
             tracing::warn!(agent = %agent, known, max = self.max_agents, "refused a new agent ({SETTING})");
             return Err(too_many(agent, known, self.max_agents));
@@ -58,7 +50,7 @@ mod tests {
     #[test]
     fn the_refusal_names_the_limit_and_the_cleanup() {
         let agent = AgentId::new("eve-17").unwrap();
-        let text = too_many(&agent, 3, 3);
+        let text = too_many(&agent, 3, 3).to_string();
         for needle in [
             "\"eve-17\"",
             "CODEX_MCP_MAX_AGENTS=3",

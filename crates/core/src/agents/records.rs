@@ -15,7 +15,7 @@ use codex_mcp_store::{
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
-use super::{AgentManager, ReadyAgent};
+use super::{AgentError, AgentManager, ReadyAgent};
 use crate::codex::Usage;
 
 /// What the manager knows about agents without asking the store.
@@ -124,14 +124,9 @@ fn new_call_id() -> String {
     )
 }
 
-/// How a store failure reads in a tool error.
-pub(crate) fn store_failed(e: StoreError) -> String {
-    format!("the session store failed: {e}")
-}
-
 impl AgentManager {
     /// Records the agent (first time only) so sessions and calls can refer to it.
-    pub async fn record_agent(&self, agent: &AgentId) -> Result<(), String> {
+    pub async fn record_agent(&self, agent: &AgentId) -> Result<(), AgentError> {
         if self.live.lock().recorded.contains(agent.as_str()) {
             return Ok(());
         }
@@ -145,8 +140,7 @@ impl AgentManager {
                 status: AgentStatus::Starting,
                 at: codex_mcp_store::now(),
             })
-            .await
-            .map_err(store_failed)?;
+            .await?;
         self.live.lock().recorded.insert(agent.as_str().to_string());
         Ok(())
     }
@@ -188,7 +182,7 @@ impl AgentManager {
         tool: &str,
         arguments: &Map<String, Value>,
         session: Option<&str>,
-    ) -> Result<CallRecord, String> {
+    ) -> Result<CallRecord, AgentError> {
         self.record_agent(agent).await?;
         let id = new_call_id();
         let mut start = CallStart {
@@ -207,9 +201,9 @@ impl AgentManager {
         {
             // The session was not recorded (its write failed or raced): keep the call.
             start.session_id = None;
-            self.store.start_call(start).await.map_err(store_failed)?;
+            self.store.start_call(start).await?;
         } else {
-            first.map_err(store_failed)?;
+            first?;
         }
         self.touch(agent, 1);
         Ok(CallRecord {
@@ -227,7 +221,7 @@ impl AgentManager {
         tool: &str,
         arguments: &Map<String, Value>,
         session: Option<&str>,
-    ) -> Result<OpenCall, String> {
+    ) -> Result<OpenCall, AgentError> {
         let record = self.begin_call(agent, tool, arguments, session).await?;
         Ok(OpenCall {
             manager: Arc::clone(self),
@@ -299,12 +293,12 @@ impl AgentManager {
         &self,
         agent: &AgentId,
         conversation: &str,
-    ) -> Result<Option<String>, String> {
-        self.store
+    ) -> Result<Option<String>, AgentError> {
+        Ok(self
+            .store
             .get_thread(agent.as_str(), conversation)
-            .await
-            .map(|t| t.map(|t| t.thread_id))
-            .map_err(store_failed)
+            .await?
+            .map(|t| t.thread_id))
     }
 
     /// Stores the thread of an agent's conversation. Logged on failure: the call's
@@ -321,7 +315,7 @@ impl AgentManager {
 
     /// Marks an agent's environment removed (`purge`: also deletes its records, since
     /// its conversations are gone with its Codex home).
-    pub async fn forget(&self, agent: &str, purge: bool) -> Result<(), String> {
+    pub async fn forget(&self, agent: &str, purge: bool) -> Result<(), AgentError> {
         {
             let mut live = self.live.lock();
             live.agents.remove(agent);
@@ -335,7 +329,7 @@ impl AgentManager {
             credentials.revoke(agent);
         }
         if purge {
-            self.store.delete_agent(agent).await.map_err(store_failed)?;
+            self.store.delete_agent(agent).await?;
         } else {
             let update = AgentUpdate {
                 container: Some(None),
@@ -344,19 +338,10 @@ impl AgentManager {
             };
             match self.store.update_agent(agent, update).await {
                 Ok(_) | Err(StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(store_failed(e)),
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())
-    }
-}
-
-/// The store's status for a failed Codex call.
-pub fn failure_status(error: &crate::codex::CodexError) -> CallStatus {
-    match error {
-        crate::codex::CodexError::Cancelled => CallStatus::Cancelled,
-        crate::codex::CodexError::TimedOut { .. } => CallStatus::TimedOut,
-        _ => CallStatus::Failed,
     }
 }
 

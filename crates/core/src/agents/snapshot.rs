@@ -5,7 +5,7 @@
 //! the run the same git directory yields a unified diff with workspace-relative paths.
 //! In `suggest` mode Codex works on a copy and the real workspace is never touched.
 
-use codex_mcp_runtime::{AgentRuntime, ExecSpec};
+use codex_mcp_runtime::{AgentRuntime, ExecSpec, RuntimeError};
 
 use super::ReadyAgent;
 
@@ -26,15 +26,33 @@ const GIT: &str = "git -c user.name=codex-mcp -c user.email=codex-mcp@localhost 
 /// The setting bounding the diff a call returns, named in refusals.
 pub const MAX_DIFF_SETTING: &str = "CODEX_MCP_MAX_DIFF_BYTES";
 
-/// Why a snapshot step failed.
+/// Why a snapshot, or the diff after the run, failed.
 #[derive(Debug, thiserror::Error)]
-enum StepError {
-    /// It printed more than it may; it was stopped.
+pub enum SnapshotError {
+    /// A step could not be started in the agent's environment.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// A step ran and failed.
+    #[error("workspace snapshot step failed ({code:?}): {stderr}")]
+    Failed {
+        /// Its exit code (`None`: killed).
+        code: Option<i32>,
+        /// What it wrote to stderr.
+        stderr: String,
+    },
+    /// A step printed more than it may; it was stopped.
     #[error("a workspace snapshot step printed more than it may and was stopped")]
     TooLarge,
-    /// It could not run or failed.
-    #[error("{0}")]
-    Failed(String),
+    /// The diff is larger than the call may return; nothing was kept.
+    #[error(
+        "the changes Codex made are larger than {limit} bytes as a diff \
+({MAX_DIFF_SETTING}={limit}), so they are not returned and nothing was kept; ask for a \
+smaller change, or raise {MAX_DIFF_SETTING}"
+    )]
+    DiffTooLarge {
+        /// The bound in bytes.
+        limit: usize,
+    },
 }
 
 /// Runs a snapshot step, holding at most `limit` bytes of its output.
@@ -43,24 +61,23 @@ async fn sh(
     agent: &ReadyAgent,
     script: String,
     limit: usize,
-) -> Result<String, StepError> {
+) -> Result<String, SnapshotError> {
     let mut handle = runtime
         .exec(
             &agent.id,
             ExecSpec::new(["/bin/sh", "-c", &script]).cwd(agent.env.scratch_root.clone()),
         )
-        .await
-        .map_err(|e| StepError::Failed(e.to_string()))?;
+        .await?;
     let out = handle
         .collect_bounded(limit)
         .await
-        .map_err(|_| StepError::TooLarge)?;
+        .map_err(|_| SnapshotError::TooLarge)?;
     match out.code {
         Some(0) => Ok(out.stdout.join("\n")),
-        code => Err(StepError::Failed(format!(
-            "workspace snapshot step failed ({code:?}): {}",
-            out.stderr.join(" ")
-        ))),
+        code => Err(SnapshotError::Failed {
+            code,
+            stderr: out.stderr.join(" "),
+        }),
     }
 }
 
@@ -74,7 +91,7 @@ pub async fn take(
     agent: &ReadyAgent,
     call_id: &str,
     copy: bool,
-) -> Result<Snapshot, String> {
+) -> Result<Snapshot, SnapshotError> {
     let scratch = format!("{}/{call_id}", agent.env.scratch_root);
     let git_dir = format!("{scratch}/git");
     let workdir = if copy {
@@ -99,9 +116,7 @@ pub async fn take(
         g = quote(&git_dir),
         w = quote(&workdir),
     );
-    sh(runtime, agent, script, STEP_OUTPUT_LIMIT)
-        .await
-        .map_err(|e| e.to_string())?;
+    sh(runtime, agent, script, STEP_OUTPUT_LIMIT).await?;
     Ok(Snapshot {
         git_dir,
         workdir,
@@ -119,7 +134,7 @@ impl Snapshot {
         runtime: &dyn AgentRuntime,
         agent: &ReadyAgent,
         limit: usize,
-    ) -> Result<String, String> {
+    ) -> Result<String, SnapshotError> {
         let script = format!(
             "set -e; {GIT} --git-dir={g} --work-tree={w} add -A && \
              {GIT} --git-dir={g} --work-tree={w} diff --cached --no-color --no-ext-diff HEAD; \
@@ -130,16 +145,12 @@ impl Snapshot {
         );
         match sh(runtime, agent, script, limit).await {
             Ok(diff) => Ok(diff),
-            Err(StepError::TooLarge) => {
+            Err(SnapshotError::TooLarge) => {
                 // The step was stopped before it removed the scratch area.
                 self.discard(runtime, agent).await;
-                Err(format!(
-                    "the changes Codex made are larger than {limit} bytes as a diff \
-({MAX_DIFF_SETTING}={limit}), so they are not returned and nothing was kept; ask for a \
-smaller change, or raise {MAX_DIFF_SETTING}"
-                ))
+                Err(SnapshotError::DiffTooLarge { limit })
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         }
     }
 

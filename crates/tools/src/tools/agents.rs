@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 
 use super::sessions::SessionInfo;
 use super::{AGENT_ID_DOC, server_annotations};
-use crate::agent_id::AgentId;
 use crate::args::{self, ArgumentError};
 use crate::catalogue::{Definition, ServerCallParts, ServerRequest, ToolSpec};
 use crate::schema::{input_schema, output_schema};
+use codex_mcp_protocol::AgentId;
 
 /// Arguments of `list_active_agents` (none but the usual `agent_id`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

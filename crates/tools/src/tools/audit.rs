@@ -8,12 +8,12 @@ use serde_json::{Map, Value};
 
 use super::text::PromptText;
 use super::{AGENT_ID_DOC, Severity, TIMEOUT_DOC, codex_annotations};
-use crate::agent_id::AgentId;
 use crate::args::{self, ArgumentError};
 use crate::catalogue::{
     CodexTool, Conversation, Definition, MAX_TIMEOUT_SECONDS, Prepared, ToolSpec, WorkspaceAccess,
 };
 use crate::schema::{input_schema, output_schema};
+use codex_mcp_protocol::AgentId;
 
 /// Arguments of `audit`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

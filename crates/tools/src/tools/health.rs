@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{AGENT_ID_DOC, server_annotations};
-use crate::agent_id::AgentId;
 use crate::args::{self, ArgumentError};
 use crate::catalogue::{Definition, ServerCallParts, ServerRequest, ToolSpec};
 use crate::schema::{input_schema, output_schema};
+use codex_mcp_protocol::AgentId;
 
 /// Arguments of `health_check` (none but the usual `agent_id`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{AGENT_ID_DOC, server_annotations};
-use crate::agent_id::AgentId;
 use crate::args::{self, ArgumentError};
 use crate::catalogue::{Definition, ServerCallParts, ServerRequest, ToolSpec};
 use crate::schema::{input_schema, output_schema};
+use codex_mcp_protocol::AgentId;
 
 /// Arguments of `list_sessions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -136,10 +136,7 @@ impl ServerToolHandler {
                 .remove(&status.agent, purge)
                 .await
                 .map_err(|e| ToolError::Failed(e.to_string()))?;
-            self.manager
-                .forget(&id, purge)
-                .await
-                .map_err(ToolError::Failed)?;
+            self.manager.forget(&id, purge).await?;
             removed.push(RemovedAgent {
                 agent_id: Self::agent_id(&id)?,
                 idle_seconds: idle,

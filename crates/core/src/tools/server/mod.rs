@@ -101,15 +101,12 @@ impl ServerToolHandler {
             }
             ServerRequest::ListSessions { agent_id } => {
                 if let Some(id) = &agent_id {
-                    scope.check(id.as_str()).map_err(ToolError::Failed)?;
+                    scope.check(id.as_str())?;
                 }
                 out(&self.list_sessions(agent_id.as_ref(), &scope).await?)
             }
             ServerRequest::GetMySessionInfo => {
-                let me = self
-                    .manager
-                    .resolve_agent(caller, ctx.identity())
-                    .map_err(ToolError::Failed)?;
+                let me = self.manager.resolve_agent(caller, ctx.identity())?;
                 let info = self.one_session(&me).await?.ok_or_else(|| {
                     ToolError::Failed(format!(
                         "agent {me} has no session yet: call a Codex tool first"
@@ -119,7 +116,7 @@ impl ServerToolHandler {
             }
             ServerRequest::ListActiveAgents => out(&self.list_active_agents(&scope).await?),
             ServerRequest::GetAgentStatus { agent_id } => {
-                scope.check(agent_id.as_str()).map_err(ToolError::Failed)?;
+                scope.check(agent_id.as_str())?;
                 out(&self.agent_status(&agent_id).await?)
             }
             ServerRequest::CleanupInactiveAgents {

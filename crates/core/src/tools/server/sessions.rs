@@ -17,7 +17,7 @@ use crate::server::ToolError;
 const RECENT_CALLS: u32 = 10;
 
 pub(super) fn store_error(e: StoreError) -> ToolError {
-    ToolError::Failed(crate::agents::records::store_failed(e))
+    crate::agents::AgentError::from(e).into()
 }
 
 fn call_info(call: Call) -> CallInfo {

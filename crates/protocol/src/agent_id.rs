@@ -1,4 +1,5 @@
-//! The identity of a calling agent.
+//! The identity of a calling agent: one type and one rule for every crate (the tool
+//! arguments, the runtime's container and folder names, the store's rows).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -7,18 +8,22 @@ use std::str::FromStr;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-/// An agent's id: 1–64 of `[A-Za-z0-9_.-]`.
+/// An agent's id: 1–64 of `[A-Za-z0-9_.-]`, and neither `.` nor `..`.
 ///
 /// Agent ids name containers, Docker labels, directories and database rows, so the
-/// character set is kept to what is safe in all of them; holding one of these means the
-/// check has already been done.
+/// character set is kept to what is safe in all of them (`.` and `..` would name a
+/// folder's parent in the local runtime's `agents/<id>` layout); holding one of these
+/// means the check has already been done.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct AgentId(String);
 
 /// A string that is not a valid [`AgentId`]; its Display tells the caller the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("agent_id {:?} is invalid: use 1-64 of A-Za-z0-9_.-", excerpt(.value))]
+#[error(
+    "agent_id {:?} is invalid: use 1-64 of A-Za-z0-9_.- (and not \".\" or \"..\")",
+    excerpt(.value)
+)]
 pub struct InvalidAgentId {
     /// The rejected text, kept whole so callers can log or compare it.
     pub value: String,
@@ -41,15 +46,23 @@ impl AgentId {
     /// Longest accepted id, in bytes (all accepted characters are ASCII).
     pub const MAX_LEN: usize = 64;
 
-    /// The regular expression the input schemas advertise for agent ids.
+    /// The regular expression the input schemas advertise for agent ids (`.` and `..`
+    /// match it but are refused too: the strict subset of JSON Schema has no lookahead).
     pub const PATTERN: &'static str = "^[A-Za-z0-9_.-]{1,64}$";
 
     /// Whether `value` would be accepted, without allocating.
     pub fn is_valid(value: &str) -> bool {
         (1..=Self::MAX_LEN).contains(&value.len())
+            && value != "."
+            && value != ".."
             && value
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    }
+
+    /// Validates `id`, so invalid input is refused at the edge with the rule.
+    pub fn new(id: impl Into<String>) -> Result<Self, InvalidAgentId> {
+        Self::try_from(id.into())
     }
 
     /// The id as text.
@@ -135,7 +148,7 @@ mod tests {
 
     #[test]
     fn accepts_the_documented_alphabet() {
-        for ok in ["a", "test_agent", "Agent-1.2", &"x".repeat(64)] {
+        for ok in ["a", "test_agent", "Agent-1.2", "...", ".a", &"x".repeat(64)] {
             let id: AgentId = ok.parse().unwrap();
             assert_eq!(id.as_str(), ok);
             assert_eq!(id.to_string(), ok);
@@ -144,13 +157,13 @@ mod tests {
 
     #[test]
     fn rejects_everything_else_with_the_rule_in_the_message() {
-        for bad in ["", "a b", "a/b", "ä", &"x".repeat(65), "x\n"] {
+        for bad in ["", "a b", "a/b", "ä", &"x".repeat(65), "x\n", ".", ".."] {
             let err = bad.parse::<AgentId>().unwrap_err();
             assert_eq!(err.value, bad);
         }
         assert_eq!(
             "a b".parse::<AgentId>().unwrap_err().to_string(),
-            r#"agent_id "a b" is invalid: use 1-64 of A-Za-z0-9_.-"#
+            r#"agent_id "a b" is invalid: use 1-64 of A-Za-z0-9_.- (and not "." or "..")"#
         );
     }
 
