@@ -136,7 +136,7 @@ mod tests {
     fn unsupported_version_carries_supported_and_requested() {
         let err = ErrorObject::unsupported_version("1999-01-01", &["2026-07-28"]);
         assert_eq!(
-            serde_json::to_value(&err).unwrap_or_default(),
+            serde_json::to_value(&err).unwrap(),
             json!({
                 "code": -32022,
                 "message": "Unsupported protocol version: 1999-01-01",

@@ -95,7 +95,8 @@ impl CallToolResult {
     /// A successful structured result; the same JSON goes in a text block for clients
     /// that only read text.
     pub fn structured(value: Value) -> Self {
-        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        // `{:#}` renders a `Value` pretty and cannot fail.
+        let text = format!("{value:#}");
         Self {
             content: vec![Content::text(text)],
             structured_content: Some(value),

@@ -475,12 +475,12 @@ mod tests {
         };
         assert_eq!(error.argument(), Some("target_files"));
         assert_eq!(
-            serde_json::to_value(error.to_error_object()).unwrap_or_default(),
-            json!({
+            serde_json::to_value(error.to_error_object()).ok(),
+            Some(json!({
                 "code": -32602,
                 "message": "Invalid params: target_files must be an array of strings, got a number",
                 "data": {"argument": "target_files"},
-            })
+            }))
         );
         let error = ArgumentError::Unknown {
             names: vec!["x".into(), "y".into()],

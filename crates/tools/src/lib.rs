@@ -32,14 +32,18 @@ pub mod catalogue;
 pub mod output;
 pub mod prompts;
 pub mod schema;
+pub mod severity;
+pub mod spec;
 pub mod tools;
 
 pub use args::{ArgumentError, MAX_ARGUMENT_BYTES, MAX_TOTAL_ARGUMENT_BYTES};
 pub use catalogue::{
-    CodexTool, Conversation, LEGACY_PREFIX, MAX_TIMEOUT_SECONDS, PreparedCall, ServerCall,
-    ServerRequest, ToolKind, ToolSpec, WorkspaceAccess, catalogue, find, prepare, prepare_server,
+    LEGACY_PREFIX, PreparedCall, ServerCall, catalogue, find, prepare, prepare_server,
 };
 pub use codex_mcp_protocol::{AgentId, InvalidAgentId};
 pub use output::{OutputError, finish, to_structured, validate_output};
 pub use prompts::{prompts, render_prompt};
-pub use tools::Severity;
+pub use severity::Severity;
+pub use spec::{
+    CodexTool, MAX_TIMEOUT_SECONDS, ServerRequest, ToolKind, ToolSpec, WorkspaceAccess,
+};

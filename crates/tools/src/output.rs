@@ -8,7 +8,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalogue::ToolSpec;
+use crate::spec::ToolSpec;
 
 /// How much of a bad final message an error keeps: enough to see what went wrong,
 /// small enough to log and return to the caller.
@@ -112,7 +112,12 @@ pub fn to_structured<T: Serialize>(tool: &ToolSpec, response: &T) -> Result<Valu
 }
 
 fn check(tool: &ToolSpec, value: &Value, raw: &str) -> Result<(), OutputError> {
-    let validator = tool.validator()?;
+    let validator = tool
+        .validator()
+        .map_err(|e| OutputError::SchemaUnavailable {
+            tool: tool.name.to_owned(),
+            reason: e.to_string(),
+        })?;
     let violations: Vec<String> = validator
         .iter_errors(value)
         .take(MAX_REPORTED_VIOLATIONS)

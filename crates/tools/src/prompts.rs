@@ -11,7 +11,8 @@ use codex_mcp_protocol::prompts::{GetPromptResult, Prompt, PromptArgument, Promp
 use serde_json::{Map, Value};
 
 use crate::args::{ArgumentError, describe};
-use crate::catalogue::{ToolSpec, catalogue, find, prepare};
+use crate::catalogue::{catalogue, find, prepare};
+use crate::spec::ToolSpec;
 use crate::tools::text::fenced;
 
 /// Tool arguments that make no sense for a prompt: they steer the server, not the model.
@@ -141,7 +142,8 @@ pub fn render_prompt(
         converted.insert(key.clone(), from_string(key, property, value)?);
     }
     let call = prepare(tool.name, &converted)?;
-    let schema = serde_json::to_string_pretty(&call.codex_output_schema).unwrap_or_default();
+    // `{:#}` renders a `Value` pretty and cannot fail.
+    let schema = format!("{:#}", call.codex_output_schema);
     let text = format!(
         "{}\n## Output schema\nThe final JSON object must match this JSON Schema:\n{}\n",
         call.prompt,

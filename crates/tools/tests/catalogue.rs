@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use codex_mcp_protocol::tools::{ToolAnnotations, is_valid_tool_name};
 use codex_mcp_tools::schema::check_strict;
-use codex_mcp_tools::{CodexTool, Conversation, ToolKind, WorkspaceAccess, catalogue, find};
+use codex_mcp_tools::{CodexTool, ToolKind, WorkspaceAccess, catalogue, find};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
@@ -55,26 +55,24 @@ fn original_codex_names_are_aliases() {
 
 #[test]
 fn codex_tools_run_as_documented() {
-    let codex = |access, secs, conversation| {
+    let codex = |access, secs| {
         ToolKind::Codex(CodexTool {
             access,
             default_timeout: Duration::from_secs(secs),
-            conversation,
         })
     };
-    use Conversation::{Continuing, PerTool};
     use WorkspaceAccess::{ReadOnly, Writes};
     let kinds: Vec<(&str, ToolKind)> = catalogue().iter().map(|t| (t.name, t.kind)).collect();
     assert_eq!(
         kinds,
         vec![
-            ("plan", codex(ReadOnly, 600, PerTool)),
-            ("implement", codex(Writes, 1800, PerTool)),
-            ("review", codex(ReadOnly, 600, PerTool)),
-            ("fix", codex(Writes, 1800, PerTool)),
-            ("chat", codex(ReadOnly, 300, Continuing)),
-            ("audit", codex(ReadOnly, 900, PerTool)),
-            ("debug", codex(ReadOnly, 600, PerTool)),
+            ("plan", codex(ReadOnly, 600)),
+            ("implement", codex(Writes, 1800)),
+            ("review", codex(ReadOnly, 600)),
+            ("fix", codex(Writes, 1800)),
+            ("chat", codex(ReadOnly, 300)),
+            ("audit", codex(ReadOnly, 900)),
+            ("debug", codex(ReadOnly, 600)),
             ("list_sessions", ToolKind::Server),
             ("get_my_session_info", ToolKind::Server),
             ("health_check", ToolKind::Server),

@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 use super::text::PromptText;
 use super::{AGENT_ID_DOC, Severity, TIMEOUT_DOC, codex_annotations};
 use crate::args::{self, ArgumentError};
-use crate::catalogue::{
-    CodexTool, Conversation, Definition, MAX_TIMEOUT_SECONDS, Prepared, ToolSpec, WorkspaceAccess,
-};
 use crate::schema::{input_schema, output_schema};
+use crate::spec::{
+    CodexTool, Definition, MAX_TIMEOUT_SECONDS, Prepared, ToolSpec, WorkspaceAccess,
+};
 use codex_mcp_protocol::AgentId;
 
 /// Arguments of `audit`.
@@ -95,7 +95,6 @@ pub(crate) fn spec() -> ToolSpec {
         CodexTool {
             access: WorkspaceAccess::ReadOnly,
             default_timeout: Duration::from_secs(900),
-            conversation: Conversation::PerTool,
         },
         prepare,
     )

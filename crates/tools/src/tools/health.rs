@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 
 use super::{AGENT_ID_DOC, server_annotations};
 use crate::args::{self, ArgumentError};
-use crate::catalogue::{Definition, ServerCallParts, ServerRequest, ToolSpec};
 use crate::schema::{input_schema, output_schema};
+use crate::spec::{Definition, ServerCallParts, ServerRequest, ToolSpec};
 use codex_mcp_protocol::AgentId;
 
 /// Arguments of `health_check` (none but the usual `agent_id`).

@@ -14,27 +14,8 @@ pub mod sessions;
 pub(crate) mod text;
 
 use codex_mcp_protocol::tools::ToolAnnotations;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
-/// How serious a finding, comment or risk is. Ordered, so a threshold can filter:
-/// `info` (worth knowing), `low`, `medium`, `high`, `critical` (fix before anything else).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; no action needed.
-    Info,
-    /// Minor.
-    Low,
-    /// Should be fixed.
-    Medium,
-    /// Must be fixed soon.
-    High,
-    /// Must be fixed first.
-    Critical,
-}
+pub use crate::severity::Severity;
 
 /// The `agent_id` argument's description, the same on every tool.
 pub(crate) const AGENT_ID_DOC: &str = "Your agent id (1-64 of A-Za-z0-9_.-). Selects your own persistent environment (workspace, Codex home, conversation threads). Defaults to the agent of your connection.";

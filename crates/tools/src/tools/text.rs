@@ -1,7 +1,7 @@
 //! Building prompt text: sections for the caller's inputs, and the rules every Codex
 //! prompt ends with.
 
-use crate::catalogue::WorkspaceAccess;
+use crate::spec::WorkspaceAccess;
 
 /// A prompt under construction; sections with nothing in them are left out.
 pub(crate) struct PromptText {

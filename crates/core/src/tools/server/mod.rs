@@ -67,10 +67,7 @@ impl ServerToolHandler {
         caller: Option<&str>,
     ) -> Result<Value, ToolError> {
         let scope = Scope::of(ctx.identity());
-        let out = |v: &dyn erased::Out| {
-            codex_mcp_tools::output::to_structured(self.spec, &v.value())
-                .map_err(|e| ToolError::Failed(e.to_string()))
-        };
+        let spec = self.spec;
         match request {
             ServerRequest::HealthCheck => {
                 let (runtime, runtime_note) = self.facts.runtime();
@@ -87,23 +84,26 @@ impl ServerToolHandler {
                     .server()
                     .map(|s| (s.uptime().as_secs(), s.sessions().len() as u64))
                     .unwrap_or_default();
-                out(&HealthCheckResponse {
-                    status,
-                    version: env!("CARGO_PKG_VERSION").into(),
-                    uptime_seconds: uptime,
-                    runtime,
-                    runtime_note,
-                    open_sessions: sessions,
-                    active_agents: self.manager.live_agents().len() as u64,
-                    credentials,
-                    codex,
-                })
+                out(
+                    spec,
+                    &HealthCheckResponse {
+                        status,
+                        version: env!("CARGO_PKG_VERSION").into(),
+                        uptime_seconds: uptime,
+                        runtime,
+                        runtime_note,
+                        open_sessions: sessions,
+                        active_agents: self.manager.live_agents().len() as u64,
+                        credentials,
+                        codex,
+                    },
+                )
             }
             ServerRequest::ListSessions { agent_id } => {
                 if let Some(id) = &agent_id {
                     scope.check(id.as_str())?;
                 }
-                out(&self.list_sessions(agent_id.as_ref(), &scope).await?)
+                out(spec, &self.list_sessions(agent_id.as_ref(), &scope).await?)
             }
             ServerRequest::GetMySessionInfo => {
                 let me = self.manager.resolve_agent(caller, ctx.identity())?;
@@ -112,21 +112,24 @@ impl ServerToolHandler {
                         "agent {me} has no session yet: call a Codex tool first"
                     ))
                 })?;
-                out(&info)
+                out(spec, &info)
             }
-            ServerRequest::ListActiveAgents => out(&self.list_active_agents(&scope).await?),
+            ServerRequest::ListActiveAgents => out(spec, &self.list_active_agents(&scope).await?),
             ServerRequest::GetAgentStatus { agent_id } => {
                 scope.check(agent_id.as_str())?;
-                out(&self.agent_status(&agent_id).await?)
+                out(spec, &self.agent_status(&agent_id).await?)
             }
             ServerRequest::CleanupInactiveAgents {
                 idle_seconds,
                 purge,
             } => {
                 let default = self.manager.lifecycle_policy().idle_timeout.as_secs();
-                out(&self
-                    .cleanup(idle_seconds.unwrap_or(default), purge, &scope)
-                    .await?)
+                out(
+                    spec,
+                    &self
+                        .cleanup(idle_seconds.unwrap_or(default), purge, &scope)
+                        .await?,
+                )
             }
         }
     }
@@ -139,16 +142,11 @@ fn state_name(state: AgentState) -> String {
         .unwrap_or_else(|| format!("{state:?}").to_lowercase())
 }
 
-/// Lets one closure serialise the different response types.
-mod erased {
-    pub trait Out {
-        fn value(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Out for T {
-        fn value(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or_default()
-        }
-    }
+/// A response as the tool's `structuredContent`, checked against its output schema; a
+/// response that cannot be serialised or does not fit is an error, never an empty value.
+fn out<T: serde::Serialize>(spec: &ToolSpec, response: &T) -> Result<Value, ToolError> {
+    codex_mcp_tools::output::to_structured(spec, response)
+        .map_err(|e| ToolError::Failed(e.to_string()))
 }
 
 #[async_trait]

@@ -1,0 +1,224 @@
+//! What a tool is: its listing, schemas and how its calls are handled. The tool modules
+//! ([`crate::tools`]) build these; the catalogue ([`crate::catalogue`]) holds them. This
+//! module uses neither, so the two do not depend on each other.
+
+use std::fmt;
+use std::time::Duration;
+
+use codex_mcp_protocol::AgentId;
+use codex_mcp_protocol::prompts::Role;
+use codex_mcp_protocol::tools::{Tool, ToolAnnotations};
+use jsonschema::{ValidationError, Validator};
+use serde_json::{Map, Value};
+
+use crate::args::ArgumentError;
+use crate::severity::Severity;
+
+/// Longest `timeout_seconds` a caller may ask for (two hours): long enough for a large
+/// implementation, short enough that a forgotten turn does not hold an agent for a day.
+pub const MAX_TIMEOUT_SECONDS: u32 = 7200;
+
+/// One tool: its listing, its schemas, and how a call to it is handled.
+pub struct ToolSpec {
+    /// Unique name, as listed and called.
+    pub name: &'static str,
+    /// Display name.
+    pub title: &'static str,
+    /// What it does, when to use it and what comes back, written for the calling agent.
+    pub description: &'static str,
+    /// Behaviour hints (the title is included for clients of the 2025-03-26 era).
+    pub annotations: ToolAnnotations,
+    /// Whether Codex answers the call or the server does.
+    pub kind: ToolKind,
+    input_schema: Value,
+    pub(crate) output_schema: Value,
+    /// Compiled on first use: most tools are never called by a given server run, and
+    /// compiling all of them at startup showed in its memory.
+    validator: std::sync::OnceLock<Result<Validator, ValidationError<'static>>>,
+    pub(crate) handler: Handler,
+}
+
+/// Who answers a tool call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    /// A Codex turn in the agent's environment; see [`prepare`].
+    Codex(CodexTool),
+    /// The server itself, from its own state; see [`prepare_server`].
+    Server,
+}
+
+/// How a Codex tool's turn must be run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodexTool {
+    /// Whether the turn may change the agent's workspace.
+    pub access: WorkspaceAccess,
+    /// How long a turn may run unless the caller gives `timeout_seconds`. Each call
+    /// continues the agent's Codex thread for this tool (see
+    /// [`PreparedCall::conversation_key`](crate::PreparedCall::conversation_key)).
+    pub default_timeout: Duration,
+}
+
+/// What a Codex turn may do to the agent's workspace; the runtime enforces it (a Codex
+/// sandbox mode on the host, a read-only mount or scratch copy in a container).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceAccess {
+    /// Read and inspect only.
+    ReadOnly,
+    /// Edit files in the workspace.
+    Writes,
+}
+
+type PrepareFn = fn(&ToolSpec, &Map<String, Value>) -> Result<Prepared, ArgumentError>;
+type ServerFn = fn(&ToolSpec, &Map<String, Value>) -> Result<ServerCallParts, ArgumentError>;
+
+/// How a tool's arguments are turned into a call.
+#[derive(Clone, Copy)]
+pub(crate) enum Handler {
+    Codex(PrepareFn),
+    Server(ServerFn),
+}
+
+/// What a Codex tool module produces from valid arguments.
+pub(crate) struct Prepared {
+    pub agent_id: Option<AgentId>,
+    pub timeout_seconds: Option<u32>,
+    pub prompt: String,
+    pub seed_messages: Vec<(Role, String)>,
+    pub min_severity: Option<Severity>,
+}
+
+impl Prepared {
+    pub(crate) fn new(
+        agent_id: Option<AgentId>,
+        timeout_seconds: Option<u32>,
+        prompt: String,
+    ) -> Self {
+        Self {
+            agent_id,
+            timeout_seconds,
+            prompt,
+            seed_messages: Vec::new(),
+            min_severity: None,
+        }
+    }
+}
+
+/// What a server tool module produces from valid arguments.
+pub(crate) type ServerCallParts = (Option<AgentId>, ServerRequest);
+
+/// A tool's static description, from which [`ToolSpec`] builds its schemas once.
+pub(crate) struct Definition {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub annotations: ToolAnnotations,
+    pub input_schema: Value,
+    pub output_schema: Value,
+}
+
+impl ToolSpec {
+    pub(crate) fn new_codex(definition: Definition, tool: CodexTool, prepare: PrepareFn) -> Self {
+        Self::build(definition, ToolKind::Codex(tool), Handler::Codex(prepare))
+    }
+
+    pub(crate) fn new_server(definition: Definition, parse: ServerFn) -> Self {
+        Self::build(definition, ToolKind::Server, Handler::Server(parse))
+    }
+
+    fn build(definition: Definition, kind: ToolKind, handler: Handler) -> Self {
+        let annotations = ToolAnnotations {
+            title: Some(definition.title.to_owned()),
+            ..definition.annotations
+        };
+        Self {
+            name: definition.name,
+            title: definition.title,
+            description: definition.description,
+            annotations,
+            kind,
+            input_schema: definition.input_schema,
+            output_schema: definition.output_schema,
+            validator: std::sync::OnceLock::new(),
+            handler,
+        }
+    }
+
+    /// The tool as `tools/list` shows it.
+    pub fn to_mcp_tool(&self) -> Tool {
+        Tool {
+            name: self.name.to_owned(),
+            title: Some(self.title.to_owned()),
+            description: Some(self.description.to_owned()),
+            input_schema: self.input_schema.clone(),
+            output_schema: Some(self.output_schema.clone()),
+            annotations: Some(self.annotations.clone()),
+            meta: None,
+        }
+    }
+
+    /// The JSON Schema of the arguments (MCP `inputSchema`).
+    pub fn input_schema(&self) -> &Value {
+        &self.input_schema
+    }
+
+    /// The JSON Schema of the result's `structuredContent` (MCP `outputSchema`); for
+    /// Codex tools also the `--output-schema`. Every tool has one today.
+    pub fn output_schema(&self) -> Option<&Value> {
+        Some(&self.output_schema)
+    }
+
+    /// The Codex side of the tool, if Codex answers it.
+    pub fn codex(&self) -> Option<&CodexTool> {
+        match &self.kind {
+            ToolKind::Codex(tool) => Some(tool),
+            ToolKind::Server => None,
+        }
+    }
+
+    /// The compiled output schema, or why it does not compile.
+    pub(crate) fn validator(&self) -> Result<&Validator, &ValidationError<'static>> {
+        self.validator
+            .get_or_init(|| jsonschema::draft202012::new(&self.output_schema))
+            .as_ref()
+    }
+}
+
+impl fmt::Debug for ToolSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolSpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a server tool asks for; the server fills the matching response type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerRequest {
+    /// `list_sessions`: sessions of `agent_id` when given, else of every agent;
+    /// answer with [`crate::tools::sessions::ListSessionsResponse`].
+    ListSessions {
+        /// Only this agent's sessions.
+        agent_id: Option<AgentId>,
+    },
+    /// `get_my_session_info`: the calling agent's session; answer with
+    /// [`crate::tools::sessions::SessionInfo`].
+    GetMySessionInfo,
+    /// `health_check`; answer with [`crate::tools::health::HealthCheckResponse`].
+    HealthCheck,
+    /// `list_active_agents`; answer with [`crate::tools::agents::ListActiveAgentsResponse`].
+    ListActiveAgents,
+    /// `get_agent_status`; answer with [`crate::tools::agents::AgentStatusResponse`].
+    GetAgentStatus {
+        /// The agent asked about.
+        agent_id: AgentId,
+    },
+    /// `cleanup_inactive_agents`; answer with [`crate::tools::agents::CleanupResponse`].
+    CleanupInactiveAgents {
+        /// Idle time after which an agent counts as inactive; the server's
+        /// session timeout when `None`.
+        idle_seconds: Option<u64>,
+        /// Also delete the agents' workspaces and Codex homes.
+        purge: bool,
+    },
+}
