@@ -18,7 +18,7 @@ use codex_mcp_protocol::tools::ToolAnnotations;
 pub use crate::severity::Severity;
 
 /// The `agent_id` argument's description, the same on every tool.
-pub(crate) const AGENT_ID_DOC: &str = "Your agent id (1-64 of A-Za-z0-9_.-). Selects your own persistent environment (workspace, Codex home, conversation threads). Defaults to the agent of your connection.";
+pub(crate) const AGENT_ID_DOC: &str = "Your agent id (1-64 of A-Za-z0-9_.-, not . or ..). Selects your own persistent environment (workspace, Codex home, conversation threads). Defaults to the agent of your connection.";
 
 /// The `timeout_seconds` argument's description, the same on every Codex tool.
 pub(crate) const TIMEOUT_DOC: &str =

@@ -164,8 +164,6 @@ impl ToolHandler for ServerToolHandler {
             .map_err(|e| ToolError::Failed(e.to_string()))?;
         let caller = call.agent_id.as_ref().map(|a| a.as_str().to_string());
         let value = self.answer(call.request, &ctx, caller.as_deref()).await?;
-        let mut result = CallToolResult::structured(value);
-        result.content.truncate(1);
-        Ok(result)
+        Ok(CallToolResult::structured(value))
     }
 }
