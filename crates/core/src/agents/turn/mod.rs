@@ -234,29 +234,38 @@ impl AgentManager {
         // other run sees it read-only (Docker) or sandboxed (local), and suggest mode
         // works on a scratch copy.
         let applies = writes && self.config.approval.applies_changes();
-        let (agent, snap, run) = unless_cancelled(cancel, async {
+        let (agent, schema) = unless_cancelled(cancel, async {
             self.admit(agent_id).await?;
             let agent = self.ready(agent_id).await?;
             self.record_location(&agent).await;
             let schema = self
                 .schema_path(&agent, call.tool.name, &call.codex_output_schema)
                 .await?;
-            let snap = match writes {
-                true => Some(snapshot::take(runtime, &agent, call_id, !applies).await?),
-                false => None,
-            };
-            let thread = self.thread(agent_id, &call.conversation_key).await?;
-            let workdir = match &snap {
-                Some(_) if applies => agent.env.live_workspace.clone(),
-                Some(s) => s.workdir.clone(),
-                None => agent.env.workspace.clone(),
-            };
-            let run = self.codex_run(call, &agent, workdir, thread, schema, (writes, applies));
-            Ok((agent, snap, run))
+            Ok((agent, schema))
         })
         .await?;
-
-        let outcome = self.codex(request, run, progress).await;
+        // Not cancelled half-way: a snapshot either exists and is cleaned up below, or
+        // does not exist.
+        let snap = match writes {
+            true => Some(snapshot::take(runtime, &agent, call_id, !applies).await?),
+            false => None,
+        };
+        let thread = match cancel.is_cancelled() {
+            true => Err(AgentError::Cancelled),
+            false => self.thread(agent_id, &call.conversation_key).await,
+        };
+        let outcome = match thread {
+            Ok(thread) => {
+                let workdir = match &snap {
+                    Some(_) if applies => agent.env.live_workspace.clone(),
+                    Some(s) => s.workdir.clone(),
+                    None => agent.env.workspace.clone(),
+                };
+                let run = self.codex_run(call, &agent, workdir, thread, schema, (writes, applies));
+                self.codex(request, run, progress).await
+            }
+            Err(e) => Err(e),
+        };
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(error) => {
