@@ -13,9 +13,11 @@ use codex_mcp_protocol::tools::{CallToolParams, CallToolResult, Tool};
 use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use tracing::Instrument as _;
 
 use super::McpServer;
 use super::context::{CtxParts, InFlight, Pending, RequestCtx};
+use super::correlation;
 use super::registry::ToolError;
 use crate::session::{Session, SessionInit};
 
@@ -140,7 +142,17 @@ impl McpServer {
             Err(e) => return Response::error(Some(id), e),
         };
         let ctx = RequestCtx::new(Some(self.clone()), parts, params, answers, state);
-        match self.dispatch(&request.method, params, &ctx).await {
+        // Every log line of this request (and of the tool call it may start) carries it.
+        let span = tracing::info_span!(
+            "mcp_request",
+            request = %correlation::new_id("req"),
+            method = %request.method
+        );
+        match self
+            .dispatch(&request.method, params, &ctx)
+            .instrument(span)
+            .await
+        {
             Ok(Outcome::Done(value, cache)) => {
                 Response::success(id, result::finish(value, era, self.info(), cache))
             }
@@ -491,8 +503,12 @@ impl McpServer {
                 ));
             }
         };
+        let correlation_id = correlation::new_id("call");
+        let span =
+            tracing::info_span!("tool_call", correlation_id = %correlation_id, tool = %p.name);
         let result = match tool
             .call(p.arguments.unwrap_or_default(), ctx.clone())
+            .instrument(span)
             .await
         {
             Ok(result) => result,
@@ -500,10 +516,9 @@ impl McpServer {
             Err(ToolError::Protocol(error)) => return Err(error),
             Err(ToolError::Pending(pending)) => return Ok(Outcome::InputRequired(pending)),
         };
-        Ok(Outcome::Done(
-            serde_json::to_value(result).unwrap_or_default(),
-            None,
-        ))
+        let mut value = serde_json::to_value(result).unwrap_or_default();
+        correlation::stamp(&mut value, &correlation_id);
+        Ok(Outcome::Done(value, None))
     }
 
     async fn read_resource(
