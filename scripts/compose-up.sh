@@ -12,8 +12,9 @@
 #
 # Environment: MCPD_BIN, SERVER_IMAGE (default codex-mcp-server:latest), COMPOSE (the
 # compose command, default `docker compose` if it works, else docker-compose),
-# COMPOSE_FILES (extra -f files, space-separated), CODEX_MCP_UID, DOCKER_GID, and anything
-# scripts/build-agent-image.sh reads. Extra arguments go to `up`.
+# COMPOSE_FILES (extra -f files, space-separated), CODEX_MCP_UID, DOCKER_GID, BUILD_ONLY=1
+# (build the images, start nothing), and anything scripts/build-agent-image.sh reads.
+# Extra arguments go to `up`.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,6 +55,10 @@ docker build -q \
   --build-arg "DOCKER_GID=$DOCKER_GID" \
   -t "$server_image" "$ctx" >/dev/null
 export CODEX_MCP_SERVER_IMAGE=$server_image
+if [ "${BUILD_ONLY:-0}" = 1 ]; then
+  say "built $server_image (BUILD_ONLY=1: not starting it)"
+  exit 0
+fi
 
 # --- 4. up ----------------------------------------------------------------------------------
 cd "$repo/deploy"
