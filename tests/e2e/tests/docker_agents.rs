@@ -507,6 +507,15 @@ async fn compose_deployment_serves_python_clients_and_keeps_the_conversation() {
         "Codex ran inside the server container:\n{inside}"
     );
 
+    // mcpd is PID 1 and stops on SIGTERM: promptly and with exit code 0.
+    let stopping = Instant::now();
+    docker_ok(&["stop", "--time", "20", SERVER_CONTAINER]).unwrap();
+    let took = stopping.elapsed();
+    let exit = docker_ok(&["inspect", "-f", "{{.State.ExitCode}}", SERVER_CONTAINER]).unwrap();
+    assert_eq!(exit.trim(), "0", "{}", deploy.logs());
+    assert!(took < Duration::from_secs(5), "docker stop took {took:?}");
+    assert!(deploy.logs().contains("mcpd stopped"), "{}", deploy.logs());
+
     // 3. down, then up: the data volume keeps the conversation.
     deploy.compose(&["down", "--timeout", "10"]).unwrap();
     assert_eq!(

@@ -2,7 +2,13 @@
 //! spans the dispatcher opens (so every log line of the call, from the runtime, the Codex
 //! driver and the store, has it) and returned to the client in the tool result's `_meta`.
 
-use serde_json::{Value, json};
+use codex_mcp_protocol::tools::CallToolResult;
+use serde_json::{Map, json};
+
+tokio::task_local! {
+    /// The correlation id of the tool call running in this task.
+    static CURRENT: String;
+}
 
 /// The `_meta` key of a tool result that holds the call's correlation id. Prefixed with
 /// this project's reverse-DNS name, as the MCP spec asks of `_meta` keys that are not
@@ -15,14 +21,20 @@ pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}-{:016x}", rand::rng().next_u64())
 }
 
-/// Adds the correlation id to a tool result's `_meta`, keeping what is there.
-pub(crate) fn stamp(result: &mut Value, id: &str) {
-    let Some(obj) = result.as_object_mut() else {
-        return;
-    };
-    let meta = obj.entry("_meta").or_insert_with(|| json!({}));
-    if let Some(meta) = meta.as_object_mut() {
-        meta.insert(CORRELATION_ID_META.to_string(), json!(id));
+/// Runs a tool call with `id` as its correlation id (see [`stamp`]).
+pub(crate) async fn scope<F: Future>(id: String, call: F) -> F::Output {
+    CURRENT.scope(id, call).await
+}
+
+/// Adds the running call's correlation id to its result's `_meta`, keeping what is
+/// there; does nothing outside a call. Tools whose calls do real work (the Codex tools)
+/// stamp their results, so a client can find the call's log lines.
+pub fn stamp(result: &mut CallToolResult) {
+    if let Ok(id) = CURRENT.try_with(Clone::clone) {
+        result
+            .meta
+            .get_or_insert_with(Map::new)
+            .insert(CORRELATION_ID_META.to_string(), json!(id));
     }
 }
 
@@ -41,13 +53,21 @@ mod tests {
         assert_ne!(a, b);
     }
 
-    #[test]
-    fn stamp_keeps_existing_meta() {
-        let mut v = json!({"content": [], "_meta": {"x": 1}});
-        stamp(&mut v, "call-1");
+    #[tokio::test]
+    async fn stamp_adds_the_running_calls_id_and_keeps_existing_meta() {
+        let mut outside = CallToolResult::text("x");
+        stamp(&mut outside);
+        assert_eq!(outside.meta, None);
+        let mut result = CallToolResult::text("x");
+        result.meta = Some(Map::from_iter([("x".to_string(), json!(1))]));
+        let result = scope("call-1".to_string(), async move {
+            stamp(&mut result);
+            result
+        })
+        .await;
         assert_eq!(
-            v,
-            json!({"content": [], "_meta": {"x": 1, "io.codex-mcp/correlationId": "call-1"}})
+            serde_json::to_value(&result).unwrap()["_meta"],
+            json!({"x": 1, "io.codex-mcp/correlationId": "call-1"})
         );
     }
 }

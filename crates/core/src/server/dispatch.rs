@@ -506,19 +506,17 @@ impl McpServer {
         let correlation_id = correlation::new_id("call");
         let span =
             tracing::info_span!("tool_call", correlation_id = %correlation_id, tool = %p.name);
-        let result = match tool
-            .call(p.arguments.unwrap_or_default(), ctx.clone())
-            .instrument(span)
-            .await
-        {
+        let call = tool.call(p.arguments.unwrap_or_default(), ctx.clone());
+        let result = match correlation::scope(correlation_id, call.instrument(span)).await {
             Ok(result) => result,
             Err(ToolError::Failed(message)) => CallToolResult::error(message),
             Err(ToolError::Protocol(error)) => return Err(error),
             Err(ToolError::Pending(pending)) => return Ok(Outcome::InputRequired(pending)),
         };
-        let mut value = serde_json::to_value(result).unwrap_or_default();
-        correlation::stamp(&mut value, &correlation_id);
-        Ok(Outcome::Done(value, None))
+        Ok(Outcome::Done(
+            serde_json::to_value(result).unwrap_or_default(),
+            None,
+        ))
     }
 
     async fn read_resource(

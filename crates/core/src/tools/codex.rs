@@ -100,7 +100,10 @@ impl ToolHandler for CodexToolHandler {
         );
         record.finish(end).await;
         result
-            .map(|done| done.result)
+            .map(|mut done| {
+                crate::server::correlation::stamp(&mut done.result);
+                done.result
+            })
             .map_err(|failure| ToolError::Failed(failure.message))
     }
 }
