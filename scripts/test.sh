@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # THE test command of codex-mcp: installs what the tests need, builds, and runs every test.
 #
-#   scripts/test.sh            all steps: deps build rust conformance python
+#   scripts/test.sh            all steps: deps build rust conformance python compose
 #   scripts/test.sh STEP...    only those steps, in the order given
 #
 # Steps:
@@ -13,6 +13,10 @@
 #   conformance  scripts/conformance.sh: the official MCP conformance suite against
 #                conformance-server and mcpd
 #   python       scripts/test-python.sh: mcpd driven by the official Python MCP SDK
+#   compose      the compose deployment (deploy/docker-compose.yml, docs/deploy.md):
+#                installs docker-compose (Debian package) if missing, then runs the e2e
+#                test that builds both images and drives the container (ignored by the
+#                rust step's nextest run; run alone: `scripts/test.sh compose`)
 #
 # `deps` runs in the background during `build` (when both are asked for, in that order).
 # `deps` or `build` failing stops the run. A failing test step does not: the other test
@@ -25,7 +29,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/test-lib.sh"
 cd "$ROOT"
 
-all_steps=(deps build rust conformance python)
+all_steps=(deps build rust conformance python compose)
 if [ $# -gt 0 ]; then steps=("$@"); else steps=("${all_steps[@]}"); fi
 for s in "${steps[@]}"; do
   case " ${all_steps[*]} " in *" $s "*) ;; *)
@@ -47,7 +51,7 @@ failed_steps=()
 counts() {
   local step=$1 log=$2
   case $step in
-    rust)
+    rust | compose)
       # nextest: "Summary [ 12.3s] 150 tests run: 148 passed, 2 failed, 3 skipped"
       # cargo test (doctests, or without nextest): "test result: ok. 5 passed; 0 failed; ..."
       strip_ansi <"$log" | awk '
@@ -179,6 +183,8 @@ while [ $i -lt ${#steps[@]} ]; do
       run_step conformance bash scripts/conformance.sh || true ;;
     python)
       run_step python bash scripts/test-python.sh || true ;;
+    compose)
+      run_step compose bash scripts/test-compose.sh || true ;;
   esac
   i=$((i + 1))
 done

@@ -154,10 +154,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def mcpd(mcpd_bin: Path):
-    """One mcpd HTTP server for the whole session, stopped (SIGTERM, then SIGKILL) after."""
-    tmp = Path(tempfile.mkdtemp(prefix="codex-mcp-pytest-"))
+def serve_mcpd(mcpd_bin: Path, prefix: str):
+    """Yields a running mcpd HTTP server in a temporary folder; stops it (SIGTERM, then
+    SIGKILL) and removes the folder after."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     server = None
     try:
         for attempt in range(5):
@@ -171,6 +171,12 @@ def mcpd(mcpd_bin: Path):
         if server is not None:
             _stop(server.process)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mcpd(mcpd_bin: Path):
+    """One mcpd HTTP server for the whole session."""
+    yield from serve_mcpd(mcpd_bin, "codex-mcp-pytest-")
 
 
 @pytest.fixture()

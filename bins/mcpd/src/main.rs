@@ -24,7 +24,7 @@ use codex_mcp_core::transport::http;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, ServeArgs};
-use crate::settings::{Settings, Sources};
+use crate::settings::{LogFormat, Settings, Sources};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -130,15 +130,32 @@ fn runtime_builder() -> tokio::runtime::Builder {
     builder
 }
 
+/// Logs to stderr (stdout may be the stdio transport). JSON lines carry the fields of
+/// every span they ran in, so a tool call's correlation id is on each line of that call.
 fn init_logging(settings: &Settings) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{},hyper=warn", settings.log_level))
     });
-    tracing_subscriber::fmt()
+    let format = settings
+        .log_format
+        .unwrap_or(if std::io::stderr().is_terminal() {
+            LogFormat::Text
+        } else {
+            LogFormat::Json
+        });
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

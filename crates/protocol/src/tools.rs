@@ -81,6 +81,9 @@ pub struct CallToolResult {
     /// The tool ran and failed; the content says why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_error: Option<bool>,
+    /// `_meta`: facts about the call itself, e.g. its correlation id.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Map<String, Value>>,
 }
 
 impl CallToolResult {
@@ -101,6 +104,7 @@ impl CallToolResult {
             content: vec![Content::text(text)],
             structured_content: Some(value),
             is_error: None,
+            meta: None,
         }
     }
 
@@ -110,6 +114,7 @@ impl CallToolResult {
             content: vec![Content::text(message)],
             structured_content: None,
             is_error: Some(true),
+            meta: None,
         }
     }
 

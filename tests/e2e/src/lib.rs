@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod compose;
 pub mod docker;
 pub mod faults;
 mod legacy_client;

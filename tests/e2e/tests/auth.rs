@@ -317,5 +317,30 @@ async fn twenty_agents_share_one_login_and_one_refresh() {
     assert_eq!(endpoint.hits(), 1);
     let mut secrets = secrets_of(&old);
     secrets.extend(secrets_of(&new));
+    secrets.push(ticket.to_string());
     assert_no_secret("mcpd's log", &mcpd.log(), &secrets);
+
+    // Where the login came from, at startup and at the refresh, in the JSON lines mcpd
+    // writes when its stderr is not a terminal (as in a container).
+    let log = mcpd.log();
+    let home = world.home_auth().display().to_string();
+    let told: Vec<(String, String)> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .filter_map(|l| {
+            let message = l["fields"]["message"].as_str()?;
+            matches!(message, "credentials" | "refreshing the ChatGPT login").then(|| {
+                let source = l["fields"]["source"].as_str().unwrap_or_default();
+                (message.to_string(), source.to_string())
+            })
+        })
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            ("credentials".to_string(), home.clone()),
+            ("refreshing the ChatGPT login".to_string(), home)
+        ],
+        "{log}"
+    );
 }

@@ -411,3 +411,140 @@ async fn changed_limits_and_network_mode_recreate_the_container_keeping_its_data
     );
     assert_eq!(s.read_workspace("lim", "keep.txt").unwrap(), "kept\n");
 }
+
+/// Issue 13: the compose deployment. Both images built locally (scripts/compose-up.sh),
+/// `up -d` with the host's network, /health healthy (the image's HEALTHCHECK), the Python
+/// SDK calls `chat` over /mcp and /sse, the agent's container runs beside the server's on
+/// the host's engine with its volumes there, and `down` then `up` keeps the conversation.
+/// Its JSON log carries the call's correlation id on every line of the call.
+// Multi-threaded: the clients and compose run as blocking processes while the scripted
+// model answers on the runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the compose step: scripts/test.sh compose"]
+async fn compose_deployment_serves_python_clients_and_keeps_the_conversation() {
+    use codex_mcp_e2e::compose::{ComposeDeploy, SERVER_CONTAINER, compose_command_or_skip};
+    if !codex_mcp_e2e::docker::docker_ready_or_skip() {
+        return;
+    }
+    let Some(compose) = compose_command_or_skip() else {
+        return;
+    };
+    let networks_before = docker_ok(&["network", "ls", "-q"]).unwrap();
+    let model = codex_mcp_testkit::ScriptedModel::start().await.unwrap();
+    let deploy = ComposeDeploy::prepare(compose, &model, KEY, &[("LOG_LEVEL", "info")]).unwrap();
+    deploy.up().unwrap();
+    let agent = "composed";
+
+    // 1. /mcp (streamable HTTP): the first turn.
+    model.push(chat_answer("noted: kumquat"));
+    let first = deploy
+        .chat("mcp", agent, "remember the word kumquat")
+        .unwrap();
+    assert_eq!(first["isError"], json!(false), "{first}\n{}", deploy.logs());
+    assert_eq!(first["structuredContent"]["reply"], json!("noted: kumquat"));
+    let correlation = first["meta"]["io.codex-mcp/correlationId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no correlation id in _meta: {first}"))
+        .to_string();
+
+    // Every log line of that call carries its correlation id (JSON lines in a container):
+    // all lines from its first (the runtime starting the agent) to "codex call finished".
+    let log = deploy.logs();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let carries = |l: &Value| {
+        l["spans"].as_array().is_some_and(|spans| {
+            spans
+                .iter()
+                .any(|s| s["correlation_id"].as_str() == Some(correlation.as_str()))
+        })
+    };
+    let first_line = lines.iter().position(carries).expect("no line of the call");
+    let finished = lines
+        .iter()
+        .position(|l| l["fields"]["message"] == json!("codex call finished"))
+        .expect("no `codex call finished` line");
+    let window = &lines[first_line..=finished];
+    assert!(window.len() >= 2, "{log}");
+    let without: Vec<&Value> = window.iter().filter(|l| !carries(l)).collect();
+    assert!(
+        without.is_empty(),
+        "lines of the call without {correlation}: {without:#?}"
+    );
+    assert!(
+        window
+            .iter()
+            .any(|l| l["fields"]["message"] == json!("agent container started")),
+        "the runtime's line is not among the call's: {window:#?}"
+    );
+
+    // 2. /sse (2024-11-05 transport): the second turn sees the first.
+    model.push(chat_answer("you said kumquat"));
+    let second = deploy.chat("sse", agent, "which word?").unwrap();
+    assert_eq!(second["isError"], json!(false), "{second}");
+    let seen = model.responses_requests();
+    let last = seen.last().unwrap();
+    assert!(
+        last.user_texts().iter().any(|t| t.contains("kumquat")),
+        "the second turn did not carry the first: {:?}",
+        last.user_texts()
+    );
+
+    // The agent's container runs beside the server's, on the host's engine, with its
+    // volumes there; the server container runs mcpd alone.
+    assert_eq!(
+        deploy.scope.containers().len(),
+        1,
+        "{:?}",
+        deploy.scope.containers()
+    );
+    assert!(!deploy.scope.volumes().is_empty());
+    let inside = docker_ok(&["top", SERVER_CONTAINER, "-eo", "pid,args"]).unwrap();
+    assert!(
+        !inside.contains("codex"),
+        "Codex ran inside the server container:\n{inside}"
+    );
+
+    // mcpd is PID 1 and stops on SIGTERM: promptly and with exit code 0.
+    let stopping = Instant::now();
+    docker_ok(&["stop", "--time", "20", SERVER_CONTAINER]).unwrap();
+    let took = stopping.elapsed();
+    let exit = docker_ok(&["inspect", "-f", "{{.State.ExitCode}}", SERVER_CONTAINER]).unwrap();
+    assert_eq!(exit.trim(), "0", "{}", deploy.logs());
+    assert!(took < Duration::from_secs(5), "docker stop took {took:?}");
+    assert!(deploy.logs().contains("mcpd stopped"), "{}", deploy.logs());
+
+    // 3. down, then up: the data volume keeps the conversation.
+    deploy.compose(&["down", "--timeout", "10"]).unwrap();
+    assert_eq!(
+        docker_ok(&["ps", "-aq", "-f", &format!("name=^{SERVER_CONTAINER}$")])
+            .unwrap()
+            .trim(),
+        ""
+    );
+    deploy.up().unwrap();
+    model.push(chat_answer("still kumquat"));
+    let third = deploy.chat("mcp", agent, "and now?").unwrap();
+    assert_eq!(third["isError"], json!(false), "{third}\n{}", deploy.logs());
+    let seen = model.responses_requests();
+    let texts = seen.last().unwrap().user_texts();
+    assert!(
+        texts.iter().any(|t| t.contains("kumquat"))
+            && texts.iter().any(|t| t.contains("which word?")),
+        "the conversation was lost across down/up: {texts:?}"
+    );
+    assert_eq!(
+        deploy.scope.containers().len(),
+        1,
+        "{:?}",
+        deploy.scope.containers()
+    );
+
+    // Compose created no network (host network mode only).
+    assert_eq!(
+        docker_ok(&["network", "ls", "-q"]).unwrap(),
+        networks_before
+    );
+}

@@ -69,6 +69,7 @@ settings! {
     "CONTAINER_MEMORY_LIMIT", Some("2048m"), false, "Memory per agent container (k, m or g suffix).";
     "CONTAINER_NETWORK_MODE", Some("bridge"), false, "Docker network mode of agent containers.";
     "LOG_LEVEL", Some("INFO"), false, "Log level: TRACE, DEBUG, INFO, WARN or ERROR.";
+    "LOG_FORMAT", None, false, "Log format on stderr: text or json (unset: text on a terminal, json otherwise, e.g. in a container).";
     "PERSISTENT_MODE", Some("true"), false, "Keep agent environments between calls (false: local runtime).";
     "CODEX_MCP_CALL_RETENTION_DAYS", Some("30"), false, "Days tool-call records are kept (0: forever); agents and threads stay until cleaned up.";
     "CODEX_MCP_MAX_AGENTS", Some("200"), false, "Most agents the server knows (each a container or folder with its volumes); a new agent past it is refused (0: no bound).";
@@ -87,6 +88,16 @@ pub enum RuntimeChoice {
     Docker,
     /// Always host folders.
     Local,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, with the correlation ids of the spans it ran in.
+    Json,
 }
 
 /// How Codex may change files.
@@ -159,6 +170,8 @@ pub struct Settings {
     pub container_memory_limit_bytes: u64,
     pub container_network_mode: String,
     pub log_level: String,
+    /// `None`: decided when logging starts (text on a terminal, else json).
+    pub log_format: Option<LogFormat>,
     pub persistent_mode: bool,
     pub call_retention_days: u64,
     pub max_agents: usize,
@@ -363,6 +376,11 @@ impl Settings {
                     _ => Err("expected TRACE, DEBUG, INFO, WARN or ERROR".into()),
                 })?
                 .unwrap_or_else(|| "info".into()),
+            log_format: r.parse("LOG_FORMAT", |v| match v.to_ascii_lowercase().as_str() {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err("expected text or json".into()),
+            })?,
             persistent_mode: r.bool("PERSISTENT_MODE")?.unwrap_or(true),
         })
     }

@@ -32,8 +32,17 @@ fn defaults_match_the_contract() {
     assert_eq!(s.data_dir, PathBuf::from("/home/u/.local/share/codex-mcp"));
     assert_eq!(s.codex_model, None);
     assert_eq!(s.log_level, "info");
+    assert_eq!(s.log_format, None);
     assert_eq!(s.agent_image, "codex-mcp-agent:latest");
     assert_eq!(s.instance, None);
+}
+
+#[test]
+fn log_format_parses_either_case() {
+    let s = Settings::load(&sources(&[("LOG_FORMAT", "JSON")])).unwrap();
+    assert_eq!(s.log_format, Some(LogFormat::Json));
+    let s = Settings::load(&sources(&[("LOG_FORMAT", "text")])).unwrap();
+    assert_eq!(s.log_format, Some(LogFormat::Text));
 }
 
 #[test]
@@ -90,6 +99,11 @@ fn malformed_values_name_the_setting_and_source() {
             "PERSISTENT_MODE",
             "maybe",
             "PERSISTENT_MODE=\"maybe\" (the environment): expected true or false",
+        ),
+        (
+            "LOG_FORMAT",
+            "xml",
+            "LOG_FORMAT=\"xml\" (the environment): expected text or json",
         ),
         (
             "CODEX_APPROVAL_MODE",
@@ -242,4 +256,21 @@ mod props {
             }
         }
     }
+}
+
+/// deploy/.env.example is the compose user's list of settings: it must name every one.
+#[test]
+fn env_example_names_every_setting() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/.env.example");
+    let text = std::fs::read_to_string(path).unwrap();
+    let missing: Vec<&str> = SETTINGS
+        .iter()
+        .map(|s| s.env)
+        .filter(|name| !text.lines().any(|l| l.starts_with(&format!("#{name}="))))
+        .collect();
+    assert_eq!(
+        missing,
+        Vec::<&str>::new(),
+        "add them to deploy/.env.example"
+    );
 }

@@ -13,9 +13,11 @@ use codex_mcp_protocol::tools::{CallToolParams, CallToolResult, Tool};
 use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use tracing::Instrument as _;
 
 use super::McpServer;
 use super::context::{CtxParts, InFlight, Pending, RequestCtx};
+use super::correlation;
 use super::registry::ToolError;
 use crate::session::{Session, SessionInit};
 
@@ -140,7 +142,17 @@ impl McpServer {
             Err(e) => return Response::error(Some(id), e),
         };
         let ctx = RequestCtx::new(Some(self.clone()), parts, params, answers, state);
-        match self.dispatch(&request.method, params, &ctx).await {
+        // Every log line of this request (and of the tool call it may start) carries it.
+        let span = tracing::info_span!(
+            "mcp_request",
+            request = %correlation::new_id("req"),
+            method = %request.method
+        );
+        match self
+            .dispatch(&request.method, params, &ctx)
+            .instrument(span)
+            .await
+        {
             Ok(Outcome::Done(value, cache)) => {
                 Response::success(id, result::finish(value, era, self.info(), cache))
             }
@@ -491,10 +503,11 @@ impl McpServer {
                 ));
             }
         };
-        let result = match tool
-            .call(p.arguments.unwrap_or_default(), ctx.clone())
-            .await
-        {
+        let correlation_id = correlation::new_id("call");
+        let span =
+            tracing::info_span!("tool_call", correlation_id = %correlation_id, tool = %p.name);
+        let call = tool.call(p.arguments.unwrap_or_default(), ctx.clone());
+        let result = match correlation::scope(correlation_id, call.instrument(span)).await {
             Ok(result) => result,
             Err(ToolError::Failed(message)) => CallToolResult::error(message),
             Err(ToolError::Protocol(error)) => return Err(error),

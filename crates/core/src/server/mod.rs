@@ -6,6 +6,7 @@
 
 mod call_limit;
 pub mod context;
+pub mod correlation;
 mod dispatch;
 pub mod registry;
 

@@ -61,7 +61,9 @@ impl ToolHandler for CodexToolHandler {
             .run_turn(request)
             .run_with(|p| ctx.progress(p.step as f64, None, Some(p.message)))
             .await?;
-        Ok(CallToolResult::structured(outcome.structured))
+        let mut result = CallToolResult::structured(outcome.structured);
+        crate::server::correlation::stamp(&mut result);
+        Ok(result)
     }
 }
 
