@@ -114,6 +114,16 @@ impl Turn {
     }
 }
 
+/// Awaiting a turn runs it without watching its progress.
+impl std::future::IntoFuture for Turn {
+    type Output = Result<TurnOutcome, AgentError>;
+    type IntoFuture = TurnFuture;
+
+    fn into_future(self) -> TurnFuture {
+        self.outcome
+    }
+}
+
 /// Where a turn's progress goes.
 #[derive(Clone)]
 struct Progress {

@@ -257,11 +257,7 @@ async fn a_turn_cancelled_before_codex_starts_never_runs_it() {
     let setup = Setup::new(|dir| hanging_codex(&dir.join("codex.pid")));
     let cancel = CancellationToken::new();
     cancel.cancel();
-    let result = setup
-        .manager
-        .run_turn(setup.request(cancel))
-        .run_with(|_| async {})
-        .await;
+    let result = setup.manager.run_turn(setup.request(cancel)).await;
     assert!(matches!(result, Err(AgentError::Cancelled)), "{result:?}");
     assert_eq!(setup.finished_call().await.status, CallStatus::Cancelled);
     assert!(
