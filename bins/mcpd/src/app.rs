@@ -106,6 +106,7 @@ pub fn docker_config(settings: &Settings) -> Result<DockerConfig, codex_mcp_runt
     }
     Ok(cfg
         .with_image(settings.agent_image.clone())
+        .with_agent_images(settings.agent_images.clone())
         .with_network_mode(settings.container_network_mode.clone())
         .with_workspace_roots(settings.workspace_roots.clone())
         .with_limits(

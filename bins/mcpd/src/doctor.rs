@@ -71,6 +71,7 @@ async fn docker_checks(settings: &Settings) -> Vec<(&'static str, Verdict)> {
     const ENGINE: &str = "Docker engine";
     const IMAGE: &str = "agent image";
     const CODEX: &str = "Codex in the image";
+    const TOOLS: &str = "agent image tools";
     let cfg = match app::docker_config(settings) {
         Ok(c) => c,
         Err(e) => {
@@ -83,6 +84,12 @@ async fn docker_checks(settings: &Settings) -> Vec<(&'static str, Verdict)> {
     };
     let endpoint = cfg.endpoint.clone();
     let image = cfg.image.clone();
+    let mut images = vec![image.clone()];
+    for i in cfg.agent_images.values() {
+        if !images.contains(i) {
+            images.push(i.clone());
+        }
+    }
     let rt = match DockerRuntime::connect(cfg).await {
         Ok(rt) => rt,
         Err(e) => {
@@ -114,17 +121,59 @@ async fn docker_checks(settings: &Settings) -> Vec<(&'static str, Verdict)> {
         return out;
     }
     out.push((IMAGE, Verdict::Ok(format!("{image} is present"))));
-    out.push((
-        CODEX,
-        match rt.image_codex_version().await {
-            Ok(v) => Verdict::Ok(v),
-            Err(e) => fail(
-                e.to_string(),
-                "rebuild the image: FORCE=1 scripts/build-agent-image.sh",
-            ),
-        },
-    ));
+    out.push((CODEX, image_codex(&rt, &image).await));
+    out.push((TOOLS, image_tools(&rt, &images).await));
     out
+}
+
+/// The image's own Codex, or else the pinned one mcpd mounts from its helper image.
+async fn image_codex(rt: &DockerRuntime, image: &str) -> Verdict {
+    let own = match rt.image_codex_version().await {
+        Ok(v) => return Verdict::Ok(v),
+        Err(e) => e,
+    };
+    let has_own = match rt.check_image_requirements(image).await {
+        Ok(r) => r.codex.is_some(),
+        Err(e) => return fail(e.to_string(), "check the engine and the image"),
+    };
+    let helper = rt.config().helper_image.clone();
+    if has_own {
+        return fail(
+            own.to_string(),
+            "fix or remove the image's own codex (mcpd's pinned Codex is used only when the image has none), or rebuild: FORCE=1 scripts/build-agent-image.sh",
+        );
+    }
+    match rt.codex_version_of(&helper).await {
+        Ok(v) => Verdict::Ok(format!(
+            "none in {image}: agents get mcpd's pinned Codex from {helper} ({v})"
+        )),
+        Err(e) => fail(
+            format!("{own}; and mcpd's helper image cannot supply one: {e}"),
+            "build mcpd's agent image with scripts/build-agent-image.sh (it supplies Codex to images without one), or rebuild: FORCE=1 scripts/build-agent-image.sh",
+        ),
+    }
+}
+
+/// Every agent image (`CODEX_MCP_AGENT_IMAGE` and `CODEX_MCP_AGENT_IMAGES`) has what an
+/// agent needs besides Codex: sh, bash, git and sleep.
+async fn image_tools(rt: &DockerRuntime, images: &[String]) -> Verdict {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for image in images {
+        match rt.check_image_requirements(image).await {
+            Ok(r) if r.usable() => good.push(r.summary()),
+            Ok(r) => bad.push(r.summary()),
+            Err(e) => bad.push(e.to_string()),
+        }
+    }
+    if bad.is_empty() {
+        Verdict::Ok(good.join("; "))
+    } else {
+        fail(
+            bad.join("; "),
+            "give each agent image sh, bash, git and sleep (Codex, the agent user and the folders are mcpd's job), or build one with scripts/build-agent-image.sh",
+        )
+    }
 }
 
 /// `CODEX_BIN` (or `codex` on `PATH`) answers `--version` with a version mcpd works with.

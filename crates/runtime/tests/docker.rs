@@ -74,6 +74,18 @@ async fn ensure_creates_one_hardened_labelled_container() {
         })
         .collect();
     vols.sort();
+    // mcpd's pinned Codex, read-only, for images without their own.
+    let pinned = vols.iter().position(|(d, _)| d == "/opt/codex-mcp");
+    let (_, name) = vols.remove(pinned.unwrap());
+    assert!(
+        name.starts_with(&format!("cmt-{}-pinned-codex-", t.run)),
+        "{name}"
+    );
+    assert!(
+        mounts
+            .iter()
+            .any(|m| m.destination.as_deref() == Some("/opt/codex-mcp") && m.rw == Some(false))
+    );
     let p = format!("cmt-{}-hard.en-1", t.run);
     assert_eq!(
         vols,

@@ -150,11 +150,36 @@ pub fn derived_image(
     dockerfile_tail: &str,
     files: &[(&str, &str, u32)],
 ) -> anyhow::Result<String> {
+    image_from(AGENT_IMAGE, tag, dockerfile_tail, files)
+}
+
+/// The plain Debian base the agent image is built on (`scripts/build-agent-image.sh`
+/// imports it with debootstrap): bash and git, no Codex, no agent user, no folders.
+pub const BASE_IMAGE: &str = "codex-mcp-base:bookworm";
+
+/// An image built from [`BASE_IMAGE`] alone, offline: what a user's own toolchain image
+/// looks like to mcpd (nothing prepared for it).
+pub fn plain_image() -> anyhow::Result<String> {
+    image_from(
+        BASE_IMAGE,
+        "codex-mcp-test-plain:bookworm",
+        "LABEL codex-mcp.test=plain-image",
+        &[],
+    )
+}
+
+/// An image built `FROM base` with `dockerfile_tail` and `files` in its context.
+fn image_from(
+    base: &str,
+    tag: &str,
+    dockerfile_tail: &str,
+    files: &[(&str, &str, u32)],
+) -> anyhow::Result<String> {
     use std::os::unix::fs::PermissionsExt as _;
     let ctx = tempfile::tempdir()?;
     std::fs::write(
         ctx.path().join("Dockerfile"),
-        format!("FROM {AGENT_IMAGE}\n{dockerfile_tail}\n"),
+        format!("FROM {base}\n{dockerfile_tail}\n"),
     )?;
     for (name, text, mode) in files {
         let path = ctx.path().join(name);

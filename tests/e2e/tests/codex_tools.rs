@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use codex_mcp_e2e::docker::derived_image;
+use codex_mcp_e2e::docker::{derived_image, docker_ok, plain_image};
 use codex_mcp_e2e::{Runtime, Setup, error_text};
 use codex_mcp_testkit::{Reply, temp_dir};
 use pretty_assertions::assert_eq;
@@ -109,9 +109,32 @@ fn structured(result: &Value) -> &Value {
 }
 
 async fn every_codex_tool_returns_schema_valid_structured_content(rt: Runtime) {
-    let Some(s) = setup(rt, "suggest", &[]).await else {
+    all_codex_tools_answer(rt, &[]).await;
+}
+
+/// Docker: an image from the plain Debian base (bash and git; no Codex, no agent user, no
+/// prepared folders) runs every Codex tool, because mcpd prepares the rest: the volumes
+/// given to uid 1000 and its pinned Codex mounted read-only.
+#[tokio::test]
+async fn a_plain_debian_image_runs_every_codex_tool() {
+    if !codex_mcp_e2e::docker::docker_ready_or_skip() {
+        return;
+    }
+    let image = plain_image().unwrap();
+    let Some(s) =
+        all_codex_tools_answer(Runtime::Docker, &[("CODEX_MCP_AGENT_IMAGE", image.clone())]).await
+    else {
         return;
     };
+    let containers = s.scope().containers();
+    assert_eq!(containers.len(), 1, "one agent container: {containers:?}");
+    let ran = docker_ok(&["inspect", "--format", "{{.Config.Image}}", &containers[0]]).unwrap();
+    assert_eq!(ran.trim(), image, "the agent ran the plain image");
+}
+
+/// Calls each of the seven Codex tools once and checks its structured result.
+async fn all_codex_tools_answer(rt: Runtime, env: &[(&'static str, String)]) -> Option<Setup> {
+    let s = setup(rt, "suggest", env).await?;
     let tools = s.mcpd.list_tools().await.unwrap();
     for (name, args, answer) in samples() {
         s.model.push(Reply::json(answer.clone()));
@@ -156,6 +179,7 @@ async fn every_codex_tool_returns_schema_valid_structured_content(rt: Runtime) {
         );
         assert_eq!(request.bearer(), Some("sk-e2e-test-key"));
     }
+    Some(s)
 }
 
 async fn health_check_answers_without_codex(rt: Runtime) {
@@ -383,14 +407,12 @@ async fn timeout_stops_codex_and_says_so(rt: Runtime) {
     s.assert_no_codex_left("default").await;
 }
 
-/// Local: `CODEX_BIN` names nothing. Docker: an agent image whose `PATH` has no Codex
-/// (`CODEX_BIN` does not apply there; the image's `codex` is what runs).
+/// Local: `CODEX_BIN` names nothing, and the error says so. Docker: an agent image
+/// whose `PATH` has no Codex still works: mcpd's pinned Codex is mounted for it (last on
+/// its `PATH`).
 async fn missing_codex_binary_is_named(rt: Runtime) {
-    let (override_env, program) = match rt {
-        Runtime::Local => (
-            ("CODEX_BIN", "/nonexistent/codex".to_string()),
-            "/nonexistent/codex",
-        ),
+    let override_env = match rt {
+        Runtime::Local => ("CODEX_BIN", "/nonexistent/codex".to_string()),
         Runtime::Docker => {
             if !codex_mcp_e2e::docker::docker_ready_or_skip() {
                 return;
@@ -401,12 +423,29 @@ async fn missing_codex_binary_is_named(rt: Runtime) {
                 &[],
             )
             .unwrap();
-            (("CODEX_MCP_AGENT_IMAGE", image), "codex")
+            ("CODEX_MCP_AGENT_IMAGE", image)
         }
     };
     let Some(s) = setup(rt, "suggest", &[override_env]).await else {
         return;
     };
+    if rt == Runtime::Docker {
+        // Codex ran (the call succeeds), found last on the container's PATH.
+        let printed = s.run_through_codex("nocodex", "echo ran").await;
+        assert!(printed.contains("ran"), "{printed}");
+        let env = docker_ok(&[
+            "inspect",
+            "--format",
+            "{{json .Config.Env}}",
+            &s.scope().container("nocodex"),
+        ])
+        .unwrap();
+        assert!(
+            env.contains("PATH=/usr/sbin:/usr/bin:/sbin:/bin:/opt/codex-mcp/codex/bin"),
+            "{env}"
+        );
+        return;
+    }
     let result = s
         .mcpd
         .call_tool("chat", json!({"message": "hi"}))
@@ -414,12 +453,9 @@ async fn missing_codex_binary_is_named(rt: Runtime) {
         .unwrap();
     let text = error_text(&result);
     assert!(
-        text.contains(&format!("could not start Codex ({program})")) && text.contains("CODEX_BIN"),
+        text.contains("could not start Codex (/nonexistent/codex)") && text.contains("CODEX_BIN"),
         "{text}"
     );
-    if rt == Runtime::Docker {
-        assert!(text.contains("CODEX_MCP_AGENT_IMAGE"), "{text}");
-    }
 }
 
 async fn no_credentials_tells_both_fixes(rt: Runtime) {

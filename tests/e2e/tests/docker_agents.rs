@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use codex_mcp_e2e::docker::docker_ok;
+use codex_mcp_e2e::docker::{DockerScope, docker_ok, docker_ready_or_skip, plain_image};
 use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::{Runtime, Setup};
 use codex_mcp_testkit::Reply;
@@ -547,4 +547,104 @@ async fn compose_deployment_serves_python_clients_and_keeps_the_conversation() {
         docker_ok(&["network", "ls", "-q"]).unwrap(),
         networks_before
     );
+}
+
+/// Creates `agent`'s three volumes as an unprepared image left them under an earlier
+/// mcpd: the engine made them root-owned (the image has no such folders to copy the
+/// owner from), and root wrote into them.
+fn root_owned_volumes(scope: &DockerScope, agent: &str, image: &str) {
+    let mut mounts = Vec::new();
+    for (kind, target) in [
+        ("workspace", "/workspace"),
+        ("codex-home", "/home/agent/.codex"),
+        ("scratch", "/scratch"),
+    ] {
+        let name = scope.volume(agent, kind);
+        let labels = [
+            "codex-mcp.managed=true".to_string(),
+            format!("codex-mcp.agent={agent}"),
+            format!("codex-mcp.volume={kind}"),
+            format!("codex-mcp.instance={}", scope.instance),
+        ];
+        let mut args = vec!["volume", "create"];
+        for l in &labels {
+            args.extend(["--label", l]);
+        }
+        args.push(&name);
+        docker_ok(&args).unwrap();
+        mounts.push(format!("{name}:{target}"));
+    }
+    let label = format!("codex-mcp.instance={}", scope.instance);
+    let mut args = vec!["run", "--rm", "--network", "none", "--label", &label];
+    for m in &mounts {
+        args.extend(["-v", m]);
+    }
+    args.extend([
+        image,
+        "sh",
+        "-c",
+        "mkdir -p /home/agent/.codex/tmp /scratch/old && echo root > /workspace/notes.txt \
+         && stat -c '%u' /workspace /home/agent/.codex /scratch /home/agent/.codex/tmp",
+    ]);
+    let owners = docker_ok(&args).unwrap();
+    assert_eq!(
+        owners.split_whitespace().collect::<Vec<_>>(),
+        ["0", "0", "0", "0"]
+    );
+}
+
+#[tokio::test]
+async fn an_agent_whose_volumes_an_earlier_image_left_root_owned_recovers() {
+    if !docker_ready_or_skip() {
+        return;
+    }
+    let plain = plain_image().unwrap();
+    let Some(s) = Setup::start(
+        Runtime::Docker,
+        "auto",
+        &[
+            ("OPENAI_API_KEY", KEY.to_string()),
+            ("CODEX_MCP_AGENT_IMAGES", format!("rooty={plain}")),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    root_owned_volumes(s.scope(), "rooty", &plain);
+    let printed = s
+        .run_through_codex(
+            "rooty",
+            "id -u; touch /scratch/ok && echo scratch-writable; \
+             stat -c '%U:%u %n' /home/agent/.codex/tmp /workspace/notes.txt; \
+             ls -l /opt/codex-mcp/codex/bin/codex",
+        )
+        .await;
+    for want in [
+        "1000",
+        "scratch-writable",
+        ":1000 /home/agent/.codex/tmp",
+        ":1000 /workspace/notes.txt",
+        // mcpd's pinned Codex, read-only (the plain image has none).
+        "root root",
+        "/opt/codex-mcp/codex/bin/codex",
+    ] {
+        assert!(printed.contains(want), "{want:?} in {printed}");
+    }
+    let image = inspect(&[&s.scope().container("rooty")])[0]["Config"]["Image"].clone();
+    assert_eq!(
+        image,
+        json!(plain),
+        "the per-agent image from CODEX_MCP_AGENT_IMAGES"
+    );
+    // Another agent keeps the default image.
+    s.model.push(chat_answer("default"));
+    let other = s
+        .mcpd
+        .call_tool("chat", json!({"message": "hi", "agent_id": "plainless"}))
+        .await
+        .unwrap();
+    assert_eq!(other.get("isError"), None, "{other}");
+    let image = inspect(&[&s.scope().container("plainless")])[0]["Config"]["Image"].clone();
+    assert_eq!(image, json!(codex_mcp_e2e::docker::AGENT_IMAGE));
 }

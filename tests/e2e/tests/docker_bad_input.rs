@@ -197,18 +197,41 @@ async fn doctor_passes_on_a_working_setup_and_names_each_fix() {
             "Docker engine",
             "agent image",
             "Codex in the image",
+            "agent image tools",
             "data directory",
             "credentials"
         ]
     );
     assert!(out.contains("codex-cli 0.169.0"), "{out}");
 
+    // An image without Codex passes: agents get mcpd's pinned Codex.
     let no_codex = derived_image(
         "codex-mcp-test-agent:no-codex",
         "ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin",
         &[],
     )
     .unwrap();
+    let (code, out) = run_mcpd(
+        &["doctor"],
+        &with(env.clone(), "CODEX_MCP_AGENT_IMAGE", &no_codex),
+        WAIT,
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "ok    Codex in the image: none in {no_codex}: agents get mcpd's pinned Codex from {AGENT_IMAGE} (codex-cli 0.169.0)"
+        )),
+        "{out}"
+    );
+    let no_git = derived_image(
+        "codex-mcp-test-agent:no-git",
+        "USER 0\nRUN rm -f /usr/bin/git\nUSER 1000:1000",
+        &[],
+    )
+    .unwrap();
+
     let not_a_dir = data.path().join("a-file");
     std::fs::write(&not_a_dir, "x").unwrap();
     let cases = [
@@ -236,10 +259,14 @@ async fn doctor_passes_on_a_working_setup_and_names_each_fix() {
             ],
         ),
         (
-            with(env.clone(), "CODEX_MCP_AGENT_IMAGE", &no_codex),
+            with(
+                env.clone(),
+                "CODEX_MCP_AGENT_IMAGES",
+                &format!("gitless={no_git}"),
+            ),
             vec![
-                "FAIL  Codex in the image: image codex-mcp-test-agent:no-codex has no working codex",
-                "fix: rebuild the image: FORCE=1 scripts/build-agent-image.sh",
+                "FAIL  agent image tools: codex-mcp-test-agent:no-git lacks git: install them in the image",
+                "fix: give each agent image sh, bash, git and sleep",
             ],
         ),
         (

@@ -46,6 +46,7 @@ settings! {
     "CODEX_MCP_DATA_DIR", None, false, "Directory for the database and agent folders.";
     "CODEX_BIN", None, false, "Codex binary for the local runtime (default: codex on PATH).";
     "CODEX_MCP_AGENT_IMAGE", Some(codex_mcp_runtime::docker::DEFAULT_IMAGE), false, "Docker image for agent containers.";
+    "CODEX_MCP_AGENT_IMAGES", None, false, "Images of particular agents: agent=image pairs, comma-separated (e.g. alice=python-tools:3.12); others run CODEX_MCP_AGENT_IMAGE.";
     "CODEX_MCP_INSTANCE", None, false, "Name separating this server's agent containers and volumes from other servers' on one Docker engine.";
     "CODEX_MCP_CODEX_CONFIG", None, false, "A config.toml merged into every agent's Codex home.";
     "CODEX_MCP_WORKSPACE_ROOTS", None, false, "Host folders an agent may mount (colon-separated).";
@@ -145,6 +146,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub codex_bin: Option<PathBuf>,
     pub agent_image: String,
+    /// `CODEX_MCP_AGENT_IMAGES`: particular agents' images, by agent id.
+    pub agent_images: std::collections::BTreeMap<String, String>,
     pub instance: Option<String>,
     pub codex_config: Option<PathBuf>,
     pub workspace_roots: Vec<PathBuf>,
@@ -298,6 +301,17 @@ impl Settings {
                 .unwrap_or_else(|| home.join(".local/share/codex-mcp")),
             codex_bin: r.path("CODEX_BIN")?,
             agent_image: r.string("CODEX_MCP_AGENT_IMAGE")?.unwrap_or_default(),
+            agent_images: r
+                .parse("CODEX_MCP_AGENT_IMAGES", |v| {
+                    codex_mcp_runtime::docker::parse_agent_images("CODEX_MCP_AGENT_IMAGES", v)
+                        .map_err(|e| match e {
+                            codex_mcp_runtime::RuntimeError::InvalidSetting { reason, .. } => {
+                                reason
+                            }
+                            other => other.to_string(),
+                        })
+                })?
+                .unwrap_or_default(),
             instance: r.parse("CODEX_MCP_INSTANCE", values::parse_instance)?,
             codex_config: r.path("CODEX_MCP_CODEX_CONFIG")?,
             workspace_roots: r

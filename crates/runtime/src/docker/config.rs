@@ -24,6 +24,12 @@ pub struct DockerConfig {
     pub endpoint: String,
     /// The agent image (`CODEX_MCP_AGENT_IMAGE`).
     pub image: String,
+    /// Images of particular agents, by agent id (`CODEX_MCP_AGENT_IMAGES`); the others run
+    /// [`DockerConfig::image`].
+    pub agent_images: BTreeMap<String, String>,
+    /// mcpd's own agent image, which runs the short-lived step preparing an agent's
+    /// volumes and holds the pinned Codex (`/opt/codex`) copied for images without one.
+    pub helper_image: String,
     /// The agents' network mode (`CONTAINER_NETWORK_MODE`): `bridge`, `host`, `none`, or
     /// the name of an existing network.
     pub network_mode: String,
@@ -56,6 +62,8 @@ impl Default for DockerConfig {
         Self {
             endpoint: DEFAULT_ENDPOINT.into(),
             image: DEFAULT_IMAGE.into(),
+            agent_images: BTreeMap::new(),
+            helper_image: DEFAULT_IMAGE.into(),
             network_mode: "bridge".into(),
             nano_cpus: Some(4_000_000_000),
             memory_bytes: Some(2048 << 20),
@@ -98,6 +106,9 @@ impl DockerConfig {
         if let Some(v) = set("CODEX_MCP_AGENT_IMAGE") {
             cfg.image = v.trim().to_string();
         }
+        if let Some(v) = set("CODEX_MCP_AGENT_IMAGES") {
+            cfg.agent_images = parse_agent_images("CODEX_MCP_AGENT_IMAGES", &v)?;
+        }
         if let Some(v) = set("CONTAINER_NETWORK_MODE") {
             let v = v.trim();
             let valid = v
@@ -134,6 +145,26 @@ impl DockerConfig {
     pub fn with_image(mut self, image: impl Into<String>) -> Self {
         self.image = image.into();
         self
+    }
+
+    /// Gives particular agents their own image (agent id -> image).
+    pub fn with_agent_images(mut self, images: BTreeMap<String, String>) -> Self {
+        self.agent_images = images;
+        self
+    }
+
+    /// Sets the image that prepares volumes and supplies the pinned Codex.
+    pub fn with_helper_image(mut self, image: impl Into<String>) -> Self {
+        self.helper_image = image.into();
+        self
+    }
+
+    /// The image `agent` runs: its own from [`DockerConfig::agent_images`], else the
+    /// default one.
+    pub fn image_for(&self, agent: &crate::AgentId) -> &str {
+        self.agent_images
+            .get(agent.as_str())
+            .map_or(self.image.as_str(), String::as_str)
     }
 
     /// Sets the network mode.
@@ -181,6 +212,42 @@ impl DockerConfig {
     }
 }
 
+/// Parses `agent=image` pairs separated by commas (`CODEX_MCP_AGENT_IMAGES`): each agent
+/// id valid and given once, each image a plain reference (no spaces, no `=` or `,`).
+pub fn parse_agent_images(
+    setting: &str,
+    value: &str,
+) -> Result<BTreeMap<String, String>, RuntimeError> {
+    let bad = |reason: String| RuntimeError::InvalidSetting {
+        name: setting.into(),
+        value: value.into(),
+        reason,
+    };
+    let mut out = BTreeMap::new();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((agent, image)) = pair.split_once('=') else {
+            return Err(bad(format!(
+                "{pair:?} is not agent=image; expected e.g. alice=python-tools:3.12,bob=node:22"
+            )));
+        };
+        let (agent, image) = (agent.trim(), image.trim());
+        crate::AgentId::new(agent).map_err(|e| bad(format!("{pair:?}: {e}")))?;
+        let valid = !image.is_empty()
+            && image.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b':' | b'/' | b'@')
+            });
+        if !valid {
+            return Err(bad(format!(
+                "{pair:?}: {image:?} is not an image reference (name[:tag] or name@sha256:...)"
+            )));
+        }
+        if out.insert(agent.to_string(), image.to_string()).is_some() {
+            return Err(bad(format!("agent {agent} is given two images")));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +282,33 @@ mod tests {
     }
 
     #[test]
+    fn agent_images_pick_each_agents_image() {
+        let c = from(&[
+            ("CODEX_MCP_AGENT_IMAGE", "default:1"),
+            (
+                "CODEX_MCP_AGENT_IMAGES",
+                " alice=python-tools:3.12 , bob=reg.example/node@sha256:ab,",
+            ),
+        ]);
+        let Ok(c) = c else {
+            panic!("valid settings refused: {c:?}")
+        };
+        let image = |a: &str| {
+            crate::AgentId::new(a)
+                .map(|a| c.image_for(&a).to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            (image("alice"), image("bob"), image("carol")),
+            (
+                "python-tools:3.12".to_string(),
+                "reg.example/node@sha256:ab".to_string(),
+                "default:1".to_string()
+            )
+        );
+    }
+
+    #[test]
     fn malformed_values_name_the_setting() {
         for (k, v) in [
             ("DOCKER_HOST", "tcp://1.2.3.4:2375"),
@@ -222,6 +316,10 @@ mod tests {
             ("CONTAINER_CPU_LIMIT", "lots"),
             ("CONTAINER_MEMORY_LIMIT", "2 tb"),
             ("CODEX_MCP_WORKSPACE_ROOTS", "relative"),
+            ("CODEX_MCP_AGENT_IMAGES", "alice"),
+            ("CODEX_MCP_AGENT_IMAGES", "no spaces=img:1"),
+            ("CODEX_MCP_AGENT_IMAGES", "alice=img with space"),
+            ("CODEX_MCP_AGENT_IMAGES", "alice=a:1,alice=b:2"),
         ] {
             let msg = from(&[(k, v)])
                 .err()

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use super::labels::{self, CODEX_HOME, LIVE_WORKSPACE, SCRATCH, WORKSPACE};
-use super::{DockerRuntime, exec, layout, stats, status_of, volume};
+use super::{DockerRuntime, exec, layout, prepare, stats, status_of, volume};
 use crate::{
     AgentEnv, AgentId, AgentSpec, AgentState, AgentStatus, RuntimeError, resolve_workspace,
 };
@@ -64,10 +64,10 @@ async fn reuse_or_replace(
         state = Some(ContainerStateStatusEnum::RUNNING);
     }
     let running = state == Some(ContainerStateStatusEnum::RUNNING);
-    let mut changed = layout::changed(&c, &layout::settings(rt, bind));
+    let mut changed = layout::changed(&c, &layout::settings(rt, agent, bind));
     // A stopped agent is started on the image in force today, so a rebuilt image
     // reaches it; a running one on the image this server first saw.
-    if !image_is_current(rt, &c, !running).await {
+    if !image_is_current(rt, agent, &c, !running).await {
         changed.push("CODEX_MCP_AGENT_IMAGE (image id)");
     }
     if !changed.is_empty() {
@@ -121,10 +121,16 @@ async fn replace(
     create_and_start(rt, agent, bind).await
 }
 
-/// Whether `c` runs the configured image. `fresh` asks the engine now; otherwise the
-/// image id first seen by this server is used (one engine call per server, not per call).
-async fn image_is_current(rt: &DockerRuntime, c: &ContainerInspectResponse, fresh: bool) -> bool {
-    match rt.image_id(fresh).await {
+/// Whether `c` runs the agent's configured image. `fresh` asks the engine now; otherwise
+/// the image id first seen by this server is used (one engine call per server, not per
+/// call).
+async fn image_is_current(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    c: &ContainerInspectResponse,
+    fresh: bool,
+) -> bool {
+    match rt.image_id(rt.cfg.image_for(agent), fresh).await {
         Some(id) => c.image.as_deref() == Some(id.as_str()),
         // A missing image surfaces, with its fix, when the container is recreated; keep
         // using the container we have.
@@ -173,16 +179,23 @@ async fn create_and_start(
     agent: &AgentId,
     bind: Option<&Path>,
 ) -> Result<String, RuntimeError> {
-    rt.check_image().await?;
+    let image = rt.cfg.image_for(agent);
+    rt.check_image(image).await?;
     // The new container runs the image in force now: remember its id for later checks.
-    rt.image_id(true).await;
+    rt.image_id(image, true).await;
     volume::ensure(rt, agent, bind.is_none()).await?;
+    // Whatever the image (and whatever an earlier one left), the volumes are the agent
+    // user's before its container starts; an image without Codex gets mcpd's.
+    let prepared = prepare::prepare(rt, agent, image, bind.is_none()).await?;
     let name = rt.container_name(agent);
-    let settings = layout::settings(rt, bind);
+    let settings = layout::settings(rt, agent, bind);
     let opts = CreateContainerOptionsBuilder::new().name(&name).build();
     let id = match rt
         .docker
-        .create_container(Some(opts), layout::body(rt, agent, bind, &settings))
+        .create_container(
+            Some(opts),
+            layout::body(rt, agent, bind, &settings, &prepared),
+        )
         .await
     {
         Ok(r) => r.id,

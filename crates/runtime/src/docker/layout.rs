@@ -21,19 +21,24 @@ use super::labels::{
     self, AGENT_USER, CODEX_HOME, HOME, LABEL_CONFIG, LIVE_ROOT, LIVE_WORKSPACE, VOLUMES,
     WORKSPACE, WRITER_GID,
 };
+use super::prepare::{CODEX_DIST, Prepared};
 use crate::AgentId;
 
 /// Bumped whenever the mount layout changes, so older containers are recreated.
-const LAYOUT: &str = "2: read-only /workspace, writable /live/workspace for group 2000";
+const LAYOUT: &str = "3: read-only /workspace, writable /live/workspace for group 2000; volumes prepared for 1000:1000; pinned Codex at /opt/codex-mcp";
 
 /// The security-relevant settings a container was created with, by the setting that
 /// controls each (so the log can name what changed).
-pub(super) fn settings(rt: &DockerRuntime, bind: Option<&Path>) -> BTreeMap<&'static str, String> {
+pub(super) fn settings(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    bind: Option<&Path>,
+) -> BTreeMap<&'static str, String> {
     let cfg = &rt.cfg;
     let opt = |v: Option<String>| v.unwrap_or_else(|| "unlimited".into());
     BTreeMap::from([
         ("layout (this mcpd version)", LAYOUT.to_string()),
-        ("CODEX_MCP_AGENT_IMAGE", cfg.image.clone()),
+        ("CODEX_MCP_AGENT_IMAGE(S)", cfg.image_for(agent).to_string()),
         ("CONTAINER_NETWORK_MODE", cfg.network_mode.clone()),
         (
             "CONTAINER_CPU_LIMIT",
@@ -79,7 +84,7 @@ pub(super) fn changed(
         .collect()
 }
 
-fn volume_mount(source: String, target: &str, read_only: bool) -> Mount {
+pub(super) fn volume_mount(source: String, target: &str, read_only: bool) -> Mount {
     Mount {
         target: Some(target.into()),
         source: Some(source),
@@ -109,6 +114,7 @@ pub(super) fn body(
     agent: &AgentId,
     bind: Option<&Path>,
     settings: &BTreeMap<&'static str, String>,
+    prepared: &Prepared,
 ) -> ContainerCreateBody {
     let cfg = &rt.cfg;
     let mut mounts: Vec<Mount> = VOLUMES
@@ -126,6 +132,9 @@ pub(super) fn body(
             mounts.push(volume_mount(ws.clone(), WORKSPACE, true));
             mounts.push(volume_mount(ws, LIVE_WORKSPACE, false));
         }
+    }
+    if let Some(codex) = &prepared.codex_volume {
+        mounts.push(volume_mount(codex.clone(), CODEX_DIST, true));
     }
     let tmpfs = HashMap::from([
         (
@@ -152,13 +161,14 @@ pub(super) fn body(
     }
     let memory = cfg.memory_bytes.and_then(|m| i64::try_from(m).ok());
     ContainerCreateBody {
-        image: Some(cfg.image.clone()),
+        image: Some(cfg.image_for(agent).to_string()),
         cmd: Some(vec!["sleep".into(), "infinity".into()]),
         user: Some(AGENT_USER.into()),
         working_dir: Some(WORKSPACE.into()),
         env: Some(vec![
             format!("HOME={HOME}"),
             format!("CODEX_HOME={CODEX_HOME}"),
+            format!("PATH={}", prepared.path),
         ]),
         labels: Some(container_labels),
         host_config: Some(HostConfig {

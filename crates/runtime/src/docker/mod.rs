@@ -31,6 +31,7 @@ mod exec;
 pub mod labels;
 mod layout;
 mod oneoff;
+mod prepare;
 mod stats;
 mod volume;
 
@@ -39,7 +40,10 @@ use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use tracing::warn;
 
-pub use config::{DEFAULT_ENDPOINT, DEFAULT_IMAGE, DEFAULT_PREFIX, DockerConfig};
+pub use config::{
+    DEFAULT_ENDPOINT, DEFAULT_IMAGE, DEFAULT_PREFIX, DockerConfig, parse_agent_images,
+};
+pub use prepare::{CODEX_DIST, ImageReport};
 
 use crate::locks::AgentLocks;
 use crate::{
@@ -56,8 +60,8 @@ pub struct DockerRuntime {
     /// The CPU limit actually applied: the configured one, capped at the engine's CPUs
     /// (the engine refuses a container asking for more CPUs than the host has).
     nano_cpus: Option<i64>,
-    /// The configured image's id as this server first saw it (see `image_id`).
-    image_id: tokio::sync::Mutex<Option<String>>,
+    /// Each agent image's id as this server first saw it, by image (see `image_id`).
+    image_ids: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
     /// Running processes that may write the workspace, by agent (see `exec.rs`).
     writers: exec::Writers,
 }
@@ -103,7 +107,7 @@ impl DockerRuntime {
             cfg,
             locks: AgentLocks::default(),
             nano_cpus,
-            image_id: tokio::sync::Mutex::new(None),
+            image_ids: tokio::sync::Mutex::default(),
             writers: exec::Writers::default(),
         })
     }
@@ -112,7 +116,7 @@ impl DockerRuntime {
     /// `CODEX_MCP_RUNTIME=auto` picks Docker only when this succeeds.
     pub async fn probe(&self) -> Result<(), RuntimeError> {
         self.docker.ping().await.map_err(self.err("ping"))?;
-        self.check_image().await
+        self.check_image(&self.cfg.image).await
     }
 
     /// The settings in force.
@@ -158,27 +162,40 @@ impl DockerRuntime {
     /// capabilities, removed afterwards) and returns what it printed, e.g.
     /// `codex-cli 0.169.0`. For diagnostics (`mcpd doctor`).
     pub async fn image_codex_version(&self) -> Result<String, RuntimeError> {
-        oneoff::codex_version(self).await
+        oneoff::codex_version(self, &self.cfg.image).await
     }
 
-    pub(crate) async fn check_image(&self) -> Result<(), RuntimeError> {
-        match self.docker.inspect_image(&self.cfg.image).await {
+    /// [`DockerRuntime::image_codex_version`] of any image (e.g. the helper image, whose
+    /// Codex agents without one of their own get).
+    pub async fn codex_version_of(&self, image: &str) -> Result<String, RuntimeError> {
+        oneoff::codex_version(self, image).await
+    }
+
+    /// Checks what `image` offers an agent (shell, git, Codex, an agent user) in a
+    /// one-off container of it, for `mcpd doctor`: what is missing and how to fix it.
+    pub async fn check_image_requirements(&self, image: &str) -> Result<ImageReport, RuntimeError> {
+        prepare::check_requirements(self, image).await
+    }
+
+    pub(crate) async fn check_image(&self, image: &str) -> Result<(), RuntimeError> {
+        match self.docker.inspect_image(image).await {
             Ok(_) => Ok(()),
             Err(e) if status_of(&e) == Some(404) => Err(RuntimeError::ImageMissing {
-                image: self.cfg.image.clone(),
+                image: image.to_string(),
             }),
             Err(e) => Err(self.map_err("inspect image", e)),
         }
     }
 
-    /// The configured image's id: asked of the engine when `fresh` or not yet known,
-    /// else remembered. `None` when the image cannot be inspected.
-    pub(crate) async fn image_id(&self, fresh: bool) -> Option<String> {
-        let mut known = self.image_id.lock().await;
-        if fresh || known.is_none() {
-            *known = self.docker.inspect_image(&self.cfg.image).await.ok()?.id;
+    /// `image`'s id: asked of the engine when `fresh` or not yet known, else remembered.
+    /// `None` when the image cannot be inspected.
+    pub(crate) async fn image_id(&self, image: &str, fresh: bool) -> Option<String> {
+        let mut known = self.image_ids.lock().await;
+        if fresh || !known.contains_key(image) {
+            let id = self.docker.inspect_image(image).await.ok()?.id?;
+            known.insert(image.to_string(), id);
         }
-        known.clone()
+        known.get(image).cloned()
     }
 
     /// Turns an engine error into ours; connection failures become `EngineUnreachable`.

@@ -11,12 +11,28 @@ use super::labels::AGENT_USER;
 use super::{DockerRuntime, container};
 use crate::RuntimeError;
 
-pub(super) async fn codex_version(rt: &DockerRuntime) -> Result<String, RuntimeError> {
-    rt.check_image().await?;
-    let body = ContainerCreateBody {
-        image: Some(rt.cfg.image.clone()),
-        cmd: Some(vec!["codex".into(), "--version".into()]),
-        user: Some(AGENT_USER.into()),
+pub(super) async fn codex_version(rt: &DockerRuntime, image: &str) -> Result<String, RuntimeError> {
+    rt.check_image(image).await?;
+    let body = body(image, AGENT_USER, vec!["codex".into(), "--version".into()]);
+    let result = run_once(rt, body).await;
+    let (code, output) = result?;
+    if code == 0 && !output.is_empty() {
+        Ok(output)
+    } else {
+        Err(RuntimeError::ImageLacksCodex {
+            image: image.to_string(),
+            detail: format!("`codex --version` exited with {code}: {output}"),
+        })
+    }
+}
+
+/// A one-off container of `image` running `cmd` as `user`: no network, no capabilities,
+/// a read-only root, `no-new-privileges`.
+pub(super) fn body(image: &str, user: &str, cmd: Vec<String>) -> ContainerCreateBody {
+    ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(cmd),
+        user: Some(user.into()),
         host_config: Some(HostConfig {
             network_mode: Some("none".into()),
             cap_drop: Some(vec!["ALL".into()]),
@@ -25,7 +41,14 @@ pub(super) async fn codex_version(rt: &DockerRuntime) -> Result<String, RuntimeE
             ..Default::default()
         }),
         ..Default::default()
-    };
+    }
+}
+
+/// Creates, runs and removes one container; its exit code and output.
+pub(super) async fn run_once(
+    rt: &DockerRuntime,
+    body: ContainerCreateBody,
+) -> Result<(i64, String), RuntimeError> {
     let id = rt
         .docker
         .create_container(None::<CreateContainerOptions>, body)
@@ -34,15 +57,7 @@ pub(super) async fn codex_version(rt: &DockerRuntime) -> Result<String, RuntimeE
         .id;
     let result = run(rt, &id).await;
     let _ = container::force_remove(rt, &id).await;
-    let (code, output) = result?;
-    if code == 0 && !output.is_empty() {
-        Ok(output)
-    } else {
-        Err(RuntimeError::ImageLacksCodex {
-            image: rt.cfg.image.clone(),
-            detail: format!("`codex --version` exited with {code}: {output}"),
-        })
-    }
+    result
 }
 
 /// Attaches to the container, starts it, and returns its exit code and everything it
