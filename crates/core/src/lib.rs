@@ -38,8 +38,9 @@ pub mod tools;
 pub mod transport;
 
 pub use agents::{AgentConfig, AgentCredentials, AgentManager, Approval, CredentialSource};
+pub use codex_mcp_protocol::tools::{CallToolResult, Tool};
 pub use embed::{AgentCredentialSource, CodexMcp, CodexMcpBuilder, EmbedError};
-pub use server::{McpServer, RequestCtx, ServerOptions, ToolError, ToolHandler};
+pub use server::{FnTool, McpServer, RequestCtx, ServerOptions, ToolError, ToolHandler};
 pub use tools::codex::CodexToolHandler;
 pub use transport::http::HttpOptions;
 pub use transport::stdio::StdioOptions;

@@ -145,6 +145,20 @@ impl CodexMcpBuilder {
         self
     }
 
+    /// The Codex program agents run (default `codex` on `PATH`, or in the image).
+    #[must_use]
+    pub fn codex_program(mut self, program: impl Into<String>) -> Self {
+        self.agent.codex_program = program.into();
+        self
+    }
+
+    /// The `config.toml` every agent's Codex gets (model provider, features, ...).
+    #[must_use]
+    pub fn codex_config(mut self, toml: impl Into<String>) -> Self {
+        self.agent.codex_config = Some(toml.into());
+        self
+    }
+
     /// How Codex may change files (default [`Approval::Suggest`]).
     #[must_use]
     pub fn approval(mut self, approval: Approval) -> Self {
