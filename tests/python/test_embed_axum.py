@@ -5,7 +5,10 @@ calls the app's own tool and `chat` (the real Codex CLI against a scripted model
 127.0.0.1) through the prefix over streamable HTTP and over the HTTP+SSE transport (whose
 `endpoint` event must name /ai/mcp/messages, not /messages).
 
-`EMBED_AXUM_BIN` names the binary (default: <target>/debug/embed-axum). The real Codex is
+The client examples run against it too: examples/client-rust (`CLIENT_RUST_BIN`, default
+<target>/debug/client-rust) and examples/client-python ask for a `review` of a folder.
+
+`EMBED_AXUM_BIN` names the app's binary (default: <target>/debug/embed-axum). The real Codex is
 `CODEX_BIN`, else the pinned one in the test cache (`CODEX_MCP_TEST_CACHE`); without it the
 test is skipped, except under CI=true where that is a failure.
 """
@@ -16,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -35,8 +39,20 @@ REPLY = "hello from the scripted model"
 CHAT_TIMEOUT_S = 120
 
 
+REVIEW = {
+    "summary": "Looks fine.",
+    "verdict": "approve",
+    "comments": [],
+    "scores": [],
+    "recommendations": [],
+}
+
+
 class _Model(BaseHTTPRequestHandler):
-    """A Responses-API server: every turn answers `chat`'s schema with REPLY."""
+    """A Responses-API server: a turn asking for `review`'s schema gets REVIEW, any
+    other `chat`'s answer with REPLY. Request bodies are kept in `seen`."""
+
+    seen: list[str] = []
 
     def log_message(self, *_: Any) -> None:
         pass
@@ -53,8 +69,13 @@ class _Model(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length", "0"))
-        self.rfile.read(length)
-        text = json.dumps({"reply": REPLY, "follow_up_suggestions": [], "referenced_files": []})
+        request = self.rfile.read(length).decode(errors="replace")
+        _Model.seen.append(request)
+        schema = json.dumps(json.loads(request).get("text", {}).get("format", {}))
+        if '"verdict"' in schema:
+            text = json.dumps(REVIEW)
+        else:
+            text = json.dumps({"reply": REPLY, "follow_up_suggestions": [], "referenced_files": []})
         item = {
             "type": "message",
             "id": "msg_1",
@@ -183,3 +204,27 @@ def test_chat_and_the_apps_tool_through_the_prefix(embed_app, transport: str) ->
     assert counted.structured_content == {"words": 3}
     assert not chat.is_error, f"{chat}\n{log_path.read_text(errors='replace')}"
     assert chat.structured_content.get("reply") == REPLY, chat.structured_content
+
+
+def test_the_client_examples_review_a_folder_through_the_prefix(embed_app, tmp_path: Path) -> None:
+    base, log_path = embed_app
+    folder = tmp_path / "project"
+    folder.mkdir()
+    marker = "def add(a, b): return a - b  # marker-7f3a"
+    (folder / "calc.py").write_text(marker + "\n")
+    client_rust = Path(os.environ.get("CLIENT_RUST_BIN", _target_dir() / "debug" / "client-rust"))
+    if not client_rust.is_file():
+        pytest.fail(f"{client_rust} missing: run `cargo build -p client-rust` or set CLIENT_RUST_BIN")
+    client_python = Path(__file__).resolve().parents[2] / "examples" / "client-python" / "review_folder.py"
+    runs = {
+        "rust": [str(client_rust), f"{base}/ai/mcp/mcp", str(folder)],
+        "python": [sys.executable, str(client_python), f"{base}/ai/mcp/mcp", str(folder)],
+        "python-sse": [sys.executable, str(client_python), f"{base}/ai/mcp/sse", str(folder), "--sse"],
+    }
+    for name, argv in runs.items():
+        before = len(_Model.seen)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=CHAT_TIMEOUT_S)
+        assert out.returncode == 0, f"{name}: {out.stderr}\n{log_path.read_text(errors='replace')}"
+        assert json.loads(out.stdout) == REVIEW, f"{name}: {out.stdout}"
+        # The folder's file reached the model through the client, the app and Codex.
+        assert any("marker-7f3a" in r for r in _Model.seen[before:]), name
