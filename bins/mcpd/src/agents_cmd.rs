@@ -115,7 +115,8 @@ async fn ask_server(
 
 /// Builds the engine on these settings and calls the tool without any transport.
 async fn in_process(settings: &Settings, tool: &str, arguments: Value) -> anyhow::Result<Value> {
-    let (server, _http, _credentials) = crate::app::build(settings).await?;
+    let mcp = crate::app::build(settings).await?;
+    let server = mcp.server();
     let request = Request {
         jsonrpc: "2.0".into(),
         id: RequestId::Number(1),

@@ -5,91 +5,18 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use codex_mcp_core::agents::lifecycle::LifecyclePolicy;
-use codex_mcp_core::agents::session_records::SessionRecorder;
-use codex_mcp_core::agents::{AgentConfig, AgentManager, Approval, CredentialSource};
-use codex_mcp_core::server::{McpServer, ServerOptions};
-use codex_mcp_core::tools::codex::CodexToolHandler;
-use codex_mcp_core::tools::prompts::CatalogPrompt;
-use codex_mcp_core::tools::server::{ServerFacts, ServerToolHandler};
-use codex_mcp_core::transport::http::metrics::MetricsReporter;
-use codex_mcp_core::transport::http::{HealthReporter, HostPolicy, HttpOptions};
+use codex_mcp_core::transport::http::HostPolicy;
+use codex_mcp_core::{AgentConfig, CodexMcp, EmbedError, HttpOptions, ServerOptions};
 use codex_mcp_protocol::lifecycle::Implementation;
 use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
 use codex_mcp_runtime::local::{LocalConfig, LocalRuntime};
 use codex_mcp_runtime::{AgentRuntime, RuntimeKind};
-use codex_mcp_tools::ToolKind;
-use codex_mcp_tools::tools::health::{CodexHealth, CredentialsHealth};
-use serde_json::{Value, json};
 
-use crate::credentials::AgentCredentialSource;
-use crate::settings::{ApprovalMode, RuntimeChoice, Settings};
+use crate::settings::{RuntimeChoice, Settings};
 
 const INSTRUCTIONS: &str = "codex-mcp hands work to OpenAI's Codex CLI. Each agent gets its own \
 persistent environment (workspace, Codex home, conversation history). Pass agent_id (or the \
 X-Agent-Id header) to keep your work in one environment. Call health_check first if unsure.";
-
-/// Facts about this deployment for `health_check` and `/health`.
-pub struct Facts {
-    runtime: &'static str,
-    runtime_note: Option<String>,
-    credentials: Arc<AgentCredentialSource>,
-    codex_program: String,
-    /// `codex --version` as probed at startup (local runtime only).
-    codex_version: Option<crate::codex_version::CodexVersion>,
-    kind: RuntimeKind,
-    /// How exposed this server is (`exposure`), shown in `/health`.
-    warnings: Vec<String>,
-}
-
-impl ServerFacts for Facts {
-    fn runtime(&self) -> (String, Option<String>) {
-        (self.runtime.to_string(), self.runtime_note.clone())
-    }
-
-    fn credentials(&self) -> CredentialsHealth {
-        self.credentials.health()
-    }
-
-    fn codex(&self) -> CodexHealth {
-        let available = match self.kind {
-            RuntimeKind::Docker => true,
-            _ => {
-                let p = std::path::Path::new(&self.codex_program);
-                if p.components().count() > 1 {
-                    p.is_file()
-                } else {
-                    std::env::var_os("PATH").is_some_and(|path| {
-                        std::env::split_paths(&path).any(|d| d.join(p).is_file())
-                    })
-                }
-            }
-        };
-        let version = self.codex_version.as_ref();
-        // A missing binary is named by `available`; a version problem only when it runs.
-        let problem = version
-            .and_then(|v| v.problem.as_ref())
-            .filter(|_| available)
-            .map(|p| format!("{p}: {}", crate::codex_version::FIX));
-        CodexHealth {
-            available: available && problem.is_none(),
-            version: version.map(|v| v.line.clone()).filter(|l| !l.is_empty()),
-            problem,
-        }
-    }
-}
-
-impl HealthReporter for Facts {
-    fn report(&self) -> Value {
-        let credentials = self.credentials();
-        json!({
-            "runtime": self.runtime,
-            "runtime_note": self.runtime_note,
-            "credentials": credentials,
-            "codex": self.codex(),
-            "warnings": self.warnings,
-        })
-    }
-}
 
 /// The Docker backend's settings: mcpd's, plus the engine's own `DOCKER_HOST` (read as
 /// the docker CLI reads it).
@@ -175,13 +102,8 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
     }
 }
 
-/// The engine, HTTP options and the agents' credentials (whose broker route the HTTP
-/// server mounts) for these settings.
-pub async fn build(
-    settings: &Settings,
-) -> anyhow::Result<(McpServer, HttpOptions, Arc<AgentCredentialSource>)> {
-    let store = crate::store::open(settings).await?;
-    crate::store::spawn_retention(Arc::clone(&store), settings);
+/// The engine for these settings, built through the same facade an embedder uses.
+pub async fn build(settings: &Settings) -> anyhow::Result<CodexMcp> {
     let (runtime, runtime_note) = runtime(settings).await?;
     let kind = runtime.kind();
     let codex_config = match &settings.codex_config {
@@ -196,59 +118,6 @@ pub async fn build(
     };
     let agents_reach_server =
         kind == RuntimeKind::Local || settings.container_network_mode == "host";
-    let credentials = AgentCredentialSource::start(settings, agents_reach_server)?;
-    let codex_for_facts = codex_program.clone();
-    let codex_version = match kind {
-        RuntimeKind::Local => {
-            let found = crate::codex_version::probe(&codex_program, Duration::from_secs(10)).await;
-            if let Some(problem) = &found.problem {
-                tracing::warn!("{problem}: {}", crate::codex_version::FIX);
-            }
-            Some(found)
-        }
-        RuntimeKind::Docker => None,
-    };
-    let manager = Arc::new(
-        AgentManager::new(
-            runtime,
-            AgentConfig {
-                codex_program,
-                model: settings.codex_model.clone(),
-                provider: settings.codex_provider.clone(),
-                approval: match settings.approval_mode {
-                    ApprovalMode::Suggest => Approval::Suggest,
-                    ApprovalMode::Auto => Approval::Auto,
-                    ApprovalMode::Manual => Approval::Manual,
-                },
-                codex_config,
-                workspaces: settings.agent_workspaces.iter().cloned().collect(),
-                max_diff_bytes: usize::try_from(settings.max_diff_bytes).unwrap_or(usize::MAX),
-            },
-            Some(credentials.clone() as Arc<dyn CredentialSource>),
-            store,
-        )
-        .with_lifecycle(LifecyclePolicy {
-            max_running: settings.max_concurrent_sessions,
-            idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
-        })
-        .with_session_key(
-            crate::session_key::load_or_create(&settings.data_dir).map_err(anyhow::Error::msg)?,
-        )
-        .with_max_agents(settings.max_agents),
-    );
-    manager.spawn_idle_sweeper();
-    let facts = Arc::new(Facts {
-        runtime: match kind {
-            RuntimeKind::Docker => "docker",
-            RuntimeKind::Local => "local",
-        },
-        runtime_note,
-        credentials: credentials.clone(),
-        codex_program: codex_for_facts,
-        codex_version,
-        kind,
-        warnings: settings.exposure_warnings.clone(),
-    });
     let options = ServerOptions {
         info: Implementation {
             name: "mcpd".into(),
@@ -261,46 +130,48 @@ pub async fn build(
         max_calls_per_token: settings.max_calls_per_token,
         ..ServerOptions::default()
     };
-    let mut builder = McpServer::builder(options)
-        .session_observer(Arc::new(SessionRecorder::new(Arc::clone(&manager))));
-    for spec in codex_mcp_tools::catalogue() {
-        match spec.kind {
-            ToolKind::Codex(_) => {
-                builder = builder.tool(CodexToolHandler::new(spec, Arc::clone(&manager)))
-            }
-            ToolKind::Server => {
-                builder = builder.tool(ServerToolHandler::new(
-                    spec,
-                    Arc::clone(&manager),
-                    facts.clone() as Arc<dyn ServerFacts>,
-                ));
-            }
-        }
+    if let Some(table) = &settings.tokens {
+        tracing::info!(
+            tokens = table.len(),
+            "bearer tokens required (MCPD_TOKENS_FILE)"
+        );
     }
-    for prompt in CatalogPrompt::all() {
-        builder = builder.prompt(prompt);
-    }
-    let server = builder.build();
-    let tokens = match &settings.tokens_file {
-        Some(path) => {
-            let table = crate::tokens::load(path).map_err(anyhow::Error::msg)?;
-            tracing::info!(
-                tokens = table.len(),
-                "bearer tokens required (MCPD_TOKENS_FILE)"
-            );
-            Some(table)
-        }
-        None => None,
-    };
     let http = HttpOptions {
         host_policy: HostPolicy::loopback()
             .with_hosts(settings.allowed_hosts.iter().cloned())
             .with_origins(settings.allowed_origins.iter().cloned()),
-        health: Some(facts as Arc<dyn HealthReporter>),
-        metrics: Some(Arc::clone(&manager) as Arc<dyn MetricsReporter>),
-        tokens,
-        bearer_exempt_paths: vec![crate::credentials::BROKER_PATH.to_string()],
+        tokens: settings.tokens.clone(),
         ..HttpOptions::default()
     };
-    Ok((server, http, credentials))
+    let mcp = CodexMcp::builder(&settings.data_dir)
+        .runtime(runtime, runtime_note)
+        .retention_days(settings.call_retention_days)
+        .detect_credentials(crate::credentials::detect_inputs(settings))
+        .agents_reach_server(agents_reach_server)
+        .agent_config(AgentConfig {
+            codex_program,
+            model: settings.codex_model.clone(),
+            provider: settings.codex_provider.clone(),
+            approval: settings.approval_mode,
+            codex_config,
+            workspaces: settings.agent_workspaces.iter().cloned().collect(),
+            max_diff_bytes: usize::try_from(settings.max_diff_bytes).unwrap_or(usize::MAX),
+        })
+        .lifecycle(LifecyclePolicy {
+            max_running: settings.max_concurrent_sessions,
+            idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
+        })
+        .max_agents(settings.max_agents)
+        .server_options(options)
+        .http_options(http)
+        .warnings(settings.exposure_warnings.clone())
+        .build()
+        .await
+        .map_err(|e| match e {
+            EmbedError::DataDir { .. } | EmbedError::Store { .. } => {
+                anyhow::anyhow!("CODEX_MCP_DATA_DIR: {e}")
+            }
+            other => anyhow::Error::new(other),
+        })?;
+    Ok(mcp)
 }

@@ -1,219 +1,31 @@
-//! Credentials for agents: `codex-mcp-auth`'s [`TokenRefresher`] behind core's
-//! [`CredentialSource`], the health facts built from its status, and the refresh broker
-//! route agents' Codex sends its token refreshes to (`docs/auth.md`).
+//! What credential detection reads, from mcpd's settings. The credential bridge itself
+//! (refresher, health facts, broker route) lives in `codex_mcp_core::embed::credentials`.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use codex_mcp_auth::{DetectInputs, Secret};
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use codex_mcp_auth::{
-    AuthError, AuthMethod, AuthStatus, BrokerKey, BrokerReply, DetectInputs, REFRESH_URL_ENV,
-    RefreshConfig, Secret, TokenRefresher,
-};
-use codex_mcp_core::agents::{AgentCredentials, CredentialError, CredentialSource};
-use codex_mcp_runtime::AgentId;
-use codex_mcp_tools::tools::health::CredentialsHealth;
-
-use crate::settings::{AuthMethod as MethodSetting, Settings};
-
-/// Where mcpd's HTTP server answers agents' token refreshes.
-pub const BROKER_PATH: &str = "/auth/oauth/token";
-
-/// How often the login is re-checked (and refreshed when due) while no call comes in.
-const BACKGROUND_INTERVAL: Duration = Duration::from_secs(60);
-
-/// Largest refresh request body the broker reads (Codex sends a few hundred bytes).
-const BROKER_BODY_LIMIT: usize = 64 * 1024;
+use crate::settings::Settings;
 
 /// Detection inputs from mcpd's settings (environment, config file or flags), with the
-/// home directories from the process environment.
+/// home directories from the process environment. The auth preferences go over already
+/// parsed, so auth does not parse them again.
 pub fn detect_inputs(settings: &Settings) -> DetectInputs {
     let mut inputs = DetectInputs::from_process_env();
     inputs.codex_auth_dir = settings.auth_dir.clone();
     inputs.openai_api_key = settings.openai_api_key.as_deref().map(Secret::new);
     inputs.chatgpt_oauth_token = settings.chatgpt_oauth_token.as_deref().map(Secret::new);
-    inputs.auth_method = Some(
-        match settings.auth_method {
-            MethodSetting::Auto => "auto",
-            MethodSetting::ApiKey => "api_key",
-            MethodSetting::Oauth => "oauth",
-        }
-        .to_string(),
-    );
-    inputs.prefer_oauth = Some(settings.prefer_oauth.to_string());
+    inputs.auth_method = None;
+    inputs.prefer_oauth = None;
+    inputs.settings = Some(codex_mcp_auth::Settings {
+        method: settings.auth_method,
+        prefer_oauth: settings.prefer_oauth,
+    });
     inputs
-}
-
-/// The health facts of a status: method, source, time to expiry and problems; never a
-/// secret (the status holds none).
-pub fn health_of(status: &AuthStatus) -> CredentialsHealth {
-    CredentialsHealth {
-        method: match status.method {
-            AuthMethod::ApiKey => "api_key",
-            AuthMethod::Chatgpt => "chatgpt",
-            AuthMethod::None => "none",
-        }
-        .to_string(),
-        source: status.source.clone(),
-        expires_in_seconds: status.expires_in_secs,
-        problems: status.problems.clone(),
-    }
-}
-
-/// The server's credentials: one login, refreshed by the server alone, handed to each
-/// agent as its own auth.json (with a per-agent ticket in place of the refresh token).
-pub struct AgentCredentialSource {
-    refresher: TokenRefresher,
-    /// Whether agents' Codex can reach this server (local runtime, or Docker with the
-    /// host's network), and so may be pointed at the broker.
-    agents_reach_server: bool,
-    /// The broker's URL once the HTTP server listens.
-    broker_url: OnceLock<String>,
-}
-
-impl AgentCredentialSource {
-    /// Detects the credentials from `settings` and starts keeping them fresh in the
-    /// background (requires a Tokio runtime).
-    pub fn start(settings: &Settings, agents_reach_server: bool) -> anyhow::Result<Arc<Self>> {
-        let refresher = TokenRefresher::new(
-            detect_inputs(settings),
-            RefreshConfig::from_process_env(),
-            BrokerKey::random(),
-        )?;
-        tokio::spawn(refresher.clone().run_background(BACKGROUND_INTERVAL));
-        let status = refresher.status();
-        tracing::info!(
-            method = ?status.method,
-            source = status.source.as_deref().unwrap_or("-"),
-            ready = status.ready,
-            "credentials"
-        );
-        for problem in &status.problems {
-            tracing::warn!("credentials: {problem}");
-        }
-        Ok(Arc::new(Self {
-            refresher,
-            agents_reach_server,
-            broker_url: OnceLock::new(),
-        }))
-    }
-
-    /// The current status (method, source, expiry, problems).
-    pub fn status(&self) -> AuthStatus {
-        self.refresher.status()
-    }
-
-    /// The status as `health_check` and `/health` show it.
-    pub fn health(&self) -> CredentialsHealth {
-        health_of(&self.status())
-    }
-
-    /// Records that the HTTP server listens on `addr`, so agents that can reach it are
-    /// started with their token refreshes pointed at the broker.
-    pub fn serve_broker_at(&self, addr: SocketAddr) {
-        if self.agents_reach_server {
-            let url = format!("http://{}{BROKER_PATH}", reachable(addr));
-            tracing::debug!(%url, "agents refresh their ChatGPT tokens through this server");
-            let _ = self.broker_url.set(url);
-        }
-    }
-
-    /// The broker route, to merge into mcpd's HTTP router.
-    pub fn broker_router(self: &Arc<Self>) -> axum::Router {
-        axum::Router::new()
-            .route(BROKER_PATH, axum::routing::post(broker))
-            .layer(DefaultBodyLimit::max(BROKER_BODY_LIMIT))
-            .with_state(self.refresher.clone())
-    }
-
-    /// The tool error for credentials that cannot serve a call: every problem the status
-    /// names (so a malformed file or a conflicting setting is named), then `error` unless
-    /// a problem already says it.
-    fn unusable(&self, error: &AuthError) -> String {
-        let mut parts = self.status().problems;
-        let error = error.to_string();
-        let said = error.to_lowercase();
-        if !parts.iter().any(|p| p.to_lowercase().contains(&said)) {
-            parts.push(error);
-        }
-        parts.join(" ")
-    }
-}
-
-#[async_trait::async_trait]
-impl CredentialSource for AgentCredentialSource {
-    async fn for_agent(
-        &self,
-        agent: &AgentId,
-    ) -> Result<Option<AgentCredentials>, CredentialError> {
-        let file = self
-            .refresher
-            .prepare_agent(agent.as_str())
-            .await
-            .map_err(|e| CredentialError::new(self.unusable(&e)).with_source(e))?;
-        let env = self
-            .broker_url
-            .get()
-            .map(|url| vec![(REFRESH_URL_ENV.to_string(), url.clone())])
-            .unwrap_or_default();
-        Ok(Some(AgentCredentials {
-            auth_json: file.bytes().to_vec(),
-            fingerprint: file.fingerprint().to_hex(),
-            env,
-        }))
-    }
-
-    fn revoke(&self, agent: &str) {
-        self.refresher.revoke_agent(agent);
-        tracing::info!(agent, "revoked the purged agent's token broker tickets");
-    }
-}
-
-/// `POST /auth/oauth/token`: an agent's Codex refreshing with its ticket.
-async fn broker(State(refresher): State<TokenRefresher>, body: Bytes) -> Response {
-    let reply = refresher.handle_agent_refresh(&body).await;
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, BrokerReply::CONTENT_TYPE)],
-        Bytes::copy_from_slice(reply.body()),
-    )
-        .into_response()
-}
-
-/// The address an agent on this host dials for a server listening on `addr`: loopback
-/// for a wildcard address, else the address itself.
-fn reachable(addr: SocketAddr) -> SocketAddr {
-    let ip = match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    SocketAddr::new(ip, addr.port())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-
-    #[test]
-    fn wildcard_listen_addresses_are_dialled_on_loopback() {
-        let cases = [
-            ("0.0.0.0:8210", "127.0.0.1:8210"),
-            ("[::]:8210", "[::1]:8210"),
-            ("127.0.0.1:9", "127.0.0.1:9"),
-            ("10.1.2.3:80", "10.1.2.3:80"),
-        ];
-        for (listen, dialled) in cases {
-            let addr: SocketAddr = listen.parse().unwrap_or_else(|e| panic!("{listen}: {e}"));
-            assert_eq!(reachable(addr).to_string(), dialled);
-        }
-    }
 
     #[test]
     fn settings_from_any_layer_decide_detection() {
@@ -234,43 +46,19 @@ mod tests {
         assert_eq!(
             (
                 inputs.codex_auth_dir,
-                inputs.auth_method,
-                inputs.prefer_oauth,
+                inputs.settings,
                 inputs.openai_api_key.as_ref().map(Secret::expose),
                 inputs.chatgpt_oauth_token.is_some(),
             ),
             (
                 Some(std::path::PathBuf::from("/srv/login")),
-                Some("api_key".to_string()),
-                Some("false".to_string()),
+                Some(codex_mcp_auth::Settings {
+                    method: codex_mcp_auth::MethodSetting::ApiKey,
+                    prefer_oauth: false,
+                }),
                 Some("sk-from-file"),
                 false,
             )
         );
-    }
-
-    #[test]
-    fn health_shows_the_status_without_secrets() {
-        let none = health_of(&AuthStatus::none(Vec::new()));
-        assert_eq!(
-            (none.method.as_str(), none.source, none.expires_in_seconds),
-            ("none", None, None)
-        );
-        assert_eq!(
-            none.problems,
-            vec![codex_mcp_auth::NO_CREDENTIALS_MESSAGE.to_string()]
-        );
-    }
-
-    #[test]
-    fn local_agents_inherit_none_of_the_variables_that_override_their_auth_json() {
-        // The local runtime passes only an allow-list of the server's variables to agent
-        // processes; none of them may be one that would override the injected login.
-        let leaked: Vec<&str> = codex_mcp_runtime::local::PASSTHROUGH_ENV
-            .iter()
-            .copied()
-            .filter(|v| codex_mcp_auth::AGENT_ENV_REMOVE.contains(v))
-            .collect();
-        assert_eq!(leaked, Vec::<&str>::new());
     }
 }

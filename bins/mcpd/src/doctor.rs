@@ -182,10 +182,11 @@ async fn local_codex(settings: &Settings) -> Verdict {
         .codex_bin
         .as_ref()
         .map_or_else(|| "codex".to_string(), |p| p.display().to_string());
-    let found = crate::codex_version::probe(&program, Duration::from_secs(20)).await;
+    let found =
+        codex_mcp_core::embed::codex_version::probe(&program, Duration::from_secs(20)).await;
     match found.problem {
         None => Verdict::Ok(format!("{program}: {}", found.line)),
-        Some(problem) => fail(problem, crate::codex_version::FIX),
+        Some(problem) => fail(problem, codex_mcp_core::embed::codex_version::FIX),
     }
 }
 
@@ -193,7 +194,7 @@ async fn local_codex(settings: &Settings) -> Verdict {
 /// `mcpd auth status` shows it in full).
 fn credentials(settings: &Settings) -> Verdict {
     let status = codex_mcp_auth::detect(&crate::credentials::detect_inputs(settings)).status();
-    let health = crate::credentials::health_of(&status);
+    let health = codex_mcp_core::embed::credentials::health_of(&status);
     if status.ready {
         return Verdict::Ok(format!(
             "{} ({})",

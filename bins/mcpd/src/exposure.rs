@@ -65,7 +65,7 @@ pub fn assess(settings: &Settings) -> Result<Vec<String>, String> {
         warnings.push(local_with_tokens_warning());
     }
     if let Some(path) = &settings.tokens_file
-        && let Some(mode) = crate::file_modes::loose_mode(path)
+        && let Some(mode) = codex_mcp_core::embed::file_modes::loose_mode(path)
     {
         warnings.push(format!(
             "MCPD_TOKENS_FILE={} can be read or written by other users (mode {mode:04o}); \

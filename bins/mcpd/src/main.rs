@@ -7,20 +7,16 @@ mod agents_cmd;
 mod app;
 mod auth_cmd;
 mod cli;
-mod codex_version;
 mod credentials;
 mod doctor;
 mod exposure;
-mod file_modes;
-mod session_key;
 mod settings;
-mod store;
 mod tokens;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use codex_mcp_core::transport::http;
+use codex_mcp_core::StdioOptions;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, ServeArgs};
@@ -181,7 +177,7 @@ async fn shutdown_signal() {
 }
 
 async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
-    let (server, http, credentials) = app::build(&settings).await?;
+    let mcp = app::build(&settings).await?;
     if args.stdio {
         tracing::info!("serving MCP on stdio");
         let token = CancellationToken::new();
@@ -190,18 +186,11 @@ async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
             shutdown_signal().await;
             stop.cancel();
         });
-        let options = codex_mcp_core::transport::stdio::StdioOptions {
+        let options = StdioOptions {
             agent: args.agent_id,
             ..Default::default()
         };
-        codex_mcp_core::transport::stdio::serve(
-            server,
-            tokio::io::stdin(),
-            tokio::io::stdout(),
-            options,
-            token,
-        )
-        .await?;
+        mcp.serve_stdio(options, token).await?;
         return Ok(());
     }
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -209,12 +198,7 @@ async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (MCPD_LISTEN): {e}", settings.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "mcpd listening: streamable HTTP at http://{addr}/mcp, legacy SSE at http://{addr}/sse");
-    credentials.serve_broker_at(addr);
-    let state = http::HttpState::new(server, http);
-    // The broker route goes in through `router_with`, behind the Host/Origin gate; its
-    // path is the one bearer-exempt route (agents authenticate with their ticket).
-    let router = http::router_with(state.clone(), credentials.broker_router());
-    http::serve_router(listener, router, state, shutdown_signal()).await?;
+    mcp.serve_http(listener, shutdown_signal()).await?;
     tracing::info!("mcpd stopped");
     Ok(())
 }

@@ -37,6 +37,9 @@ pub struct DetectInputs {
     pub auth_method: Option<String>,
     /// `CODEX_PREFER_OAUTH`.
     pub prefer_oauth: Option<String>,
+    /// Both preferences already parsed (by a program that checks its settings at
+    /// startup); when set, `auth_method` and `prefer_oauth` are not read.
+    pub settings: Option<Settings>,
 }
 
 impl DetectInputs {
@@ -54,6 +57,7 @@ impl DetectInputs {
             openai_api_key: var("OPENAI_API_KEY").map(|v| Secret::new(v.trim())),
             auth_method: var("CODEX_AUTH_METHOD"),
             prefer_oauth: var("CODEX_PREFER_OAUTH"),
+            settings: None,
         }
     }
 
@@ -121,10 +125,13 @@ pub fn detect(inputs: &DetectInputs) -> Detection {
 /// Searches for credentials; `now` decides whether a login is already dead, which makes
 /// `auto` fall back to the other kind.
 pub fn detect_at(inputs: &DetectInputs, now: DateTime<Utc>) -> Detection {
-    let (settings, mut problems) = Settings::parse(
-        inputs.auth_method.as_deref(),
-        inputs.prefer_oauth.as_deref(),
-    );
+    let (settings, mut problems) = match inputs.settings {
+        Some(parsed) => (parsed, Vec::new()),
+        None => Settings::parse(
+            inputs.auth_method.as_deref(),
+            inputs.prefer_oauth.as_deref(),
+        ),
+    };
     let mut oauth: Vec<Candidate> = Vec::new();
     let mut keys: Vec<Candidate> = Vec::new();
 

@@ -325,3 +325,24 @@ fn login_command_targets_the_searched_directory() {
         codex_mcp_auth::login_command(std::path::Path::new("codex"), &DetectInputs::default());
     assert!(default.env.is_empty());
 }
+
+#[test]
+fn parsed_settings_are_used_as_they_are() {
+    // A program that parsed CODEX_AUTH_METHOD itself hands the value over typed; the
+    // text fields are then not read (nor reported as bogus).
+    let inputs = DetectInputs {
+        openai_api_key: Some(Secret::new("sk-env-1")),
+        auth_method: Some("bogus".into()),
+        settings: Some(codex_mcp_auth::Settings {
+            method: codex_mcp_auth::MethodSetting::OAuth,
+            prefer_oauth: true,
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        status(&inputs),
+        AuthStatus::none(vec![
+            "CODEX_AUTH_METHOD=oauth, but no ChatGPT login was found (run `codex login` on the host). An API key exists at env:OPENAI_API_KEY: set CODEX_AUTH_METHOD=auto (or api_key) to use it.".into()
+        ])
+    );
+}

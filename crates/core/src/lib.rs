@@ -7,6 +7,9 @@
 //!   answers requests of both protocol eras (the 2025-11-25-and-earlier handshake era
 //!   and the stateless 2026-07-28 era).
 //! - [`session`]: legacy-era sessions, shared by every transport that has them.
+//! - [`CodexMcp`] ([`embed`]): the whole server in a few lines: the Codex tools over
+//!   every transport, with a store, a runtime and credentials, as an axum `Router` to
+//!   nest anywhere in an application (see `docs/embedding.md`).
 //! - [`transport`]: the ways clients reach the engine: streamable HTTP (`/mcp`), the
 //!   2024-11-05 HTTP+SSE transport (`/sse` + `/messages`), a plain REST route
 //!   (`/tools/{name}`), `/health`, and stdio.
@@ -28,7 +31,16 @@
 
 pub mod agents;
 pub mod codex;
+pub mod embed;
 pub mod server;
 pub mod session;
 pub mod tools;
 pub mod transport;
+
+pub use agents::{AgentConfig, AgentCredentials, AgentManager, Approval, CredentialSource};
+pub use codex_mcp_protocol::tools::{CallToolResult, Tool};
+pub use embed::{AgentCredentialSource, CodexMcp, CodexMcpBuilder, EmbedError};
+pub use server::{FnTool, McpServer, RequestCtx, ServerOptions, ToolError, ToolHandler};
+pub use tools::codex::CodexToolHandler;
+pub use transport::http::HttpOptions;
+pub use transport::stdio::StdioOptions;

@@ -31,7 +31,7 @@ pub mod local;
 pub use codex_mcp_protocol::AgentId;
 pub use error::RuntimeError;
 pub use handle::{ExecHandle, ExecOutput, OutputTooLarge};
-pub use limits::{parse_cpu_limit, parse_memory_limit, parse_workspace_roots};
+pub use limits::{parse_cpu_limit, parse_memory_limit, parse_size, parse_workspace_roots};
 pub use types::{
     AgentEnv, AgentRuntime, AgentSpec, AgentState, AgentStatus, ExecEvent, ExecSpec, RuntimeChoice,
     RuntimeKind,

@@ -5,10 +5,26 @@ use std::path::PathBuf;
 use crate::RuntimeError;
 
 /// Parses `CONTAINER_MEMORY_LIMIT`-style sizes: a whole number of bytes with an optional
-/// `b`, `k`, `m` or `g` suffix (powers of 1024, case-insensitive; `2048m`, `2g`, `512k`).
+/// `b`, `k`, `m` or `g` suffix (powers of 1024, case-insensitive; `2048m`, `2g`, `2gb`,
+/// `512k`), at least the 6 MiB Docker needs.
 ///
 /// Docker's own CLI accepts the same shapes, so values copied from `docker run -m` work.
 pub fn parse_memory_limit(name: &str, value: &str) -> Result<u64, RuntimeError> {
+    let bytes = parse_size(name, value)?;
+    // Docker refuses limits under 6 MiB; say so here rather than at container creation.
+    if bytes < 6 << 20 {
+        return Err(RuntimeError::InvalidSetting {
+            name: name.to_string(),
+            value: value.to_string(),
+            reason: "Docker needs at least 6m of memory per container".to_string(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Parses a size in bytes written as [`parse_memory_limit`] reads it, without the
+/// container minimum (the one size parser of every setting holding a size).
+pub fn parse_size(name: &str, value: &str) -> Result<u64, RuntimeError> {
     let bad = |reason: &str| RuntimeError::InvalidSetting {
         name: name.to_string(),
         value: value.to_string(),
@@ -36,10 +52,6 @@ pub fn parse_memory_limit(name: &str, value: &str) -> Result<u64, RuntimeError> 
     let bytes = n
         .checked_mul(mult)
         .ok_or_else(|| bad("the size is too large"))?;
-    // Docker refuses limits under 6 MiB; say so here rather than at container creation.
-    if bytes < 6 << 20 {
-        return Err(bad("Docker needs at least 6m of memory per container"));
-    }
     Ok(bytes)
 }
 

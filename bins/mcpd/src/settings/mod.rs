@@ -79,18 +79,6 @@ settings! {
     "MCPD_MAX_CALLS_PER_TOKEN", Some("64"), false, "Most tool calls running at once per bearer token (without tokens: for the whole server); more are refused at once (0: no bound).";
 }
 
-/// Where agents live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuntimeChoice {
-    /// Docker when the engine answers and the image exists, else local.
-    Auto,
-    /// Always Docker.
-    Docker,
-    /// Always host folders.
-    Local,
-}
-
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -101,29 +89,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// How Codex may change files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApprovalMode {
-    /// Work on a copy and return the diff.
-    Suggest,
-    /// Apply changes to the workspace.
-    Auto,
-    /// Like suggest until approvals can be forwarded.
-    Manual,
-}
-
-/// How credentials are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    /// Detect.
-    Auto,
-    /// API key only.
-    ApiKey,
-    /// ChatGPT login only.
-    Oauth,
-}
+pub use codex_mcp_auth::MethodSetting;
+pub use codex_mcp_core::Approval;
+pub use codex_mcp_runtime::RuntimeChoice;
 
 /// The effective settings.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -139,9 +107,10 @@ pub struct Settings {
     pub tokens_file: Option<PathBuf>,
     #[serde(skip)]
     pub token: Option<String>,
-    /// The parsed `MCPD_TOKENS_FILE`, filled in by `main` after loading.
+    /// The parsed `MCPD_TOKENS_FILE`, filled in once by `main` (see `tokens::load`).
     #[serde(skip)]
     pub tokens: Option<std::sync::Arc<codex_mcp_core::transport::http::bearer::TokenTable>>,
+    #[serde(serialize_with = "values::runtime_text")]
     pub runtime: RuntimeChoice,
     pub data_dir: PathBuf,
     pub codex_bin: Option<PathBuf>,
@@ -156,7 +125,8 @@ pub struct Settings {
     pub openai_api_key: Option<String>,
     #[serde(skip)]
     pub chatgpt_oauth_token: Option<String>,
-    pub auth_method: AuthMethod,
+    #[serde(serialize_with = "values::method_text")]
+    pub auth_method: MethodSetting,
     pub prefer_oauth: bool,
     pub auth_dir: Option<PathBuf>,
     pub oauth_client_id: String,
@@ -166,7 +136,8 @@ pub struct Settings {
     pub oauth_token_storage_path: Option<PathBuf>,
     pub codex_model: Option<String>,
     pub codex_provider: Option<String>,
-    pub approval_mode: ApprovalMode,
+    #[serde(serialize_with = "values::approval_text")]
+    pub approval_mode: Approval,
     pub max_concurrent_sessions: usize,
     pub session_timeout_seconds: u64,
     pub container_cpu_limit: f64,
@@ -287,14 +258,7 @@ impl Settings {
             token: r.string("MCPD_TOKEN")?,
             tokens: None,
             runtime: r
-                .parse("CODEX_MCP_RUNTIME", |v| {
-                    match v.to_ascii_lowercase().as_str() {
-                        "auto" => Ok(RuntimeChoice::Auto),
-                        "docker" => Ok(RuntimeChoice::Docker),
-                        "local" => Ok(RuntimeChoice::Local),
-                        _ => Err("expected auto, docker or local".into()),
-                    }
-                })?
+                .parse("CODEX_MCP_RUNTIME", values::parse_runtime)?
                 .unwrap_or(RuntimeChoice::Auto),
             data_dir: r
                 .path("CODEX_MCP_DATA_DIR")?
@@ -323,15 +287,8 @@ impl Settings {
             openai_api_key: r.string("OPENAI_API_KEY")?,
             chatgpt_oauth_token: r.string("CHATGPT_OAUTH_TOKEN")?,
             auth_method: r
-                .parse("CODEX_AUTH_METHOD", |v| {
-                    match v.to_ascii_lowercase().as_str() {
-                        "auto" => Ok(AuthMethod::Auto),
-                        "api_key" => Ok(AuthMethod::ApiKey),
-                        "oauth" => Ok(AuthMethod::Oauth),
-                        _ => Err("expected auto, api_key or oauth".into()),
-                    }
-                })?
-                .unwrap_or(AuthMethod::Auto),
+                .parse("CODEX_AUTH_METHOD", values::parse_auth_method)?
+                .unwrap_or(MethodSetting::Auto),
             prefer_oauth: r.bool("CODEX_PREFER_OAUTH")?.unwrap_or(true),
             auth_dir: r.path("CODEX_AUTH_DIR")?,
             oauth_client_id: r.string("OAUTH_CLIENT_ID")?.unwrap_or_default(),
@@ -342,21 +299,16 @@ impl Settings {
             codex_model: r.string("CODEX_MODEL")?,
             codex_provider: r.string("CODEX_PROVIDER")?,
             approval_mode: r
-                .parse("CODEX_APPROVAL_MODE", |v| {
-                    match v.to_ascii_lowercase().as_str() {
-                        "suggest" => Ok(ApprovalMode::Suggest),
-                        "auto" => Ok(ApprovalMode::Auto),
-                        "manual" => Ok(ApprovalMode::Manual),
-                        _ => Err("expected suggest, auto or manual".into()),
-                    }
-                })?
-                .unwrap_or(ApprovalMode::Suggest),
+                .parse("CODEX_APPROVAL_MODE", values::parse_approval)?
+                .unwrap_or(Approval::Suggest),
             max_concurrent_sessions: r.number("MAX_CONCURRENT_SESSIONS", 1)?.unwrap_or(20),
             session_timeout_seconds: r.number("SESSION_TIMEOUT", 1)?.unwrap_or(3600),
             call_retention_days: r.number("CODEX_MCP_CALL_RETENTION_DAYS", 0)?.unwrap_or(30),
             max_agents: r.number("CODEX_MCP_MAX_AGENTS", 0)?.unwrap_or(200),
             max_diff_bytes: r
-                .parse("CODEX_MCP_MAX_DIFF_BYTES", parse_memory)?
+                .parse("CODEX_MCP_MAX_DIFF_BYTES", |v| {
+                    values::parse_size("CODEX_MCP_MAX_DIFF_BYTES", v)
+                })?
                 .unwrap_or(16 << 20),
             max_sessions: r.number("MCPD_MAX_SESSIONS", 1)?.unwrap_or(1024),
             max_calls_per_token: r.number("MCPD_MAX_CALLS_PER_TOKEN", 0)?.unwrap_or(64),
@@ -367,7 +319,9 @@ impl Settings {
                 })?
                 .unwrap_or(4.0),
             container_memory_limit_bytes: r
-                .parse("CONTAINER_MEMORY_LIMIT", parse_memory)?
+                .parse("CONTAINER_MEMORY_LIMIT", |v| {
+                    values::parse_memory_limit("CONTAINER_MEMORY_LIMIT", v)
+                })?
                 .unwrap_or(2048 << 20),
             container_network_mode: r
                 .parse("CONTAINER_NETWORK_MODE", |v| {
@@ -477,24 +431,6 @@ impl config::Source for Layer {
                 )
             })
             .collect())
-    }
-}
-
-/// Parses `2048m`, `2g`, `512k` or a byte count.
-pub fn parse_memory(v: &str) -> Result<u64, String> {
-    let v = v.trim().to_ascii_lowercase();
-    let (digits, mult) = match v.chars().last() {
-        Some('k') => (&v[..v.len() - 1], 1u64 << 10),
-        Some('m') => (&v[..v.len() - 1], 1 << 20),
-        Some('g') => (&v[..v.len() - 1], 1 << 30),
-        Some('b') => (&v[..v.len() - 1], 1),
-        _ => (v.as_str(), 1),
-    };
-    match digits.parse::<u64>() {
-        Ok(n) if n > 0 => n
-            .checked_mul(mult)
-            .ok_or_else(|| "value is too large".to_string()),
-        _ => Err("expected a size such as 2048m, 2g or 512k".into()),
     }
 }
 

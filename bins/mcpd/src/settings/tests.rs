@@ -1,6 +1,7 @@
 use std::io::Write as _;
 
 use pretty_assertions::assert_eq;
+use serde_json::json;
 
 use super::*;
 
@@ -24,7 +25,7 @@ fn defaults_match_the_contract() {
     let s = Settings::load(&sources(&[])).unwrap();
     assert_eq!(s.listen, "127.0.0.1:8210".parse::<SocketAddr>().unwrap());
     assert_eq!(s.runtime, RuntimeChoice::Auto);
-    assert_eq!(s.approval_mode, ApprovalMode::Suggest);
+    assert_eq!(s.approval_mode, Approval::Suggest);
     assert_eq!(s.max_concurrent_sessions, 20);
     assert_eq!(s.session_timeout_seconds, 3600);
     assert_eq!(s.container_memory_limit_bytes, 2048 << 20);
@@ -83,7 +84,7 @@ fn malformed_values_name_the_setting_and_source() {
         (
             "CODEX_MCP_RUNTIME",
             "kubernetes",
-            "CODEX_MCP_RUNTIME=\"kubernetes\" (the environment): expected auto, docker or local",
+            "CODEX_MCP_RUNTIME=\"kubernetes\" (the environment): use auto, docker or local",
         ),
         (
             "MCPD_LISTEN",
@@ -93,7 +94,7 @@ fn malformed_values_name_the_setting_and_source() {
         (
             "CONTAINER_MEMORY_LIMIT",
             "lots",
-            "CONTAINER_MEMORY_LIMIT=\"lots\" (the environment): expected a size such as 2048m, 2g or 512k",
+            "CONTAINER_MEMORY_LIMIT=\"lots\" (the environment): use a number with an optional k, m or g suffix, e.g. 2048m",
         ),
         (
             "PERSISTENT_MODE",
@@ -164,11 +165,54 @@ fn secrets_are_redacted() {
 }
 
 #[test]
-fn memory_sizes_parse() {
-    assert_eq!(parse_memory("512k"), Ok(512 << 10));
-    assert_eq!(parse_memory("2G"), Ok(2 << 30));
-    assert_eq!(parse_memory("1048576"), Ok(1 << 20));
-    assert!(parse_memory("-1m").is_err());
+fn sizes_parse_as_the_runtime_reads_them() {
+    let sizes = |limit: &str, diff: &str| {
+        Settings::load(&sources(&[
+            ("CONTAINER_MEMORY_LIMIT", limit),
+            ("CODEX_MCP_MAX_DIFF_BYTES", diff),
+        ]))
+        .map(|s| (s.container_memory_limit_bytes, s.max_diff_bytes))
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(sizes("2gb", "512k"), Ok((2 << 30, 512 << 10)));
+    assert_eq!(sizes("2G", "1048576"), Ok((2 << 30, 1 << 20)));
+    assert_eq!(sizes("2048mb", "1m"), Ok((2048 << 20, 1 << 20)));
+    for (limit, diff, named) in [
+        ("-1m", "1m", "CONTAINER_MEMORY_LIMIT"),
+        ("1m", "1m", "CONTAINER_MEMORY_LIMIT"),
+        ("2g", "0", "CODEX_MCP_MAX_DIFF_BYTES"),
+        ("2g", "3x", "CODEX_MCP_MAX_DIFF_BYTES"),
+    ] {
+        let err = sizes(limit, diff).unwrap_err();
+        assert!(err.starts_with(named), "{limit} {diff}: {err}");
+    }
+}
+
+#[test]
+fn enum_settings_parse_into_the_library_types() {
+    let s = Settings::load(&sources(&[
+        ("CODEX_MCP_RUNTIME", "Docker"),
+        ("CODEX_APPROVAL_MODE", "auto"),
+        ("CODEX_AUTH_METHOD", "api_key"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (s.runtime, s.approval_mode, s.auth_method),
+        (RuntimeChoice::Docker, Approval::Auto, MethodSetting::ApiKey)
+    );
+    let shown = s.redacted();
+    assert_eq!(
+        (
+            &shown["runtime"],
+            &shown["approval_mode"],
+            &shown["auth_method"]
+        ),
+        (&json!("docker"), &json!("auto"), &json!("api_key"))
+    );
+    let err = Settings::load(&sources(&[("CODEX_AUTH_METHOD", "kerberos")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("CODEX_AUTH_METHOD=\"kerberos\""), "{err}");
 }
 
 #[test]

@@ -2,6 +2,10 @@
 
 use std::path::{Component, PathBuf};
 
+use codex_mcp_runtime::RuntimeError;
+
+use super::{Approval, MethodSetting, RuntimeChoice};
+
 /// Checks an instance name: it becomes part of Docker object names and a label value.
 pub fn parse_instance(v: &str) -> Result<String, String> {
     let v = v.trim();
@@ -88,6 +92,77 @@ pub fn parse_agent_workspaces(v: &str) -> Result<Vec<(String, PathBuf)>, String>
         out.push((agent.to_string(), folder));
     }
     Ok(out)
+}
+
+/// `CODEX_MCP_RUNTIME`, parsed by the runtime crate.
+pub fn parse_runtime(v: &str) -> Result<RuntimeChoice, String> {
+    v.parse().map_err(|e| reason(&e))
+}
+
+/// `CODEX_AUTH_METHOD`, parsed by the auth crate.
+pub fn parse_auth_method(v: &str) -> Result<MethodSetting, String> {
+    codex_mcp_auth::Settings::parse_strict(Some(v), None)
+        .map(|s| s.method)
+        .map_err(|e| e.to_string())
+}
+
+/// `CODEX_APPROVAL_MODE`.
+pub fn parse_approval(v: &str) -> Result<Approval, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "suggest" => Ok(Approval::Suggest),
+        "auto" => Ok(Approval::Auto),
+        "manual" => Ok(Approval::Manual),
+        _ => Err("expected suggest, auto or manual".into()),
+    }
+}
+
+/// A positive size (`16m`, `2gb`, ...), read by the runtime's one size parser.
+pub fn parse_size(name: &str, v: &str) -> Result<u64, String> {
+    match codex_mcp_runtime::parse_size(name, v) {
+        Ok(0) => Err("the size must be more than 0".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(reason(&e)),
+    }
+}
+
+/// A container memory limit, read by the runtime's parser (at least 6m).
+pub fn parse_memory_limit(name: &str, v: &str) -> Result<u64, String> {
+    codex_mcp_runtime::parse_memory_limit(name, v).map_err(|e| reason(&e))
+}
+
+/// The reason of a runtime setting error (the caller names the setting and value).
+fn reason(e: &RuntimeError) -> String {
+    match e {
+        RuntimeError::InvalidSetting { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `CODEX_MCP_RUNTIME` as written in settings, for `mcpd config`.
+pub fn runtime_text<S: serde::Serializer>(v: &RuntimeChoice, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match v {
+        RuntimeChoice::Auto => "auto",
+        RuntimeChoice::Docker => "docker",
+        RuntimeChoice::Local => "local",
+    })
+}
+
+/// `CODEX_AUTH_METHOD` as written in settings, for `mcpd config`.
+pub fn method_text<S: serde::Serializer>(v: &MethodSetting, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match v {
+        MethodSetting::Auto => "auto",
+        MethodSetting::ApiKey => "api_key",
+        MethodSetting::OAuth => "oauth",
+    })
+}
+
+/// `CODEX_APPROVAL_MODE` as written in settings, for `mcpd config`.
+pub fn approval_text<S: serde::Serializer>(v: &Approval, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match v {
+        Approval::Suggest => "suggest",
+        Approval::Auto => "auto",
+        Approval::Manual => "manual",
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::response::Response;
 use codex_mcp_protocol::ErrorObject;
 use codex_mcp_protocol::jsonrpc::{Message, Response as RpcResponse};
@@ -74,6 +74,7 @@ fn new_id() -> String {
 /// `GET /sse`.
 pub async fn open(
     State(state): State<HttpState>,
+    OriginalUri(uri): OriginalUri,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
@@ -96,7 +97,7 @@ pub async fn open(
             owner: caller_token(&state, &headers).map(|g| g.sha256),
         }),
     );
-    let endpoint = format!("/messages?sessionId={id}");
+    let endpoint = format!("{}?sessionId={id}", messages_path(uri.path()));
     let guard = ConnectionGuard {
         state: state.clone(),
         id,
@@ -119,6 +120,15 @@ pub async fn open(
         }
     };
     sse::stream_response(stream, &[])
+}
+
+/// Where to POST messages for a stream opened at `sse_path` (the path as the client
+/// sent it): `/messages` beside it, so the transport works with the router nested under
+/// a prefix (`/ai/mcp/sse` -> `/ai/mcp/messages`).
+fn messages_path(sse_path: &str) -> String {
+    let trimmed = sse_path.trim_end_matches('/');
+    let prefix = trimmed.strip_suffix("/sse").unwrap_or("");
+    format!("{prefix}/messages")
 }
 
 fn accepted() -> Response {
@@ -244,6 +254,23 @@ pub async fn post(
                 session.deliver_response(id, answer);
             }
             accepted()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::messages_path;
+
+    #[test]
+    fn messages_sit_beside_the_stream_under_any_prefix() {
+        let cases = [
+            ("/sse", "/messages"),
+            ("/sse/", "/messages"),
+            ("/ai/mcp/sse", "/ai/mcp/messages"),
+        ];
+        for (sse, messages) in cases {
+            assert_eq!(messages_path(sse), messages, "{sse}");
         }
     }
 }

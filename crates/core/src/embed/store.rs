@@ -1,13 +1,14 @@
-//! The session store of this data dir: opened at startup (refusing to start, with the
+//! The session store of a data dir: opened at startup (refusing to start, with the
 //! file and the fix named, when it cannot be used) and pruned by the retention setting.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use std::path::Path;
+
 use codex_mcp_store::{SessionStore, SqliteStore};
 
-use crate::settings::Settings;
+use super::{EmbedError, file_modes};
 
 /// How often old call records are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -15,17 +16,22 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Opens `codex-mcp.db` in the data dir, the dir private (0700) and the database
 /// files too (0600; see `file_modes`). Calls a previous process left running are
 /// marked interrupted here, before anything new is recorded.
-pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn SessionStore>> {
-    let dir = settings.data_dir.clone();
-    crate::file_modes::create_data_dir(&dir);
+pub async fn open(data_dir: &Path) -> Result<Arc<dyn SessionStore>, EmbedError> {
+    let dir = data_dir.to_path_buf();
+    file_modes::create_data_dir(&dir);
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
         .await
-        .context("opening the session store")??;
-    crate::file_modes::secure_data_dir(&settings.data_dir).with_context(|| {
-        format!(
-            "CODEX_MCP_DATA_DIR={}: cannot make it and its database private (modes 0700, 0600)",
-            settings.data_dir.display()
-        )
+        .map_err(|e| EmbedError::DataDir {
+            dir: data_dir.to_path_buf(),
+            why: format!("opening the session store did not finish: {e}"),
+        })?
+        .map_err(|source| EmbedError::Store {
+            dir: data_dir.to_path_buf(),
+            source,
+        })?;
+    file_modes::secure_data_dir(data_dir).map_err(|e| EmbedError::DataDir {
+        dir: data_dir.to_path_buf(),
+        why: format!("cannot make it and its database private (modes 0700, 0600): {e}"),
     })?;
     let recovered = store.recovered_at_open();
     tracing::info!(
@@ -37,10 +43,9 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn SessionStore>> 
     Ok(Arc::new(store))
 }
 
-/// Prunes call records older than `CODEX_MCP_CALL_RETENTION_DAYS` now and every hour
-/// (nothing when it is 0).
-pub fn spawn_retention(store: Arc<dyn SessionStore>, settings: &Settings) {
-    let days = settings.call_retention_days;
+/// Prunes call records older than `days` (mcpd: `CODEX_MCP_CALL_RETENTION_DAYS`) now and
+/// every hour (nothing when it is 0). Requires a Tokio runtime.
+pub fn spawn_retention(store: Arc<dyn SessionStore>, days: u64) {
     if days == 0 {
         return;
     }

@@ -1,5 +1,5 @@
 //! The secret that turns MCP session ids into agent ids (see
-//! `codex_mcp_core::agents::session_key`), kept as `<data dir>/session-agent.key`
+//! [`crate::agents::session_key`]), kept as `<data dir>/session-agent.key`
 //! (64 hex digits, mode 0600) so an agent named after a session keeps its id across
 //! restarts and no two data dirs share one.
 
@@ -7,16 +7,20 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::Path;
 
-use codex_mcp_core::agents::session_key::{SESSION_KEY_LEN, SessionAgentKey};
+use super::EmbedError;
+use crate::agents::session_key::{SESSION_KEY_LEN, SessionAgentKey};
 
 /// The key file's name inside the data dir.
 pub const FILE_NAME: &str = "session-agent.key";
 
-/// Reads the data dir's key, or makes and stores a new one; the error names the setting
+/// Reads the data dir's key, or makes and stores a new one; the error names the dir
 /// and the file.
-pub fn load_or_create(data_dir: &Path) -> Result<SessionAgentKey, String> {
+pub fn load_or_create(data_dir: &Path) -> Result<SessionAgentKey, EmbedError> {
     let path = data_dir.join(FILE_NAME);
-    let at = |why: String| format!("CODEX_MCP_DATA_DIR={}: {why}", data_dir.display());
+    let at = |why: String| EmbedError::DataDir {
+        dir: data_dir.to_path_buf(),
+        why,
+    };
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -90,9 +94,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), "not hex").unwrap();
         assert_eq!(
-            load_or_create(dir.path()).unwrap_err(),
+            load_or_create(dir.path()).unwrap_err().to_string(),
             format!(
-                "CODEX_MCP_DATA_DIR={}: session-agent.key is not 64 hex digits; delete it to \
+                "data dir {}: session-agent.key is not 64 hex digits; delete it to \
                  make a new one (agents named after MCP sessions then get new ids)",
                 dir.path().display()
             )

@@ -1,0 +1,230 @@
+"""examples/embed-axum as a test: an axum app mounting the codex-mcp tools under /ai/mcp.
+
+Its own routes answer; the mounted engine answers /ai/mcp/health; the official Python SDK
+calls the app's own tool and `chat` (the real Codex CLI against a scripted model on
+127.0.0.1) through the prefix over streamable HTTP and over the HTTP+SSE transport (whose
+`endpoint` event must name /ai/mcp/messages, not /messages).
+
+The client examples run against it too: examples/client-rust (`CLIENT_RUST_BIN`, default
+<target>/debug/client-rust) and examples/client-python ask for a `review` of a folder.
+
+`EMBED_AXUM_BIN` names the app's binary (default: <target>/debug/embed-axum). The real Codex is
+`CODEX_BIN`, else the pinned one in the test cache (`CODEX_MCP_TEST_CACHE`); without it the
+test is skipped, except under CI=true where that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from conftest import _free_port, _stop, _target_dir, clean_env, http_get_json
+from mcp import Client
+from mcp.client.sse import sse_client
+
+REPLY = "hello from the scripted model"
+CHAT_TIMEOUT_S = 120
+
+
+REVIEW = {
+    "summary": "Looks fine.",
+    "verdict": "approve",
+    "comments": [],
+    "scores": [],
+    "recommendations": [],
+}
+
+
+class _Model(BaseHTTPRequestHandler):
+    """A Responses-API server: a turn asking for `review`'s schema gets REVIEW, any
+    other `chat`'s answer with REPLY. Request bodies are kept in `seen`."""
+
+    seen: list[str] = []
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self._send(200, "application/json", b'{"models": []}')
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length", "0"))
+        request = self.rfile.read(length).decode(errors="replace")
+        _Model.seen.append(request)
+        schema = json.dumps(json.loads(request).get("text", {}).get("format", {}))
+        if '"verdict"' in schema:
+            text = json.dumps(REVIEW)
+        else:
+            text = json.dumps({"reply": REPLY, "follow_up_suggestions": [], "referenced_files": []})
+        item = {
+            "type": "message",
+            "id": "msg_1",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text}],
+        }
+        usage = {
+            "input_tokens": 10,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 15,
+        }
+        events = [
+            ("response.created", {"type": "response.created", "response": {"id": "resp_1"}}),
+            ("response.output_item.done", {"type": "response.output_item.done", "item": item}),
+            (
+                "response.completed",
+                {"type": "response.completed", "response": {"id": "resp_1", "usage": usage}},
+            ),
+        ]
+        body = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+        self._send(200, "text/event-stream", body.encode())
+
+
+def _codex_bin() -> Path | None:
+    if os.environ.get("CODEX_BIN"):
+        return Path(os.environ["CODEX_BIN"])
+    cache = Path(os.environ.get("CODEX_MCP_TEST_CACHE", _target_dir() / "test-cache"))
+    found = sorted(cache.glob("codex-0.169.0/node_modules/@openai/codex-linux-*/vendor/*/bin/codex"))
+    return found[0] if found else None
+
+
+def _config_toml(model_url: str) -> str:
+    return (
+        'model = "gpt-5.1-codex"\nmodel_provider = "scripted"\n'
+        f'chatgpt_base_url = "{model_url}/backend-api/"\n\n'
+        '[model_providers.scripted]\nname = "scripted"\n'
+        f'base_url = "{model_url}/v1"\nwire_api = "responses"\nrequires_openai_auth = true\n'
+        "request_max_retries = 0\nstream_max_retries = 0\n\n"
+        "[analytics]\nenabled = false\n\n[features]\n"
+        "apps = false\nbrowser_use = false\ncomputer_use = false\nplugins = false\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def embed_app():
+    binary = Path(os.environ.get("EMBED_AXUM_BIN", _target_dir() / "debug" / "embed-axum"))
+    if not binary.is_file():
+        pytest.fail(f"{binary} missing: run `cargo build -p embed-axum` or set EMBED_AXUM_BIN")
+    codex = _codex_bin()
+    if codex is None or not codex.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail("the real Codex CLI is missing: run scripts/test-deps.sh or set CODEX_BIN")
+        pytest.skip("SKIPPED: the real Codex CLI is missing (set CODEX_BIN)")
+    model = ThreadingHTTPServer(("127.0.0.1", 0), _Model)
+    threading.Thread(target=model.serve_forever, daemon=True).start()
+    tmp = Path(tempfile.mkdtemp(prefix="codex-mcp-embed-axum-"))
+    (tmp / "home").mkdir()
+    config = tmp / "config.toml"
+    config.write_text(_config_toml(f"http://127.0.0.1:{model.server_address[1]}"))
+    port = _free_port()
+    log_path = tmp / "embed-axum.log"
+    env = clean_env(
+        EMBED_LISTEN=f"127.0.0.1:{port}",
+        EMBED_DATA_DIR=str(tmp / "data"),
+        EMBED_CODEX_CONFIG=str(config),
+        HOME=str(tmp / "home"),
+        OPENAI_API_KEY="sk-embed-axum-test",
+        CODEX_AUTH_DIR=str(tmp / "no-login"),
+        PATH=f"{codex.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        NO_COLOR="1",
+    )
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"embed-axum exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                if http_get_json(f"{base}/api/status", timeout=2)[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError, OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"embed-axum did not answer within 30 s:\n{log_path.read_text()}")
+            time.sleep(0.05)
+        yield base, log_path
+    finally:
+        _stop(process)
+        model.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _chat_and_count(client_factory: Any) -> tuple[Any, Any]:
+    async def go() -> tuple[Any, Any]:
+        with anyio.fail_after(CHAT_TIMEOUT_S):
+            async with client_factory() as client:
+                counted = await client.call_tool("word_count", {"text": "one two three"})
+                chat = await client.call_tool("chat", {"message": "say hello"})
+                return counted, chat
+
+    return anyio.run(go)
+
+
+def test_the_apps_own_routes_and_the_mounted_health_answer(embed_app) -> None:
+    base, _ = embed_app
+    with urllib.request.urlopen(f"{base}/", timeout=5) as resp:
+        assert resp.read() == b"my app"
+    assert http_get_json(f"{base}/api/status")[2] == {"app": "ok"}
+    status, _, health = http_get_json(f"{base}/ai/mcp/health")
+    assert status == 200 and health.get("status") == "ok", health
+
+
+@pytest.mark.parametrize("transport", ["streamable", "sse"])
+def test_chat_and_the_apps_tool_through_the_prefix(embed_app, transport: str) -> None:
+    base, log_path = embed_app
+    if transport == "streamable":
+        factory = lambda: Client(f"{base}/ai/mcp/mcp", mode="legacy")  # noqa: E731
+    else:
+        factory = lambda: Client(sse_client(f"{base}/ai/mcp/sse"), mode="legacy")  # noqa: E731
+    counted, chat = _chat_and_count(factory)
+    assert not counted.is_error, counted
+    assert counted.structured_content == {"words": 3}
+    assert not chat.is_error, f"{chat}\n{log_path.read_text(errors='replace')}"
+    assert chat.structured_content.get("reply") == REPLY, chat.structured_content
+
+
+def test_the_client_examples_review_a_folder_through_the_prefix(embed_app, tmp_path: Path) -> None:
+    base, log_path = embed_app
+    folder = tmp_path / "project"
+    folder.mkdir()
+    marker = "def add(a, b): return a - b  # marker-7f3a"
+    (folder / "calc.py").write_text(marker + "\n")
+    client_rust = Path(os.environ.get("CLIENT_RUST_BIN", _target_dir() / "debug" / "client-rust"))
+    if not client_rust.is_file():
+        pytest.fail(f"{client_rust} missing: run `cargo build -p client-rust` or set CLIENT_RUST_BIN")
+    client_python = Path(__file__).resolve().parents[2] / "examples" / "client-python" / "review_folder.py"
+    runs = {
+        "rust": [str(client_rust), f"{base}/ai/mcp/mcp", str(folder)],
+        "python": [sys.executable, str(client_python), f"{base}/ai/mcp/mcp", str(folder)],
+        "python-sse": [sys.executable, str(client_python), f"{base}/ai/mcp/sse", str(folder), "--sse"],
+    }
+    for name, argv in runs.items():
+        before = len(_Model.seen)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=CHAT_TIMEOUT_S)
+        assert out.returncode == 0, f"{name}: {out.stderr}\n{log_path.read_text(errors='replace')}"
+        assert json.loads(out.stdout) == REVIEW, f"{name}: {out.stdout}"
+        # The folder's file reached the model through the client, the app and Codex.
+        assert any("marker-7f3a" in r for r in _Model.seen[before:]), name
