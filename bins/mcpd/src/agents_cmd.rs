@@ -115,7 +115,7 @@ async fn ask_server(
 
 /// Builds the engine on these settings and calls the tool without any transport.
 async fn in_process(settings: &Settings, tool: &str, arguments: Value) -> anyhow::Result<Value> {
-    let (server, _http, _credentials) = crate::app::build(settings).await?;
+    let (server, _http, _credentials, _manager) = crate::app::build(settings).await?;
     let request = Request {
         jsonrpc: "2.0".into(),
         id: RequestId::Number(1),

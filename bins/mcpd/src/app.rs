@@ -178,7 +178,12 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
 /// server mounts) for these settings.
 pub async fn build(
     settings: &Settings,
-) -> anyhow::Result<(McpServer, HttpOptions, Arc<AgentCredentialSource>)> {
+) -> anyhow::Result<(
+    McpServer,
+    HttpOptions,
+    Arc<AgentCredentialSource>,
+    Arc<AgentManager>,
+)> {
     let store = crate::store::open(settings).await?;
     crate::store::spawn_retention(Arc::clone(&store), settings);
     let (runtime, runtime_note) = runtime(settings).await?;
@@ -298,8 +303,13 @@ pub async fn build(
         health: Some(facts as Arc<dyn HealthReporter>),
         metrics: Some(Arc::clone(&manager) as Arc<dyn MetricsReporter>),
         tokens,
-        bearer_exempt_paths: vec![crate::credentials::BROKER_PATH.to_string()],
+        // The dashboard page is static HTML: a browser following a link cannot send a
+        // token; the page asks for one and sends it on its feed and cancel requests.
+        bearer_exempt_paths: vec![
+            crate::credentials::BROKER_PATH.to_string(),
+            codex_mcp_core::dashboard::PAGE_PATH.to_string(),
+        ],
         ..HttpOptions::default()
     };
-    Ok((server, http, credentials))
+    Ok((server, http, credentials, manager))
 }

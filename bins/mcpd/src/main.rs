@@ -9,6 +9,7 @@ mod auth_cmd;
 mod cli;
 mod codex_version;
 mod credentials;
+mod dashboard_cmd;
 mod doctor;
 mod exposure;
 mod file_modes;
@@ -95,6 +96,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
+        Some(Command::Dashboard) => dashboard_cmd::run(&settings),
         Some(Command::Doctor) => return runtime.block_on(doctor::run(&settings)),
         Some(Command::Agents { command, json }) => {
             match runtime.block_on(agents_cmd::run(&settings, &command, json)) {
@@ -164,7 +166,7 @@ async fn shutdown_signal() {
 }
 
 async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
-    let (server, http, credentials) = app::build(&settings).await?;
+    let (server, http, credentials, manager) = app::build(&settings).await?;
     if args.stdio {
         tracing::info!("serving MCP on stdio");
         let token = CancellationToken::new();
@@ -196,7 +198,9 @@ async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     let state = http::HttpState::new(server, http);
     // The broker route goes in through `router_with`, behind the Host/Origin gate; its
     // path is the one bearer-exempt route (agents authenticate with their ticket).
-    let router = http::router_with(state.clone(), credentials.broker_router());
+    let dashboard = codex_mcp_core::dashboard::Dashboard::new(manager, state.clone());
+    let extra = credentials.broker_router().merge(dashboard.router());
+    let router = http::router_with(state.clone(), extra);
     http::serve_router(listener, router, state, shutdown_signal()).await?;
     tracing::info!("mcpd stopped");
     Ok(())

@@ -28,6 +28,7 @@
 
 pub mod agents;
 pub mod codex;
+pub mod dashboard;
 pub mod server;
 pub mod session;
 pub mod tools;

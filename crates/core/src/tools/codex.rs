@@ -71,6 +71,13 @@ impl ToolHandler for CodexToolHandler {
             )
             .await
             .map_err(ToolError::Failed)?;
+        let hub = self.manager.dashboard();
+        hub.call_started(
+            record.id(),
+            agent_id.as_str(),
+            self.spec.name,
+            ctx.cancellation().clone(),
+        );
         ctx.progress(0.0, None, Some(format!("preparing agent {agent_id}")))
             .await;
         let result = self.run(&call, &agent_id, record.id(), &ctx).await;
@@ -198,9 +205,11 @@ impl CodexToolHandler {
         // Progress flows through a channel so the event callback stays synchronous.
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         let progress_ctx = ctx.clone();
+        let (hub, id) = (Arc::clone(manager.dashboard()), call_id.to_string());
         let forward = tokio::spawn(async move {
             let mut step = 1.0;
             while let Some(message) = rx.recv().await {
+                hub.call_progress(&id, &message);
                 progress_ctx.progress(step, None, Some(message)).await;
                 step += 1.0;
             }
