@@ -248,18 +248,13 @@ impl AgentManager {
             end.tokens
                 .map_or((0, 0), |t| (t.input_tokens, t.output_tokens)),
         );
-        self.dashboard
-            .call_finished(crate::dashboard::FinishedCall {
-                id: record.id.clone(),
-                agent: record.agent.as_str().to_string(),
-                tool: record.tool.clone(),
-                status: end.status.to_string(),
-                finished_at: Utc::now(),
-                duration_ms,
-                tokens_in: end.tokens.map(|t| t.input_tokens),
-                tokens_out: end.tokens.map(|t| t.output_tokens),
-                error: end.error.clone(),
-            });
+        self.dashboard.call_ended(
+            &record.id,
+            record.agent.as_str(),
+            &record.tool,
+            &end,
+            duration_ms,
+        );
         let finish = CallFinish {
             status: end.status,
             finished_at: codex_mcp_store::now(),

@@ -182,6 +182,28 @@ impl DashboardHub {
         let _ = self.events.send(HubEvent::Finished(call));
     }
 
+    /// Publishes a call's end from its record (see [`crate::agents::records`]).
+    pub fn call_ended(
+        &self,
+        id: &str,
+        agent: &str,
+        tool: &str,
+        end: &crate::agents::records::CallEnd,
+        duration_ms: u64,
+    ) {
+        self.call_finished(FinishedCall {
+            id: id.to_string(),
+            agent: agent.to_string(),
+            tool: tool.to_string(),
+            status: end.status.to_string(),
+            finished_at: Utc::now(),
+            duration_ms,
+            tokens_in: end.tokens.map(|t| t.input_tokens),
+            tokens_out: end.tokens.map(|t| t.output_tokens),
+            error: end.error.clone(),
+        });
+    }
+
     /// Cancels a running call the caller may see (`visible` decides by agent).
     pub fn cancel(&self, id: &str, visible: impl Fn(&str) -> bool) -> Result<(), CancelError> {
         let state = self.state.lock();
