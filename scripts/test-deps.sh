@@ -10,6 +10,8 @@
 #      Python MCP SDK `mcp`, pytest, pytest-timeout, all pinned).
 #   3. The Docker engine (scripts/docker-setup.sh) and the agent image
 #      (scripts/build-agent-image.sh), for the runtime tests, when those scripts exist.
+#   4. Debian's chromium and chromium-driver, for the dashboard's browser test
+#      (tests/e2e/tests/dashboard.rs).
 #
 # $DEPS is $TEST_DEPS_DIR or <repo>/.cache/test-deps (git-ignored).
 # Environment:
@@ -86,6 +88,17 @@ else
   "$VENV_PY" -m pip install --disable-pip-version-check --no-input -q -r "$PY_REQUIREMENTS"
   echo "$want_stamp" >"$stamp_file"
   say "installed $("$VENV_PY" --version) venv with mcp $("$VENV_PY" -c 'import importlib.metadata as m; print(m.version("mcp"))'), pytest $("$VENV_PY" -c 'import pytest; print(pytest.__version__)') into $VENV in $(fmt_duration $((SECONDS - t)))"
+fi
+
+# --- 2b. Headless Chromium + WebDriver for the dashboard test --------------------------
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+  say "chromium + chromedriver: present ($(chromium --version 2>/dev/null | head -n1))"
+else
+  t=$SECONDS
+  mkdir -p "$DEPS"
+  say "installing Debian's chromium and chromium-driver (the dashboard's browser test)"
+  apt_install "$DEPS/apt.log" chromium chromium-driver
+  say "installed $(chromium --version 2>/dev/null | head -n1) in $(fmt_duration $((SECONDS - t)))"
 fi
 
 # --- 3. Docker engine and agent image (owned by scripts/docker-setup.sh and

@@ -52,6 +52,9 @@ pub enum Command {
     /// Check the engine, agent image, Codex, data directory and credentials; say how to
     /// fix each problem (exit code 1 when any check fails).
     Doctor,
+    /// Open the live dashboard of the server on MCPD_LISTEN in a browser (prints its
+    /// address when no browser can be opened).
+    Dashboard,
     /// Show or set up the credentials agents use.
     Auth {
         /// What to do.

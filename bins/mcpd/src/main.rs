@@ -8,6 +8,7 @@ mod app;
 mod auth_cmd;
 mod cli;
 mod credentials;
+mod dashboard_cmd;
 mod doctor;
 mod exposure;
 mod settings;
@@ -91,6 +92,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
+        Some(Command::Dashboard) => dashboard_cmd::run(&settings),
         Some(Command::Doctor) => return runtime.block_on(doctor::run(&settings)),
         Some(Command::Agents { command, json }) => {
             match runtime.block_on(agents_cmd::run(&settings, &command, json)) {

@@ -31,6 +31,7 @@
 
 pub mod agents;
 pub mod codex;
+pub mod dashboard;
 pub mod embed;
 pub mod server;
 pub mod session;

@@ -453,6 +453,11 @@ impl SessionTable {
         }
     }
 
+    /// Every open session (for the dashboard's counts by transport and version).
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.sessions.lock().values().cloned().collect()
+    }
+
     /// Number of open sessions.
     pub fn len(&self) -> usize {
         self.sessions.lock().len()

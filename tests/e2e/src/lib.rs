@@ -231,6 +231,33 @@ impl Mcpd {
         arguments: Value,
         agent: Option<&str>,
     ) -> anyhow::Result<Value> {
+        let mut req = self.tool_call(http, name, arguments);
+        if let Some(a) = agent {
+            req = req.header("x-agent-id", a);
+        }
+        Self::tool_result(name, req).await
+    }
+
+    /// Like [`Mcpd::call_tool`], with `Authorization: Bearer <token>`.
+    pub async fn call_tool_as(
+        &self,
+        token: &str,
+        name: &str,
+        arguments: Value,
+    ) -> anyhow::Result<Value> {
+        let req = self
+            .tool_call(&self.http, name, arguments)
+            .bearer_auth(token);
+        Self::tool_result(name, req).await
+    }
+
+    /// A stateless (2026-07-28) `tools/call` request, ready to send.
+    fn tool_call(
+        &self,
+        http: &reqwest::Client,
+        name: &str,
+        arguments: Value,
+    ) -> reqwest::RequestBuilder {
         let body = json!({
             "jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {
@@ -241,18 +268,18 @@ impl Mcpd {
                 }
             }
         });
-        let mut req = http
-            .post(format!("{}/mcp", self.base))
+        http.post(format!("{}/mcp", self.base))
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
             .header("mcp-protocol-version", "2026-07-28")
             .header("mcp-method", "tools/call")
             .header("mcp-name", name)
             .timeout(Duration::from_secs(120))
-            .body(body.to_string());
-        if let Some(a) = agent {
-            req = req.header("x-agent-id", a);
-        }
+            .body(body.to_string())
+    }
+
+    /// Sends a `tools/call` and returns its JSON-RPC `result`.
+    async fn tool_result(name: &str, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         let text = req.send().await?.text().await?;
         let message = last_message(&text)?;
         match message.get("result") {

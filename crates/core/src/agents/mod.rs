@@ -121,6 +121,8 @@ pub struct AgentManager {
     max_agents: usize,
     /// Held while a new agent is checked against `max_agents` and recorded.
     new_agents: tokio::sync::Mutex<()>,
+    /// Live calls for the dashboard (published on start, progress and end).
+    dashboard: Arc<crate::dashboard::DashboardHub>,
 }
 
 /// What a prepared agent offers a call.
@@ -155,7 +157,13 @@ impl AgentManager {
             session_key: session_key::SessionAgentKey::random(),
             max_agents: 0,
             new_agents: tokio::sync::Mutex::new(()),
+            dashboard: Arc::default(),
         }
+    }
+
+    /// The live calls the dashboard shows.
+    pub fn dashboard(&self) -> &Arc<crate::dashboard::DashboardHub> {
+        &self.dashboard
     }
 
     /// The same manager deriving session agents' ids with `key`. Without it the key is

@@ -242,6 +242,13 @@ impl AgentManager {
             end.tokens
                 .map_or((0, 0), |t| (t.input_tokens, t.output_tokens)),
         );
+        self.dashboard.call_ended(
+            &record.id,
+            record.agent.as_str(),
+            &record.tool,
+            &end,
+            duration_ms,
+        );
         let finish = CallFinish {
             status: end.status,
             finished_at: codex_mcp_store::now(),

@@ -36,6 +36,7 @@ use crate::tools::codex::CodexToolHandler;
 use crate::tools::prompts::CatalogPrompt;
 use crate::tools::server::{ServerFacts, ServerToolHandler};
 use crate::transport::http::metrics::MetricsReporter;
+use crate::dashboard::{self, Dashboard};
 use crate::transport::http::{self, HealthReporter, HttpOptions, HttpState};
 use crate::transport::stdio::{self, StdioOptions};
 
@@ -338,6 +339,11 @@ impl CodexMcpBuilder {
         if bridge.is_some() && !options.bearer_exempt_paths.iter().any(|p| p == BROKER_PATH) {
             options.bearer_exempt_paths.push(BROKER_PATH.to_string());
         }
+        // The dashboard page is static HTML: a browser following a link cannot send a
+        // token; the page asks for one and sends it on its feed and cancel requests.
+        if !options.bearer_exempt_paths.iter().any(|p| p == dashboard::PAGE_PATH) {
+            options.bearer_exempt_paths.push(dashboard::PAGE_PATH.to_string());
+        }
         let server = builder.build();
         Ok(CodexMcp {
             http: HttpState::new(server.clone(), options),
@@ -418,14 +424,15 @@ impl CodexMcp {
     }
 
     /// Every route (`/mcp`, `/sse` + `/messages`, `/tools/{name}`, `/health`,
-    /// `/metrics`, and the token broker when the bridge is used), behind the
+    /// `/metrics`, `/dashboard`, and the token broker when the bridge is used), behind the
     /// `Host`/`Origin` and bearer checks. Nest it under any prefix.
     pub fn router(&self) -> Router {
         let extra = match &self.credentials {
             Some(bridge) => bridge.broker_router(),
             None => Router::new(),
         };
-        http::router_with(self.http.clone(), extra)
+        let dashboard = Dashboard::new(Arc::clone(&self.manager), self.http.clone());
+        http::router_with(self.http.clone(), extra.merge(dashboard.router()))
     }
 
     /// Serves [`Self::router`] alone on `listener` until `shutdown` resolves (streams

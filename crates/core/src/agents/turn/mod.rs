@@ -124,15 +124,20 @@ impl std::future::IntoFuture for Turn {
     }
 }
 
-/// Where a turn's progress goes.
+/// Where a turn's progress goes: the turn's stream, and the dashboard once the call is
+/// recorded.
 #[derive(Clone)]
 struct Progress {
     tx: mpsc::UnboundedSender<TurnProgress>,
     step: u64,
+    watched: Option<(Arc<crate::dashboard::DashboardHub>, String)>,
 }
 
 impl Progress {
     fn send(&mut self, message: String) {
+        if let Some((hub, call)) = &self.watched {
+            hub.call_progress(call, &message);
+        }
         // Nobody listening is fine: the turn goes on.
         let _ = self.tx.send(TurnProgress {
             step: self.step,
@@ -174,7 +179,11 @@ impl AgentManager {
     pub fn run_turn(self: &Arc<Self>, request: TurnRequest) -> Turn {
         let (tx, rx) = mpsc::unbounded_channel();
         let manager = Arc::clone(self);
-        let progress = Progress { tx, step: 0 };
+        let progress = Progress {
+            tx,
+            step: 0,
+            watched: None,
+        };
         Turn {
             progress: TurnProgressStream(rx),
             outcome: Box::pin(async move { manager.turn(request, progress).await }),
@@ -196,8 +205,15 @@ impl AgentManager {
                 request.session.as_deref(),
             )
             .await?;
-        progress.send(format!("preparing agent {}", request.agent));
         let call_id = record.id().to_string();
+        self.dashboard.call_started(
+            &call_id,
+            request.agent.as_str(),
+            tool,
+            request.cancel.clone(),
+        );
+        progress.watched = Some((Arc::clone(&self.dashboard), call_id.clone()));
+        progress.send(format!("preparing agent {}", request.agent));
         let result = self.turn_steps(&request, &call_id, progress).await;
         let end = match &result {
             Ok(done) => CallEnd {
