@@ -6,7 +6,7 @@
 //! (ELOOP) and a dangling symlink.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use super::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Detection: every source in the documented order, and every override.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use super::common;
 
 use codex_mcp_auth::{
     AuthMethod, AuthStatus, DetectInputs, NO_CREDENTIALS_MESSAGE, Secret, detect_at,

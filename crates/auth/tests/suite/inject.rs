@@ -1,7 +1,7 @@
 //! What agents receive, how it is written, and how a change at the source is noticed.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use super::common;
 
 use std::os::unix::fs::PermissionsExt;
 

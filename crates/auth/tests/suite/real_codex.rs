@@ -7,7 +7,7 @@
 //! stays on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use super::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! No secret reaches a status document, a Debug or Display of any type, or an error.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use super::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Shared-login safety: one refresher, one request, everybody (host included) updated.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use super::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! test asserting the HTTP status, the JSON-RPC error code and that the message names
 //! the problem.
 
-mod common;
+use super::common;
 
 use common::*;
 use pretty_assertions::assert_eq;

@@ -1,7 +1,7 @@
 //! Cancellation over HTTP: closing a modern request's stream cancels it; in the legacy
 //! era `notifications/cancelled` does, and a disconnect does not.
 
-mod common;
+use super::common;
 
 use common::*;
 use pretty_assertions::assert_eq;

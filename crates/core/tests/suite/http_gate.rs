@@ -2,7 +2,7 @@
 //! (403, `/health` included), and with bearer tokens configured every route but
 //! `/health` needs a known token (401 with `WWW-Authenticate`).
 
-mod common;
+use super::common;
 
 use std::sync::Arc;
 

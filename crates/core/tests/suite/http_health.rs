@@ -1,6 +1,6 @@
 //! `GET /health`: the transport's figures plus the embedder's.
 
-mod common;
+use super::common;
 
 use std::sync::Arc;
 use std::time::Duration;

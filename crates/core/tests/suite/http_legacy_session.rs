@@ -1,7 +1,7 @@
 //! The handshake era on `/mcp`: initialize, session id, tools, progress over SSE, the
 //! standalone GET stream, resumption with `Last-Event-ID`, and DELETE.
 
-mod common;
+use super::common;
 
 use common::*;
 use pretty_assertions::assert_eq;

@@ -1,6 +1,6 @@
 //! The 2024-11-05 HTTP+SSE transport: `GET /sse` + `POST /messages?sessionId=...`.
 
-mod common;
+use super::common;
 
 use common::*;
 use pretty_assertions::assert_eq;

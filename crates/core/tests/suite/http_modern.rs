@@ -1,7 +1,7 @@
 //! The stateless 2026-07-28 era on `/mcp`: discovery, result decoration, pagination,
 //! JSON and SSE answers.
 
-mod common;
+use super::common;
 
 use std::time::Duration;
 

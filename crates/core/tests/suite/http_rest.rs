@@ -1,6 +1,6 @@
 //! `/tools/{name}`: plain JSON calls for scripts and curl.
 
-mod common;
+use super::common;
 
 use common::*;
 use pretty_assertions::assert_eq;

@@ -1,7 +1,7 @@
 //! Graceful shutdown of the HTTP server: standalone streams close, new connections are
 //! refused, calls in flight finish within the grace period and are cancelled after it.
 
-mod common;
+use super::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Stream hygiene: a client opens 1,000 SSE streams of every kind and drops them all;
 //! the server must release every stream permit, request and task.
 
-mod common;
+use super::common;
 
 use std::time::{Duration, Instant};
 

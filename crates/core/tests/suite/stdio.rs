@@ -1,6 +1,6 @@
 //! MCP over stdio (`transport::stdio::serve`), driven through an in-memory duplex pipe.
 
-mod common;
+use super::common;
 
 use std::time::Duration;
 

@@ -5,8 +5,7 @@
 //! removes what it created, also when it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[macro_use]
-mod docker_support;
+use super::docker_support;
 
 use std::time::Duration;
 

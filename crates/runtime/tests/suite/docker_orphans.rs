@@ -2,8 +2,7 @@
 //! server stops it when it adopts the container, and touches nothing else.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[macro_use]
-mod docker_support;
+use super::docker_support;
 
 use codex_mcp_runtime::{AgentRuntime, AgentSpec, ExecEvent, ExecSpec};
 use docker_support::{BUSYBOX_IMAGE, TestEnv, id, top};

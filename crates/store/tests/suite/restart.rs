@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use super::common;
 
 use codex_mcp_store::{AgentUsage, CallStatus, Recovered, SessionStore, SqliteStore, StoreError};
 use common::{agent, at, call, finish, session};

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use super::common;
 
 use codex_mcp_store::{
     Agent, AgentDeleted, AgentStatus, AgentUpdate, AgentUsage, Call, CallStatus, Session,

@@ -249,7 +249,7 @@ fn descriptions_tell_an_agent_what_it_gets() {
 /// docs/tools.md names every tool, every argument and every result field.
 #[test]
 fn the_tools_page_keeps_up_with_the_catalogue() {
-    let page = include_str!("../../../docs/tools.md");
+    let page = include_str!("../../../../docs/tools.md");
     let fields = |schema: &Value| -> Vec<String> {
         schema["properties"]
             .as_object()

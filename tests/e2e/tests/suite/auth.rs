@@ -2,7 +2,7 @@
 //! source and override reaches the model as the expected bearer token, a rotated host
 //! login reaches a running agent, and twenty agents share one login with one refresh.
 
-mod auth_support;
+use super::auth_support;
 
 use auth_support::{
     World, assert_no_secret, chat, failures, health_credentials, secrets_of, write_auth,

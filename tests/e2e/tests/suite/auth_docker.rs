@@ -2,7 +2,7 @@
 //! Codex uses the host's login, the injected file belongs to the agent user with mode
 //! 0600, and no secret shows in `docker inspect`.
 
-mod auth_support;
+use super::auth_support;
 
 use std::process::Command;
 

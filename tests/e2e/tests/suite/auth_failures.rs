@@ -2,7 +2,7 @@
 //! input is named, nothing crashes, tool calls fail with a sentence saying what to fix,
 //! and no secret ever shows in the log, `/health`, `health_check` or an error.
 
-mod auth_support;
+use super::auth_support;
 
 use auth_support::{
     World, assert_no_secret, chat, failures, health_credentials, health_text, secrets_of,

@@ -1,0 +1,4 @@
+//! The integration tests of `codex-mcp-auth`, in one test binary (the codex-rs layout):
+//! one module per area under `suite/`, shared helpers compiled once.
+
+mod suite;
