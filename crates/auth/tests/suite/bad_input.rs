@@ -4,7 +4,6 @@
 //! unreadable cases are therefore built from things root cannot read as a file either: a
 //! FIFO (opening it would block forever without O_NONBLOCK), a directory, a symlink loop
 //! (ELOOP) and a dangling symlink.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use super::common;
 

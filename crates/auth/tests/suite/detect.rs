@@ -1,5 +1,4 @@
 //! Detection: every source in the documented order, and every override.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use super::common;
 

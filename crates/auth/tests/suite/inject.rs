@@ -1,5 +1,4 @@
 //! What agents receive, how it is written, and how a change at the source is noticed.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use super::common;
 

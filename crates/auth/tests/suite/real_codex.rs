@@ -5,7 +5,6 @@
 //!
 //! Uses the pinned Codex binary from `codex-mcp-testkit` (or `CODEX_BIN`). Everything
 //! stays on 127.0.0.1.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use super::common;
 

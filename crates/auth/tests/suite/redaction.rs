@@ -1,5 +1,4 @@
 //! No secret reaches a status document, a Debug or Display of any type, or an error.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use super::common;
 

@@ -1,5 +1,4 @@
 //! Shared-login safety: one refresher, one request, everybody (host included) updated.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use super::common;
 

@@ -3,7 +3,6 @@
 //! With `CI=true` a missing engine or image fails these tests; elsewhere they print a loud
 //! notice and pass vacuously. Every test works under its own name prefix and label and
 //! removes what it created, also when it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use super::docker_support;
 

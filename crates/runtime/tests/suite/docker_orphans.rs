@@ -1,6 +1,5 @@
 //! A server killed mid-call leaves its exec running in the agent's container; the next
 //! server stops it when it adopts the container, and touches nothing else.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use super::docker_support;
 

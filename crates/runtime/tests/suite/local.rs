@@ -1,5 +1,4 @@
 //! The local backend against the real host: processes, folders, kill.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;

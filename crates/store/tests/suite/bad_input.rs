@@ -1,8 +1,6 @@
 //! Files and directories the store cannot use: typed errors naming the path and the
 //! fix, and the file left exactly as it was.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use super::common;
 
 use std::fs;

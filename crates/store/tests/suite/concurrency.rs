@@ -1,7 +1,5 @@
 //! Many agents writing at once: no "database is locked", nothing lost or mixed up.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use super::common;
 
 use std::sync::Arc;

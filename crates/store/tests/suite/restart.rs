@@ -1,8 +1,6 @@
 //! Durability: dropping the store and opening it again keeps everything, and calls
 //! left running are marked interrupted, never left running.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use super::common;
 
 use codex_mcp_store::{AgentUsage, CallStatus, Recovered, SessionStore, SqliteStore, StoreError};

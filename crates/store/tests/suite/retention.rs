@@ -1,7 +1,5 @@
 //! Pruning removes old finished calls (and sessions nothing refers to) and nothing else.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use super::common;
 
 use std::time::Duration;

@@ -1,7 +1,5 @@
 //! Every record kind written and read back whole, and the errors of misuse.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use super::common;
 
 use codex_mcp_store::{

@@ -2,8 +2,6 @@
 //! structured output, commands, resume, credentials, routing. Run with `--nocapture` to
 //! see each run's events, exit code and stderr (recorded in docs/testing.md).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use super::common;
 
 use std::path::Path;

@@ -2,8 +2,6 @@
 //! hanging streams) and a kill mid-turn: the exit codes and events the Codex driver maps
 //! (recorded in docs/testing.md).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use super::common;
 
 use std::time::Duration;

@@ -1,7 +1,5 @@
 //! Arguments that `prepare` and `prepare_server` refuse, and the errors naming them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use codex_mcp_tools::{ArgumentError, find, prepare, prepare_server};
 use pretty_assertions::assert_eq;
 use serde_json::{Map, Value, json};

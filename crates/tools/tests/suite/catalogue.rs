@@ -1,7 +1,5 @@
 //! The catalogue as a whole: names, order, kinds, hints and schemas.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::Duration;
 
 use codex_mcp_protocol::tools::{ToolAnnotations, is_valid_tool_name};

@@ -1,8 +1,6 @@
 //! `finish`, `PreparedCall::finish`, `to_structured`: from Codex's final message (or the
 //! server's own response) to `structuredContent`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use codex_mcp_tools::tools::agents::{
     AgentStatusResponse, AgentSummary, CleanupResponse, ListActiveAgentsResponse, RemovedAgent,
     ResourceUsage,

@@ -1,7 +1,5 @@
 //! `prepare` and `prepare_server`: good arguments make the expected call.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::Duration;
 
 use codex_mcp_protocol::prompts::Role;

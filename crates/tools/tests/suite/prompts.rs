@@ -1,7 +1,5 @@
 //! The Codex prompt templates served as MCP prompts.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use codex_mcp_protocol::content::Content;
 use codex_mcp_protocol::prompts::{GetPromptResult, Prompt, PromptArgument, PromptMessage, Role};
 use codex_mcp_tools::{prepare, prompts, render_prompt};

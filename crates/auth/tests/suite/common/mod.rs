@@ -1,5 +1,4 @@
 //! Synthetic logins and a scripted OAuth token endpoint for the integration tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
 

@@ -4,9 +4,6 @@
 //! Every network await goes through [`within`], so a hung server fails the test
 //! instead of hanging it.
 
-// Each test file uses a different subset of these helpers.
-#![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;

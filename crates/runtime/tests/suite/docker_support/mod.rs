@@ -1,6 +1,5 @@
 //! Shared fixtures of the Docker runtime tests: the busybox test image, a per-test slice of
 //! the engine that cleans up after itself, and small helpers.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -12,7 +11,7 @@ use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
 use codex_mcp_runtime::{AgentId, AgentRuntime, ExecOutput, ExecSpec};
 
 pub const BUSYBOX_IMAGE: &str = "codex-mcp-test-busybox:1";
-#[allow(unused_imports)] // each test binary uses its own subset
+
 pub use codex_mcp_testkit::docker::{AGENT_IMAGE, docker_cli};
 use codex_mcp_testkit::docker::{labelled_containers, remove_labelled};
 pub use codex_mcp_testkit::is_ci as ci;

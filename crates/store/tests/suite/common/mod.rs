@@ -1,7 +1,5 @@
 //! Fixtures shared by the integration tests.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 use chrono::{DateTime, Duration, Utc};
 use codex_mcp_store::{
     AgentStatus, CallFinish, CallStart, CallStatus, NewAgent, NewSession, Timestamp, Transport,

@@ -1,8 +1,6 @@
 //! Shared by the real-Codex test files: a [`CodexFixture`] that prints every run, so a
 //! failing test (or `--nocapture`) shows Codex's events, exit code and stderr.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::Duration;
 
 use codex_mcp_testkit::{CodexFixture, CodexHome, CodexOutput, ScriptedModel};

@@ -1,6 +1,5 @@
 //! A world for the credential tests: a scripted model, the real Codex, a fake home and a
 //! data folder, and `mcpd` started over them with the local runtime.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
