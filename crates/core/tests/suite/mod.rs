@@ -1,6 +1,7 @@
 //! One module per tested area; shared helpers sit beside them.
 
 mod common;
+mod cycles;
 mod http_bad_input;
 mod http_cancellation;
 mod http_gate;
@@ -11,4 +12,6 @@ mod http_modern;
 mod http_rest;
 mod http_shutdown;
 mod http_stream_hygiene;
+mod module_cycles;
+mod module_graph;
 mod stdio;
