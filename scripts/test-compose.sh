@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The compose step of scripts/test.sh: the deployment of deploy/docker-compose.yml driven
-# end to end (tests/e2e/tests/docker_agents.rs,
+# end to end (tests/e2e/tests/suite/docker_agents.rs,
 # compose_deployment_serves_python_clients_and_keeps_the_conversation; docs/deploy.md).
 # Installs Debian's docker-compose (1.29) when no compose command exists. Needs the engine
 # and the agent image (scripts/test-deps.sh), the Python venv, and cargo-nextest.
@@ -17,5 +17,5 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
 fi
 export TEST_DEPS_DIR=$DEPS
 # CI=true: a missing engine, image or compose fails the test instead of skipping it.
-exec cargo nextest run -p codex-mcp-e2e --test docker_agents --run-ignored only \
+exec cargo nextest run -p codex-mcp-e2e --test all --run-ignored only \
   -E 'test(compose_deployment)' "$@"

@@ -11,7 +11,7 @@
 #   3. The Docker engine (scripts/docker-setup.sh) and the agent image
 #      (scripts/build-agent-image.sh), for the runtime tests, when those scripts exist.
 #   4. Debian's chromium and chromium-driver, for the dashboard's browser test
-#      (tests/e2e/tests/dashboard.rs).
+#      (tests/e2e/tests/suite/dashboard.rs).
 #
 # $DEPS is $TEST_DEPS_DIR or <repo>/.cache/test-deps (git-ignored).
 # Environment:

@@ -1,8 +1,6 @@
 //! `mcpd`: the codex-mcp server binary. Thin on purpose: it parses the command line and
 //! settings, sets up logging, and hands over to `codex-mcp-core`.
 
-#![forbid(unsafe_code)]
-
 mod agents_cmd;
 mod app;
 mod auth_cmd;

@@ -291,7 +291,6 @@ fn to_pretty_bytes(value: &Value) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -171,7 +171,6 @@ pub(crate) fn synthetic_id_claims(access: &JwtClaims) -> Value {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -141,8 +141,6 @@ impl JsonSchema for AgentId {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use super::*;
     use pretty_assertions::assert_eq;
 

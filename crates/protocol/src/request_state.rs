@@ -75,7 +75,6 @@ impl StateSealer {
     }
 }
 
-#[allow(clippy::panic)]
 fn unreachable_hmac() -> HmacSha256 {
     panic!("HMAC-SHA256 accepts keys of every length")
 }

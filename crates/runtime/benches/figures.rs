@@ -5,6 +5,7 @@
 //! Run: `cargo bench -p codex-mcp-runtime --bench figures` with a Docker engine
 //! (scripts/docker-setup.sh) and the agent image (scripts/build-agent-image.sh);
 //! `BENCH_IMAGE` picks another image. Everything created is removed at the end.
+// A benchmark is a measuring program, not library code: a failed setup step stops the run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;

@@ -48,7 +48,6 @@ pub fn resolve_workspace(requested: &Path, roots: &[PathBuf]) -> Result<PathBuf,
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -353,6 +353,5 @@ fn with_body(status: StatusCode, content_type: &'static str, body: Body) -> Resp
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 #[path = "model_tests.rs"]
 mod tests;

@@ -349,7 +349,6 @@ pub(crate) fn output_stream(items: &[Value], usage: &Usage, response_id: &str, n
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

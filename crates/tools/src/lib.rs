@@ -24,9 +24,6 @@
 //! names ([`find`]); `docs/tools.md` in the repository lists every tool, its arguments,
 //! its result and the limits.
 
-#![forbid(unsafe_code)]
-#![deny(clippy::unwrap_used, clippy::expect_used)]
-
 pub mod args;
 pub mod catalogue;
 pub mod output;

@@ -2,8 +2,6 @@
 //! and talking MCP to it over plain HTTP; [`Setup`] (an `mcpd` with the real Codex and a
 //! scripted model on either runtime) and [`docker`] (the tests' slice of the engine).
 
-#![forbid(unsafe_code)]
-
 pub mod compose;
 pub mod docker;
 pub mod faults;

@@ -23,6 +23,7 @@
 //!
 //! The load generator runs on the same machine as the server; the output says which
 //! cores each side had.
+// A benchmark is a measuring program, not library code: a failed setup step stops the run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod client;

@@ -92,7 +92,6 @@ pub(crate) fn is_due(config: &RefreshConfig, c: &Credentials, now: DateTime<Utc>
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::detect::{DetectInputs, detect_at};

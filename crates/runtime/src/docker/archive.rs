@@ -142,7 +142,6 @@ pub(super) async fn write_file(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -167,8 +167,6 @@ pub(crate) fn walk(node: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>))
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use super::*;
     use pretty_assertions::assert_eq;
     use serde_json::json;

@@ -1,0 +1,9 @@
+//! One module per tested area; shared helpers sit beside them.
+
+// First, so its `env_or_return!` macro is in scope in the modules below.
+#[macro_use]
+mod docker_support;
+
+mod docker;
+mod docker_orphans;
+mod local;

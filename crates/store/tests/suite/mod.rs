@@ -1,0 +1,8 @@
+//! One module per tested area; shared helpers sit beside them.
+
+mod bad_input;
+mod common;
+mod concurrency;
+mod restart;
+mod retention;
+mod round_trip;

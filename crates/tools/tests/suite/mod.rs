@@ -1,0 +1,7 @@
+//! One module per tested area; shared helpers sit beside them.
+
+mod arguments;
+mod catalogue;
+mod finish;
+mod prepare;
+mod prompts;
