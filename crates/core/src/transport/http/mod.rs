@@ -11,16 +11,18 @@
 //! shutdown.
 
 pub mod bearer;
-pub mod gate;
+mod caller;
+mod gate;
 pub mod guard;
+mod headers;
 pub mod health;
-pub mod legacy_session;
-pub mod legacy_sse;
+mod legacy_session;
+mod legacy_sse;
 pub mod metrics;
-pub mod param_headers;
-pub mod rest;
-pub mod sse;
-pub mod streamable;
+mod param_headers;
+mod rest;
+mod sse;
+mod streamable;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,9 +41,12 @@ use http_body_util::BodyExt as _;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::{EncodedResponse, McpServer};
+use crate::server::{EncodedResponse, McpServer, Reply};
+pub use caller::Caller;
 pub use guard::HostPolicy;
+pub use headers::{AGENT_HEADER, METHOD_HEADER, NAME_HEADER, SESSION_HEADER, VERSION_HEADER};
 pub use health::HealthReporter;
+pub use legacy_sse::Connections;
 
 /// Limits and policies of the HTTP transports.
 #[derive(Clone)]
@@ -200,6 +205,42 @@ pub fn encoded_response(encoded: EncodedResponse) -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// A reply of the engine as an HTTP response: a cached one as `200 OK`, another with
+/// `status`.
+pub(crate) fn reply_response(status: StatusCode, reply: Reply) -> Response {
+    match reply {
+        Reply::Encoded(encoded) => encoded_response(encoded),
+        Reply::Rpc(response) => json_response(status, &response),
+    }
+}
+
+/// Numbers the SSE streams of requests (the stream part of event ids).
+pub(crate) static STREAM_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// `202 Accepted` with no body: a notification or response was taken.
+pub(crate) fn accepted() -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::ACCEPTED;
+    r
+}
+
+/// The refusal when every stream permit is taken.
+pub(crate) fn too_many_streams(id: Option<RequestId>) -> Response {
+    rpc_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        id,
+        ErrorObject::internal("too many open streams; retry shortly"),
+    )
+}
+
+/// Resolves when a stream carrying a request's response must close for shutdown: once
+/// the grace period after shutdown has passed, so calls in flight can still deliver
+/// their responses (the server cancels what is left at the same moment).
+pub(crate) async fn grace_after(shutdown: CancellationToken, grace: Duration) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(grace).await;
 }
 
 /// Checks that a POST declares a JSON body. Browsers send `text/plain`, form and
