@@ -343,3 +343,241 @@ fn stateless_meta(request: &Request) -> Result<Option<ModernMeta>, ErrorObject> 
     }
     ModernMeta::from_params(request.params.as_ref(), meta::VersionHeader::NotApplicable).map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{FnTool, ServerOptions};
+    use codex_mcp_protocol::jsonrpc::Notification;
+    use codex_mcp_protocol::meta::{CLIENT_CAPABILITIES, PROTOCOL_VERSION};
+    use codex_mcp_protocol::tools::{CallToolResult, Tool};
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+    use tokio::sync::mpsc;
+
+    fn tool(name: &str) -> Tool {
+        Tool {
+            name: name.into(),
+            title: None,
+            description: None,
+            input_schema: json!({"type": "object"}),
+            output_schema: None,
+            annotations: None,
+            meta: None,
+        }
+    }
+
+    /// `wait` runs until cancelled; `ask` asks the client for its roots and returns the
+    /// answer as text.
+    fn server() -> McpServer {
+        McpServer::builder(ServerOptions::default())
+            .tool(FnTool::new(tool("wait"), |_args, ctx| async move {
+                ctx.cancellation().cancelled().await;
+                Ok(CallToolResult::text("cancelled"))
+            }))
+            .tool(FnTool::new(tool("ask"), |_args, ctx| async move {
+                match ctx.ask("roots", "roots/list", json!({})).await {
+                    Ok(answer) => Ok(CallToolResult::text(answer.to_string())),
+                    Err(e) => Ok(CallToolResult::error(e.to_string())),
+                }
+            }))
+            .build()
+    }
+
+    fn request(id: i64, method: &str, params: Value) -> Message {
+        Message::Request(Request::new(RequestId::Number(id), method, Some(params)))
+    }
+
+    fn initialize(id: i64) -> Message {
+        request(
+            id,
+            methods::INITIALIZE,
+            json!({
+                "protocolVersion": ProtocolVersion::LATEST_LEGACY.as_str(),
+                "capabilities": {"roots": {}},
+                "clientInfo": {"name": "test", "version": "1"}
+            }),
+        )
+    }
+
+    fn call(id: i64, name: &str) -> Message {
+        request(
+            id,
+            methods::TOOLS_CALL,
+            json!({"name": name, "arguments": {}}),
+        )
+    }
+
+    fn stdio(server: &McpServer) -> Connection {
+        Connection::new(server.clone(), TransportKind::Stdio, Identity::default()).detecting_era()
+    }
+
+    async fn reply(connection: &Connection, message: Message) -> Value {
+        match connection.handle(message, Identity::default()).await {
+            Step::Reply(reply) => serde_json::to_value(reply.into_message()).unwrap(),
+            Step::Quiet => panic!("no reply"),
+            Step::Run(_) => panic!("a call to run, not a reply"),
+        }
+    }
+
+    async fn run(connection: &Connection, message: Message) -> Box<Call> {
+        match connection.handle(message, Identity::default()).await {
+            Step::Run(call) => call,
+            _ => panic!("expected a call to run"),
+        }
+    }
+
+    #[tokio::test]
+    async fn initialize_opens_the_session_and_another_replaces_it() {
+        let server = server();
+        let connection = stdio(&server);
+        let first = reply(&connection, initialize(1)).await;
+        assert_eq!(
+            first["result"]["protocolVersion"],
+            json!(ProtocolVersion::LATEST_LEGACY.as_str())
+        );
+        let opened = connection.session().map(|s| s.id().to_string());
+        assert_eq!(server.sessions().len(), 1);
+        reply(&connection, initialize(2)).await;
+        let reopened = connection.session().map(|s| s.id().to_string());
+        assert!(opened.is_some() && reopened.is_some() && opened != reopened);
+        assert_eq!(server.sessions().len(), 1, "the first session was closed");
+        connection.close();
+        assert_eq!(server.sessions().len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_before_initialize_is_refused() {
+        let server = server();
+        let connection = Connection::new(server, TransportKind::LegacySse, Identity::default());
+        let refused = reply(&connection, request(1, methods::TOOLS_LIST, json!({}))).await;
+        assert_eq!(refused["error"]["code"], json!(-32600), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn cached_answers_read_back_as_the_handled_ones() {
+        let server = server();
+        let connection = stdio(&server);
+        reply(&connection, initialize(1)).await;
+        let step = connection
+            .handle(
+                request(2, methods::TOOLS_LIST, json!({})),
+                Identity::default(),
+            )
+            .await;
+        let Step::Reply(cached @ Reply::Encoded(_)) = step else {
+            panic!("tools/list is answered from the cache");
+        };
+        let handled = server
+            .handle_request(
+                Request::new(RequestId::Number(2), methods::TOOLS_LIST, Some(json!({}))),
+                CtxParts::default(),
+            )
+            .await;
+        assert_eq!(
+            serde_json::to_value(cached.into_message()).unwrap(),
+            serde_json::to_value(Message::Response(handled)).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_call_goes_unanswered() {
+        let server = server();
+        let connection = stdio(&server);
+        reply(&connection, initialize(1)).await;
+        let call = run(&connection, call(7, "wait")).await;
+        let running = tokio::spawn(call.run());
+        let cancelled = Notification::new(methods::CANCELLED, Some(json!({"requestId": 7})));
+        let step = connection
+            .handle(Message::Notification(cancelled), Identity::default())
+            .await;
+        assert!(matches!(step, Step::Quiet));
+        assert!(running.await.unwrap().is_none(), "no answer after cancel");
+        assert_eq!(connection.session().unwrap().in_flight.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stateless_line_runs_without_a_session_and_is_cancelled_by_id() {
+        let server = server();
+        let connection = stdio(&server);
+        let params = json!({
+            "name": "wait",
+            "arguments": {},
+            "_meta": {PROTOCOL_VERSION: ProtocolVersion::LATEST.as_str(), CLIENT_CAPABILITIES: {}}
+        });
+        let call = run(&connection, request(9, methods::TOOLS_CALL, params)).await;
+        assert_eq!(server.in_flight().len(), 1);
+        let running = tokio::spawn(call.run());
+        let cancelled = Notification::new(methods::CANCELLED, Some(json!({"requestId": 9})));
+        connection
+            .handle(Message::Notification(cancelled), Identity::default())
+            .await;
+        assert!(running.await.unwrap().is_none());
+        assert_eq!(server.in_flight().len(), 0);
+        assert!(connection.session().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_connection_answering_cancelled_calls_still_answers() {
+        let server = server();
+        let connection = Connection::new(
+            server.clone(),
+            TransportKind::StreamableHttp,
+            Identity::default(),
+        )
+        .answering_cancelled();
+        let Message::Request(request) = call(3, "wait") else {
+            unreachable!()
+        };
+        let modern = ModernMeta::from_params(
+            Some(&json!({"_meta": {
+                PROTOCOL_VERSION: ProtocolVersion::LATEST.as_str(),
+                CLIENT_CAPABILITIES: {}
+            }})),
+            meta::VersionHeader::NotApplicable,
+        )
+        .unwrap();
+        let Step::Run(call) = connection
+            .request(request, Some(modern), Identity::default())
+            .await
+        else {
+            panic!("expected a call");
+        };
+        call.cancellation().cancel();
+        let answer = call
+            .run()
+            .await
+            .map(|r| serde_json::to_value(r.into_message()).unwrap());
+        assert_eq!(
+            answer.map(|a| a["result"]["content"][0]["text"].clone()),
+            Some(json!("cancelled"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_response_reaches_the_question_waiting_for_it() {
+        let server = server();
+        let connection = stdio(&server);
+        reply(&connection, initialize(1)).await;
+        let (tx, mut rx) = mpsc::channel(8);
+        let call = run(&connection, call(2, "ask")).await;
+        let running = tokio::spawn(call.with_outbound(tx).run());
+        let Some(Message::Request(question)) = rx.recv().await else {
+            panic!("the server asks the client");
+        };
+        assert_eq!(question.method, "roots/list");
+        let answer = Response::success(question.id, json!({"roots": []}));
+        let step = connection
+            .handle(Message::Response(answer), Identity::default())
+            .await;
+        assert!(matches!(step, Step::Quiet));
+        let done = running
+            .await
+            .unwrap()
+            .map(|r| serde_json::to_value(r.into_message()).unwrap());
+        assert_eq!(
+            done.map(|d| d["result"]["content"][0]["text"].clone()),
+            Some(json!(r#"{"roots":[]}"#))
+        );
+    }
+}
