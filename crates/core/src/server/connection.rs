@@ -137,10 +137,9 @@ pub struct Connection {
     /// belongs to them.
     opener: Identity,
     session: Mutex<Option<Arc<Session>>>,
-    /// Requests outside a session that this client may cancel by id (stdio).
-    requests: Arc<InFlight>,
-    /// Requests whose `_meta` names the stateless era are handled statelessly (stdio).
-    detect_era: bool,
+    /// Requests outside a session that this client may cancel by id; only a connection
+    /// [`Self::detecting_era`] (stdio) has them, so an HTTP request allocates no table.
+    requests: Option<Arc<InFlight>>,
     /// Answer a request even after it was cancelled (a stateless HTTP request: its
     /// cancellation is the client going away or shutdown, and the answer says so).
     answer_cancelled: bool,
@@ -154,8 +153,7 @@ impl Connection {
             transport,
             opener,
             session: Mutex::new(None),
-            requests: Arc::new(InFlight::default()),
-            detect_era: false,
+            requests: None,
             answer_cancelled: false,
         }
     }
@@ -171,7 +169,7 @@ impl Connection {
     /// the session (stdio, where one pipe carries both eras).
     #[must_use]
     pub fn detecting_era(mut self) -> Self {
-        self.detect_era = true;
+        self.requests = Some(Arc::new(InFlight::default()));
         self
     }
 
@@ -195,7 +193,7 @@ impl Connection {
             Message::Notification(n) => {
                 let session = self.session();
                 self.server
-                    .handle_notification(&n, session.as_ref(), Some(&self.requests));
+                    .handle_notification(&n, session.as_ref(), self.requests.as_deref());
                 Step::Quiet
             }
             Message::Response(r) => {
@@ -222,7 +220,7 @@ impl Connection {
     ) -> Step {
         let modern = match modern {
             Some(m) => Some(m),
-            None if self.detect_era => match stateless_meta(&request) {
+            None if self.requests.is_some() => match stateless_meta(&request) {
                 Ok(m) => m,
                 Err(e) => return Step::Reply(Reply::Rpc(Response::error(Some(request.id), e))),
             },
@@ -268,8 +266,9 @@ impl Connection {
         let cancel = CancellationToken::new();
         let guards = (
             self.server.in_flight().register_unnamed(cancel.clone()),
-            self.detect_era
-                .then(|| self.requests.register(request.id.clone(), cancel.clone())),
+            self.requests
+                .as_ref()
+                .map(|requests| requests.register(request.id.clone(), cancel.clone())),
         );
         let parts = CtxParts {
             version: Some(modern.version),
@@ -329,7 +328,9 @@ impl Connection {
             session.in_flight.cancel_all();
             self.server.sessions().remove(session.id());
         }
-        self.requests.cancel_all();
+        if let Some(requests) = &self.requests {
+            requests.cancel_all();
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! The HTTP face of the engine: every route on one listener.
 //!
-//! - `/mcp`: streamable HTTP for both protocol eras ([`streamable`]).
-//! - `/sse` + `/messages`: the 2024-11-05 HTTP+SSE transport ([`legacy_sse`]).
-//! - `/tools/{name}`: plain REST for scripts and curl ([`rest`]).
-//! - `/health`: liveness and a summary ([`health`]).
+//! - `/mcp`: streamable HTTP for both protocol eras (`streamable.rs`).
+//! - `/sse` + `/messages`: the 2024-11-05 HTTP+SSE transport (`legacy_sse.rs`).
+//! - `/tools/{name}`: plain REST for scripts and curl (`rest.rs`).
+//! - `/health`: liveness and a summary (`health.rs`).
 //!
 //! Every route sits behind the DNS-rebinding guard and a body size limit; every route but
 //! `/health` and `/metrics` also behind a bound on concurrent requests (so probes answer
@@ -144,12 +144,12 @@ impl HttpState {
 }
 
 /// A JSON-RPC error as an HTTP response.
-pub fn rpc_error(status: StatusCode, id: Option<RequestId>, error: ErrorObject) -> Response {
+pub(crate) fn rpc_error(status: StatusCode, id: Option<RequestId>, error: ErrorObject) -> Response {
     json_response(status, &RpcResponse::error(id, error))
 }
 
 /// Any serialisable value as a JSON response.
-pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
@@ -195,7 +195,7 @@ impl<const N: usize> hyper::body::Body for Chunks<N> {
 
 /// A JSON-RPC response the engine already serialised (see
 /// [`McpServer::precomputed_response`]), as a `200 OK` JSON response.
-pub fn encoded_response(encoded: EncodedResponse) -> Response {
+pub(crate) fn encoded_response(encoded: EncodedResponse) -> Response {
     let mut response = Response::new(Body::new(Chunks {
         chunks: encoded.into_chunks(),
         next: 0,
@@ -247,7 +247,7 @@ pub(crate) async fn grace_after(shutdown: CancellationToken, grace: Duration) {
 /// multipart bodies cross-site without a CORS preflight; `application/json` needs one,
 /// so requiring it keeps other web pages from making the call. The error is the
 /// message for a 415 answer.
-pub fn require_json(headers: &http::HeaderMap) -> Result<(), String> {
+pub(crate) fn require_json(headers: &http::HeaderMap) -> Result<(), String> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Err("Content-Type must be application/json".to_string());
     };
@@ -266,7 +266,7 @@ pub fn require_json(headers: &http::HeaderMap) -> Result<(), String> {
 }
 
 /// Reads a body up to the limit; a larger body is a 413 naming the limit.
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e)
@@ -296,7 +296,7 @@ pub fn router(state: HttpState) -> Router {
 }
 
 /// The engine's routes plus `extra`, all behind the `Host`/`Origin` and bearer checks
-/// ([`gate`]) and the concurrency bound.
+/// (`gate.rs`) and the concurrency bound.
 pub fn router_with(state: HttpState, extra: Router) -> Router {
     let limit =
         tower::limit::GlobalConcurrencyLimitLayer::new(state.options.max_concurrent_requests);
