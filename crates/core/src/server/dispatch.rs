@@ -485,7 +485,7 @@ impl McpServer {
         ctx: &RequestCtx,
     ) -> Result<Outcome, ErrorObject> {
         let p: CallToolParams = params_as(params, methods::TOOLS_CALL)?;
-        let tool = self.inner.tools.get(&p.name).ok_or_else(|| {
+        let tool = self.tool(&p.name).ok_or_else(|| {
             ErrorObject::invalid_params(format!("Unknown tool: {}", p.name))
                 .with_data(json!({"name": p.name}))
         })?;

@@ -5,6 +5,7 @@
 //! result for the era. Nothing here knows about HTTP or stdio.
 
 mod call_limit;
+mod connection;
 pub mod context;
 pub mod correlation;
 mod dispatch;
@@ -18,6 +19,7 @@ use codex_mcp_protocol::request_state::StateSealer;
 use rand::RngCore;
 use serde_json::{Value, json};
 
+pub use connection::{Call, Connection, Reply, Step};
 pub use context::{
     AskError, CtxParts, Identity, InFlight, Outbound, Pending, RequestCtx, TransportKind,
 };
@@ -26,6 +28,9 @@ pub use registry::{Completer, FnTool, PromptHandler, ResourceProvider, ToolError
 
 use crate::session::{SessionObserver, SessionTable};
 use registry::Ordered;
+
+/// Prefix of the tool-name aliases every transport accepts (`codex_chat` for `chat`).
+pub const TOOL_ALIAS_PREFIX: &str = "codex_";
 
 /// Limits and identity of a server.
 #[derive(Debug, Clone)]
@@ -258,13 +263,22 @@ impl McpServer {
             .collect()
     }
 
-    /// One tool's definition.
+    /// One tool's definition, by its name or its `codex_` alias.
     pub fn tool_definition(&self, name: &str) -> Option<codex_mcp_protocol::tools::Tool> {
-        self.inner.tools.get(name).map(|t| t.definition())
+        self.tool(name).map(|t| t.definition())
     }
 
-    /// Whether a tool with this name is registered.
+    /// Whether a tool with this name (or `codex_` alias) is registered.
     pub fn has_tool(&self, name: &str) -> bool {
-        self.inner.tools.get(name).is_some()
+        self.tool(name).is_some()
+    }
+
+    /// The tool called `name`, or `codex_<tool>`: the original project's names are
+    /// accepted as aliases on every transport (see `docs/tools.md`).
+    pub(crate) fn tool(&self, name: &str) -> Option<&Arc<dyn ToolHandler>> {
+        self.inner.tools.get(name).or_else(|| {
+            name.strip_prefix(TOOL_ALIAS_PREFIX)
+                .and_then(|n| self.inner.tools.get(n))
+        })
     }
 }

@@ -4,19 +4,13 @@
 //! statelessly; anything else belongs to the single session that `initialize` opens.
 //! Requests run concurrently so `notifications/cancelled` can stop them.
 
-use std::sync::Arc;
-
-use codex_mcp_protocol::jsonrpc::{Message, Request, Response};
-use codex_mcp_protocol::meta::{self, ModernMeta};
-use codex_mcp_protocol::notifications::methods;
-use codex_mcp_protocol::{Era, ErrorObject, ProtocolVersion};
-use serde_json::Value;
+use codex_mcp_protocol::ErrorObject;
+use codex_mcp_protocol::jsonrpc::{Message, Response};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::{CtxParts, Identity, InFlight, McpServer, TransportKind};
-use crate::session::Session;
+use crate::server::{Connection, Identity, McpServer, Step, TransportKind};
 
 /// Options of the stdio transport.
 #[derive(Debug, Clone)]
@@ -60,9 +54,13 @@ where
         }
     });
     let mut reader = BufReader::new(reader);
-    let mut session: Option<Arc<Session>> = None;
-    // This connection's requests outside a session: only this client may cancel them.
-    let connection = Arc::new(InFlight::default());
+    let identity = Identity {
+        connection_agent: options.agent.clone(),
+        token: None,
+        session_id: None,
+    };
+    let connection =
+        Connection::new(server, TransportKind::Stdio, identity.clone()).detecting_era();
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -94,30 +92,15 @@ where
                 continue;
             }
         };
-        match message {
-            Message::Request(request) => {
-                handle_request(&server, &options, &mut session, &connection, request, &tx).await;
+        match connection.handle(message, identity.clone()).await {
+            Step::Quiet => {}
+            Step::Reply(reply) => {
+                let _ = tx.send(reply.into_message()).await;
             }
-            Message::Notification(n) => {
-                server.handle_notification(&n, session.as_ref(), Some(&connection));
-            }
-            Message::Response(r) => {
-                if let (Some(s), Some(id)) = (&session, &r.id) {
-                    let answer = match (r.result, r.error) {
-                        (_, Some(e)) => Err(e),
-                        (Some(v), None) => Ok(v),
-                        (None, None) => Ok(Value::Null),
-                    };
-                    s.deliver_response(id, answer);
-                }
-            }
+            Step::Run(call) => call.spawn(tx.clone()),
         }
     }
-    if let Some(s) = &session {
-        s.in_flight.cancel_all();
-        server.sessions().remove(s.id());
-    }
-    connection.cancel_all();
+    connection.close();
     drop(tx);
     let _ = writer_task.await;
     Ok(())
@@ -164,115 +147,4 @@ async fn read_line<R: AsyncBufReadExt + Unpin>(
             return Ok(if too_long { Line::TooLong } else { Line::Data });
         }
     }
-}
-
-async fn handle_request(
-    server: &McpServer,
-    options: &StdioOptions,
-    session: &mut Option<Arc<Session>>,
-    connection: &Arc<InFlight>,
-    request: Request,
-    tx: &mpsc::Sender<Message>,
-) {
-    let identity = Identity {
-        connection_agent: options.agent.clone(),
-        token: None,
-        session_id: None,
-    };
-    let modern_claim = meta::requested_version(request.params.as_ref())
-        .is_some_and(|v| ProtocolVersion::parse(v).is_none_or(|p| p.era() == Era::Modern));
-    if modern_claim {
-        let modern = match ModernMeta::from_params(
-            request.params.as_ref(),
-            meta::VersionHeader::NotApplicable,
-        ) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = tx
-                    .send(Message::Response(Response::error(Some(request.id), e)))
-                    .await;
-                return;
-            }
-        };
-        let cancel = CancellationToken::new();
-        let guard = (
-            server.in_flight().register_unnamed(cancel.clone()),
-            connection.register(request.id.clone(), cancel.clone()),
-        );
-        let parts = CtxParts {
-            version: Some(modern.version),
-            request_id: Some(request.id.clone()),
-            modern: Some(modern),
-            outbound: Some(tx.clone()),
-            cancel: Some(cancel.clone()),
-            identity,
-            transport: Some(TransportKind::Stdio),
-            ..CtxParts::default()
-        };
-        spawn_request(server.clone(), request, parts, guard, cancel, tx.clone());
-        return;
-    }
-    if request.method == methods::INITIALIZE {
-        let response = match server.initialize(request.params.as_ref()) {
-            Ok((result, init)) => {
-                match server
-                    .sessions()
-                    .open(init, TransportKind::Stdio, options.agent.clone())
-                    .await
-                {
-                    Ok(s) => {
-                        if let Some(old) = session.replace(s) {
-                            server.sessions().remove(old.id());
-                        }
-                        Response::success(request.id, result)
-                    }
-                    Err(e) => Response::error(Some(request.id), ErrorObject::internal(e)),
-                }
-            }
-            Err(e) => Response::error(Some(request.id), e),
-        };
-        let _ = tx.send(Message::Response(response)).await;
-        return;
-    }
-    let Some(s) = session.clone() else {
-        let _ = tx
-            .send(Message::Response(crate::server::not_initialized(Some(
-                request.id,
-            ))))
-            .await;
-        return;
-    };
-    let cancel = CancellationToken::new();
-    let guard = s.in_flight.register(request.id.clone(), cancel.clone());
-    let parts = CtxParts {
-        version: Some(s.version()),
-        request_id: Some(request.id.clone()),
-        session: Some(Arc::clone(&s)),
-        outbound: Some(tx.clone()),
-        cancel: Some(cancel.clone()),
-        identity: Identity {
-            session_id: Some(s.id().to_string()),
-            ..identity
-        },
-        transport: Some(TransportKind::Stdio),
-        ..CtxParts::default()
-    };
-    spawn_request(server.clone(), request, parts, guard, cancel, tx.clone());
-}
-
-fn spawn_request(
-    server: McpServer,
-    request: Request,
-    parts: CtxParts,
-    guard: impl Send + 'static,
-    cancel: CancellationToken,
-    tx: mpsc::Sender<Message>,
-) {
-    tokio::spawn(async move {
-        let response = server.handle_request(request, parts).await;
-        drop(guard);
-        if !cancel.is_cancelled() {
-            let _ = tx.send(Message::Response(response)).await;
-        }
-    });
 }

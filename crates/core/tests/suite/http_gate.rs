@@ -248,3 +248,34 @@ async fn one_token_cannot_hold_more_than_its_share_of_calls() {
     assert_eq!(status, 200, "{body}");
     held[1].abort();
 }
+
+/// The gate checks the bearer token once and hands its grant on in the request's
+/// extensions: a route behind it (here an embedder's) reads the caller from there
+/// instead of looking at the `Authorization` header again.
+#[tokio::test]
+async fn the_gate_hands_the_callers_grant_to_the_route() {
+    use codex_mcp_core::transport::http::Caller;
+    let extra = axum::Router::new().route(
+        "/whoami",
+        axum::routing::get(|caller: Option<axum::Extension<Caller>>| async move {
+            caller.map_or_else(|| "nobody".to_string(), |c| c.0.0.name.clone())
+        }),
+    );
+    let mut config = Config {
+        extra_routes: extra,
+        ..Config::default()
+    };
+    config.http.bearer_exempt_paths = vec!["/whoami".into()];
+    let h = with_tokens_and(config).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let mut seen = Vec::new();
+    for headers in [vec![("authorization", bearer.as_str())], vec![]] {
+        let mut req = h.http.get(h.url("/whoami"));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let response = within("GET /whoami", req.send()).await.expect("GET");
+        seen.push(response.text().await.expect("body"));
+    }
+    assert_eq!(seen, vec!["tests".to_string(), "nobody".to_string()]);
+}

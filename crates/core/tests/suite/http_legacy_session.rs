@@ -146,6 +146,24 @@ async fn tools_call_without_event_stream_accept_answers_json() {
             "isError": true
         })
     );
+    // `codex_<tool>` names the tool on every transport (`docs/tools.md`).
+    let reply = h
+        .post_mcp(
+            &[
+                ("mcp-session-id", session.as_str()),
+                ("accept", "application/json"),
+            ],
+            &call_request(6, "codex_echo", json!({"text": "aliased"})),
+        )
+        .await;
+    assert_eq!(
+        reply.body,
+        json!({
+            "jsonrpc": "2.0",
+            "id": 6,
+            "result": {"content": [{"type": "text", "text": "aliased"}]}
+        })
+    );
 }
 
 #[tokio::test]

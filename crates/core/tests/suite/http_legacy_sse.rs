@@ -223,3 +223,26 @@ async fn messages_without_a_json_content_type_are_415() {
     let first = events.expect_event("initialize answer").await.json();
     assert_eq!(first["id"], json!(2), "{first}");
 }
+
+/// `codex_<tool>` names the tool over `/sse` + `/messages` too (`docs/tools.md`).
+#[tokio::test]
+async fn a_codex_alias_calls_the_tool_over_sse() {
+    let h = Harness::start().await;
+    let (mut events, endpoint) = h.open_sse(&[]).await;
+    let init = serde_json::to_vec(&initialize_request(1, "2024-11-05")).unwrap();
+    h.post_raw(&endpoint, &[], init).await;
+    events.expect_event("InitializeResult").await;
+    let call = call_request(2, "codex_echo", json!({"text": "aliased"}));
+    let reply = h
+        .post_raw(&endpoint, &[], serde_json::to_vec(&call).unwrap())
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        events.expect_event("tools/call result").await.json(),
+        json!({
+            "jsonrpc": "2.0",
+            "id": 2,
+            "result": {"content": [{"type": "text", "text": "aliased"}]}
+        })
+    );
+}

@@ -175,6 +175,24 @@ async fn tools_call_answers_json_with_result_type_and_server_info() {
         })
     );
     assert_eq!(h.server.in_flight().len(), 0);
+    // `codex_<tool>` names the tool on every transport (`docs/tools.md`); the mirror
+    // header carries the name as sent.
+    let headers = modern_headers("tools/call", Some("codex_echo"));
+    let reply = h
+        .post_mcp(
+            &borrow(&headers),
+            &modern_request(
+                4,
+                "tools/call",
+                json!({"name": "codex_echo", "arguments": {"text": "aliased"}}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.body["result"]["content"],
+        json!([{"type": "text", "text": "aliased"}])
+    );
 }
 
 #[tokio::test]

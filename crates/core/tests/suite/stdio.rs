@@ -472,3 +472,33 @@ async fn a_stdio_client_cannot_cancel_another_transports_call() {
     );
     assert_eq!(h.probes.slow_finished(), 1);
 }
+
+/// `codex_<tool>` names the tool on stdio too, as on every transport (`docs/tools.md`),
+/// in both eras.
+#[tokio::test]
+async fn a_codex_alias_calls_the_tool() {
+    let mut io = Stdio::start();
+    io.initialize().await;
+    let legacy = io
+        .request(&call_request(2, "codex_echo", json!({"text": "aliased"})))
+        .await;
+    assert_eq!(
+        legacy["result"]["content"][0]["text"],
+        json!("aliased"),
+        "{legacy}"
+    );
+    let modern = io
+        .request(&modern_request(
+            3,
+            "tools/call",
+            json!({"name": "codex_echo", "arguments": {"text": "modern"}}),
+        ))
+        .await;
+    assert_eq!(
+        modern["result"]["content"][0]["text"],
+        json!("modern"),
+        "{modern}"
+    );
+    let unknown = io.request(&call_request(4, "codex_nope", json!({}))).await;
+    assert_eq!(unknown["error"]["code"], json!(-32602), "{unknown}");
+}

@@ -20,6 +20,7 @@ use futures::future::Either;
 use http::{HeaderValue, StatusCode, header};
 use tower::{Layer, Service};
 
+use super::caller::Caller;
 use super::{HttpState, json_response, rpc_error};
 
 /// Wraps each route in a [`Gate`].
@@ -65,16 +66,18 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
-        match refusal(&self.state, &request) {
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        match admit(&self.state, &mut request) {
             Some(response) => Either::Left(ready(Ok(response))),
             None => Either::Right(self.inner.call(request)),
         }
     }
 }
 
-/// The response refusing `request`, or `None` when it may pass.
-fn refusal(state: &HttpState, request: &Request) -> Option<Response> {
+/// The response refusing `request`, or `None` when it may pass. A valid bearer token's
+/// grant goes into the request's extensions as a [`Caller`]: this is the only place a
+/// token is checked; routes read the grant from there.
+fn admit(state: &HttpState, request: &mut Request) -> Option<Response> {
     let own_port = state.listen_port.get().copied();
     if let Err(why) = state.options.host_policy.check(request.headers(), own_port) {
         return Some(rpc_error(
@@ -84,11 +87,17 @@ fn refusal(state: &HttpState, request: &Request) -> Option<Response> {
         ));
     }
     let tokens = state.options.tokens.as_ref()?;
+    let why = match tokens.check(request.headers()) {
+        Ok(grant) => {
+            request.extensions_mut().insert(Caller(grant));
+            return None;
+        }
+        Err(why) => why,
+    };
     let path = request.uri().path();
     if path == "/health" || state.options.bearer_exempt_paths.iter().any(|p| p == path) {
         return None;
     }
-    let why = tokens.check(request.headers()).err()?;
     let mut response = json_response(
         StatusCode::UNAUTHORIZED,
         &serde_json::json!({ "error": why.to_string() }),

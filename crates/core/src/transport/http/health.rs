@@ -7,7 +7,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{HttpState, json_response};
@@ -39,10 +39,8 @@ pub fn minimal_report(state: &HttpState) -> Value {
 }
 
 /// `GET /health`.
-pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response {
-    if let Some(tokens) = &state.options.tokens
-        && tokens.check(&headers).is_err()
-    {
+pub async fn get(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    if state.options.tokens.is_some() && super::caller::grant(request.extensions()).is_none() {
         return json_response(StatusCode::OK, &minimal_report(&state));
     }
     let mut body = transport_report(&state);

@@ -11,21 +11,19 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
 use bytes::Bytes;
-use codex_mcp_protocol::jsonrpc::{Message, Request, Response as RpcResponse};
+use codex_mcp_protocol::jsonrpc::{Message, Request};
 use codex_mcp_protocol::notifications::methods;
-use codex_mcp_protocol::{Era, ErrorObject, ProtocolVersion};
+use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
 use futures::StreamExt as _;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
-use serde_json::Value;
+use http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use super::streamable::{
-    SESSION_HEADER, STREAM_IDS, accepted, accepts, caller_token, grace_after, header_str, identity,
-    names, too_many_streams,
+use super::headers::{SESSION_HEADER, accepts, header_str, names};
+use super::{
+    HttpState, STREAM_IDS, accepted, caller, grace_after, reply_response, rpc_error, sse,
+    too_many_streams,
 };
-use super::{HttpState, encoded_response, json_response, rpc_error, sse};
-use crate::server::{CtxParts, TransportKind};
+use crate::server::{Call, Connection, Identity, Step, TransportKind};
 use crate::session::{STANDALONE_STREAM, Session};
 
 /// The refusal for a session id that names no session this caller may use. An unknown
@@ -43,8 +41,8 @@ fn no_such_session(id: &str) -> Response {
 
 /// The session `id` if it exists and the request's bearer token is the one that opened
 /// it.
-fn owned_session(state: &HttpState, headers: &HeaderMap, id: &str) -> Option<Arc<Session>> {
-    let token = caller_token(state, headers).map(|g| g.sha256);
+fn owned_session(state: &HttpState, extensions: &Extensions, id: &str) -> Option<Arc<Session>> {
+    let token = caller::owner(extensions);
     state
         .server
         .sessions()
@@ -55,7 +53,11 @@ fn owned_session(state: &HttpState, headers: &HeaderMap, id: &str) -> Option<Arc
 /// Finds the legacy session named by the request's header, or the error response.
 // The error is the finished HTTP response; these run once per request, off the hot path.
 #[allow(clippy::result_large_err)]
-fn find_session(state: &HttpState, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
+fn find_session(
+    state: &HttpState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<Arc<Session>, Response> {
     let Some(id) = header_str(headers, names::SESSION) else {
         return Err(rpc_error(
             StatusCode::BAD_REQUEST,
@@ -65,7 +67,7 @@ fn find_session(state: &HttpState, headers: &HeaderMap) -> Result<Arc<Session>, 
             ),
         ));
     };
-    owned_session(state, headers, id).ok_or_else(|| no_such_session(id))
+    owned_session(state, extensions, id).ok_or_else(|| no_such_session(id))
 }
 
 #[allow(clippy::result_large_err)]
@@ -83,74 +85,55 @@ fn check_legacy_version(headers: &HeaderMap) -> Result<(), Response> {
 
 pub(super) async fn legacy(
     state: HttpState,
-    headers: HeaderMap,
-    query: HashMap<String, String>,
+    parts: &http::request::Parts,
+    query: &HashMap<String, String>,
     message: Message,
 ) -> Response {
-    if let Message::Request(request) = &message
-        && request.method == methods::INITIALIZE
-    {
-        return initialize(&state, &headers, &query, request).await;
-    }
-    if let Err(r) = check_legacy_version(&headers) {
+    let caller = caller::identity(&parts.extensions, &parts.headers, query);
+    let connection = Connection::new(
+        state.server.clone(),
+        TransportKind::StreamableHttp,
+        caller.clone(),
+    );
+    let message = match message {
+        Message::Request(request) if request.method == methods::INITIALIZE => {
+            return initialize(&connection, request, caller).await;
+        }
+        other => other,
+    };
+    if let Err(r) = check_legacy_version(&parts.headers) {
         return r;
     }
-    let session = match find_session(&state, &headers) {
+    let session = match find_session(&state, &parts.headers, &parts.extensions) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match message {
-        Message::Notification(n) => {
-            state.server.handle_notification(&n, Some(&session), None);
-            accepted()
-        }
-        Message::Response(r) => {
-            if let Some(id) = &r.id {
-                let answer = match (r.result, r.error) {
-                    (_, Some(error)) => Err(error),
-                    (Some(result), None) => Ok(result),
-                    (None, None) => Ok(Value::Null),
-                };
-                session.deliver_response(id, answer);
-            }
-            accepted()
-        }
-        Message::Request(request) => legacy_request(state, headers, query, session, request).await,
+    let connection = connection.in_session(Arc::clone(&session));
+    match connection.handle(message, caller).await {
+        Step::Quiet => accepted(),
+        Step::Reply(reply) => reply_response(StatusCode::OK, reply),
+        Step::Run(call) => legacy_request(state, &parts.headers, session, *call).await,
     }
 }
 
-async fn initialize(
-    state: &HttpState,
-    headers: &HeaderMap,
-    query: &HashMap<String, String>,
-    request: &Request,
-) -> Response {
-    let (result, mut init) = match state.server.initialize(request.params.as_ref()) {
-        Ok(x) => x,
-        Err(e) => return rpc_error(StatusCode::BAD_REQUEST, Some(request.id.clone()), e),
+async fn initialize(connection: &Connection, request: Request, caller: Identity) -> Response {
+    let Step::Reply(reply) = connection.request(request, None, caller).await else {
+        return rpc_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            ErrorObject::internal("initialize was not answered"),
+        );
     };
-    init.owner = caller_token(state, headers).map(|g| g.sha256);
-    let agent = identity(state, headers, query, None).connection_agent;
-    let session = match state
-        .server
-        .sessions()
-        .open(init, TransportKind::StreamableHttp, agent)
-        .await
+    let status = match reply.error().map(|e| e.code) {
+        None => StatusCode::OK,
+        Some(ErrorCode::INTERNAL_ERROR) => StatusCode::SERVICE_UNAVAILABLE,
+        Some(_) => StatusCode::BAD_REQUEST,
+    };
+    let mut response = reply_response(status, reply);
+    if status == StatusCode::OK
+        && let Some(session) = connection.session()
+        && let Ok(v) = HeaderValue::from_str(session.id())
     {
-        Ok(s) => s,
-        Err(e) => {
-            return rpc_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some(request.id.clone()),
-                ErrorObject::internal(e),
-            );
-        }
-    };
-    let mut response = json_response(
-        StatusCode::OK,
-        &RpcResponse::success(request.id.clone(), result),
-    );
-    if let Ok(v) = HeaderValue::from_str(session.id()) {
         response.headers_mut().insert(SESSION_HEADER, v);
     }
     response
@@ -158,51 +141,27 @@ async fn initialize(
 
 async fn legacy_request(
     state: HttpState,
-    headers: HeaderMap,
-    query: HashMap<String, String>,
+    headers: &HeaderMap,
     session: Arc<Session>,
-    request: Request,
+    call: Call,
 ) -> Response {
-    // Answered without running anything, so there is nothing to register or cancel.
-    if let Some(encoded) = state
-        .server
-        .precomputed_response(&request, session.version())
-    {
-        return encoded_response(encoded);
-    }
-    let id = request.id.clone();
-    let cancel = CancellationToken::new();
-    let guard = session.in_flight.register(id.clone(), cancel.clone());
     let wants_stream =
-        request.method == methods::TOOLS_CALL && accepts(&headers, "text/event-stream");
-    let parts = |outbound| CtxParts {
-        version: Some(session.version()),
-        request_id: Some(id.clone()),
-        modern: None,
-        session: Some(Arc::clone(&session)),
-        outbound,
-        cancel: Some(cancel.clone()),
-        identity: identity(&state, &headers, &query, Some(session.id())),
-        transport: Some(TransportKind::StreamableHttp),
-    };
+        call.method() == methods::TOOLS_CALL && accepts(headers, "text/event-stream");
     if !wants_stream {
-        let response = state.server.handle_request(request, parts(None)).await;
-        drop(guard);
-        if cancel.is_cancelled() {
-            return accepted();
-        }
-        return json_response(StatusCode::OK, &response);
+        return match call.run().await {
+            Some(reply) => reply_response(StatusCode::OK, reply),
+            None => accepted(),
+        };
     }
     let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
-        return too_many_streams(Some(id));
+        return too_many_streams(Some(call.id().clone()));
     };
     let stream_name = format!("p{}", STREAM_IDS.fetch_add(1, Ordering::Relaxed));
     let priming_seq = session.log_event(&stream_name, None);
     let (tx, mut rx) = mpsc::channel::<Message>(64);
-    let ctx_parts = parts(Some(tx));
+    let call = call.with_outbound(tx);
     // The request runs to completion even if the client disconnects (legacy rule);
     // everything it sends is logged so a reconnect can resume.
-    let server = state.server.clone();
     let log_session = Arc::clone(&session);
     let log_name = stream_name.clone();
     tokio::spawn(async move {
@@ -213,13 +172,12 @@ async fn legacy_request(
                 forward_session.log_event(&forward_name, Some(message));
             }
         });
-        let response = server.handle_request(request, ctx_parts).await;
+        let reply = call.run().await;
         let _ = forwarder.await;
-        if !cancel.is_cancelled() {
-            log_session.log_event(&log_name, Some(Message::Response(response)));
+        if let Some(reply) = reply {
+            log_session.log_event(&log_name, Some(reply.into_message()));
         }
         log_session.finish_stream(&log_name);
-        drop(guard);
     });
     let body = tail_stream(state.clone(), session, stream_name.clone(), None, permit);
     let priming = sse::priming_event(
@@ -273,7 +231,9 @@ fn tail_stream(
 }
 
 /// `GET /mcp`: the legacy standalone stream, or a resumption with `Last-Event-ID`.
-pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+pub async fn get(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let headers = parts.headers;
     if header_str(&headers, names::VERSION)
         .and_then(ProtocolVersion::parse)
         .is_some_and(|v| v.era() == Era::Modern)
@@ -292,7 +252,7 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response
     if let Err(r) = check_legacy_version(&headers) {
         return r;
     }
-    let session = match find_session(&state, &headers) {
+    let session = match find_session(&state, &headers, &parts.extensions) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -353,7 +313,9 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap) -> Response
 }
 
 /// `DELETE /mcp`: ends a legacy session.
-pub async fn delete(State(state): State<HttpState>, headers: HeaderMap) -> Response {
+pub async fn delete(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let headers = parts.headers;
     if header_str(&headers, names::VERSION)
         .and_then(ProtocolVersion::parse)
         .is_some_and(|v| v.era() == Era::Modern)
@@ -367,7 +329,8 @@ pub async fn delete(State(state): State<HttpState>, headers: HeaderMap) -> Respo
             ErrorObject::invalid_request("the Mcp-Session-Id header is required"),
         );
     };
-    if owned_session(&state, &headers, id).is_some() && state.server.sessions().remove(id) {
+    if owned_session(&state, &parts.extensions, id).is_some() && state.server.sessions().remove(id)
+    {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::OK;
         r

@@ -6,28 +6,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, Query, State};
-use axum::response::Response;
+use axum::extract::{OriginalUri, State};
+use axum::response::{IntoResponse, Response};
 use codex_mcp_protocol::ErrorObject;
-use codex_mcp_protocol::jsonrpc::{Message, Response as RpcResponse};
-use codex_mcp_protocol::notifications::methods;
-use http::{HeaderMap, StatusCode};
+use codex_mcp_protocol::jsonrpc::Message;
+use http::StatusCode;
 use parking_lot::Mutex;
 use rand::RngCore;
-use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use super::streamable::{caller_token, identity};
-use super::{HttpState, read_body, rpc_error, sse};
-use crate::server::{CtxParts, TransportKind};
-use crate::session::Session;
+use super::{HttpState, caller, read_body, rpc_error, sse};
+use crate::server::{Connection, Step, TransportKind};
 
 /// One open `/sse` connection.
-pub struct Connection {
+pub(crate) struct SseConnection {
     tx: mpsc::Sender<Message>,
-    session: Mutex<Option<Arc<Session>>>,
-    agent: Option<String>,
+    conn: Connection,
     /// SHA-256 of the bearer token that opened the stream: only it may post here.
     owner: Option<[u8; 32]>,
 }
@@ -35,7 +29,7 @@ pub struct Connection {
 /// Open `/sse` connections by id.
 #[derive(Default)]
 pub struct Connections {
-    map: Mutex<HashMap<String, Arc<Connection>>>,
+    map: Mutex<HashMap<String, Arc<SseConnection>>>,
 }
 
 impl Connections {
@@ -58,9 +52,8 @@ struct ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        let conn = self.state.sse.map.lock().remove(&self.id);
-        if let Some(session) = conn.and_then(|c| c.session.lock().take()) {
-            self.state.server.sessions().remove(session.id());
+        if let Some(sse) = self.state.sse.map.lock().remove(&self.id) {
+            sse.conn.close();
         }
     }
 }
@@ -72,12 +65,12 @@ fn new_id() -> String {
 }
 
 /// `GET /sse`.
-pub async fn open(
-    State(state): State<HttpState>,
-    OriginalUri(uri): OriginalUri,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn open(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let query = match caller::query_map(&parts.uri) {
+        Ok(q) => q,
+        Err(rejection) => return rejection.into_response(),
+    };
     let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
         return rpc_error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -87,17 +80,21 @@ pub async fn open(
     };
     let id = new_id();
     let (tx, mut rx) = mpsc::channel::<Message>(64);
-    let agent = identity(&state, &headers, &query, None).connection_agent;
+    let opener = caller::identity(&parts.extensions, &parts.headers, &query);
     state.sse.map.lock().insert(
         id.clone(),
-        Arc::new(Connection {
+        Arc::new(SseConnection {
             tx,
-            session: Mutex::new(None),
-            agent,
-            owner: caller_token(&state, &headers).map(|g| g.sha256),
+            owner: caller::owner(&parts.extensions),
+            conn: Connection::new(state.server.clone(), TransportKind::LegacySse, opener),
         }),
     );
-    let endpoint = format!("{}?sessionId={id}", messages_path(uri.path()));
+    // Where this router is mounted (nested under a prefix, the path seen here is cut).
+    let sse_path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(parts.uri.path(), |original| original.0.path());
+    let endpoint = format!("{}?sessionId={id}", messages_path(sse_path));
     let guard = ConnectionGuard {
         state: state.clone(),
         id,
@@ -138,12 +135,12 @@ fn accepted() -> Response {
 }
 
 /// `POST /messages?sessionId=...`.
-pub async fn post(
-    State(state): State<HttpState>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn post(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let query = match caller::query_map(&parts.uri) {
+        Ok(q) => q,
+        Err(rejection) => return rejection.into_response(),
+    };
     let Some(conn_id) = query.get("sessionId").or_else(|| query.get("session_id")) else {
         return rpc_error(
             StatusCode::BAD_REQUEST,
@@ -153,17 +150,17 @@ pub async fn post(
             ),
         );
     };
-    let token = caller_token(&state, &headers).map(|g| g.sha256);
-    let conn = state.sse.map.lock().get(conn_id).cloned();
+    let token = caller::owner(&parts.extensions);
+    let sse = state.sse.map.lock().get(conn_id).cloned();
     // Another token's stream is refused exactly like an unknown one.
-    let Some(conn) = conn.filter(|c| c.owner == token) else {
+    let Some(sse) = sse.filter(|c| c.owner == token) else {
         return rpc_error(
             StatusCode::NOT_FOUND,
             None,
             ErrorObject::invalid_request(format!("no open /sse stream with sessionId {conn_id:?}")),
         );
     };
-    if let Err(why) = super::require_json(&headers) {
+    if let Err(why) = super::require_json(&parts.headers) {
         return rpc_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             None,
@@ -178,84 +175,19 @@ pub async fn post(
         Ok(m) => m,
         Err(e) => {
             let error = e.error.clone();
-            let _ = conn.tx.send(Message::Response(e.into_response())).await;
+            let _ = sse.tx.send(Message::Response(e.into_response())).await;
             return rpc_error(StatusCode::BAD_REQUEST, None, error);
         }
     };
-    let session = conn.session.lock().clone();
-    match message {
-        Message::Request(request) if request.method == methods::INITIALIZE => {
-            let response = match state.server.initialize(request.params.as_ref()) {
-                Ok((result, mut init)) => {
-                    init.owner = conn.owner;
-                    match state
-                        .server
-                        .sessions()
-                        .open(init, TransportKind::LegacySse, conn.agent.clone())
-                        .await
-                    {
-                        Ok(s) => {
-                            *conn.session.lock() = Some(s);
-                            RpcResponse::success(request.id, result)
-                        }
-                        Err(e) => RpcResponse::error(Some(request.id), ErrorObject::internal(e)),
-                    }
-                }
-                Err(e) => RpcResponse::error(Some(request.id), e),
-            };
-            let _ = conn.tx.send(Message::Response(response)).await;
-            accepted()
+    let caller = caller::identity(&parts.extensions, &parts.headers, &query);
+    match sse.conn.handle(message, caller).await {
+        Step::Quiet => {}
+        Step::Reply(reply) => {
+            let _ = sse.tx.send(reply.into_message()).await;
         }
-        Message::Request(request) => {
-            let Some(session) = session else {
-                let _ = conn
-                    .tx
-                    .send(Message::Response(crate::server::not_initialized(Some(
-                        request.id,
-                    ))))
-                    .await;
-                return accepted();
-            };
-            let cancel = CancellationToken::new();
-            let guard = session
-                .in_flight
-                .register(request.id.clone(), cancel.clone());
-            let parts = CtxParts {
-                version: Some(session.version()),
-                request_id: Some(request.id.clone()),
-                modern: None,
-                session: Some(Arc::clone(&session)),
-                outbound: Some(conn.tx.clone()),
-                cancel: Some(cancel.clone()),
-                identity: identity(&state, &headers, &query, Some(session.id())),
-                transport: Some(TransportKind::LegacySse),
-            };
-            let server = state.server.clone();
-            tokio::spawn(async move {
-                let response = server.handle_request(request, parts).await;
-                drop(guard);
-                if !cancel.is_cancelled() {
-                    let _ = conn.tx.send(Message::Response(response)).await;
-                }
-            });
-            accepted()
-        }
-        Message::Notification(n) => {
-            state.server.handle_notification(&n, session.as_ref(), None);
-            accepted()
-        }
-        Message::Response(r) => {
-            if let (Some(session), Some(id)) = (session, &r.id) {
-                let answer = match (r.result, r.error) {
-                    (_, Some(e)) => Err(e),
-                    (Some(v), None) => Ok(v),
-                    (None, None) => Ok(Value::Null),
-                };
-                session.deliver_response(id, answer);
-            }
-            accepted()
-        }
+        Step::Run(call) => call.spawn(sse.tx.clone()),
     }
+    accepted()
 }
 
 #[cfg(test)]

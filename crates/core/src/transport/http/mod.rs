@@ -1,9 +1,9 @@
 //! The HTTP face of the engine: every route on one listener.
 //!
-//! - `/mcp`: streamable HTTP for both protocol eras ([`streamable`]).
-//! - `/sse` + `/messages`: the 2024-11-05 HTTP+SSE transport ([`legacy_sse`]).
-//! - `/tools/{name}`: plain REST for scripts and curl ([`rest`]).
-//! - `/health`: liveness and a summary ([`health`]).
+//! - `/mcp`: streamable HTTP for both protocol eras (`streamable.rs`).
+//! - `/sse` + `/messages`: the 2024-11-05 HTTP+SSE transport (`legacy_sse.rs`).
+//! - `/tools/{name}`: plain REST for scripts and curl (`rest.rs`).
+//! - `/health`: liveness and a summary (`health.rs`).
 //!
 //! Every route sits behind the DNS-rebinding guard and a body size limit; every route but
 //! `/health` and `/metrics` also behind a bound on concurrent requests (so probes answer
@@ -11,16 +11,18 @@
 //! shutdown.
 
 pub mod bearer;
-pub mod gate;
+mod caller;
+mod gate;
 pub mod guard;
+mod headers;
 pub mod health;
-pub mod legacy_session;
-pub mod legacy_sse;
+mod legacy_session;
+mod legacy_sse;
 pub mod metrics;
-pub mod param_headers;
-pub mod rest;
-pub mod sse;
-pub mod streamable;
+mod param_headers;
+mod rest;
+mod sse;
+mod streamable;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,9 +41,12 @@ use http_body_util::BodyExt as _;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::{EncodedResponse, McpServer};
+use crate::server::{EncodedResponse, McpServer, Reply};
+pub use caller::Caller;
 pub use guard::HostPolicy;
+pub use headers::{AGENT_HEADER, METHOD_HEADER, NAME_HEADER, SESSION_HEADER, VERSION_HEADER};
 pub use health::HealthReporter;
+pub use legacy_sse::Connections;
 
 /// Limits and policies of the HTTP transports.
 #[derive(Clone)]
@@ -139,12 +144,12 @@ impl HttpState {
 }
 
 /// A JSON-RPC error as an HTTP response.
-pub fn rpc_error(status: StatusCode, id: Option<RequestId>, error: ErrorObject) -> Response {
+pub(crate) fn rpc_error(status: StatusCode, id: Option<RequestId>, error: ErrorObject) -> Response {
     json_response(status, &RpcResponse::error(id, error))
 }
 
 /// Any serialisable value as a JSON response.
-pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
@@ -190,7 +195,7 @@ impl<const N: usize> hyper::body::Body for Chunks<N> {
 
 /// A JSON-RPC response the engine already serialised (see
 /// [`McpServer::precomputed_response`]), as a `200 OK` JSON response.
-pub fn encoded_response(encoded: EncodedResponse) -> Response {
+pub(crate) fn encoded_response(encoded: EncodedResponse) -> Response {
     let mut response = Response::new(Body::new(Chunks {
         chunks: encoded.into_chunks(),
         next: 0,
@@ -202,11 +207,47 @@ pub fn encoded_response(encoded: EncodedResponse) -> Response {
     response
 }
 
+/// A reply of the engine as an HTTP response: a cached one as `200 OK`, another with
+/// `status`.
+pub(crate) fn reply_response(status: StatusCode, reply: Reply) -> Response {
+    match reply {
+        Reply::Encoded(encoded) => encoded_response(encoded),
+        Reply::Rpc(response) => json_response(status, &response),
+    }
+}
+
+/// Numbers the SSE streams of requests (the stream part of event ids).
+pub(crate) static STREAM_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// `202 Accepted` with no body: a notification or response was taken.
+pub(crate) fn accepted() -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::ACCEPTED;
+    r
+}
+
+/// The refusal when every stream permit is taken.
+pub(crate) fn too_many_streams(id: Option<RequestId>) -> Response {
+    rpc_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        id,
+        ErrorObject::internal("too many open streams; retry shortly"),
+    )
+}
+
+/// Resolves when a stream carrying a request's response must close for shutdown: once
+/// the grace period after shutdown has passed, so calls in flight can still deliver
+/// their responses (the server cancels what is left at the same moment).
+pub(crate) async fn grace_after(shutdown: CancellationToken, grace: Duration) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(grace).await;
+}
+
 /// Checks that a POST declares a JSON body. Browsers send `text/plain`, form and
 /// multipart bodies cross-site without a CORS preflight; `application/json` needs one,
 /// so requiring it keeps other web pages from making the call. The error is the
 /// message for a 415 answer.
-pub fn require_json(headers: &http::HeaderMap) -> Result<(), String> {
+pub(crate) fn require_json(headers: &http::HeaderMap) -> Result<(), String> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Err("Content-Type must be application/json".to_string());
     };
@@ -225,7 +266,7 @@ pub fn require_json(headers: &http::HeaderMap) -> Result<(), String> {
 }
 
 /// Reads a body up to the limit; a larger body is a 413 naming the limit.
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e)
@@ -255,7 +296,7 @@ pub fn router(state: HttpState) -> Router {
 }
 
 /// The engine's routes plus `extra`, all behind the `Host`/`Origin` and bearer checks
-/// ([`gate`]) and the concurrency bound.
+/// (`gate.rs`) and the concurrency bound.
 pub fn router_with(state: HttpState, extra: Router) -> Router {
     let limit =
         tower::limit::GlobalConcurrencyLimitLayer::new(state.options.max_concurrent_requests);

@@ -8,7 +8,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::HttpState;
-use super::streamable::decode_header_value;
+use super::headers::decode_header_value;
 
 /// Header-annotated properties of a schema: (header name, property path).
 pub fn annotated(schema: &Value) -> Vec<(String, Vec<String>)> {
@@ -137,7 +137,7 @@ mod tests {
         use serde_json::json;
 
         use super::super::header_matches;
-        use crate::transport::http::streamable::decode_header_value;
+        use crate::transport::http::headers::decode_header_value;
 
         proptest! {
             #[test]

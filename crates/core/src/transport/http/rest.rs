@@ -12,28 +12,17 @@
 
 use std::collections::HashMap;
 
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use codex_mcp_protocol::jsonrpc::{Request, RequestId, json_kind};
 use codex_mcp_protocol::notifications::methods;
 use codex_mcp_protocol::{ErrorCode, ProtocolVersion};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::streamable::identity;
-use super::{HttpState, json_response, read_body};
-use crate::server::{CtxParts, TransportKind};
-
-fn resolve(state: &HttpState, name: &str) -> Option<String> {
-    if state.server.has_tool(name) {
-        return Some(name.to_string());
-    }
-    name.strip_prefix("codex_")
-        .filter(|n| state.server.has_tool(n))
-        .map(str::to_string)
-}
+use super::{HttpState, caller, json_response, read_body};
+use crate::server::{CtxParts, Identity, TransportKind};
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     json_response(status, &json!({ "error": message.into() }))
@@ -43,28 +32,27 @@ async fn call(
     state: HttpState,
     name: String,
     arguments: Map<String, Value>,
-    headers: HeaderMap,
-    query: HashMap<String, String>,
+    identity: Identity,
 ) -> Response {
-    let Some(tool) = resolve(&state, &name) else {
+    if !state.server.has_tool(&name) {
         return error(
             StatusCode::NOT_FOUND,
             format!("unknown tool {name:?}; GET /health or tools/list shows the tools"),
         );
-    };
+    }
     let id = RequestId::String(format!("rest-{}", uuid_like()));
     let cancel = CancellationToken::new();
     let guard = state.server.in_flight().register_unnamed(cancel.clone());
     let request = Request::new(
         id.clone(),
         methods::TOOLS_CALL,
-        Some(json!({ "name": tool, "arguments": arguments })),
+        Some(json!({ "name": name, "arguments": arguments })),
     );
     let parts = CtxParts {
         version: Some(ProtocolVersion::LATEST_LEGACY),
         request_id: Some(id),
         cancel: Some(cancel),
-        identity: identity(&state, &headers, &query, None),
+        identity,
         transport: Some(TransportKind::Rest),
         ..CtxParts::default()
     };
@@ -110,9 +98,10 @@ pub async fn post(
     State(state): State<HttpState>,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     if let Err(why) = super::require_json(&headers) {
         return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, why);
     }
@@ -142,7 +131,8 @@ pub async fn post(
             }
         }
     };
-    call(state, name, arguments, headers, query).await
+    let identity = caller::identity(&parts.extensions, &headers, &query);
+    call(state, name, arguments, identity).await
 }
 
 /// `GET /tools/{name}`: only for read-only, closed-world tools without required
@@ -151,9 +141,10 @@ pub async fn get(
     State(state): State<HttpState>,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
-    if let Some(tool) = resolve(&state, &name).and_then(|n| state.server.tool_definition(&n)) {
+    let (parts, _) = request.into_parts();
+    if let Some(tool) = state.server.tool_definition(&name) {
         let required = tool
             .input_schema
             .get("required")
@@ -183,5 +174,6 @@ pub async fn get(
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    call(state, name, arguments, headers, query).await
+    let identity = caller::identity(&parts.extensions, &parts.headers, &query);
+    call(state, name, arguments, identity).await
 }

@@ -15,7 +15,11 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Notify, oneshot};
 
-use crate::server::context::{InFlight, TransportKind};
+mod in_flight;
+mod transport_kind;
+
+pub use in_flight::{InFlight, InFlightGuard};
+pub use transport_kind::TransportKind;
 
 /// Answer of the client to a server-to-client request.
 pub type ClientAnswer = Result<Value, ErrorObject>;
