@@ -21,7 +21,7 @@ mod legacy_sse;
 pub mod metrics;
 mod param_headers;
 mod rest;
-mod sse;
+pub(crate) mod sse;
 mod streamable;
 
 use std::future::Future;
