@@ -8,7 +8,7 @@ use codex_mcp_runtime::AgentId;
 use super::AgentError;
 use super::session_key::SessionAgentKey;
 use crate::server::Identity;
-use crate::transport::http::bearer::TokenGrant;
+use crate::server::grant::TokenGrant;
 
 /// The agent for calls that carry no identity at all (REST without a header).
 pub const DEFAULT_AGENT: &str = "default";

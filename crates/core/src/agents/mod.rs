@@ -5,6 +5,7 @@
 pub mod error;
 pub mod identity;
 pub mod lifecycle;
+pub mod live;
 mod metrics;
 pub mod quota;
 pub mod records;
@@ -122,7 +123,7 @@ pub struct AgentManager {
     /// Held while a new agent is checked against `max_agents` and recorded.
     new_agents: tokio::sync::Mutex<()>,
     /// Live calls for the dashboard (published on start, progress and end).
-    dashboard: Arc<crate::dashboard::DashboardHub>,
+    dashboard: Arc<live::DashboardHub>,
 }
 
 /// What a prepared agent offers a call.
@@ -162,7 +163,7 @@ impl AgentManager {
     }
 
     /// The live calls the dashboard shows.
-    pub fn dashboard(&self) -> &Arc<crate::dashboard::DashboardHub> {
+    pub fn dashboard(&self) -> &Arc<live::DashboardHub> {
         &self.dashboard
     }
 

@@ -14,7 +14,6 @@
 //! `Authorization: Bearer` on the feed and the cancel requests.
 
 pub mod feed;
-pub mod hub;
 pub mod sampler;
 
 use std::sync::Arc;
@@ -29,7 +28,7 @@ use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::watch;
 
-pub use hub::{CancelError, DashboardHub, FinishedCall, HubEvent, RunningCall, UsagePoint};
+pub use crate::agents::live::{CancelError, DashboardHub, FinishedCall, HubEvent, RunningCall, UsagePoint};
 
 use crate::agents::AgentManager;
 use crate::agents::identity::Scope;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::hub::{DashboardHub, UsagePoint};
+use crate::agents::live::{DashboardHub, UsagePoint};
 use crate::agents::AgentManager;
 use crate::transport::http::{HttpState, health};
 

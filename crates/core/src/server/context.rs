@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::session::Session;
 pub use crate::session::{InFlight, InFlightGuard, TransportKind};
-use crate::transport::http::bearer::TokenGrant;
+use crate::server::grant::TokenGrant;
 
 /// Where a request's notifications (and legacy server-to-client requests) go.
 pub type Outbound = mpsc::Sender<Message>;

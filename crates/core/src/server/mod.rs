@@ -9,6 +9,7 @@ mod connection;
 pub mod context;
 pub mod correlation;
 mod dispatch;
+pub mod grant;
 pub mod registry;
 
 use std::sync::Arc;

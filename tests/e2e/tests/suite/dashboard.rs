@@ -113,6 +113,9 @@ impl Browser {
             json!({ "binary": browser.display().to_string(), "args": args }),
         );
         let url = format!("http://127.0.0.1:{port}");
+        // The workspace's dependencies enable two rustls providers (ring and aws-lc-rs), so
+        // rustls cannot pick one itself; the WebDriver link is plain HTTP on loopback anyway.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let client = loop {
             match ClientBuilder::rustls()

@@ -130,7 +130,7 @@ impl std::future::IntoFuture for Turn {
 struct Progress {
     tx: mpsc::UnboundedSender<TurnProgress>,
     step: u64,
-    watched: Option<(Arc<crate::dashboard::DashboardHub>, String)>,
+    watched: Option<(Arc<crate::agents::live::DashboardHub>, String)>,
 }
 
 impl Progress {

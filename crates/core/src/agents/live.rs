@@ -2,7 +2,7 @@
 //! message and the call's cancellation token), the most recent finished calls, and a
 //! broadcast of each change. Publishing costs a map update and a failed send when nobody
 //! watches; the per-agent CPU and memory history grows only while a page is open (see
-//! [`super::sampler`]).
+//! [`crate::dashboard`]'s sampler).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
