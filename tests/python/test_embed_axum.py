@@ -8,6 +8,11 @@ calls the app's own tool and `chat` (the real Codex CLI against a scripted model
 The client examples run against it too: examples/client-rust (`CLIENT_RUST_BIN`, default
 <target>/debug/client-rust) and examples/client-python ask for a `review` of a folder.
 
+examples/custom-tool (`CUSTOM_TOOL_BIN`, default <target>/debug/custom-tool) serves a Codex
+tool of its own, `explain_file`: it is listed with its schemas, a call returns the result
+Codex gave once it fits the custom output schema (and an error when it does not), and bad
+arguments get an error naming them.
+
 `EMBED_AXUM_BIN` names the app's binary (default: <target>/debug/embed-axum). The real Codex is
 `CODEX_BIN`, else the pinned one in the test cache (`CODEX_MCP_TEST_CACHE`); without it the
 test is skipped, except under CI=true where that is a failure.
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import jsonschema
 import pytest
 from conftest import _free_port, _stop, _target_dir, clean_env, http_get_json
 from mcp import Client
@@ -48,9 +54,16 @@ REVIEW = {
 }
 
 
+EXPLANATION = {"summary": "Adds two numbers.", "key_points": ["add is wrong: it subtracts"]}
+# A path that makes the model answer `explain_file` with JSON missing `key_points`.
+OFF_SCHEMA_PATH = "off-schema.py"
+
+
 class _Model(BaseHTTPRequestHandler):
-    """A Responses-API server: a turn asking for `review`'s schema gets REVIEW, any
-    other `chat`'s answer with REPLY. Request bodies are kept in `seen`."""
+    """A Responses-API server: a turn asking for `review`'s schema gets REVIEW, one
+    asking for `explain_file`'s gets EXPLANATION (cut short when the prompt names
+    OFF_SCHEMA_PATH), any other `chat`'s answer with REPLY. Request bodies are kept in
+    `seen`."""
 
     seen: list[str] = []
 
@@ -74,6 +87,10 @@ class _Model(BaseHTTPRequestHandler):
         schema = json.dumps(json.loads(request).get("text", {}).get("format", {}))
         if '"verdict"' in schema:
             text = json.dumps(REVIEW)
+        elif '"key_points"' in schema and OFF_SCHEMA_PATH in request:
+            text = json.dumps({"summary": EXPLANATION["summary"]})
+        elif '"key_points"' in schema:
+            text = json.dumps(EXPLANATION)
         else:
             text = json.dumps({"reply": REPLY, "follow_up_suggestions": [], "referenced_files": []})
         item = {
@@ -121,11 +138,13 @@ def _config_toml(model_url: str) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def embed_app():
-    binary = Path(os.environ.get("EMBED_AXUM_BIN", _target_dir() / "debug" / "embed-axum"))
+def _start_app(env_var: str, name: str, ready_path: str):
+    """Starts the example binary `name` (or `$env_var`) against the scripted model and the
+    real Codex, waits until `ready_path` answers 200; yields its base URL and log path,
+    stops it afterwards."""
+    binary = Path(os.environ.get(env_var, _target_dir() / "debug" / name))
     if not binary.is_file():
-        pytest.fail(f"{binary} missing: run `cargo build -p embed-axum` or set EMBED_AXUM_BIN")
+        pytest.fail(f"{binary} missing: run `cargo build -p {name}` or set {env_var}")
     codex = _codex_bin()
     if codex is None or not codex.is_file():
         if os.environ.get("CI") == "true":
@@ -133,12 +152,12 @@ def embed_app():
         pytest.skip("SKIPPED: the real Codex CLI is missing (set CODEX_BIN)")
     model = ThreadingHTTPServer(("127.0.0.1", 0), _Model)
     threading.Thread(target=model.serve_forever, daemon=True).start()
-    tmp = Path(tempfile.mkdtemp(prefix="codex-mcp-embed-axum-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"codex-mcp-{name}-"))
     (tmp / "home").mkdir()
     config = tmp / "config.toml"
     config.write_text(_config_toml(f"http://127.0.0.1:{model.server_address[1]}"))
     port = _free_port()
-    log_path = tmp / "embed-axum.log"
+    log_path = tmp / f"{name}.log"
     env = clean_env(
         EMBED_LISTEN=f"127.0.0.1:{port}",
         EMBED_DATA_DIR=str(tmp / "data"),
@@ -156,20 +175,30 @@ def embed_app():
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                pytest.fail(f"embed-axum exited with {process.returncode}:\n{log_path.read_text()}")
+                pytest.fail(f"{name} exited with {process.returncode}:\n{log_path.read_text()}")
             try:
-                if http_get_json(f"{base}/api/status", timeout=2)[0] == 200:
+                if http_get_json(f"{base}{ready_path}", timeout=2)[0] == 200:
                     break
             except (urllib.error.URLError, ConnectionError, OSError, ValueError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"embed-axum did not answer within 30 s:\n{log_path.read_text()}")
+                pytest.fail(f"{name} did not answer within 30 s:\n{log_path.read_text()}")
             time.sleep(0.05)
         yield base, log_path
     finally:
         _stop(process)
         model.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def embed_app():
+    yield from _start_app("EMBED_AXUM_BIN", "embed-axum", "/api/status")
+
+
+@pytest.fixture(scope="module")
+def custom_tool_app():
+    yield from _start_app("CUSTOM_TOOL_BIN", "custom-tool", "/health")
 
 
 def _chat_and_count(client_factory: Any) -> tuple[Any, Any]:
@@ -228,3 +257,63 @@ def test_the_client_examples_review_a_folder_through_the_prefix(embed_app, tmp_p
         assert json.loads(out.stdout) == REVIEW, f"{name}: {out.stdout}"
         # The folder's file reached the model through the client, the app and Codex.
         assert any("marker-7f3a" in r for r in _Model.seen[before:]), name
+
+
+def _custom_tool_calls(base: str, calls: list[dict[str, Any]]) -> tuple[Any, list[Any]]:
+    """Lists the tools of examples/custom-tool and calls `explain_file` with each of
+    `calls`, over streamable HTTP."""
+
+    async def go() -> tuple[Any, list[Any]]:
+        with anyio.fail_after(CHAT_TIMEOUT_S):
+            async with Client(f"{base}/mcp", mode="legacy") as client:
+                listed = await client.list_tools()
+                results = [await client.call_tool("explain_file", args) for args in calls]
+                return listed, results
+
+    return anyio.run(go)
+
+
+def _text(result: Any) -> str:
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def test_custom_tool_is_listed_with_its_own_schemas(custom_tool_app) -> None:
+    base, _ = custom_tool_app
+    listed, _ = _custom_tool_calls(base, [])
+    assert [t.name for t in listed.tools] == ["explain_file"]
+    tool = listed.tools[0]
+    assert set(tool.input_schema["properties"]) == {"path", "audience", "agent_id"}
+    assert tool.input_schema["required"] == ["path"]
+    assert sorted(tool.output_schema["required"]) == ["key_points", "summary"]
+    assert tool.output_schema["properties"]["key_points"]["type"] == "array"
+    assert tool.annotations.read_only_hint is True
+
+
+def test_custom_tool_returns_codex_answer_checked_against_its_output_schema(custom_tool_app) -> None:
+    base, log_path = custom_tool_app
+    before = len(_Model.seen)
+    listed, (good, off_schema) = _custom_tool_calls(
+        base, [{"path": "calc.py", "audience": "a reviewer"}, {"path": OFF_SCHEMA_PATH}]
+    )
+    assert not good.is_error, f"{good}\n{log_path.read_text(errors='replace')}"
+    assert good.structured_content == EXPLANATION
+    jsonschema.validate(good.structured_content, listed.tools[0].output_schema)
+    # The example's prompt and output schema reached the model through Codex.
+    turns = _Model.seen[before:]
+    assert any("`calc.py`" in r and "a reviewer" in r for r in turns), turns
+    # An answer missing `key_points` is refused, not passed on.
+    assert off_schema.is_error, off_schema
+    assert "does not match the output schema" in _text(off_schema), _text(off_schema)
+    assert "key_points" in _text(off_schema), _text(off_schema)
+
+
+def test_custom_tool_names_bad_arguments(custom_tool_app) -> None:
+    base, _ = custom_tool_app
+    before = len(_Model.seen)
+    _, (unknown, missing, wrong_type) = _custom_tool_calls(
+        base, [{"path": "a.py", "colour": "red"}, {"audience": "me"}, {"path": 7}]
+    )
+    for result, named in [(unknown, "colour"), (missing, "path"), (wrong_type, "path")]:
+        assert result.is_error, result
+        assert named in _text(result), _text(result)
+    assert len(_Model.seen) == before, "bad arguments must not reach Codex"

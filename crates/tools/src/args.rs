@@ -142,8 +142,9 @@ impl ArgumentError {
     }
 }
 
-/// Checks `arguments` against `schema` and deserializes them into `T`.
-pub(crate) fn parse<T: DeserializeOwned>(
+/// Checks `arguments` against `schema` and deserializes them into `T`, failing with an
+/// [`ArgumentError`] that names the bad argument. A [`crate::PrepareFn`] starts here.
+pub fn parse<T: DeserializeOwned>(
     schema: &Value,
     arguments: &Map<String, Value>,
 ) -> Result<T, ArgumentError> {

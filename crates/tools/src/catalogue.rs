@@ -89,9 +89,19 @@ impl PreparedCall {
     }
 }
 
-/// Validates a Codex tool's arguments and builds its prompt. `name` may be an alias.
+/// Validates a catalogue Codex tool's arguments and builds its prompt. `name` may be an
+/// alias.
 pub fn prepare(name: &str, arguments: &Map<String, Value>) -> Result<PreparedCall, ArgumentError> {
     let tool = find(name).ok_or_else(|| ArgumentError::UnknownTool { name: name.into() })?;
+    prepare_call(tool, arguments)
+}
+
+/// Validates the arguments of a Codex tool, from the catalogue or an embedder's own
+/// [`ToolSpec::new_codex`], and builds its prompt.
+pub fn prepare_call(
+    tool: &'static ToolSpec,
+    arguments: &Map<String, Value>,
+) -> Result<PreparedCall, ArgumentError> {
     let (Handler::Codex(prepare), ToolKind::Codex(codex)) = (tool.handler, tool.kind) else {
         return Err(ArgumentError::NotCodexTool {
             name: tool.name.into(),

@@ -20,6 +20,11 @@
 //! [`schema::check_strict`] proves that in the tests. The Codex prompts are also served
 //! as MCP prompts ([`prompts()`], [`render_prompt`]).
 //!
+//! An embedder defines a Codex tool of its own with the constructor the catalogue uses,
+//! [`ToolSpec::new_codex`] (a [`Definition`], a [`CodexTool`] and a [`PrepareFn`] that
+//! calls [`args::parse`] and writes the prompt), and prepares its calls with
+//! [`prepare_call`]; `examples/custom-tool` in the repository is one.
+//!
 //! Tools can be found under their names and under the original project's `codex_`
 //! names ([`find`]); `docs/tools.md` in the repository lists every tool, its arguments,
 //! its result and the limits.
@@ -35,12 +40,13 @@ pub mod tools;
 
 pub use args::{ArgumentError, MAX_ARGUMENT_BYTES, MAX_TOTAL_ARGUMENT_BYTES};
 pub use catalogue::{
-    LEGACY_PREFIX, PreparedCall, ServerCall, catalogue, find, prepare, prepare_server,
+    LEGACY_PREFIX, PreparedCall, ServerCall, catalogue, find, prepare, prepare_call, prepare_server,
 };
 pub use codex_mcp_protocol::{AgentId, InvalidAgentId};
 pub use output::{OutputError, finish, to_structured, validate_output};
 pub use prompts::{prompts, render_prompt};
 pub use severity::Severity;
 pub use spec::{
-    CodexTool, MAX_TIMEOUT_SECONDS, ServerRequest, ToolKind, ToolSpec, WorkspaceAccess,
+    CodexTool, Definition, MAX_TIMEOUT_SECONDS, PrepareFn, Prepared, ServerRequest, ToolKind,
+    ToolSpec, WorkspaceAccess,
 };

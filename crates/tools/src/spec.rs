@@ -68,7 +68,10 @@ pub enum WorkspaceAccess {
     Writes,
 }
 
-type PrepareFn = fn(&ToolSpec, &Map<String, Value>) -> Result<Prepared, ArgumentError>;
+/// Checks a Codex tool's arguments (see [`crate::args::parse`]) and writes its prompt.
+/// The catalogue's tools and an embedder's own tools supply one of these to
+/// [`ToolSpec::new_codex`].
+pub type PrepareFn = fn(&ToolSpec, &Map<String, Value>) -> Result<Prepared, ArgumentError>;
 type ServerFn = fn(&ToolSpec, &Map<String, Value>) -> Result<ServerCallParts, ArgumentError>;
 
 /// How a tool's arguments are turned into a call.
@@ -78,21 +81,24 @@ pub(crate) enum Handler {
     Server(ServerFn),
 }
 
-/// What a Codex tool module produces from valid arguments.
-pub(crate) struct Prepared {
+/// What a Codex tool's [`PrepareFn`] produces from valid arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    /// The caller's `agent_id` argument, when the tool has one and it was given.
     pub agent_id: Option<AgentId>,
+    /// The caller's `timeout_seconds`, else the tool's default applies.
     pub timeout_seconds: Option<u32>,
+    /// The text Codex receives.
     pub prompt: String,
+    /// Earlier turns the caller supplied (chat), for recording.
     pub seed_messages: Vec<(Role, String)>,
+    /// Findings below this are dropped from the result (audit).
     pub min_severity: Option<Severity>,
 }
 
 impl Prepared {
-    pub(crate) fn new(
-        agent_id: Option<AgentId>,
-        timeout_seconds: Option<u32>,
-        prompt: String,
-    ) -> Self {
+    /// A call with a prompt and no seed messages or severity threshold.
+    pub fn new(agent_id: Option<AgentId>, timeout_seconds: Option<u32>, prompt: String) -> Self {
         Self {
             agent_id,
             timeout_seconds,
@@ -106,18 +112,29 @@ impl Prepared {
 /// What a server tool module produces from valid arguments.
 pub(crate) type ServerCallParts = (Option<AgentId>, ServerRequest);
 
-/// A tool's static description, from which [`ToolSpec`] builds its schemas once.
-pub(crate) struct Definition {
+/// A tool's listing: what [`ToolSpec`] is built from.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    /// Unique name, as listed and called.
     pub name: &'static str,
+    /// Display name.
     pub title: &'static str,
+    /// What it does, when to use it and what comes back, written for the calling agent.
     pub description: &'static str,
+    /// Behaviour hints; [`crate::tools::codex_annotations`] gives a Codex tool's.
     pub annotations: ToolAnnotations,
+    /// The arguments' JSON Schema; [`crate::schema::input_schema`] derives one.
     pub input_schema: Value,
+    /// The result's JSON Schema, also Codex's `--output-schema`, so it must stay in
+    /// the strict subset; [`crate::schema::output_schema`] derives one.
     pub output_schema: Value,
 }
 
 impl ToolSpec {
-    pub(crate) fn new_codex(definition: Definition, tool: CodexTool, prepare: PrepareFn) -> Self {
+    /// A Codex-backed tool: `prepare` checks the arguments and writes the prompt,
+    /// `tool` says how the turn runs. The catalogue's seven Codex tools are built here,
+    /// and so is an embedder's own (serve it with `codex_mcp_core::CodexToolHandler`).
+    pub fn new_codex(definition: Definition, tool: CodexTool, prepare: PrepareFn) -> Self {
         Self::build(definition, ToolKind::Codex(tool), Handler::Codex(prepare))
     }
 

@@ -13,14 +13,16 @@ use serde_json::{Map, Value};
 use crate::agents::{AgentError, AgentManager, TurnRequest};
 use crate::server::{RequestCtx, ToolError, ToolHandler};
 
-/// A Codex tool from the catalogue, served through an agent manager.
+/// A Codex tool, from the catalogue or an embedder's own ([`ToolSpec::new_codex`]),
+/// served through an agent manager.
 pub struct CodexToolHandler {
     spec: &'static ToolSpec,
     manager: Arc<AgentManager>,
 }
 
 impl CodexToolHandler {
-    /// Serves `spec` with `manager`.
+    /// Serves `spec` with `manager`. An embedder's own spec lives in a `static`
+    /// (`LazyLock<ToolSpec>`), as the catalogue's do.
     pub fn new(spec: &'static ToolSpec, manager: Arc<AgentManager>) -> Self {
         Self { spec, manager }
     }
@@ -31,7 +33,7 @@ impl CodexToolHandler {
         arguments: Map<String, Value>,
         ctx: &RequestCtx,
     ) -> Result<TurnRequest, AgentError> {
-        let call = codex_mcp_tools::prepare(self.spec.name, &arguments)?;
+        let call = codex_mcp_tools::prepare_call(self.spec, &arguments)?;
         let argument = call.agent_id.as_ref().map(|a| a.as_str());
         let agent = self.manager.resolve_agent(argument, ctx.identity())?;
         Ok(TurnRequest {

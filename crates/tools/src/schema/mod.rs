@@ -87,7 +87,7 @@ fn collapse_string_enum(node: &mut Map<String, Value>) {
 
 /// The MCP `inputSchema` for an argument type: optional arguments are simply not
 /// `required` (their `null` alternative is dropped; `null` is still accepted as "absent").
-pub(crate) fn input_schema<T: JsonSchema>() -> Value {
+pub fn input_schema<T: JsonSchema>() -> Value {
     let mut value = generate::<T>();
     walk(&mut value, &mut drop_null);
     value
@@ -96,7 +96,7 @@ pub(crate) fn input_schema<T: JsonSchema>() -> Value {
 /// The strict schema of a response type, used both as the MCP `outputSchema` and as the
 /// `--output-schema` Codex must satisfy: every property required (optional ones are
 /// nullable already), no additional properties, no defaults.
-pub(crate) fn output_schema<T: JsonSchema>() -> Value {
+pub fn output_schema<T: JsonSchema>() -> Value {
     let mut value = generate::<T>();
     walk(&mut value, &mut |node| {
         node.remove("default");

@@ -26,7 +26,7 @@ pub(crate) const TIMEOUT_DOC: &str =
 
 /// Hints for a Codex tool. Codex tools are open-world: the arguments and workspace
 /// content go to the model provider, and Codex may run commands.
-pub(crate) fn codex_annotations(read_only: bool) -> ToolAnnotations {
+pub fn codex_annotations(read_only: bool) -> ToolAnnotations {
     ToolAnnotations {
         read_only_hint: Some(read_only),
         destructive_hint: Some(false),

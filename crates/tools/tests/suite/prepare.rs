@@ -415,3 +415,107 @@ mod props {
         }
     }
 }
+
+mod outside_the_catalogue {
+    //! A Codex tool an embedder defines with the public constructor the catalogue uses.
+
+    use std::sync::LazyLock;
+    use std::time::Duration;
+
+    use codex_mcp_tools::schema::{check_strict, input_schema, output_schema};
+    use codex_mcp_tools::tools::codex_annotations;
+    use codex_mcp_tools::{
+        AgentId, ArgumentError, CodexTool, Definition, OutputError, Prepared, ToolSpec,
+        WorkspaceAccess, args, find, prepare, prepare_call,
+    };
+    use pretty_assertions::assert_eq;
+    use serde_json::{Map, Value, json};
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    struct Args {
+        path: String,
+        agent_id: Option<AgentId>,
+    }
+
+    #[derive(serde::Serialize, schemars::JsonSchema)]
+    struct Out {
+        summary: String,
+    }
+
+    static CUSTOM: LazyLock<ToolSpec> = LazyLock::new(|| {
+        let definition = Definition {
+            name: "explain_file",
+            title: "Explain a file",
+            description: "Explains a file.",
+            annotations: codex_annotations(true),
+            input_schema: input_schema::<Args>(),
+            output_schema: output_schema::<Out>(),
+        };
+        let tool = CodexTool {
+            access: WorkspaceAccess::ReadOnly,
+            default_timeout: Duration::from_secs(42),
+        };
+        ToolSpec::new_codex(definition, tool, prepare_explain)
+    });
+
+    fn prepare_explain(
+        tool: &ToolSpec,
+        arguments: &Map<String, Value>,
+    ) -> Result<Prepared, ArgumentError> {
+        let a: Args = args::parse(tool.input_schema(), arguments)?;
+        Ok(Prepared::new(
+            a.agent_id,
+            None,
+            format!("Explain {}", a.path),
+        ))
+    }
+
+    fn arguments(value: Value) -> Map<String, Value> {
+        super::args(value)
+    }
+
+    #[test]
+    fn is_prepared_and_finished_like_a_catalogue_tool() {
+        let call = prepare_call(
+            &CUSTOM,
+            &arguments(json!({"path": "a.rs", "agent_id": "a-1"})),
+        )
+        .unwrap();
+        assert_eq!(call.prompt, "Explain a.rs");
+        assert_eq!(call.agent_id.as_ref().map(AgentId::as_str), Some("a-1"));
+        assert_eq!(call.timeout, Duration::from_secs(42));
+        assert_eq!(call.conversation_key, "explain_file");
+        assert_eq!(&call.codex_output_schema, CUSTOM.output_schema().unwrap());
+        check_strict(&call.codex_output_schema).unwrap();
+        assert_eq!(
+            call.finish(r#"{"summary":"ok"}"#).unwrap(),
+            json!({"summary": "ok"})
+        );
+        let off = call.finish(r#"{"verdict":"approve"}"#).unwrap_err();
+        assert!(matches!(off, OutputError::SchemaMismatch { .. }), "{off}");
+        let listed = CUSTOM.to_mcp_tool();
+        assert_eq!(listed.name, "explain_file");
+        assert_eq!(&listed.input_schema, CUSTOM.input_schema());
+    }
+
+    #[test]
+    fn bad_arguments_are_named_and_the_catalogue_does_not_know_it() {
+        let unknown = prepare_call(&CUSTOM, &arguments(json!({"path": "a", "colour": 1})));
+        assert!(
+            matches!(unknown, Err(ArgumentError::Unknown { ref names, .. }) if names == &["colour"])
+        );
+        let missing = prepare_call(&CUSTOM, &Map::new());
+        assert_eq!(
+            missing.unwrap_err(),
+            ArgumentError::Missing {
+                name: "path".into()
+            }
+        );
+        assert!(find("explain_file").is_none());
+        assert!(matches!(
+            prepare("explain_file", &Map::new()),
+            Err(ArgumentError::UnknownTool { .. })
+        ));
+    }
+}
