@@ -142,8 +142,13 @@ pub async fn run(
         .write_all(Hello { agent }.to_line().as_bytes())
         .await
         .map_err(io_error)?;
+    let mut stdin = stdin_chunks();
     let client_to_owner = async {
-        let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut to_owner).await;
+        while let Some(chunk) = stdin.recv().await {
+            if to_owner.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
         let _ = to_owner.shutdown().await;
     };
     let mut stdout = tokio::io::stdout();
@@ -165,4 +170,29 @@ pub async fn run(
         },
         () = shutdown => Ok(()),
     }
+}
+
+/// This process's stdin, read on a plain thread: a Tokio stdin read would keep the
+/// runtime (and so the process) from ending while the client keeps stdin open after the
+/// owner has gone. Ends at EOF or on a read error.
+fn stdin_chunks() -> tokio::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    std::thread::spawn(move || {
+        use std::io::Read as _;
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    });
+    rx
 }

@@ -2,6 +2,7 @@
 //! (configuration, credentials, output schemas) and remembered across calls (Codex
 //! threads, token totals).
 
+mod conversation_lock;
 pub mod error;
 pub mod identity;
 pub mod lifecycle;
@@ -121,6 +122,8 @@ pub struct AgentManager {
     max_agents: usize,
     /// Held while a new agent is checked against `max_agents` and recorded.
     new_agents: tokio::sync::Mutex<()>,
+    /// One turn at a time per agent conversation.
+    conversations: conversation_lock::ConversationLocks,
 }
 
 /// What a prepared agent offers a call.
@@ -155,6 +158,7 @@ impl AgentManager {
             session_key: session_key::SessionAgentKey::random(),
             max_agents: 0,
             new_agents: tokio::sync::Mutex::new(()),
+            conversations: conversation_lock::ConversationLocks::default(),
         }
     }
 
