@@ -356,7 +356,19 @@ impl StdioMcpd {
 
 #[tokio::test]
 async fn http_mcpd_and_two_stdio_mcpd_share_one_agent_and_conversation() {
-    let Some(s) = Setup::start(Runtime::Local, "suggest", &[]).await else {
+    http_and_two_stdio_share_one_agent(Runtime::Local).await;
+}
+
+#[tokio::test]
+async fn http_mcpd_and_two_stdio_mcpd_share_one_agent_container() {
+    http_and_two_stdio_share_one_agent(Runtime::Docker).await;
+}
+
+/// An HTTP mcpd on `runtime` and two `mcpd serve --stdio` on its data dir, all calling
+/// `chat` for one agent, the stdio ones at the same time: every call succeeds, in one
+/// environment, on one conversation.
+async fn http_and_two_stdio_share_one_agent(runtime: Runtime) {
+    let Some(s) = Setup::start(runtime, "suggest", &[]).await else {
         return;
     };
     for n in 0..7 {
@@ -411,11 +423,20 @@ async fn http_mcpd_and_two_stdio_mcpd_share_one_agent_and_conversation() {
         }
     }
     // One agent environment, made by the owner.
-    let agents: Vec<String> = std::fs::read_dir(s.data.join("agents"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(agents, vec!["shared".to_string()]);
+    match runtime {
+        Runtime::Local => {
+            let agents: Vec<String> = std::fs::read_dir(s.data.join("agents"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(agents, vec!["shared".to_string()]);
+        }
+        Runtime::Docker => assert_eq!(
+            s.scope().containers().len(),
+            1,
+            "one container for the agent"
+        ),
+    }
     for client in &clients {
         assert!(
             client.log().contains("another mcpd owns the data dir"),
