@@ -279,9 +279,15 @@ struct StdioMcpd {
 impl StdioMcpd {
     /// Starts it with `env` (inherited settings removed) and initializes a session.
     async fn start(env: &[(&str, String)], stderr: std::path::PathBuf) -> Self {
+        Self::start_with(env, stderr, &[]).await
+    }
+
+    /// [`Self::start`] with more arguments after `serve --stdio`.
+    async fn start_with(env: &[(&str, String)], stderr: std::path::PathBuf, args: &[&str]) -> Self {
         let mut cmd = Command::new(mcpd_bin());
         without_shell_settings(&mut cmd)
             .args(["serve", "--stdio"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
@@ -444,6 +450,39 @@ async fn http_and_two_stdio_share_one_agent(runtime: Runtime) {
             client.log()
         );
     }
+}
+
+#[tokio::test]
+async fn a_bridged_stdio_mcpd_keeps_its_agent_id_flag() {
+    let Some(s) = Setup::start(Runtime::Local, "suggest", &[]).await else {
+        return;
+    };
+    s.model.push(chat_answer("pinned answer"));
+    let mut client = StdioMcpd::start_with(
+        &s.env,
+        s.home.join("stdio-pinned.log"),
+        &["--agent-id", "pinned"],
+    )
+    .await;
+    let response = client
+        .request(
+            "tools/call",
+            json!({"name": "chat", "arguments": {"message": "no agent_id here"}}),
+        )
+        .await;
+    assert_eq!(
+        response["result"].get("isError"),
+        None,
+        "{response}\n{}",
+        client.log()
+    );
+    assert!(client.log().contains("another mcpd owns the data dir"));
+    // The owner ran the call as the bridge's --agent-id, as a local stdio mcpd would.
+    let agents: Vec<String> = std::fs::read_dir(s.data.join("agents"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(agents, vec!["pinned".to_string()]);
 }
 
 #[tokio::test]
