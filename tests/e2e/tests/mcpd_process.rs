@@ -431,11 +431,7 @@ async fn http_and_two_stdio_share_one_agent(runtime: Runtime) {
     // One agent environment, made by the owner.
     match runtime {
         Runtime::Local => {
-            let agents: Vec<String> = std::fs::read_dir(s.data.join("agents"))
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            assert_eq!(agents, vec!["shared".to_string()]);
+            assert_eq!(agent_folders(&s.data), vec!["shared".to_string()]);
         }
         Runtime::Docker => assert_eq!(
             s.scope().containers().len(),
@@ -478,11 +474,15 @@ async fn a_bridged_stdio_mcpd_keeps_its_agent_id_flag() {
     );
     assert!(client.log().contains("another mcpd owns the data dir"));
     // The owner ran the call as the bridge's --agent-id, as a local stdio mcpd would.
-    let agents: Vec<String> = std::fs::read_dir(s.data.join("agents"))
+    assert_eq!(agent_folders(&s.data), vec!["pinned".to_string()]);
+}
+
+/// The agents with a folder in the local runtime's data dir.
+fn agent_folders(data: &Path) -> Vec<String> {
+    std::fs::read_dir(data.join("agents"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(agents, vec!["pinned".to_string()]);
+        .collect()
 }
 
 #[tokio::test]
