@@ -486,6 +486,27 @@ fn agent_folders(data: &Path) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn two_stdio_mcpd_starting_at_once_on_a_fresh_data_dir_both_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = bare_env(dir.path());
+    let (mut one, two) = tokio::join!(
+        StdioMcpd::start(&env, dir.path().join("one.log")),
+        StdioMcpd::start(&env, dir.path().join("two.log")),
+    );
+    let bridged = [&one, &two]
+        .iter()
+        .filter(|c| c.log().contains("another mcpd owns the data dir"))
+        .count();
+    assert_eq!(bridged, 1, "{}\n{}", one.log(), two.log());
+    let listed = one.request("tools/list", json!({})).await;
+    assert!(
+        listed["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+}
+
+#[tokio::test]
 async fn stdio_mcpd_takes_over_a_stale_socket() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
