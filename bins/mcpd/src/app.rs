@@ -169,7 +169,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<CodexMcp> {
         .await
         .map_err(|e| match e {
             EmbedError::DataDir { .. } | EmbedError::Store { .. } => {
-                anyhow::anyhow!("CODEX_MCP_DATA_DIR: {e}")
+                anyhow::Error::new(e).context("CODEX_MCP_DATA_DIR")
             }
             other => anyhow::Error::new(other),
         })?;

@@ -4,6 +4,7 @@
 mod agents_cmd;
 mod app;
 mod auth_cmd;
+mod bridge;
 mod cli;
 mod credentials;
 mod dashboard_cmd;
@@ -177,7 +178,91 @@ async fn shutdown_signal() {
 }
 
 async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
-    let mcp = app::build(&settings).await?;
+    if args.stdio {
+        // Another mcpd owns the data dir: serve this client through it. Checked before
+        // building anything, so that nothing here touches the owner's agents.
+        if let Some(stream) = bridge::connect(&settings.data_dir).await? {
+            return bridge_stdio(stream, &settings, args).await;
+        }
+    }
+    let mcp = match app::build(&settings).await {
+        Ok(mcp) => mcp,
+        Err(e) if args.stdio && store_in_use(&e) => {
+            // Another mcpd took the data dir a moment ago: wait for its socket.
+            match bridge::wait_for_owner(&settings.data_dir, OWNER_SOCKET_PATIENCE).await? {
+                Some(stream) => return bridge_stdio(stream, &settings, args).await,
+                None => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let socket_stop = CancellationToken::new();
+    let socket_task = owner_socket(&mcp, &settings, socket_stop.clone());
+    let served = serve_owner(&mcp, &settings, args).await;
+    socket_stop.cancel();
+    if let Some(task) = socket_task {
+        let _ = task.await;
+    }
+    served
+}
+
+/// How long a stdio mcpd that lost the race for the data dir waits for the winner's
+/// socket.
+const OWNER_SOCKET_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether building failed because another mcpd holds the data dir's store.
+fn store_in_use(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<codex_mcp_core::EmbedError>(),
+            Some(codex_mcp_core::EmbedError::Store {
+                source: codex_mcp_store::StoreError::InUse { .. },
+                ..
+            })
+        )
+    })
+}
+
+async fn bridge_stdio(
+    stream: tokio::net::UnixStream,
+    settings: &Settings,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
+    tracing::info!(
+        data_dir = %settings.data_dir.display(),
+        "another mcpd owns the data dir: serving this stdio client through it"
+    );
+    bridge::run(stream, &settings.data_dir, args.agent_id, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The owner's socket for stdio mcpd processes started later on the same data dir,
+/// served until `stop` is cancelled. Without it (say, a path too long for a socket) this
+/// mcpd still serves, but those processes cannot start.
+fn owner_socket(
+    mcp: &codex_mcp_core::CodexMcp,
+    settings: &Settings,
+    stop: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    use codex_mcp_core::transport::local_socket::{LocalSocket, SOCKET_FILE};
+    let path = settings.data_dir.join(SOCKET_FILE);
+    match LocalSocket::bind(&path) {
+        Ok(socket) => {
+            tracing::info!(path = %path.display(), "serving other stdio mcpd processes on this data dir through its socket");
+            Some(tokio::spawn(socket.serve(mcp.server().clone(), stop)))
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot open the data dir's socket: a second `mcpd serve --stdio` on this data dir will not start");
+            None
+        }
+    }
+}
+
+async fn serve_owner(
+    mcp: &codex_mcp_core::CodexMcp,
+    settings: &Settings,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     if args.stdio {
         tracing::info!("serving MCP on stdio");
         let token = CancellationToken::new();

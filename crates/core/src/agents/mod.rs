@@ -2,6 +2,7 @@
 //! (configuration, credentials, output schemas) and remembered across calls (Codex
 //! threads, token totals).
 
+mod conversation_lock;
 pub mod error;
 pub mod identity;
 pub mod lifecycle;
@@ -124,6 +125,8 @@ pub struct AgentManager {
     new_agents: tokio::sync::Mutex<()>,
     /// Live calls for the dashboard (published on start, progress and end).
     dashboard: Arc<live::DashboardHub>,
+    /// One turn at a time per agent conversation.
+    conversations: conversation_lock::ConversationLocks,
 }
 
 /// What a prepared agent offers a call.
@@ -159,6 +162,7 @@ impl AgentManager {
             max_agents: 0,
             new_agents: tokio::sync::Mutex::new(()),
             dashboard: Arc::default(),
+            conversations: conversation_lock::ConversationLocks::default(),
         }
     }
 

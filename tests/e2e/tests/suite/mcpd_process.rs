@@ -1,9 +1,12 @@
-//! The `mcpd` process itself: configuration errors, signals and stdin EOF.
+//! The `mcpd` process itself: configuration errors, signals, stdin EOF, and several
+//! mcpd processes on one data dir.
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use codex_mcp_e2e::scripted::chat_answer;
+use codex_mcp_e2e::setup::{Runtime, Setup};
 use codex_mcp_e2e::{is_shell_setting, listening_at, mcpd_bin, without_shell_settings};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -261,4 +264,341 @@ async fn listening_beyond_loopback_without_tokens_exits_2() {
     ] {
         assert!(stderr.contains(named), "{named}: {stderr}");
     }
+}
+
+/// `mcpd serve --stdio` run by a test as an MCP client runs it: JSON-RPC lines on its
+/// stdin and stdout, stderr to a file.
+struct StdioMcpd {
+    child: Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    stderr: std::path::PathBuf,
+    next_id: u64,
+}
+
+impl StdioMcpd {
+    /// Starts it with `env` (inherited settings removed) and initializes a session.
+    async fn start(env: &[(&str, String)], stderr: std::path::PathBuf) -> Self {
+        Self::start_with(env, stderr, &[]).await
+    }
+
+    /// [`Self::start`] with more arguments after `serve --stdio`.
+    async fn start_with(env: &[(&str, String)], stderr: std::path::PathBuf, args: &[&str]) -> Self {
+        let mut cmd = Command::new(mcpd_bin());
+        without_shell_settings(&mut cmd)
+            .args(["serve", "--stdio"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
+            .kill_on_drop(true);
+        for (k, v) in env.iter().filter(|(k, _)| *k != "MCPD_LISTEN") {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn mcpd serve --stdio");
+        let mut client = Self {
+            stdin: child.stdin.take().unwrap(),
+            stdout: BufReader::new(child.stdout.take().unwrap()).lines(),
+            child,
+            stderr,
+            next_id: 0,
+        };
+        let init = client
+            .request(
+                "initialize",
+                json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "e2e-stdio", "version": "0"}}),
+            )
+            .await;
+        assert_eq!(
+            init["result"]["serverInfo"]["name"],
+            json!("mcpd"),
+            "{init}\n{}",
+            client.log()
+        );
+        client
+            .send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        client
+    }
+
+    async fn send(&mut self, message: &Value) {
+        self.stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    /// Sends a request and returns its response, skipping notifications.
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(120), self.stdout.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("no answer to {method} within 120 s: {}", self.log()))
+                .expect("read stdout")
+                .unwrap_or_else(|| {
+                    panic!(
+                        "stdout closed before the answer to {method}: {}",
+                        self.log()
+                    )
+                });
+            let message: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not JSON on stdout: {line:?}: {e}"));
+            if message["id"] == json!(id) {
+                return message;
+            }
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn http_mcpd_and_two_stdio_mcpd_share_one_agent_and_conversation() {
+    http_and_two_stdio_share_one_agent(Runtime::Local).await;
+}
+
+#[tokio::test]
+async fn http_mcpd_and_two_stdio_mcpd_share_one_agent_container() {
+    http_and_two_stdio_share_one_agent(Runtime::Docker).await;
+}
+
+/// An HTTP mcpd on `runtime` and two `mcpd serve --stdio` on its data dir, all calling
+/// `chat` for one agent, the stdio ones at the same time: every call succeeds, in one
+/// environment, on one conversation.
+async fn http_and_two_stdio_share_one_agent(runtime: Runtime) {
+    let Some(s) = Setup::start(runtime, "suggest", &[]).await else {
+        return;
+    };
+    for n in 0..7 {
+        s.model.push(chat_answer(&format!("answer {n}")));
+    }
+    let mut clients = Vec::new();
+    for name in ["one", "two"] {
+        clients.push(StdioMcpd::start(&s.env, s.home.join(format!("stdio-{name}.log"))).await);
+    }
+    let turns = clients.iter_mut().enumerate().map(|(c, client)| async move {
+        for turn in 0..3 {
+            let message = format!("message {turn} from stdio client {c}");
+            let response = client
+                .request(
+                    "tools/call",
+                    json!({"name": "chat", "arguments": {"message": message, "agent_id": "shared"}}),
+                )
+                .await;
+            assert_eq!(
+                response["result"].get("isError"),
+                None,
+                "{response}\n{}",
+                client.log()
+            );
+            assert!(
+                response["result"]["structuredContent"]["reply"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("answer")),
+                "{response}"
+            );
+        }
+    });
+    futures::future::join_all(turns).await;
+    let last = s
+        .mcpd
+        .call_tool(
+            "chat",
+            json!({"message": "message from http", "agent_id": "shared"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(last.get("isError"), None, "{last}\n{}", s.mcpd.log());
+
+    // One conversation: the last turn the model saw carries every earlier message.
+    let requests = s.model.responses_requests();
+    assert_eq!(requests.len(), 7);
+    let seen = requests[6].user_texts().join("\n");
+    for c in 0..2 {
+        for turn in 0..3 {
+            let message = format!("message {turn} from stdio client {c}");
+            assert!(seen.contains(&message), "{message:?} missing from {seen}");
+        }
+    }
+    // One agent environment, made by the owner.
+    match runtime {
+        Runtime::Local => {
+            assert_eq!(agent_folders(&s.data), vec!["shared".to_string()]);
+        }
+        Runtime::Docker => assert_eq!(
+            s.scope().containers().len(),
+            1,
+            "one container for the agent"
+        ),
+    }
+    for client in &clients {
+        assert!(
+            client.log().contains("another mcpd owns the data dir"),
+            "{}",
+            client.log()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bridged_stdio_mcpd_keeps_its_agent_id_flag() {
+    let Some(s) = Setup::start(Runtime::Local, "suggest", &[]).await else {
+        return;
+    };
+    s.model.push(chat_answer("pinned answer"));
+    let mut client = StdioMcpd::start_with(
+        &s.env,
+        s.home.join("stdio-pinned.log"),
+        &["--agent-id", "pinned"],
+    )
+    .await;
+    let response = client
+        .request(
+            "tools/call",
+            json!({"name": "chat", "arguments": {"message": "no agent_id here"}}),
+        )
+        .await;
+    assert_eq!(
+        response["result"].get("isError"),
+        None,
+        "{response}\n{}",
+        client.log()
+    );
+    assert!(client.log().contains("another mcpd owns the data dir"));
+    // The owner ran the call as the bridge's --agent-id, as a local stdio mcpd would.
+    assert_eq!(agent_folders(&s.data), vec!["pinned".to_string()]);
+}
+
+/// The agents with a folder in the local runtime's data dir.
+fn agent_folders(data: &Path) -> Vec<String> {
+    std::fs::read_dir(data.join("agents"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn two_stdio_mcpd_starting_at_once_on_a_fresh_data_dir_both_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = bare_env(dir.path());
+    let (mut one, two) = tokio::join!(
+        StdioMcpd::start(&env, dir.path().join("one.log")),
+        StdioMcpd::start(&env, dir.path().join("two.log")),
+    );
+    let bridged = [&one, &two]
+        .iter()
+        .filter(|c| c.log().contains("another mcpd owns the data dir"))
+        .count();
+    assert_eq!(bridged, 1, "{}\n{}", one.log(), two.log());
+    let listed = one.request("tools/list", json!({})).await;
+    assert!(
+        listed["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn stdio_mcpd_takes_over_a_stale_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    // A socket nobody listens on any more, as a killed owner leaves it.
+    drop(std::os::unix::net::UnixListener::bind(data.join("mcpd.sock")).unwrap());
+    let client = StdioMcpd::start(&bare_env(dir.path()), dir.path().join("stdio.log")).await;
+    assert!(
+        !client.log().contains("another mcpd owns the data dir"),
+        "{}",
+        client.log()
+    );
+    // It became the owner: the socket is its own now, and live.
+    std::os::unix::net::UnixStream::connect(data.join("mcpd.sock"))
+        .expect("the new owner listens on the socket");
+    let StdioMcpd {
+        mut child, stdin, ..
+    } = client;
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits at stdin EOF")
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert!(
+        !data.join("mcpd.sock").exists(),
+        "the owner removes its socket on exit"
+    );
+}
+
+/// The settings [`mcpd`] gives, for [`StdioMcpd::start`].
+fn bare_env(dir: &Path) -> [(&'static str, String); 3] {
+    [
+        ("CODEX_MCP_DATA_DIR", dir.join("data").display().to_string()),
+        ("CODEX_MCP_RUNTIME", "local".to_string()),
+        ("HOME", dir.display().to_string()),
+    ]
+}
+
+/// An HTTP mcpd owning a fresh data dir under `dir`, and its stderr file.
+async fn http_owner(dir: &Path) -> (Child, std::path::PathBuf) {
+    let log = dir.join("owner.log");
+    let mut owner = mcpd(dir)
+        .env("MCPD_LISTEN", "127.0.0.1:0")
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .expect("spawn mcpd");
+    wait_healthy(&log, &mut owner).await;
+    (owner, log)
+}
+
+#[tokio::test]
+async fn stdio_mcpd_refuses_a_socket_others_can_use() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (_owner, _) = http_owner(dir.path()).await;
+    let socket = dir.path().join("data").join("mcpd.sock");
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        mcpd(dir.path()).args(["serve", "--stdio"]).output(),
+    )
+    .await
+    .expect("mcpd exits")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("has mode 0666, which lets other users connect")
+            && stderr.contains("refusing"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn bridged_stdio_mcpd_says_when_the_owner_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut owner, _) = http_owner(dir.path()).await;
+    let mut client = StdioMcpd::start(&bare_env(dir.path()), dir.path().join("bridge.log")).await;
+    sigterm(&owner);
+    owner.wait().await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), client.child.wait())
+        .await
+        .expect("the bridge exits when the owner does")
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{}", client.log());
+    assert!(
+        client
+            .log()
+            .contains("the mcpd that owns the data dir (reached through"),
+        "{}",
+        client.log()
+    );
 }

@@ -276,9 +276,18 @@ impl AgentManager {
             true => Some(snapshot::take(runtime, &agent, call_id, !applies).await?),
             false => None,
         };
-        let thread = match cancel.is_cancelled() {
-            true => Err(AgentError::Cancelled),
-            false => self.thread(agent_id, &call.conversation_key).await,
+        // Held until this turn has stored its thread: the conversation's next turn
+        // continues from it.
+        let conversation = unless_cancelled(cancel, async {
+            Ok(self
+                .conversations
+                .acquire(agent_id.as_str(), &call.conversation_key)
+                .await)
+        })
+        .await;
+        let thread = match (cancel.is_cancelled(), &conversation) {
+            (true, _) | (_, Err(_)) => Err(AgentError::Cancelled),
+            (false, Ok(_)) => self.thread(agent_id, &call.conversation_key).await,
         };
         let outcome = match thread {
             Ok(thread) => {
