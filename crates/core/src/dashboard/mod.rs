@@ -28,7 +28,9 @@ use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::watch;
 
-pub use crate::agents::live::{CancelError, DashboardHub, FinishedCall, HubEvent, RunningCall, UsagePoint};
+pub use crate::agents::live::{
+    CancelError, DashboardHub, FinishedCall, HubEvent, RunningCall, UsagePoint,
+};
 
 use crate::agents::AgentManager;
 use crate::agents::identity::Scope;

@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::agents::live::{DashboardHub, UsagePoint};
 use crate::agents::AgentManager;
+use crate::agents::live::{DashboardHub, UsagePoint};
 use crate::transport::http::{HttpState, health};
 
 /// How often the figures are refreshed while a page watches.

@@ -31,12 +31,12 @@ pub use facts::Facts;
 use crate::agents::lifecycle::LifecyclePolicy;
 use crate::agents::session_records::SessionRecorder;
 use crate::agents::{AgentConfig, AgentManager, Approval, CredentialSource};
+use crate::dashboard::{self, Dashboard};
 use crate::server::{McpServer, ServerOptions, ToolHandler};
 use crate::tools::codex::CodexToolHandler;
 use crate::tools::prompts::CatalogPrompt;
 use crate::tools::server::{ServerFacts, ServerToolHandler};
 use crate::transport::http::metrics::MetricsReporter;
-use crate::dashboard::{self, Dashboard};
 use crate::transport::http::{self, HealthReporter, HttpOptions, HttpState};
 use crate::transport::stdio::{self, StdioOptions};
 
@@ -341,8 +341,14 @@ impl CodexMcpBuilder {
         }
         // The dashboard page is static HTML: a browser following a link cannot send a
         // token; the page asks for one and sends it on its feed and cancel requests.
-        if !options.bearer_exempt_paths.iter().any(|p| p == dashboard::PAGE_PATH) {
-            options.bearer_exempt_paths.push(dashboard::PAGE_PATH.to_string());
+        if !options
+            .bearer_exempt_paths
+            .iter()
+            .any(|p| p == dashboard::PAGE_PATH)
+        {
+            options
+                .bearer_exempt_paths
+                .push(dashboard::PAGE_PATH.to_string());
         }
         let server = builder.build();
         Ok(CodexMcp {

@@ -20,9 +20,9 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::server::grant::TokenGrant;
 use crate::session::Session;
 pub use crate::session::{InFlight, InFlightGuard, TransportKind};
-use crate::server::grant::TokenGrant;
 
 /// Where a request's notifications (and legacy server-to-client requests) go.
 pub type Outbound = mpsc::Sender<Message>;

@@ -41,4 +41,3 @@ impl TokenGrant {
         self.admin || self.agents.iter().any(|a| a == ANY_AGENT)
     }
 }
-
