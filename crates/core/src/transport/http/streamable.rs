@@ -26,7 +26,7 @@ use super::{
     HttpState, accepted, caller, grace_after, read_body, reply_response, rpc_error, sse,
     too_many_streams,
 };
-use crate::server::{Connection, Reply, Step, TransportKind};
+use crate::server::{Connection, Identity, Reply, Step, TransportKind};
 
 /// HTTP status for a JSON-RPC error in the modern era.
 fn modern_status(error: &ErrorObject) -> StatusCode {
@@ -125,10 +125,11 @@ async fn modern(
         return fail(e);
     }
     let caller = caller::identity(&parts.extensions, headers, query);
+    // A stateless request opens no session, so the connection needs no opener.
     let connection = Connection::new(
         state.server.clone(),
         TransportKind::StreamableHttp,
-        caller.clone(),
+        Identity::default(),
     )
     .answering_cancelled();
     let call = match connection.request(request, Some(modern_meta), caller).await {
