@@ -35,6 +35,17 @@ impl Drop for CallPermit {
     }
 }
 
+/// A call refused because its caller already runs the most calls allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "too many tool calls running at once for {who}: the limit is {max} ({SETTING}={max}); \
+wait for one to finish (or cancel one) and retry, or raise {SETTING}"
+)]
+pub(crate) struct TooManyCalls {
+    who: String,
+    max: usize,
+}
+
 impl CallLimiter {
     /// At most `max` calls at once per caller (`0`: no bound).
     pub(crate) fn new(max: usize) -> Self {
@@ -44,22 +55,17 @@ impl CallLimiter {
         }
     }
 
-    /// Takes a place for a call of `token` (`None`: a caller without a token); the
-    /// error is the sentence the caller gets.
-    pub(crate) fn acquire(&self, token: Option<&str>) -> Result<CallPermit, String> {
+    /// Takes a place for a call of `token` (`None`: a caller without a token).
+    pub(crate) fn acquire(&self, token: Option<&str>) -> Result<CallPermit, TooManyCalls> {
         let key = token.unwrap_or_default().to_string();
         let mut running = self.running.lock();
         let n = running.entry(key.clone()).or_default();
         if self.max > 0 && *n >= self.max {
-            let max = self.max;
             let who = match token {
                 Some(name) => format!("bearer token {name:?}"),
                 None => "this server (no bearer tokens)".to_string(),
             };
-            return Err(format!(
-                "too many tool calls running at once for {who}: the limit is {max} \
-({SETTING}={max}); wait for one to finish (or cancel one) and retry, or raise {SETTING}"
-            ));
+            return Err(TooManyCalls { who, max: self.max });
         }
         *n += 1;
         Ok(CallPermit {
@@ -77,7 +83,7 @@ mod tests {
     fn each_token_has_its_own_bound_and_permits_free_places() {
         let limiter = CallLimiter::new(1);
         let a = limiter.acquire(Some("a")).unwrap();
-        let refused = limiter.acquire(Some("a")).err().unwrap();
+        let refused = limiter.acquire(Some("a")).err().unwrap().to_string();
         assert!(
             refused.contains("\"a\"") && refused.contains(SETTING),
             "{refused}"

@@ -26,7 +26,7 @@ use crate::session::{Session, SessionInit};
 /// `None` where the method is not offered.
 #[derive(Default)]
 pub(crate) struct Precomputed {
-    discover: [OnceLock<Bytes>; 2],
+    discover: [OnceLock<Option<Bytes>>; 2],
     tools_list: [OnceLock<Option<Bytes>>; 2],
 }
 
@@ -95,7 +95,7 @@ impl McpServer {
             client_capabilities: params.capabilities,
             owner: None,
         };
-        Ok((serde_json::to_value(result).unwrap_or_default(), init))
+        Ok((encode(result)?, init))
     }
 
     /// Handles a client notification. Unknown notifications are ignored, as JSON-RPC
@@ -229,7 +229,7 @@ impl McpServer {
     }
 
     /// `server/discover`, before era shaping.
-    fn discover(&self, era: Era) -> (Value, Option<CacheHint>) {
+    fn discover(&self, era: Era) -> Result<(Value, Option<CacheHint>), ErrorObject> {
         let inner = &self.inner;
         let result = DiscoverResult {
             supported_versions: ProtocolVersion::supported_strings()
@@ -243,10 +243,7 @@ impl McpServer {
             ttl_ms: u64::try_from(inner.options.list_ttl.as_millis()).unwrap_or(u64::MAX),
             scope: CacheScope::Public,
         };
-        (
-            serde_json::to_value(result).unwrap_or_default(),
-            (era == Era::Modern).then_some(hint),
-        )
+        Ok((encode(result)?, (era == Era::Modern).then_some(hint)))
     }
 
     /// One page of `tools/list`, before era shaping.
@@ -303,8 +300,8 @@ impl McpServer {
         let result = match request.method.as_str() {
             methods::PING if era == Era::Legacy => Bytes::from_static(b"{}"),
             methods::DISCOVER => cache.discover[slot]
-                .get_or_init(|| self.serialised(era, self.discover(era)))
-                .clone(),
+                .get_or_init(|| Some(self.serialised(era, self.discover(era).ok()?)))
+                .clone()?,
             methods::TOOLS_LIST if absent("cursor") => cache.tools_list[slot]
                 .get_or_init(|| {
                     let page = self.tools_page(era, None).ok()?;
@@ -351,7 +348,7 @@ impl McpServer {
                 Ok(Outcome::Done(json!({}), None))
             }
             methods::DISCOVER => {
-                let (value, hint) = self.discover(era);
+                let (value, hint) = self.discover(era)?;
                 Ok(Outcome::Done(value, hint))
             }
             methods::INITIALIZE => {
@@ -426,10 +423,7 @@ impl McpServer {
                     ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name))
                 })?;
                 match prompt.get(p.arguments.unwrap_or_default(), ctx).await {
-                    Ok(result) => Ok(Outcome::Done(
-                        serde_json::to_value(result).unwrap_or_default(),
-                        None,
-                    )),
+                    Ok(result) => Ok(Outcome::Done(encode(result)?, None)),
                     Err(ToolError::Pending(pending)) => Ok(Outcome::InputRequired(pending)),
                     Err(ToolError::Protocol(e)) => Err(e),
                     Err(ToolError::Failed(message)) => Err(ErrorObject::internal(message)),
@@ -496,9 +490,9 @@ impl McpServer {
             .map(|grant| grant.name.as_str());
         let _permit = match self.inner.calls.acquire(token) {
             Ok(permit) => permit,
-            Err(message) => {
+            Err(refused) => {
                 return Ok(Outcome::Done(
-                    serde_json::to_value(CallToolResult::error(message)).unwrap_or_default(),
+                    encode(CallToolResult::error(refused.to_string()))?,
                     None,
                 ));
             }
@@ -513,10 +507,7 @@ impl McpServer {
             Err(ToolError::Protocol(error)) => return Err(error),
             Err(ToolError::Pending(pending)) => return Ok(Outcome::InputRequired(pending)),
         };
-        Ok(Outcome::Done(
-            serde_json::to_value(result).unwrap_or_default(),
-            None,
-        ))
+        Ok(Outcome::Done(encode(result)?, None))
     }
 
     async fn read_resource(
@@ -557,6 +548,13 @@ pub fn not_initialized(id: Option<RequestId>) -> Response {
         id,
         ErrorObject::invalid_request("the session is not initialized: send initialize first"),
     )
+}
+
+/// A result as JSON; a result that cannot be encoded is the server's error, never an
+/// empty answer.
+fn encode(result: impl serde::Serialize) -> Result<Value, ErrorObject> {
+    serde_json::to_value(result)
+        .map_err(|e| ErrorObject::internal(format!("cannot encode the result: {e}")))
 }
 
 #[cfg(test)]
