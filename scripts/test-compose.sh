@@ -17,5 +17,6 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
 fi
 export TEST_DEPS_DIR=$DEPS
 # CI=true: a missing engine, image or compose fails the test instead of skipping it.
-exec cargo nextest run -p codex-mcp-e2e --test all --run-ignored only \
+# --workspace: the same feature set as the rust step, so nothing is rebuilt.
+exec cargo nextest run --workspace --run-ignored only \
   -E 'test(compose_deployment)' "$@"
