@@ -38,7 +38,8 @@ async fn main() -> anyhow::Result<()> {
         ("CODEX_MCP_DATA_DIR", data.display().to_string()),
         ("CODEX_MCP_CODEX_CONFIG", config.display().to_string()),
         ("OPENAI_API_KEY", "sk-bench".to_string()),
-        ("LOG_LEVEL", "warn".to_string()),
+        // info: the harness reads the listening address from mcpd's startup line.
+        ("LOG_LEVEL", "info".to_string()),
     ];
     let mcpd = Mcpd::start(&env, dir.path()).await?;
 
