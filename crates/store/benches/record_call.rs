@@ -93,6 +93,7 @@ fn finish() -> CallFinish {
         tokens_in: Some(100),
         tokens_out: Some(20),
         thread_id: Some("thread".into()),
+        output: None,
     }
 }
 

@@ -140,6 +140,18 @@ pub enum StoreError {
         status: CallStatus,
     },
 
+    /// A stored record that cannot be decoded (written by a newer build, or edited by
+    /// hand); the row is left as it is.
+    #[error("the stored {what} of {id} cannot be read: {reason}")]
+    Unreadable {
+        /// Which kind of record.
+        what: &'static str,
+        /// Whose record.
+        id: String,
+        /// What the decoder said.
+        reason: String,
+    },
+
     /// The caller passed a value the store cannot record.
     #[error("invalid {what}: {reason}")]
     Invalid {

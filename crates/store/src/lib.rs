@@ -41,8 +41,9 @@ pub mod sqlite;
 pub use digest::{arguments_digest, arguments_digest_of_object};
 pub use error::StoreError;
 pub use model::{
-    Agent, AgentDeleted, AgentStatus, AgentUpdate, AgentUsage, Call, CallFinish, CallStart,
-    CallStatus, NewAgent, NewSession, Pruned, Recovered, Session, Thread, Timestamp, Transport,
+    Agent, AgentDeleted, AgentStatus, AgentUpdate, AgentUsage, Call, CallFinish, CallOutput,
+    CallStart, CallStatus, NewAgent, NewSession, Pruned, Recovered, Session, Thread, Timestamp,
+    Transport,
 };
 pub use session_store::SessionStore;
 pub use sqlite::SqliteStore;

@@ -277,6 +277,19 @@ pub struct CallFinish {
     pub tokens_out: Option<u64>,
     /// The Codex thread it ran in; replaces the one given at start when `Some`.
     pub thread_id: Option<String>,
+    /// What the call produced, kept so a task, a job or a resource can hand it out
+    /// after the request that started it is gone; `None` when it produced nothing.
+    pub output: Option<CallOutput>,
+}
+
+/// A finished call's full output, stored beside its record and pruned with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallOutput {
+    /// The tool's structured result, without the diff.
+    pub result: serde_json::Value,
+    /// The diff a writing tool produced (kept apart: it can be megabytes, and is read
+    /// on its own as a resource).
+    pub diff: Option<String>,
 }
 
 /// A tool call as stored.

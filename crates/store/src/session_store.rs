@@ -10,8 +10,8 @@ use chrono::Utc;
 
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallStart, NewAgent, NewSession, Pruned,
-    Recovered, Session, Thread, Timestamp,
+    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
+    NewSession, Pruned, Recovered, Session, Thread, Timestamp,
 };
 
 /// Durable record of agents, MCP sessions, tool calls and Codex threads.
@@ -61,6 +61,10 @@ pub trait SessionStore: Send + Sync {
     /// Records how a running call ended and adds its tokens to its agent. Fails with
     /// [`StoreError::NotRunning`] if it already ended (or was marked interrupted).
     async fn finish_call(&self, id: &str, finish: CallFinish) -> Result<(), StoreError>;
+
+    /// A finished call's output (see [`CallFinish::output`]), or `None` when the call is
+    /// unknown, still running, pruned, or produced nothing.
+    async fn get_call_output(&self, id: &str) -> Result<Option<CallOutput>, StoreError>;
 
     /// One call by correlation id, or `None`.
     async fn get_call(&self, id: &str) -> Result<Option<Call>, StoreError>;

@@ -10,7 +10,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use codex_mcp_runtime::{AgentId, RuntimeKind};
 use codex_mcp_store::{
-    AgentStatus, AgentUpdate, CallFinish, CallStart, CallStatus, NewAgent, StoreError,
+    AgentStatus, AgentUpdate, CallFinish, CallOutput, CallStart, CallStatus, NewAgent, StoreError,
 };
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
@@ -83,6 +83,7 @@ impl Drop for OpenCall {
                     error: Some(ABANDONED.to_string()),
                     tokens: None,
                     thread: None,
+                    output: None,
                 };
                 manager.end_call(record, end).await;
             });
@@ -104,6 +105,8 @@ pub struct CallEnd {
     pub tokens: Option<Usage>,
     /// The Codex thread the call ran on.
     pub thread: Option<String>,
+    /// What it produced, stored for tasks, jobs and resources.
+    pub output: Option<CallOutput>,
 }
 
 /// The store's name for a runtime.
@@ -257,6 +260,7 @@ impl AgentManager {
             tokens_in: end.tokens.map(|t| t.input_tokens),
             tokens_out: end.tokens.map(|t| t.output_tokens),
             thread_id: end.thread,
+            output: end.output,
         };
         if let Err(e) = self.store.finish_call(&record.id, finish).await {
             tracing::error!(call = %record.id, agent = %record.agent, error = %e, "could not record the end of a call");

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::StoreError;
-use crate::model::{Call, CallFinish, CallStart, CallStatus};
+use crate::model::{Call, CallFinish, CallOutput, CallStart, CallStatus};
 use crate::sqlite::convert::{int, ms, name, opt_count, opt_int, opt_ts, ts};
 use crate::sqlite::failure::{Constraint, Failure, constraint};
 
@@ -120,7 +120,33 @@ pub(crate) fn finish(conn: &Connection, id: &str, finish: &CallFinish) -> Result
         tokens_out.unwrap_or(0),
         ms(finish.finished_at),
     ])?;
+    if let Some(output) = &finish.output {
+        let result = serde_json::to_string(&output.result)
+            .map_err(|e| StoreError::invalid("call output", e.to_string()))?;
+        conn.prepare_cached(
+            "INSERT INTO call_outputs (call_id, result, diff) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![id, result, output.diff])?;
+    }
     Ok(())
+}
+
+/// A finished call's output, or `None` (no such call, still running, or it produced
+/// nothing).
+pub(crate) fn output(conn: &Connection, id: &str) -> Result<Option<CallOutput>, Failure> {
+    let row: Option<(String, Option<String>)> = conn
+        .prepare_cached("SELECT result, diff FROM call_outputs WHERE call_id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((result, diff)) = row else {
+        return Ok(None);
+    };
+    let result = serde_json::from_str(&result).map_err(|e| StoreError::Unreadable {
+        what: "output",
+        id: id.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(Some(CallOutput { result, diff }))
 }
 
 /// One call, or `None`.

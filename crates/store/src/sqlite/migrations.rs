@@ -75,8 +75,18 @@ CREATE TABLE threads (
 ) STRICT, WITHOUT ROWID;
 ";
 
+/// Schema 2: each finished call's output (structured result and diff), deleted with its
+/// call. A table of its own keeps the `calls` rows small for the listings.
+const V2: &str = r"
+CREATE TABLE call_outputs (
+    call_id TEXT PRIMARY KEY NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    result  TEXT NOT NULL,
+    diff    TEXT
+) STRICT;
+";
+
 /// Every migration, oldest first. The schema version is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema this build knows.
 pub(crate) fn known_version() -> i64 {
@@ -152,13 +162,37 @@ mod tests {
     fn fresh_database_gets_every_migration_once() {
         let mut conn = Connection::open_in_memory().unwrap();
         let path = PathBuf::from("mem");
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (0, 1));
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (1, 1));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (0, 2));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (2, 2));
         assert_eq!(user_version(&conn).unwrap(), known_version());
         assert_eq!(
             tables(&conn),
-            vec!["agents", "calls", "sessions", "threads"]
+            vec!["agents", "call_outputs", "calls", "sessions", "threads"]
         );
+    }
+
+    #[test]
+    fn a_schema_1_file_gains_call_outputs_and_keeps_its_calls() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let path = PathBuf::from("mem");
+        migrate(&mut conn, &path, &[V1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO agents (id, created_at, last_active_at, runtime, status) \
+             VALUES ('a', 1, 1, 'local', 'ready'); \
+             INSERT INTO calls (id, agent_id, tool, arguments_digest, started_at, status) \
+             VALUES ('c', 'a', 'chat', 'd', 1, 'running');",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (1, 2));
+        let calls: i64 = conn
+            .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(calls, 1);
+        conn.execute(
+            "INSERT INTO call_outputs (call_id, result) VALUES ('c', '{}')",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]
@@ -199,7 +233,7 @@ mod tests {
             StoreError::NewerSchema {
                 path,
                 found: 9,
-                known: 1
+                known: 2
             }
         );
     }

@@ -25,8 +25,8 @@ use chrono::Utc;
 
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallStart, NewAgent, NewSession, Pruned,
-    Recovered, Session, Thread, Timestamp,
+    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
+    NewSession, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
 use readers::Readers;
@@ -178,6 +178,11 @@ impl SessionStore for SqliteStore {
         self.writer
             .run(move |conn| calls::finish(conn, &id, &finish))
             .await
+    }
+
+    async fn get_call_output(&self, id: &str) -> Result<Option<CallOutput>, StoreError> {
+        let id = id.to_owned();
+        self.readers.run(move |conn| calls::output(conn, &id)).await
     }
 
     async fn get_call(&self, id: &str) -> Result<Option<Call>, StoreError> {

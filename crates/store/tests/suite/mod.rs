@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod concurrency;
+mod outputs;
 mod restart;
 mod retention;
 mod round_trip;

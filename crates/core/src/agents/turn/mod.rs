@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use codex_mcp_runtime::AgentId;
-use codex_mcp_store::CallStatus;
+use codex_mcp_store::{CallOutput, CallStatus};
 use codex_mcp_tools::{PreparedCall, WorkspaceAccess};
 use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
@@ -161,6 +161,23 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}… ({} bytes in all)", &s[..end], s.len())
 }
 
+/// The stored form of a structured result: the diff apart from the rest.
+fn output_of(structured: &Value) -> CallOutput {
+    let mut result = structured.clone();
+    let diff = match result.as_object_mut().and_then(|o| o.remove("diff")) {
+        Some(Value::String(diff)) => Some(diff),
+        Some(other) => {
+            // Not a diff after all: keep it where it was.
+            if let Some(o) = result.as_object_mut() {
+                o.insert("diff".into(), other);
+            }
+            None
+        }
+        None => None,
+    };
+    CallOutput { result, diff }
+}
+
 /// Waits for `step` unless the turn is cancelled first.
 async fn unless_cancelled<T>(
     cancel: &CancellationToken,
@@ -221,12 +238,14 @@ impl AgentManager {
                 error: None,
                 tokens: Some(done.tokens),
                 thread: done.thread.clone(),
+                output: Some(output_of(&done.structured)),
             },
             Err(error) => CallEnd {
                 status: error.status(),
                 error: Some(error.to_string()),
                 tokens: None,
                 thread: error.thread().map(str::to_string),
+                output: None,
             },
         };
         tracing::info!(

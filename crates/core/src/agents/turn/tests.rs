@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use codex_mcp_runtime::local::{LocalConfig, LocalRuntime};
-use codex_mcp_store::{Call, CallStatus, SessionStore, SqliteStore};
+use codex_mcp_store::{Call, CallOutput, CallStatus, SessionStore, SqliteStore};
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
 use serde_json::{Map, json};
@@ -188,6 +188,14 @@ async fn progress_arrives_in_order_and_the_outcome_is_recorded() {
     assert_eq!(call.id, outcome.call_id);
     assert_eq!(call.status, CallStatus::Succeeded);
     assert_eq!(call.thread_id.as_deref(), Some("t-1"));
+    // The whole result is kept for tasks, jobs and resources.
+    assert_eq!(
+        setup.store.get_call_output(&call.id).await.unwrap(),
+        Some(CallOutput {
+            result: outcome.structured.clone(),
+            diff: None
+        })
+    );
 }
 
 #[tokio::test]
@@ -225,6 +233,7 @@ async fn cancelling_mid_turn_stops_codex_and_records_cancelled() {
         call.error.as_deref(),
         Some("the call was cancelled and Codex was stopped")
     );
+    assert_eq!(setup.store.get_call_output(&call.id).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -263,5 +272,25 @@ async fn a_turn_cancelled_before_codex_starts_never_runs_it() {
     assert!(
         !setup.pid_file().exists(),
         "Codex ran although the turn was cancelled"
+    );
+}
+
+#[test]
+fn the_stored_output_keeps_the_diff_apart() {
+    let structured = serde_json::json!({ "summary": "s", "diff": "--- a\n" });
+    assert_eq!(
+        super::output_of(&structured),
+        CallOutput {
+            result: serde_json::json!({ "summary": "s" }),
+            diff: Some("--- a\n".into())
+        }
+    );
+    let odd = serde_json::json!({ "summary": "s", "diff": 3 });
+    assert_eq!(
+        super::output_of(&odd),
+        CallOutput {
+            result: odd.clone(),
+            diff: None
+        }
     );
 }

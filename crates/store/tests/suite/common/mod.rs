@@ -54,5 +54,6 @@ pub fn finish(status: CallStatus, secs: i64) -> CallFinish {
         tokens_in: Some(100),
         tokens_out: Some(20),
         thread_id: Some("thread-1".into()),
+        output: None,
     }
 }

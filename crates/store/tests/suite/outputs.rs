@@ -1,0 +1,81 @@
+//! A finished call's output is stored whole, read back on its own, and goes away with
+//! its call (pruning, agent deletion); a failed finish stores nothing.
+
+use super::common;
+
+use codex_mcp_store::{CallOutput, CallStatus, SessionStore, SqliteStore, StoreError};
+use common::{agent, at, call, finish};
+use pretty_assertions::assert_eq;
+use serde_json::json;
+
+fn output(diff: Option<&str>) -> CallOutput {
+    CallOutput {
+        result: json!({ "summary": "done", "files": ["a.rs"], "big": "x".repeat(300_000) }),
+        diff: diff.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn outputs_round_trip_and_go_with_their_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    store.ensure_agent(agent("a1", 0)).await.unwrap();
+    store.start_call(call("c1", "a1", None, 1)).await.unwrap();
+    assert_eq!(store.get_call_output("c1").await.unwrap(), None);
+
+    let mut end = finish(CallStatus::Succeeded, 2);
+    end.output = Some(output(Some("--- a/a.rs\n+++ b/a.rs\n")));
+    store.finish_call("c1", end).await.unwrap();
+    assert_eq!(
+        store.get_call_output("c1").await.unwrap(),
+        Some(output(Some("--- a/a.rs\n+++ b/a.rs\n")))
+    );
+
+    // A second finish is refused and leaves the stored output as it was.
+    let mut again = finish(CallStatus::Failed, 3);
+    again.output = Some(output(None));
+    assert!(matches!(
+        store.finish_call("c1", again).await,
+        Err(StoreError::NotRunning { .. })
+    ));
+    assert_eq!(
+        store.get_call_output("c1").await.unwrap(),
+        Some(output(Some("--- a/a.rs\n+++ b/a.rs\n")))
+    );
+
+    // Pruning the call prunes its output.
+    store.prune_before(at(100)).await.unwrap();
+    assert_eq!(store.get_call("c1").await.unwrap(), None);
+    assert_eq!(store.get_call_output("c1").await.unwrap(), None);
+
+    // So does deleting the agent.
+    store.start_call(call("c2", "a1", None, 200)).await.unwrap();
+    let mut end = finish(CallStatus::Succeeded, 201);
+    end.output = Some(output(None));
+    store.finish_call("c2", end).await.unwrap();
+    assert_eq!(
+        store.get_call_output("c2").await.unwrap(),
+        Some(output(None))
+    );
+    store.delete_agent("a1").await.unwrap();
+    assert_eq!(store.get_call_output("c2").await.unwrap(), None);
+    assert_eq!(store.get_call_output("no-such-call").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn outputs_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.ensure_agent(agent("a1", 0)).await.unwrap();
+        store.start_call(call("c1", "a1", None, 1)).await.unwrap();
+        let mut end = finish(CallStatus::Succeeded, 2);
+        end.output = Some(output(Some("diff\n")));
+        store.finish_call("c1", end).await.unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(
+        store.get_call_output("c1").await.unwrap(),
+        Some(output(Some("diff\n")))
+    );
+}
