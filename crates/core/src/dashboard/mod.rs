@@ -181,7 +181,10 @@ async fn cancel(
         Err(e) => return unauthorized(&e),
     };
     if let Err(why) = require_json(&headers) {
-        return json_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &json!({ "error": why }));
+        return json_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &json!({ "error": why.to_string() }),
+        );
     }
     let bytes = match read_body(body, 4096).await {
         Ok(b) => b,

@@ -83,7 +83,7 @@ fn admit(state: &HttpState, request: &mut Request) -> Option<Response> {
         return Some(rpc_error(
             StatusCode::FORBIDDEN,
             None,
-            ErrorObject::invalid_request(why),
+            ErrorObject::invalid_request(why.to_string()),
         ));
     }
     let tokens = state.options.tokens.as_ref()?;

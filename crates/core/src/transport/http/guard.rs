@@ -10,6 +10,34 @@
 use http::HeaderMap;
 use http::header::{HOST, ORIGIN};
 
+/// Why [`HostPolicy::check`] refused a request; the message names the header and the
+/// setting that would allow it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// `Host` is not ASCII.
+    #[error("Host header is not valid ASCII")]
+    HostNotAscii,
+    /// `Host` names a host that is not allowed.
+    #[error("Host {0:?} is not allowed (DNS rebinding protection)")]
+    HostNotAllowed(String),
+    /// `Origin` is not ASCII.
+    #[error("Origin header is not valid ASCII")]
+    OriginNotAscii,
+    /// `Origin` is another site.
+    #[error(
+        "Origin {origin:?} is not allowed: only this server's own origin (an allowed host{on}) \
+         and the configured allowed origins (MCPD_ALLOWED_ORIGINS) may call it (cross-site \
+         request protection)",
+        on = port.map_or_else(String::new, |p| format!(" on port {p}"))
+    )]
+    OriginNotAllowed {
+        /// The refused origin.
+        origin: String,
+        /// The server's port, when known.
+        port: Option<u16>,
+    },
+}
+
 /// Which hosts and origins may talk to the server.
 #[derive(Debug, Clone)]
 pub struct HostPolicy {
@@ -65,31 +93,23 @@ impl HostPolicy {
     /// Checks a request's headers; the error says which header was refused.
     /// `own_port` is the port the server listens on; when unknown, the port of the
     /// request's `Host` stands in for it.
-    pub fn check(&self, headers: &HeaderMap, own_port: Option<u16>) -> Result<(), String> {
+    pub fn check(&self, headers: &HeaderMap, own_port: Option<u16>) -> Result<(), Refusal> {
         let mut host_port = None;
         if let Some(host) = headers.get(HOST) {
-            let host = host
-                .to_str()
-                .map_err(|_| "Host header is not valid ASCII".to_string())?;
+            let host = host.to_str().map_err(|_| Refusal::HostNotAscii)?;
             if !self.host_allowed(host) {
-                return Err(format!(
-                    "Host {host:?} is not allowed (DNS rebinding protection)"
-                ));
+                return Err(Refusal::HostNotAllowed(host.to_owned()));
             }
             host_port = Some(strip_port(host).1.unwrap_or(80));
         }
         if let Some(origin) = headers.get(ORIGIN) {
-            let origin = origin
-                .to_str()
-                .map_err(|_| "Origin header is not valid ASCII".to_string())?;
+            let origin = origin.to_str().map_err(|_| Refusal::OriginNotAscii)?;
             let port = own_port.or(host_port);
             if origin == "null" || !self.origin_allowed(origin, port) {
-                let on = port.map_or_else(String::new, |p| format!(" on port {p}"));
-                return Err(format!(
-                    "Origin {origin:?} is not allowed: only this server's own origin \
-                     (an allowed host{on}) and the configured allowed origins \
-                     (MCPD_ALLOWED_ORIGINS) may call it (cross-site request protection)"
-                ));
+                return Err(Refusal::OriginNotAllowed {
+                    origin: origin.to_owned(),
+                    port,
+                });
             }
         }
         Ok(())
@@ -177,14 +197,21 @@ mod tests {
         let err = p
             .check(&headers(Some("evil.example:8210"), None), own)
             .unwrap_err();
-        assert!(err.contains("Host"), "{err}");
+        assert_eq!(err, Refusal::HostNotAllowed("evil.example:8210".into()));
         let err = p
             .check(
                 &headers(Some("localhost:8210"), Some("http://evil.example")),
                 own,
             )
             .unwrap_err();
-        assert!(err.contains("Origin"), "{err}");
+        assert_eq!(
+            err,
+            Refusal::OriginNotAllowed {
+                origin: "http://evil.example".into(),
+                port: Some(8210)
+            }
+        );
+        assert!(err.to_string().contains("MCPD_ALLOWED_ORIGINS"), "{err}");
         assert!(
             p.check(&headers(Some("localhost"), Some("null")), own)
                 .is_err()
@@ -202,7 +229,7 @@ mod tests {
     fn loopback_origins_on_another_port_are_other_sites() {
         let p = HostPolicy::loopback();
         let other = headers(Some("localhost:8210"), Some("http://localhost:3000"));
-        let err = p.check(&other, Some(8210)).unwrap_err();
+        let err = p.check(&other, Some(8210)).unwrap_err().to_string();
         assert!(
             err.contains("\"http://localhost:3000\"") && err.contains("port 8210"),
             "{err}"

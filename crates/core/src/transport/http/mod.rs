@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::server::{EncodedResponse, McpServer, Reply};
 pub use caller::Caller;
-pub use guard::HostPolicy;
+pub use guard::{HostPolicy, Refusal};
 pub use headers::{AGENT_HEADER, METHOD_HEADER, NAME_HEADER, SESSION_HEADER, VERSION_HEADER};
 pub use health::HealthReporter;
 pub use legacy_sse::Connections;
@@ -243,13 +243,18 @@ pub(crate) async fn grace_after(shutdown: CancellationToken, grace: Duration) {
     tokio::time::sleep(grace).await;
 }
 
+/// A POST whose `Content-Type` is missing (`None`) or not JSON (what it was).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Content-Type must be application/json{}", .0.as_ref().map_or_else(String::new, |got| format!(", got {got:?}")))]
+pub(crate) struct NotJson(Option<String>);
+
 /// Checks that a POST declares a JSON body. Browsers send `text/plain`, form and
 /// multipart bodies cross-site without a CORS preflight; `application/json` needs one,
 /// so requiring it keeps other web pages from making the call. The error is the
 /// message for a 415 answer.
-pub(crate) fn require_json(headers: &http::HeaderMap) -> Result<(), String> {
+pub(crate) fn require_json(headers: &http::HeaderMap) -> Result<(), NotJson> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Err("Content-Type must be application/json".to_string());
+        return Err(NotJson(None));
     };
     let essence = value
         .to_str()
@@ -258,10 +263,9 @@ pub(crate) fn require_json(headers: &http::HeaderMap) -> Result<(), String> {
         .map(str::trim);
     match essence {
         Some(e) if e.eq_ignore_ascii_case("application/json") => Ok(()),
-        _ => Err(format!(
-            "Content-Type must be application/json, got {:?}",
-            String::from_utf8_lossy(value.as_bytes())
-        )),
+        _ => Err(NotJson(Some(
+            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        ))),
     }
 }
 

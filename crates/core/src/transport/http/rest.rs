@@ -103,7 +103,7 @@ pub async fn post(
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     if let Err(why) = super::require_json(&headers) {
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, why);
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, why.to_string());
     }
     let bytes = match read_body(body, state.options.max_body_bytes).await {
         Ok(b) => b,

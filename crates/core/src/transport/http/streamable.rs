@@ -52,7 +52,7 @@ pub async fn post(State(state): State<HttpState>, request: axum::extract::Reques
         return rpc_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             None,
-            ErrorObject::invalid_request(why),
+            ErrorObject::invalid_request(why.to_string()),
         );
     }
     let bytes = match read_body(body, state.options.max_body_bytes).await {
