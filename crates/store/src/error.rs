@@ -170,6 +170,56 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// The PostgreSQL server named by `CODEX_MCP_DATABASE_URL` cannot be reached or
+    /// refused the connection (wrong host, port, user, password or database).
+    #[error(
+        "cannot use the PostgreSQL database {location} ({reason}): start the server, or fix CODEX_MCP_DATABASE_URL"
+    )]
+    Unreachable {
+        /// The database, as `postgres://host:port/name` (never the password).
+        location: String,
+        /// What the client or server said.
+        reason: String,
+    },
+
+    /// Another mcpd already uses this PostgreSQL database (it holds the database's
+    /// advisory lock). One database serves one mcpd until replicas are supported.
+    #[error(
+        "the PostgreSQL database {location} is in use by another mcpd (it holds the codex-mcp advisory lock): stop that process, or give this one its own database in CODEX_MCP_DATABASE_URL"
+    )]
+    DatabaseInUse {
+        /// The database, as `postgres://host:port/name`.
+        location: String,
+    },
+
+    /// The PostgreSQL database was migrated by a newer codex-mcp whose schema this build
+    /// does not know; using it could lose data, so the store refuses.
+    #[error(
+        "the PostgreSQL database {location} is from a newer codex-mcp (schema {found}, this build knows {known}): upgrade mcpd or use another database"
+    )]
+    DatabaseNewerSchema {
+        /// The database, as `postgres://host:port/name`.
+        location: String,
+        /// The schema version found in the database.
+        found: i64,
+        /// The newest schema version this build can migrate to.
+        known: i64,
+    },
+
+    /// A PostgreSQL schema migration failed; its transaction was rolled back, so the
+    /// database is as it was.
+    #[error(
+        "upgrading the PostgreSQL database {location} to schema {version} failed ({reason}); nothing was changed: keep running the previous mcpd and report this"
+    )]
+    DatabaseMigration {
+        /// The database, as `postgres://host:port/name`.
+        location: String,
+        /// The schema version whose migration failed.
+        version: i64,
+        /// What the server said.
+        reason: String,
+    },
+
     /// The store's writer has stopped (the store is shutting down, or it crashed).
     #[error("the store is closed: its writer has stopped; restart mcpd")]
     Closed,

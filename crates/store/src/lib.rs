@@ -35,8 +35,10 @@
 mod digest;
 pub mod error;
 pub mod model;
+pub mod postgres;
 mod session_store;
 pub mod sqlite;
+mod values;
 
 pub use digest::{arguments_digest, arguments_digest_of_object};
 pub use error::StoreError;
@@ -45,6 +47,7 @@ pub use model::{
     CallStart, CallStatus, NewAgent, NewSession, Pruned, Recovered, Session, Thread, Timestamp,
     Transport,
 };
+pub use postgres::PostgresStore;
 pub use session_store::SessionStore;
 pub use sqlite::SqliteStore;
 

@@ -14,6 +14,7 @@
 //! - [`run_codex`] / [`CodexOutput`]: run Codex with the prompt on stdin under a time
 //!   limit and read its `--json` events.
 //! - [`CodexFixture`]: all of the above for one test, with the driver's argv.
+//! - [`PgServer`]: a real PostgreSQL cluster on 127.0.0.1 for the store's second backend.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -44,6 +45,7 @@ mod fixture;
 mod home;
 mod model;
 mod oauth;
+mod postgres;
 mod reply;
 mod request;
 mod run;
@@ -59,6 +61,7 @@ pub use home::{
 };
 pub use model::{Matcher, ScriptedModel};
 pub use oauth::{TOKEN_ENDPOINT_DELAY, TokenAnswer, TokenEndpoint};
+pub use postgres::PgServer;
 pub use reply::{Reply, ReplyFn, Usage, assistant_message, function_call, sse_event};
 pub use request::{Message, RecordedRequest};
 pub use run::{CodexOutput, run_codex};

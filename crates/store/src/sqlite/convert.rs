@@ -9,23 +9,9 @@ use chrono::DateTime;
 use rusqlite::Row;
 use rusqlite::types::Type;
 
-use crate::error::StoreError;
 use crate::model::{Timestamp, UnknownValue};
 
-/// A timestamp as stored: unix milliseconds.
-pub(crate) fn ms(t: Timestamp) -> i64 {
-    t.timestamp_millis()
-}
-
-/// A count or token number as stored; SQLite integers are signed 64-bit.
-pub(crate) fn int(value: u64, what: &'static str) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::invalid(what, format!("{value} is too large")))
-}
-
-/// An optional count as stored.
-pub(crate) fn opt_int(value: Option<u64>, what: &'static str) -> Result<Option<i64>, StoreError> {
-    value.map(|v| int(v, what)).transpose()
-}
+pub(crate) use crate::values::{int, ms, opt_int};
 
 fn conversion(idx: usize, ty: Type, msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, ty, msg.into())
@@ -77,19 +63,4 @@ pub(crate) fn name<T: FromStr<Err = UnknownValue>>(
     let text: String = row.get(idx)?;
     text.parse()
         .map_err(|e: UnknownValue| conversion(idx, Type::Text, e.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use pretty_assertions::assert_eq;
-
-    #[test]
-    fn huge_counts_are_refused_not_wrapped() {
-        assert_eq!(int(5, "tokens"), Ok(5));
-        assert!(matches!(
-            int(u64::MAX, "tokens"),
-            Err(StoreError::Invalid { what: "tokens", .. })
-        ));
-    }
 }

@@ -4,8 +4,8 @@ use super::common;
 
 use std::sync::Arc;
 
-use codex_mcp_store::{AgentUsage, CallStatus, SessionStore, SqliteStore};
-use common::{agent, call, finish};
+use codex_mcp_store::{AgentUsage, CallStatus};
+use common::{TestStore, agent, call, finish, on_both_backends};
 use pretty_assertions::assert_eq;
 
 const TASKS: usize = 20;
@@ -21,10 +21,8 @@ fn status_for(task: usize, n: usize) -> CallStatus {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_agents_times_fifty_calls_all_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn SessionStore> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+async fn twenty_agents_times_fifty_calls_all_recorded(store: TestStore) {
+    let store = Arc::clone(&store.store);
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..TASKS {
         let store = Arc::clone(&store);
@@ -72,3 +70,5 @@ async fn twenty_agents_times_fifty_calls_all_recorded() {
     }
     assert_eq!(total, TASKS * CALLS);
 }
+
+on_both_backends!(twenty_agents_times_fifty_calls_all_recorded);

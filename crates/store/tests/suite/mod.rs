@@ -4,6 +4,7 @@ mod bad_input;
 mod common;
 mod concurrency;
 mod outputs;
+mod postgres_only;
 mod restart;
 mod retention;
 mod round_trip;

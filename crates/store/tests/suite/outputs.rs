@@ -3,8 +3,8 @@
 
 use super::common;
 
-use codex_mcp_store::{CallOutput, CallStatus, SessionStore, SqliteStore, StoreError};
-use common::{agent, at, call, finish};
+use codex_mcp_store::{CallOutput, CallStatus, StoreError};
+use common::{TestStore, agent, at, call, finish, on_both_backends};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
@@ -15,10 +15,7 @@ fn output(diff: Option<&str>) -> CallOutput {
     }
 }
 
-#[tokio::test]
-async fn outputs_round_trip_and_go_with_their_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+async fn outputs_round_trip_and_go_with_their_call(store: TestStore) {
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     store.start_call(call("c1", "a1", None, 1)).await.unwrap();
     assert_eq!(store.get_call_output("c1").await.unwrap(), None);
@@ -62,20 +59,20 @@ async fn outputs_round_trip_and_go_with_their_call() {
     assert_eq!(store.get_call_output("no-such-call").await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn outputs_survive_a_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let store = SqliteStore::open(dir.path()).unwrap();
-        store.ensure_agent(agent("a1", 0)).await.unwrap();
-        store.start_call(call("c1", "a1", None, 1)).await.unwrap();
-        let mut end = finish(CallStatus::Succeeded, 2);
-        end.output = Some(output(Some("diff\n")));
-        store.finish_call("c1", end).await.unwrap();
-    }
-    let store = SqliteStore::open(dir.path()).unwrap();
+async fn outputs_survive_a_reopen(store: TestStore) {
+    store.ensure_agent(agent("a1", 0)).await.unwrap();
+    store.start_call(call("c1", "a1", None, 1)).await.unwrap();
+    let mut end = finish(CallStatus::Succeeded, 2);
+    end.output = Some(output(Some("diff\n")));
+    store.finish_call("c1", end).await.unwrap();
+    let store = store.reopen().await;
     assert_eq!(
         store.get_call_output("c1").await.unwrap(),
         Some(output(Some("diff\n")))
     );
 }
+
+on_both_backends!(
+    outputs_round_trip_and_go_with_their_call,
+    outputs_survive_a_reopen
+);

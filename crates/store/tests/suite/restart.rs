@@ -3,15 +3,12 @@
 
 use super::common;
 
-use codex_mcp_store::{AgentUsage, CallStatus, Recovered, SessionStore, SqliteStore, StoreError};
-use common::{agent, at, call, finish, session};
+use codex_mcp_store::{AgentUsage, CallStatus, Recovered, StoreError};
+use common::{TestStore, agent, at, call, finish, on_both_backends, session};
 use pretty_assertions::assert_eq;
 
-#[tokio::test]
-async fn reopening_keeps_everything_and_interrupts_running_calls() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
-    assert_eq!(store.recovered_at_open(), Recovered::default());
+async fn reopening_keeps_everything_and_interrupts_running_calls(store: TestStore) {
+    assert_eq!(store.recovered, Recovered::default());
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     store
         .open_session(session("s1", Some("a1"), 0))
@@ -48,11 +45,9 @@ async fn reopening_keeps_everything_and_interrupts_running_calls() {
     let done_before = store.get_call("done").await.unwrap();
     let thread_before = store.get_thread("a1", "conv").await.unwrap();
     // Plain drop, as when the process goes away: nothing is finished or closed first.
-    drop(store);
-
-    let store = SqliteStore::open(dir.path()).unwrap();
+    let store = store.reopen().await;
     assert_eq!(
-        store.recovered_at_open(),
+        store.recovered,
         Recovered {
             calls: 2,
             sessions: 1
@@ -111,15 +106,12 @@ async fn reopening_keeps_everything_and_interrupts_running_calls() {
     );
 
     // The next start finds nothing to recover.
-    store.close().await;
-    let store = SqliteStore::open(dir.path()).unwrap();
-    assert_eq!(store.recovered_at_open(), Recovered::default());
+    let store = store.reopen().await;
+    assert_eq!(store.recovered, Recovered::default());
 }
 
-#[tokio::test]
-async fn writes_acknowledged_before_drop_survive_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(SqliteStore::open(dir.path()).unwrap());
+async fn writes_acknowledged_before_drop_survive_it(test: TestStore) {
+    let store = std::sync::Arc::clone(&test.store);
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200 {
@@ -134,7 +126,12 @@ async fn writes_acknowledged_before_drop_survive_it() {
         r.unwrap().unwrap();
     }
     drop(store);
-    let store = SqliteStore::open(dir.path()).unwrap();
-    assert_eq!(store.recovered_at_open().calls, 200);
+    let store = test.reopen().await;
+    assert_eq!(store.recovered.calls, 200);
     assert_eq!(store.list_calls("a1", 1000).await.unwrap().len(), 200);
 }
+
+on_both_backends!(
+    reopening_keeps_everything_and_interrupts_running_calls,
+    writes_acknowledged_before_drop_survive_it,
+);

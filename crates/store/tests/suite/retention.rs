@@ -4,14 +4,11 @@ use super::common;
 
 use std::time::Duration;
 
-use codex_mcp_store::{CallStatus, Pruned, SessionStore, SqliteStore};
-use common::{agent, at, call, finish, session};
+use codex_mcp_store::{CallStatus, Pruned};
+use common::{TestStore, agent, at, call, finish, on_both_backends, session};
 use pretty_assertions::assert_eq;
 
-#[tokio::test]
-async fn pruning_removes_only_old_finished_calls() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+async fn pruning_removes_only_old_finished_calls(store: TestStore) {
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     store
         .open_session(session("old", Some("a1"), 0))
@@ -88,10 +85,7 @@ async fn pruning_removes_only_old_finished_calls() {
     );
 }
 
-#[tokio::test]
-async fn pruning_by_age_uses_the_current_time_and_many_chunks() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+async fn pruning_by_age_uses_the_current_time_and_many_chunks(store: TestStore) {
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     // More than one pruning chunk of old calls (the fixed clock is in the past).
     for i in 0..4500 {
@@ -124,3 +118,8 @@ async fn pruning_by_age_uses_the_current_time_and_many_chunks() {
         .collect();
     assert_eq!(left, vec!["fresh"]);
 }
+
+on_both_backends!(
+    pruning_removes_only_old_finished_calls,
+    pruning_by_age_uses_the_current_time_and_many_chunks
+);

@@ -4,20 +4,12 @@ use super::common;
 
 use codex_mcp_store::{
     Agent, AgentDeleted, AgentStatus, AgentUpdate, AgentUsage, Call, CallStatus, Session,
-    SessionStore, SqliteStore, StoreError, Thread, Transport,
+    SessionStore, StoreError, Thread, Transport,
 };
-use common::{agent, at, call, finish, session};
+use common::{TestStore, agent, at, call, finish, on_both_backends, session};
 use pretty_assertions::assert_eq;
 
-fn open() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
-    (dir, store)
-}
-
-#[tokio::test]
-async fn agents_round_trip_with_updates_touches_and_usage() {
-    let (_dir, store) = open();
+async fn agents_round_trip_with_updates_touches_and_usage(store: TestStore) {
     let created = store.ensure_agent(agent("a1", 0)).await.unwrap();
     let expected = Agent {
         id: "a1".into(),
@@ -74,9 +66,7 @@ async fn agents_round_trip_with_updates_touches_and_usage() {
     assert_eq!(store.get_agent("nobody").await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn sessions_round_trip_and_filter() {
-    let (_dir, store) = open();
+async fn sessions_round_trip_and_filter(store: TestStore) {
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     store
         .open_session(session("s1", Some("a1"), 1))
@@ -122,9 +112,7 @@ async fn sessions_round_trip_and_filter() {
     assert_eq!(store.list_sessions(Some("a1"), true).await.unwrap(), vec![]);
 }
 
-#[tokio::test]
-async fn calls_round_trip_newest_first_and_feed_agent_usage() {
-    let (_dir, store) = open();
+async fn calls_round_trip_newest_first_and_feed_agent_usage(store: TestStore) {
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     store
         .open_session(session("s1", Some("a1"), 0))
@@ -210,9 +198,7 @@ async fn calls_round_trip_newest_first_and_feed_agent_usage() {
     assert_eq!(agent.usage.calls_running, 0);
 }
 
-#[tokio::test]
-async fn threads_round_trip_replace_and_forget() {
-    let (_dir, store) = open();
+async fn threads_round_trip_replace_and_forget(store: TestStore) {
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     assert_eq!(store.get_thread("a1", "conv").await.unwrap(), None);
     let first = store.put_thread("a1", "conv", "t-1", at(1)).await.unwrap();
@@ -263,9 +249,7 @@ async fn threads_round_trip_replace_and_forget() {
     );
 }
 
-#[tokio::test]
-async fn delete_agent_removes_its_history_and_only_its_history() {
-    let (_dir, store) = open();
+async fn delete_agent_removes_its_history_and_only_its_history(store: TestStore) {
     for id in ["a1", "a2"] {
         store.ensure_agent(agent(id, 0)).await.unwrap();
         store
@@ -298,9 +282,7 @@ async fn delete_agent_removes_its_history_and_only_its_history() {
     assert!(store.get_thread("a2", "conv").await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn misuse_gets_typed_errors() {
-    let (_dir, store) = open();
+async fn misuse_gets_typed_errors(store: TestStore) {
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     assert_eq!(
         store.start_call(call("c1", "ghost", None, 1)).await,
@@ -396,10 +378,18 @@ async fn misuse_gets_typed_errors() {
     store.ping().await.unwrap();
 }
 
-#[tokio::test]
-async fn the_store_works_as_a_trait_object() {
-    let (_dir, store) = open();
-    let store: std::sync::Arc<dyn SessionStore> = std::sync::Arc::new(store);
+async fn the_store_works_as_a_trait_object(store: TestStore) {
+    let store: std::sync::Arc<dyn SessionStore> = std::sync::Arc::clone(&store.store);
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     assert_eq!(store.list_agents().await.unwrap().len(), 1);
 }
+
+on_both_backends!(
+    agents_round_trip_with_updates_touches_and_usage,
+    sessions_round_trip_and_filter,
+    calls_round_trip_newest_first_and_feed_agent_usage,
+    threads_round_trip_replace_and_forget,
+    delete_agent_removes_its_history_and_only_its_history,
+    misuse_gets_typed_errors,
+    the_store_works_as_a_trait_object
+);

@@ -1,0 +1,367 @@
+//! The PostgreSQL backend, for deployments that keep their record in a database server
+//! (`CODEX_MCP_DATABASE_URL=postgres://...`).
+//!
+//! A pool of connections (deadpool) runs each store operation as one statement or one
+//! transaction. The schema mirrors SQLite's (module `migrations`), so both backends keep
+//! the same records with the same semantics; the shared store test suite runs on both.
+//!
+//! One database serves one mcpd: the store holds a session-level advisory lock on a
+//! connection of its own for its whole life, so a second mcpd pointed at the same
+//! database is refused instead of marking the first one's calls interrupted at startup.
+
+mod agents;
+mod calls;
+mod failure;
+mod migrations;
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::Utc;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use crate::error::StoreError;
+use crate::model::{
+    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
+    NewSession, Pruned, Recovered, Session, Thread, Timestamp,
+};
+use crate::session_store::SessionStore;
+use failure::{Location, reason};
+
+/// Advisory lock key held by the one mcpd using a database ("CMCPmcpd").
+const INSTANCE_LOCK: i64 = 0x434d_4350_6d63_7064;
+
+/// Connections in the pool: enough for concurrent calls, few for the server.
+const POOL_SIZE: usize = 16;
+
+/// How long to wait for a previous process's lock to go (a restart races the server
+/// noticing that the old connection closed).
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// Rows deleted per pruning statement, so pruning never holds locks for long.
+const PRUNE_CHUNK: i64 = 2000;
+
+/// The PostgreSQL-backed [`SessionStore`].
+pub struct PostgresStore {
+    pool: Pool,
+    at: Location,
+    recovered: Recovered,
+    // Holds the instance lock for as long as the store lives; dropping it closes the
+    // connection and releases the lock.
+    _instance: tokio_postgres::Client,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("location", &self.at.0)
+            .field("recovered", &self.recovered)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `postgres://host:port/name` of a connection URL: what logs and errors may show
+/// (never the user's password).
+pub fn redacted_location(url: &str) -> String {
+    match url.parse::<tokio_postgres::Config>() {
+        Ok(config) => location_of(&config),
+        Err(_) => "postgres://(unparsable URL)".to_owned(),
+    }
+}
+
+fn location_of(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config
+        .get_dbname()
+        .or(config.get_user())
+        .unwrap_or("postgres");
+    format!("postgres://{host}:{port}/{db}")
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (a `postgres://` URL or a libpq key=value
+    /// string), migrates it, takes the instance lock, and marks calls left running by a
+    /// previous process `interrupted`. Fails with a typed error naming the database
+    /// (never the password) and the fix.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+            StoreError::invalid(
+                "CODEX_MCP_DATABASE_URL",
+                format!("not a PostgreSQL connection string ({e})"),
+            )
+        })?;
+        let at = Location(location_of(&config));
+        let unreachable = |e: &tokio_postgres::Error| StoreError::Unreachable {
+            location: at.0.clone(),
+            reason: reason(e),
+        };
+        let (instance, connection) = config.connect(NoTls).await.map_err(|e| unreachable(&e))?;
+        let location = at.0.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(location, error = %e, "the PostgreSQL lock connection ended");
+            }
+        });
+        take_instance_lock(&instance, &at).await?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::invalid("CODEX_MCP_DATABASE_URL", e.to_string()))?;
+        let mut client = pool.get().await.map_err(|e| at.pool(&e))?;
+        migrations::migrate(&mut client, &at.0, migrations::MIGRATIONS).await?;
+        let recovered = {
+            let tx = client.transaction().await.map_err(|e| at.db(&e))?;
+            let recovered = calls::recover(&*tx, &at, Utc::now()).await?;
+            tx.commit().await.map_err(|e| at.db(&e))?;
+            recovered
+        };
+        if recovered.calls > 0 || recovered.sessions > 0 {
+            tracing::warn!(
+                location = %at.0,
+                calls = recovered.calls,
+                sessions = recovered.sessions,
+                "marked calls left running by a previous mcpd as interrupted"
+            );
+        }
+        Ok(Self {
+            pool,
+            at,
+            recovered,
+            _instance: instance,
+        })
+    }
+
+    /// What [`Self::connect`] recovered from a previous process.
+    pub fn recovered_at_open(&self) -> Recovered {
+        self.recovered
+    }
+
+    /// The database, as `postgres://host:port/name` (never the password).
+    pub fn location(&self) -> &str {
+        &self.at.0
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool.get().await.map_err(|e| self.at.pool(&e))
+    }
+}
+
+/// Takes the database's instance lock, waiting briefly for a previous process's
+/// connection to be noticed gone.
+async fn take_instance_lock(
+    client: &tokio_postgres::Client,
+    at: &Location,
+) -> Result<(), StoreError> {
+    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+    loop {
+        let row = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&INSTANCE_LOCK])
+            .await
+            .map_err(|e| at.db(&e))?;
+        if at.get::<bool>(&row, "pg_try_advisory_lock")? {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(StoreError::DatabaseInUse {
+                location: at.0.clone(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `$body` with `$tx` bound to a transaction on a pooled connection, committing
+/// when it succeeds (an error drops, so rolls back, the transaction).
+macro_rules! in_transaction {
+    ($self:ident, |$tx:ident| $body:expr) => {{
+        let mut client = $self.client().await?;
+        let $tx = client.transaction().await.map_err(|e| $self.at.db(&e))?;
+        let value = $body;
+        $tx.commit().await.map_err(|e| $self.at.db(&e))?;
+        Ok(value)
+    }};
+}
+
+#[async_trait::async_trait]
+impl SessionStore for PostgresStore {
+    async fn ensure_agent(&self, agent: NewAgent) -> Result<Agent, StoreError> {
+        agents::ensure(&**self.client().await?, &self.at, &agent).await
+    }
+
+    async fn update_agent(&self, id: &str, update: AgentUpdate) -> Result<Agent, StoreError> {
+        agents::update(&**self.client().await?, &self.at, id, &update).await
+    }
+
+    async fn touch_agent(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        agents::touch(&**self.client().await?, &self.at, id, at).await
+    }
+
+    async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError> {
+        agents::get(&**self.client().await?, &self.at, id).await
+    }
+
+    async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
+        agents::list(&**self.client().await?, &self.at).await
+    }
+
+    async fn delete_agent(&self, id: &str) -> Result<Option<AgentDeleted>, StoreError> {
+        in_transaction!(self, |tx| agents::delete(&*tx, &self.at, id).await?)
+    }
+
+    async fn open_session(&self, session: NewSession) -> Result<(), StoreError> {
+        agents::open_session(&**self.client().await?, &self.at, &session).await
+    }
+
+    async fn close_session(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        agents::close_session(&**self.client().await?, &self.at, id, at).await
+    }
+
+    async fn list_sessions(
+        &self,
+        agent_id: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<Session>, StoreError> {
+        agents::list_sessions(&**self.client().await?, &self.at, agent_id, open_only).await
+    }
+
+    async fn start_call(&self, call: CallStart) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| calls::start(&*tx, &self.at, &call).await?)
+    }
+
+    async fn finish_call(&self, id: &str, finish: CallFinish) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| calls::finish(&*tx, &self.at, id, &finish)
+            .await?)
+    }
+
+    async fn get_call_output(&self, id: &str) -> Result<Option<CallOutput>, StoreError> {
+        calls::output(&**self.client().await?, &self.at, id).await
+    }
+
+    async fn get_call(&self, id: &str) -> Result<Option<Call>, StoreError> {
+        calls::get(&**self.client().await?, &self.at, id).await
+    }
+
+    async fn list_calls(&self, agent_id: &str, limit: u32) -> Result<Vec<Call>, StoreError> {
+        calls::list(&**self.client().await?, &self.at, agent_id, limit).await
+    }
+
+    async fn get_thread(
+        &self,
+        agent_id: &str,
+        conversation_key: &str,
+    ) -> Result<Option<Thread>, StoreError> {
+        agents::get_thread(
+            &**self.client().await?,
+            &self.at,
+            agent_id,
+            conversation_key,
+        )
+        .await
+    }
+
+    async fn put_thread(
+        &self,
+        agent_id: &str,
+        conversation_key: &str,
+        thread_id: &str,
+        at: Timestamp,
+    ) -> Result<Thread, StoreError> {
+        let client = self.client().await?;
+        agents::put_thread(
+            &**client,
+            &self.at,
+            agent_id,
+            conversation_key,
+            thread_id,
+            at,
+        )
+        .await
+    }
+
+    async fn list_threads(&self, agent_id: &str) -> Result<Vec<Thread>, StoreError> {
+        agents::list_threads(&**self.client().await?, &self.at, agent_id).await
+    }
+
+    async fn forget_thread(
+        &self,
+        agent_id: &str,
+        conversation_key: &str,
+    ) -> Result<bool, StoreError> {
+        agents::forget_thread(
+            &**self.client().await?,
+            &self.at,
+            agent_id,
+            conversation_key,
+        )
+        .await
+    }
+
+    async fn recover_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError> {
+        in_transaction!(self, |tx| calls::recover(&*tx, &self.at, at).await?)
+    }
+
+    async fn prune_before(&self, cutoff: Timestamp) -> Result<Pruned, StoreError> {
+        let client = self.client().await?;
+        let mut pruned = Pruned::default();
+        loop {
+            let n = calls::prune_calls(&**client, &self.at, cutoff, PRUNE_CHUNK).await?;
+            pruned.calls += n;
+            if n < PRUNE_CHUNK.unsigned_abs() {
+                break;
+            }
+        }
+        loop {
+            let n = calls::prune_sessions(&**client, &self.at, cutoff, PRUNE_CHUNK).await?;
+            pruned.sessions += n;
+            if n < PRUNE_CHUNK.unsigned_abs() {
+                break;
+            }
+        }
+        Ok(pruned)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .simple_query("SELECT 1")
+            .await
+            .map(drop)
+            .map_err(|e| self.at.db(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn the_location_never_shows_the_password() {
+        assert_eq!(
+            redacted_location("postgres://alice:s3cret@db.internal:6543/codex?sslmode=disable"),
+            "postgres://db.internal:6543/codex"
+        );
+        assert_eq!(
+            redacted_location("host=127.0.0.1 user=bob password=hunter2"),
+            "postgres://127.0.0.1:5432/bob"
+        );
+        assert_eq!(
+            redacted_location("mysql://nope"),
+            "postgres://(unparsable URL)"
+        );
+    }
+}
