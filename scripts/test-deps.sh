@@ -12,6 +12,8 @@
 #      (scripts/build-agent-image.sh), for the runtime tests, when those scripts exist.
 #   4. Debian's chromium and chromium-driver, for the dashboard's browser test
 #      (tests/e2e/tests/suite/dashboard.rs).
+#   5. Debian's postgresql (server binaries only are used: the tests start private
+#      clusters with initdb + pg_ctl, see crates/testkit/src/postgres.rs).
 #
 # $DEPS is $TEST_DEPS_DIR or <repo>/.cache/test-deps (git-ignored).
 # Environment:
@@ -99,6 +101,17 @@ else
   say "installing Debian's chromium and chromium-driver (the dashboard's browser test)"
   apt_install "$DEPS/apt.log" chromium chromium-driver
   say "installed $(chromium --version 2>/dev/null | head -n1) in $(fmt_duration $((SECONDS - t)))"
+fi
+
+# --- 2c. PostgreSQL for the store's second backend -------------------------------------
+if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  say "postgresql: present ($(ls /usr/lib/postgresql | sort -n | tail -n1))"
+else
+  t=$SECONDS
+  mkdir -p "$DEPS"
+  say "installing Debian's postgresql (the PostgreSQL store tests start private clusters)"
+  apt_install "$DEPS/apt.log" postgresql
+  say "installed postgresql $(ls /usr/lib/postgresql | sort -n | tail -n1) in $(fmt_duration $((SECONDS - t)))"
 fi
 
 # --- 3. Docker engine and agent image (owned by scripts/docker-setup.sh and

@@ -44,9 +44,16 @@ fn free_port() -> Result<u16> {
 }
 
 impl PgServer {
-    /// Starts a cluster with a database named `codex_mcp`. Fails naming the fix when
-    /// PostgreSQL is not installed.
+    /// Starts a cluster with a database named `codex_mcp`, tuned for tests (no fsync).
+    /// Fails naming the fix when PostgreSQL is not installed.
     pub fn start() -> Result<Self> {
+        Self::start_with("")
+    }
+
+    /// [`Self::start`] with extra server options (`-c name=value ...`, applied after the
+    /// test defaults, so `-c fsync=on -c synchronous_commit=on` makes a durable server for
+    /// benchmarks).
+    pub fn start_with(extra_options: &str) -> Result<Self> {
         let Some(bin) = bin_dir() else {
             bail!(
                 "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): \
@@ -90,7 +97,7 @@ impl PgServer {
             server.port = free_port()?;
             let options = format!(
                 "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-                 -c synchronous_commit=off -c full_page_writes=off",
+                 -c synchronous_commit=off -c full_page_writes=off {extra_options}",
                 server.port,
                 server.dir.path().display()
             );

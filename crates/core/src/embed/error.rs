@@ -22,6 +22,9 @@ pub enum EmbedError {
         /// The store's error.
         source: codex_mcp_store::StoreError,
     },
+    /// The PostgreSQL store named by the database URL cannot be used.
+    #[error("the PostgreSQL store: {0}")]
+    Database(codex_mcp_store::StoreError),
     /// The agent runtime (Docker or local) cannot be used.
     #[error("agent runtime: {0}")]
     Runtime(#[from] codex_mcp_runtime::RuntimeError),

@@ -64,6 +64,7 @@ pub struct CodexMcpBuilder {
     data_dir: PathBuf,
     runtime: Option<(Arc<dyn AgentRuntime>, Option<String>)>,
     store: Option<Arc<dyn SessionStore>>,
+    database_url: Option<String>,
     retention_days: u64,
     credentials: Credentials,
     agents_reach_server: Option<bool>,
@@ -92,6 +93,15 @@ impl CodexMcpBuilder {
     #[must_use]
     pub fn store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Keeps the record in the PostgreSQL database at `url` (`postgres://user:password@
+    /// host:port/name`) instead of SQLite in the data dir; the database is migrated at
+    /// build and serves this process alone (an advisory lock refuses a second one).
+    #[must_use]
+    pub fn database_url(mut self, url: Option<String>) -> Self {
+        self.database_url = url;
         self
     }
 
@@ -250,7 +260,10 @@ impl CodexMcpBuilder {
         let store = match self.store {
             Some(store) => store,
             None => {
-                let store = store::open(&self.data_dir).await?;
+                let store = match &self.database_url {
+                    Some(url) => store::connect(url).await?,
+                    None => store::open(&self.data_dir).await?,
+                };
                 store::spawn_retention(Arc::clone(&store), self.retention_days);
                 store
             }
@@ -406,6 +419,7 @@ impl CodexMcp {
             data_dir: data_dir.into(),
             runtime: None,
             store: None,
+            database_url: None,
             retention_days: 30,
             credentials: Credentials::Detect(DetectInputs::from_process_env()),
             agents_reach_server: None,

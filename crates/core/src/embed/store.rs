@@ -1,12 +1,13 @@
-//! The session store of a data dir: opened at startup (refusing to start, with the
-//! file and the fix named, when it cannot be used) and pruned by the retention setting.
+//! The session store: SQLite in the data dir by default, or a PostgreSQL database when a
+//! URL is given; opened at startup (refusing to start, with the file or database and the
+//! fix named, when it cannot be used) and pruned by the retention setting.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use std::path::Path;
 
-use codex_mcp_store::{SessionStore, SqliteStore};
+use codex_mcp_store::{PostgresStore, SessionStore, SqliteStore};
 
 use super::{EmbedError, file_modes};
 
@@ -36,6 +37,22 @@ pub async fn open(data_dir: &Path) -> Result<Arc<dyn SessionStore>, EmbedError> 
     let recovered = store.recovered_at_open();
     tracing::info!(
         path = %store.path().display(),
+        interrupted_calls = recovered.calls,
+        closed_sessions = recovered.sessions,
+        "session store open"
+    );
+    Ok(Arc::new(store))
+}
+
+/// Connects to the PostgreSQL database at `url` (mcpd: `CODEX_MCP_DATABASE_URL`),
+/// migrating it; calls a previous process left running are marked interrupted here.
+pub async fn connect(url: &str) -> Result<Arc<dyn SessionStore>, EmbedError> {
+    let store = PostgresStore::connect(url)
+        .await
+        .map_err(EmbedError::Database)?;
+    let recovered = store.recovered_at_open();
+    tracing::info!(
+        database = %store.location(),
         interrupted_calls = recovered.calls,
         closed_sessions = recovered.sessions,
         "session store open"

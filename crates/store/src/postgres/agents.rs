@@ -1,12 +1,14 @@
 //! Agent, session and thread rows on PostgreSQL (the same statements as the SQLite
 //! backend's, in PostgreSQL's dialect).
 
-use tokio_postgres::{GenericClient, Row};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 
 use crate::error::StoreError;
 use crate::model::{
     Agent, AgentDeleted, AgentUpdate, AgentUsage, NewAgent, NewSession, Session, Thread, Timestamp,
 };
+use crate::postgres::cached;
 use crate::postgres::failure::{Constraint, Location, constraint};
 use crate::values::ms;
 
@@ -40,7 +42,8 @@ pub(crate) async fn ensure(
     at: &Location,
     new: &NewAgent,
 ) -> Result<Agent, StoreError> {
-    c.execute(
+    cached::execute(
+        c,
         "INSERT INTO agents (id, created_at, last_active_at, runtime, container, workspace, \
          status) VALUES ($1, $2, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
         &[
@@ -63,8 +66,7 @@ pub(crate) async fn get(
     at: &Location,
     id: &str,
 ) -> Result<Option<Agent>, StoreError> {
-    let row = c
-        .query_opt(&format!("{AGENT} WHERE a.id = $1"), &[&id])
+    let row = cached::query_opt(c, &format!("{AGENT} WHERE a.id = $1"), &[&id])
         .await
         .map_err(|e| at.db(&e))?;
     row.map(|r| agent(at, &r)).transpose()
@@ -78,13 +80,13 @@ async fn require(c: &impl GenericClient, at: &Location, id: &str) -> Result<Agen
 
 /// All agents, most recently active first.
 pub(crate) async fn list(c: &impl GenericClient, at: &Location) -> Result<Vec<Agent>, StoreError> {
-    let rows = c
-        .query(
-            &format!("{AGENT} ORDER BY a.last_active_at DESC, a.id COLLATE \"C\""),
-            &[],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+    let rows = cached::query(
+        c,
+        &format!("{AGENT} ORDER BY a.last_active_at DESC, a.id COLLATE \"C\""),
+        &[],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     rows.iter().map(|r| agent(at, r)).collect()
 }
 
@@ -95,26 +97,26 @@ pub(crate) async fn update(
     id: &str,
     update: &AgentUpdate,
 ) -> Result<Agent, StoreError> {
-    let changed = c
-        .execute(
-            "UPDATE agents SET \
+    let changed = cached::execute(
+        c,
+        "UPDATE agents SET \
              runtime = coalesce($2, runtime), \
              container = CASE WHEN $3 THEN $4 ELSE container END, \
              workspace = CASE WHEN $5 THEN $6 ELSE workspace END, \
              status = coalesce($7, status) \
              WHERE id = $1",
-            &[
-                &id,
-                &update.runtime,
-                &update.container.is_some(),
-                &update.container.clone().flatten(),
-                &update.workspace.is_some(),
-                &update.workspace.clone().flatten(),
-                &update.status.map(|s| s.as_str()),
-            ],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+        &[
+            &id,
+            &update.runtime,
+            &update.container.is_some(),
+            &update.container.clone().flatten(),
+            &update.workspace.is_some(),
+            &update.workspace.clone().flatten(),
+            &update.status.map(|s| s.as_str()),
+        ],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     if changed == 0 {
         return Err(StoreError::not_found("agent", id));
     }
@@ -128,13 +130,13 @@ pub(crate) async fn touch(
     id: &str,
     when: Timestamp,
 ) -> Result<(), StoreError> {
-    let changed = c
-        .execute(
-            "UPDATE agents SET last_active_at = greatest(last_active_at, $2) WHERE id = $1",
-            &[&id, &ms(when)],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+    let changed = cached::execute(
+        c,
+        "UPDATE agents SET last_active_at = greatest(last_active_at, $2) WHERE id = $1",
+        &[&id, &ms(when)],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     if changed == 0 {
         return Err(StoreError::not_found("agent", id));
     }
@@ -148,22 +150,21 @@ pub(crate) async fn delete(
     at: &Location,
     id: &str,
 ) -> Result<Option<AgentDeleted>, StoreError> {
-    let row = c
-        .query_one(
-            "SELECT (SELECT count(*) FROM sessions WHERE agent_id = $1) AS sessions, \
+    let row = cached::query_one(
+        c,
+        "SELECT (SELECT count(*) FROM sessions WHERE agent_id = $1) AS sessions, \
              (SELECT count(*) FROM calls WHERE agent_id = $1) AS calls, \
              (SELECT count(*) FROM threads WHERE agent_id = $1) AS threads",
-            &[&id],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+        &[&id],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     let deleted = AgentDeleted {
         sessions: at.count(&row, "sessions")?,
         calls: at.count(&row, "calls")?,
         threads: at.count(&row, "threads")?,
     };
-    let removed = c
-        .execute("DELETE FROM agents WHERE id = $1", &[&id])
+    let removed = cached::execute(c, "DELETE FROM agents WHERE id = $1", &[&id])
         .await
         .map_err(|e| at.db(&e))?;
     Ok((removed > 0).then_some(deleted))
@@ -188,21 +189,21 @@ pub(crate) async fn open_session(
     at: &Location,
     s: &NewSession,
 ) -> Result<(), StoreError> {
-    let inserted = c
-        .execute(
-            "INSERT INTO sessions (id, agent_id, client_name, client_version, transport, \
+    let inserted = cached::execute(
+        c,
+        "INSERT INTO sessions (id, agent_id, client_name, client_version, transport, \
              protocol_version, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &s.id,
-                &s.agent_id,
-                &s.client_name,
-                &s.client_version,
-                &s.transport.as_str(),
-                &s.protocol_version,
-                &ms(s.opened_at),
-            ],
-        )
-        .await;
+        &[
+            &s.id,
+            &s.agent_id,
+            &s.client_name,
+            &s.client_version,
+            &s.transport.as_str(),
+            &s.protocol_version,
+            &ms(s.opened_at),
+        ],
+    )
+    .await;
     match inserted {
         Ok(_) => Ok(()),
         Err(e) => Err(match constraint(&e) {
@@ -225,13 +226,13 @@ pub(crate) async fn close_session(
     id: &str,
     when: Timestamp,
 ) -> Result<(), StoreError> {
-    let changed = c
-        .execute(
-            "UPDATE sessions SET closed_at = coalesce(closed_at, $2) WHERE id = $1",
-            &[&id, &ms(when)],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+    let changed = cached::execute(
+        c,
+        "UPDATE sessions SET closed_at = coalesce(closed_at, $2) WHERE id = $1",
+        &[&id, &ms(when)],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     if changed == 0 {
         return Err(StoreError::not_found("session", id));
     }
@@ -245,16 +246,16 @@ pub(crate) async fn list_sessions(
     agent_id: Option<&str>,
     open_only: bool,
 ) -> Result<Vec<Session>, StoreError> {
-    let rows = c
-        .query(
-            "SELECT id, agent_id, client_name, client_version, transport, protocol_version, \
+    let rows = cached::query(
+        c,
+        "SELECT id, agent_id, client_name, client_version, transport, protocol_version, \
              opened_at, closed_at FROM sessions \
              WHERE ($1::text IS NULL OR agent_id = $1) AND (NOT $2 OR closed_at IS NULL) \
              ORDER BY opened_at DESC, seq DESC",
-            &[&agent_id, &open_only],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+        &[&agent_id, &open_only],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     rows.iter().map(|r| session(at, r)).collect()
 }
 
@@ -277,13 +278,13 @@ pub(crate) async fn get_thread(
     agent_id: &str,
     key: &str,
 ) -> Result<Option<Thread>, StoreError> {
-    let row = c
-        .query_opt(
-            &format!("SELECT {THREAD} FROM threads WHERE agent_id = $1 AND conversation_key = $2"),
-            &[&agent_id, &key],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+    let row = cached::query_opt(
+        c,
+        &format!("SELECT {THREAD} FROM threads WHERE agent_id = $1 AND conversation_key = $2"),
+        &[&agent_id, &key],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     row.map(|r| thread(at, &r)).transpose()
 }
 
@@ -297,10 +298,10 @@ pub(crate) async fn put_thread(
     thread_id: &str,
     when: Timestamp,
 ) -> Result<Thread, StoreError> {
-    let stored = c
-        .query_one(
-            &format!(
-                "INSERT INTO threads ({THREAD}) VALUES ($1, $2, $3, $4, $4) \
+    let stored = cached::query_one(
+        c,
+        &format!(
+            "INSERT INTO threads ({THREAD}) VALUES ($1, $2, $3, $4, $4) \
                  ON CONFLICT (agent_id, conversation_key) DO UPDATE SET \
                  created_at = CASE WHEN threads.thread_id = excluded.thread_id \
                               THEN threads.created_at ELSE excluded.created_at END, \
@@ -309,10 +310,10 @@ pub(crate) async fn put_thread(
                                 ELSE excluded.last_used_at END, \
                  thread_id = excluded.thread_id \
                  RETURNING {THREAD}"
-            ),
-            &[&agent_id, &key, &thread_id, &ms(when)],
-        )
-        .await;
+        ),
+        &[&agent_id, &key, &thread_id, &ms(when)],
+    )
+    .await;
     match stored {
         Ok(row) => thread(at, &row),
         Err(e) if constraint(&e) == Some(Constraint::ForeignKey) => {
@@ -328,16 +329,16 @@ pub(crate) async fn list_threads(
     at: &Location,
     agent_id: &str,
 ) -> Result<Vec<Thread>, StoreError> {
-    let rows = c
-        .query(
-            &format!(
-                "SELECT {THREAD} FROM threads WHERE agent_id = $1 \
+    let rows = cached::query(
+        c,
+        &format!(
+            "SELECT {THREAD} FROM threads WHERE agent_id = $1 \
                  ORDER BY last_used_at DESC, conversation_key COLLATE \"C\""
-            ),
-            &[&agent_id],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+        ),
+        &[&agent_id],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     rows.iter().map(|r| thread(at, r)).collect()
 }
 
@@ -348,12 +349,12 @@ pub(crate) async fn forget_thread(
     agent_id: &str,
     key: &str,
 ) -> Result<bool, StoreError> {
-    let removed = c
-        .execute(
-            "DELETE FROM threads WHERE agent_id = $1 AND conversation_key = $2",
-            &[&agent_id, &key],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+    let removed = cached::execute(
+        c,
+        "DELETE FROM threads WHERE agent_id = $1 AND conversation_key = $2",
+        &[&agent_id, &key],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     Ok(removed > 0)
 }

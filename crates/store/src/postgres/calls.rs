@@ -1,9 +1,11 @@
 //! Tool call rows and outputs on PostgreSQL, startup recovery and retention pruning.
 
-use tokio_postgres::{GenericClient, Row};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 
 use crate::error::StoreError;
 use crate::model::{Call, CallFinish, CallOutput, CallStart, CallStatus, Recovered, Timestamp};
+use crate::postgres::cached;
 use crate::postgres::failure::{Constraint, Location, constraint};
 use crate::values::{int, ms, opt_int};
 
@@ -37,32 +39,32 @@ pub(crate) async fn start(
     at: &Location,
     s: &CallStart,
 ) -> Result<(), StoreError> {
-    let counted = c
-        .execute(
-            "UPDATE agents SET calls_made = calls_made + 1, \
+    let counted = cached::execute(
+        c,
+        "UPDATE agents SET calls_made = calls_made + 1, \
              last_active_at = greatest(last_active_at, $2) WHERE id = $1",
-            &[&s.agent_id, &ms(s.started_at)],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+        &[&s.agent_id, &ms(s.started_at)],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     if counted == 0 {
         return Err(StoreError::not_found("agent", &s.agent_id));
     }
-    let inserted = c
-        .execute(
-            "INSERT INTO calls (id, agent_id, session_id, tool, arguments_digest, thread_id, \
+    let inserted = cached::execute(
+        c,
+        "INSERT INTO calls (id, agent_id, session_id, tool, arguments_digest, thread_id, \
              started_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running')",
-            &[
-                &s.id,
-                &s.agent_id,
-                &s.session_id,
-                &s.tool,
-                &s.arguments_digest,
-                &s.thread_id,
-                &ms(s.started_at),
-            ],
-        )
-        .await;
+        &[
+            &s.id,
+            &s.agent_id,
+            &s.session_id,
+            &s.tool,
+            &s.arguments_digest,
+            &s.thread_id,
+            &ms(s.started_at),
+        ],
+    )
+    .await;
     match inserted {
         Ok(_) => Ok(()),
         Err(e) => Err(match constraint(&e) {
@@ -100,27 +102,26 @@ pub(crate) async fn finish(
         .map(|o| serde_json::to_string(&o.result))
         .transpose()
         .map_err(|e| StoreError::invalid("call output", e.to_string()))?;
-    let agent = c
-        .query_opt(
-            "UPDATE calls SET status = $2, finished_at = $3, error = $4, duration_ms = $5, \
+    let agent = cached::query_opt(
+        c,
+        "UPDATE calls SET status = $2, finished_at = $3, error = $4, duration_ms = $5, \
              tokens_in = $6, tokens_out = $7, thread_id = coalesce($8, thread_id) \
              WHERE id = $1 AND status = 'running' RETURNING agent_id",
-            &[
-                &id,
-                &f.status.as_str(),
-                &ms(f.finished_at),
-                &f.error,
-                &int(f.duration_ms, "duration_ms")?,
-                &tokens_in,
-                &tokens_out,
-                &f.thread_id,
-            ],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+        &[
+            &id,
+            &f.status.as_str(),
+            &ms(f.finished_at),
+            &f.error,
+            &int(f.duration_ms, "duration_ms")?,
+            &tokens_in,
+            &tokens_out,
+            &f.thread_id,
+        ],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     let Some(agent) = agent else {
-        let status = c
-            .query_opt("SELECT status FROM calls WHERE id = $1", &[&id])
+        let status = cached::query_opt(c, "SELECT status FROM calls WHERE id = $1", &[&id])
             .await
             .map_err(|e| at.db(&e))?;
         return Err(match status {
@@ -132,7 +133,8 @@ pub(crate) async fn finish(
         });
     };
     let agent: String = at.get(&agent, "agent_id")?;
-    c.execute(
+    cached::execute(
+        c,
         "UPDATE agents SET tokens_in = tokens_in + $2, tokens_out = tokens_out + $3, \
          last_active_at = greatest(last_active_at, $4) WHERE id = $1",
         &[
@@ -145,7 +147,8 @@ pub(crate) async fn finish(
     .await
     .map_err(|e| at.db(&e))?;
     if let (Some(output), Some(result)) = (&f.output, result) {
-        c.execute(
+        cached::execute(
+            c,
             "INSERT INTO call_outputs (call_id, result, diff) VALUES ($1, $2, $3)",
             &[&id, &result, &output.diff],
         )
@@ -161,13 +164,13 @@ pub(crate) async fn output(
     at: &Location,
     id: &str,
 ) -> Result<Option<CallOutput>, StoreError> {
-    let Some(row) = c
-        .query_opt(
-            "SELECT result, diff FROM call_outputs WHERE call_id = $1",
-            &[&id],
-        )
-        .await
-        .map_err(|e| at.db(&e))?
+    let Some(row) = cached::query_opt(
+        c,
+        "SELECT result, diff FROM call_outputs WHERE call_id = $1",
+        &[&id],
+    )
+    .await
+    .map_err(|e| at.db(&e))?
     else {
         return Ok(None);
     };
@@ -189,8 +192,7 @@ pub(crate) async fn get(
     at: &Location,
     id: &str,
 ) -> Result<Option<Call>, StoreError> {
-    let row = c
-        .query_opt(&format!("{SELECT} WHERE id = $1"), &[&id])
+    let row = cached::query_opt(c, &format!("{SELECT} WHERE id = $1"), &[&id])
         .await
         .map_err(|e| at.db(&e))?;
     row.map(|r| call(at, &r)).transpose()
@@ -203,13 +205,13 @@ pub(crate) async fn list(
     agent_id: &str,
     limit: u32,
 ) -> Result<Vec<Call>, StoreError> {
-    let rows = c
-        .query(
-            &format!("{SELECT} WHERE agent_id = $1 ORDER BY started_at DESC, seq DESC LIMIT $2"),
-            &[&agent_id, &i64::from(limit)],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+    let rows = cached::query(
+        c,
+        &format!("{SELECT} WHERE agent_id = $1 ORDER BY started_at DESC, seq DESC LIMIT $2"),
+        &[&agent_id, &i64::from(limit)],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     rows.iter().map(|r| call(at, r)).collect()
 }
 
@@ -220,21 +222,21 @@ pub(crate) async fn recover(
     at: &Location,
     when: Timestamp,
 ) -> Result<Recovered, StoreError> {
-    let calls = c
-        .execute(
-            "UPDATE calls SET status = 'interrupted', finished_at = greatest(started_at, $1), \
+    let calls = cached::execute(
+        c,
+        "UPDATE calls SET status = 'interrupted', finished_at = greatest(started_at, $1), \
              error = $2 WHERE status = 'running'",
-            &[&ms(when), &INTERRUPTED_ERROR],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
-    let sessions = c
-        .execute(
-            "UPDATE sessions SET closed_at = greatest(opened_at, $1) WHERE closed_at IS NULL",
-            &[&ms(when)],
-        )
-        .await
-        .map_err(|e| at.db(&e))?;
+        &[&ms(when), &INTERRUPTED_ERROR],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
+    let sessions = cached::execute(
+        c,
+        "UPDATE sessions SET closed_at = greatest(opened_at, $1) WHERE closed_at IS NULL",
+        &[&ms(when)],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     Ok(Recovered { calls, sessions })
 }
 
@@ -245,7 +247,8 @@ pub(crate) async fn prune_calls(
     cutoff: Timestamp,
     limit: i64,
 ) -> Result<u64, StoreError> {
-    c.execute(
+    cached::execute(
+        c,
         "DELETE FROM calls WHERE seq IN \
          (SELECT seq FROM calls WHERE finished_at < $1 LIMIT $2)",
         &[&ms(cutoff), &limit],
@@ -261,7 +264,8 @@ pub(crate) async fn prune_sessions(
     cutoff: Timestamp,
     limit: i64,
 ) -> Result<u64, StoreError> {
-    c.execute(
+    cached::execute(
+        c,
         "DELETE FROM sessions WHERE seq IN \
          (SELECT s.seq FROM sessions s WHERE s.closed_at < $1 \
           AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.session_id = s.id) LIMIT $2)",

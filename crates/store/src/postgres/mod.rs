@@ -10,6 +10,7 @@
 //! database is refused instead of marking the first one's calls interrupted at startup.
 
 mod agents;
+mod cached;
 mod calls;
 mod failure;
 mod migrations;
@@ -125,7 +126,7 @@ impl PostgresStore {
         migrations::migrate(&mut client, &at.0, migrations::MIGRATIONS).await?;
         let recovered = {
             let tx = client.transaction().await.map_err(|e| at.db(&e))?;
-            let recovered = calls::recover(&*tx, &at, Utc::now()).await?;
+            let recovered = calls::recover(&tx, &at, Utc::now()).await?;
             tx.commit().await.map_err(|e| at.db(&e))?;
             recovered
         };
@@ -199,35 +200,35 @@ macro_rules! in_transaction {
 #[async_trait::async_trait]
 impl SessionStore for PostgresStore {
     async fn ensure_agent(&self, agent: NewAgent) -> Result<Agent, StoreError> {
-        agents::ensure(&**self.client().await?, &self.at, &agent).await
+        agents::ensure(&self.client().await?, &self.at, &agent).await
     }
 
     async fn update_agent(&self, id: &str, update: AgentUpdate) -> Result<Agent, StoreError> {
-        agents::update(&**self.client().await?, &self.at, id, &update).await
+        agents::update(&self.client().await?, &self.at, id, &update).await
     }
 
     async fn touch_agent(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
-        agents::touch(&**self.client().await?, &self.at, id, at).await
+        agents::touch(&self.client().await?, &self.at, id, at).await
     }
 
     async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError> {
-        agents::get(&**self.client().await?, &self.at, id).await
+        agents::get(&self.client().await?, &self.at, id).await
     }
 
     async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
-        agents::list(&**self.client().await?, &self.at).await
+        agents::list(&self.client().await?, &self.at).await
     }
 
     async fn delete_agent(&self, id: &str) -> Result<Option<AgentDeleted>, StoreError> {
-        in_transaction!(self, |tx| agents::delete(&*tx, &self.at, id).await?)
+        in_transaction!(self, |tx| agents::delete(&tx, &self.at, id).await?)
     }
 
     async fn open_session(&self, session: NewSession) -> Result<(), StoreError> {
-        agents::open_session(&**self.client().await?, &self.at, &session).await
+        agents::open_session(&self.client().await?, &self.at, &session).await
     }
 
     async fn close_session(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
-        agents::close_session(&**self.client().await?, &self.at, id, at).await
+        agents::close_session(&self.client().await?, &self.at, id, at).await
     }
 
     async fn list_sessions(
@@ -235,28 +236,27 @@ impl SessionStore for PostgresStore {
         agent_id: Option<&str>,
         open_only: bool,
     ) -> Result<Vec<Session>, StoreError> {
-        agents::list_sessions(&**self.client().await?, &self.at, agent_id, open_only).await
+        agents::list_sessions(&self.client().await?, &self.at, agent_id, open_only).await
     }
 
     async fn start_call(&self, call: CallStart) -> Result<(), StoreError> {
-        in_transaction!(self, |tx| calls::start(&*tx, &self.at, &call).await?)
+        in_transaction!(self, |tx| calls::start(&tx, &self.at, &call).await?)
     }
 
     async fn finish_call(&self, id: &str, finish: CallFinish) -> Result<(), StoreError> {
-        in_transaction!(self, |tx| calls::finish(&*tx, &self.at, id, &finish)
-            .await?)
+        in_transaction!(self, |tx| calls::finish(&tx, &self.at, id, &finish).await?)
     }
 
     async fn get_call_output(&self, id: &str) -> Result<Option<CallOutput>, StoreError> {
-        calls::output(&**self.client().await?, &self.at, id).await
+        calls::output(&self.client().await?, &self.at, id).await
     }
 
     async fn get_call(&self, id: &str) -> Result<Option<Call>, StoreError> {
-        calls::get(&**self.client().await?, &self.at, id).await
+        calls::get(&self.client().await?, &self.at, id).await
     }
 
     async fn list_calls(&self, agent_id: &str, limit: u32) -> Result<Vec<Call>, StoreError> {
-        calls::list(&**self.client().await?, &self.at, agent_id, limit).await
+        calls::list(&self.client().await?, &self.at, agent_id, limit).await
     }
 
     async fn get_thread(
@@ -264,13 +264,7 @@ impl SessionStore for PostgresStore {
         agent_id: &str,
         conversation_key: &str,
     ) -> Result<Option<Thread>, StoreError> {
-        agents::get_thread(
-            &**self.client().await?,
-            &self.at,
-            agent_id,
-            conversation_key,
-        )
-        .await
+        agents::get_thread(&self.client().await?, &self.at, agent_id, conversation_key).await
     }
 
     async fn put_thread(
@@ -282,7 +276,7 @@ impl SessionStore for PostgresStore {
     ) -> Result<Thread, StoreError> {
         let client = self.client().await?;
         agents::put_thread(
-            &**client,
+            &client,
             &self.at,
             agent_id,
             conversation_key,
@@ -293,7 +287,7 @@ impl SessionStore for PostgresStore {
     }
 
     async fn list_threads(&self, agent_id: &str) -> Result<Vec<Thread>, StoreError> {
-        agents::list_threads(&**self.client().await?, &self.at, agent_id).await
+        agents::list_threads(&self.client().await?, &self.at, agent_id).await
     }
 
     async fn forget_thread(
@@ -301,31 +295,25 @@ impl SessionStore for PostgresStore {
         agent_id: &str,
         conversation_key: &str,
     ) -> Result<bool, StoreError> {
-        agents::forget_thread(
-            &**self.client().await?,
-            &self.at,
-            agent_id,
-            conversation_key,
-        )
-        .await
+        agents::forget_thread(&self.client().await?, &self.at, agent_id, conversation_key).await
     }
 
     async fn recover_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError> {
-        in_transaction!(self, |tx| calls::recover(&*tx, &self.at, at).await?)
+        in_transaction!(self, |tx| calls::recover(&tx, &self.at, at).await?)
     }
 
     async fn prune_before(&self, cutoff: Timestamp) -> Result<Pruned, StoreError> {
         let client = self.client().await?;
         let mut pruned = Pruned::default();
         loop {
-            let n = calls::prune_calls(&**client, &self.at, cutoff, PRUNE_CHUNK).await?;
+            let n = calls::prune_calls(&client, &self.at, cutoff, PRUNE_CHUNK).await?;
             pruned.calls += n;
             if n < PRUNE_CHUNK.unsigned_abs() {
                 break;
             }
         }
         loop {
-            let n = calls::prune_sessions(&**client, &self.at, cutoff, PRUNE_CHUNK).await?;
+            let n = calls::prune_sessions(&client, &self.at, cutoff, PRUNE_CHUNK).await?;
             pruned.sessions += n;
             if n < PRUNE_CHUNK.unsigned_abs() {
                 break;

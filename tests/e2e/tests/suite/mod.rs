@@ -19,4 +19,5 @@ mod mcpd_process;
 mod rmcp_client;
 mod soak;
 mod store_durability;
+mod store_postgres;
 mod store_startup;
