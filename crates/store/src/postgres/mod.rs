@@ -275,15 +275,7 @@ impl SessionStore for PostgresStore {
         at: Timestamp,
     ) -> Result<Thread, StoreError> {
         let client = self.client().await?;
-        agents::put_thread(
-            &client,
-            &self.at,
-            agent_id,
-            conversation_key,
-            thread_id,
-            at,
-        )
-        .await
+        agents::put_thread(&client, &self.at, agent_id, conversation_key, thread_id, at).await
     }
 
     async fn list_threads(&self, agent_id: &str) -> Result<Vec<Thread>, StoreError> {
