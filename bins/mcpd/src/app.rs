@@ -146,6 +146,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<CodexMcp> {
     let mcp = CodexMcp::builder(&settings.data_dir)
         .runtime(runtime, runtime_note)
         .database_url(settings.database_url.clone())
+        .replica_name(settings.replica_name.clone())
         .retention_days(settings.call_retention_days)
         .detect_credentials(crate::credentials::detect_inputs(settings))
         .agents_reach_server(agents_reach_server)

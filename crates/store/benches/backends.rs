@@ -196,7 +196,9 @@ async fn main() {
 
     let pg = PgServer::start_with("-c fsync=on -c synchronous_commit=on -c full_page_writes=on")
         .expect("PostgreSQL for the benchmark");
-    let store = PostgresStore::connect(&pg.url()).await.unwrap();
+    let store = PostgresStore::connect(&pg.url(), "test-replica")
+        .await
+        .unwrap();
     run(
         "PostgreSQL 15 (local, TCP, fsync=on, synchronous_commit=on)",
         Arc::new(store),

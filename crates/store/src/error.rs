@@ -182,14 +182,16 @@ pub enum StoreError {
         reason: String,
     },
 
-    /// Another mcpd already uses this PostgreSQL database (it holds the database's
-    /// advisory lock). One database serves one mcpd until replicas are supported.
+    /// A live mcpd with the same replica name already uses this PostgreSQL database (it
+    /// holds that name's advisory lock). Replicas sharing a database need distinct names.
     #[error(
-        "the PostgreSQL database {location} is in use by another mcpd (it holds the codex-mcp advisory lock): stop that process, or give this one its own database in CODEX_MCP_DATABASE_URL"
+        "the PostgreSQL database {location} is in use by another mcpd with the replica name {instance:?} (it holds that name's advisory lock): stop that process, or give this one another name (CODEX_MCP_REPLICA_NAME)"
     )]
     DatabaseInUse {
         /// The database, as `postgres://host:port/name`.
         location: String,
+        /// The replica name both processes claim.
+        instance: String,
     },
 
     /// The PostgreSQL database was migrated by a newer codex-mcp whose schema this build

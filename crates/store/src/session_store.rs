@@ -105,6 +105,15 @@ pub trait SessionStore: Send + Sync {
     /// no call is really running. [`crate::SqliteStore::open`] already does it.
     async fn recover_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError>;
 
+    /// Marks `interrupted` the running calls, and closes the open sessions, of other
+    /// processes sharing this store that have died (a replica killed mid-call), as of
+    /// `at`; safe to call at any time. A store only one process can open (SQLite) has
+    /// nobody else to sweep: the default does nothing.
+    async fn sweep_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError> {
+        let _ = at;
+        Ok(Recovered::default())
+    }
+
     /// Deletes finished calls that ended before `cutoff`, and closed sessions that closed
     /// before it and no remaining call refers to. Agents, their usage totals and
     /// threads are kept.

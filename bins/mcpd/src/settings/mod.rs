@@ -72,7 +72,8 @@ settings! {
     "LOG_LEVEL", Some("INFO"), false, "Log level: TRACE, DEBUG, INFO, WARN or ERROR.";
     "LOG_FORMAT", None, false, "Log format on stderr: text or json (unset: text on a terminal, json otherwise, e.g. in a container).";
     "PERSISTENT_MODE", Some("true"), false, "Keep agent environments between calls (false: local runtime).";
-    "CODEX_MCP_DATABASE_URL", None, true, "PostgreSQL database for the record of agents, sessions and calls (postgres://user:password@host:port/name); unset: SQLite codex-mcp.db in the data dir.";
+    "CODEX_MCP_DATABASE_URL", None, true, "PostgreSQL database for the record of agents, sessions and calls (postgres://user:password@host:port/name), shareable by several replicas; unset: SQLite codex-mcp.db in the data dir.";
+    "CODEX_MCP_REPLICA_NAME", None, false, "This mcpd's name among the replicas sharing CODEX_MCP_DATABASE_URL (unset: host name and data dir); a second live mcpd with the same name is refused.";
     "CODEX_MCP_CALL_RETENTION_DAYS", Some("30"), false, "Days tool-call records are kept (0: forever); agents and threads stay until cleaned up.";
     "CODEX_MCP_MAX_AGENTS", Some("200"), false, "Most agents the server knows (each a container or folder with its volumes); a new agent past it is refused (0: no bound).";
     "CODEX_MCP_MAX_DIFF_BYTES", Some("16m"), false, "Largest diff a call returns (k, m or g suffix); a larger change is refused, never held in memory.";
@@ -151,6 +152,7 @@ pub struct Settings {
     /// `CODEX_MCP_DATABASE_URL` (secret: it may hold a password).
     #[serde(skip)]
     pub database_url: Option<String>,
+    pub replica_name: Option<String>,
     pub call_retention_days: u64,
     pub max_agents: usize,
     pub max_diff_bytes: u64,
@@ -308,6 +310,7 @@ impl Settings {
             max_concurrent_sessions: r.number("MAX_CONCURRENT_SESSIONS", 1)?.unwrap_or(20),
             session_timeout_seconds: r.number("SESSION_TIMEOUT", 1)?.unwrap_or(3600),
             database_url: r.string("CODEX_MCP_DATABASE_URL")?,
+            replica_name: r.string("CODEX_MCP_REPLICA_NAME")?,
             call_retention_days: r.number("CODEX_MCP_CALL_RETENTION_DAYS", 0)?.unwrap_or(30),
             max_agents: r.number("CODEX_MCP_MAX_AGENTS", 0)?.unwrap_or(200),
             max_diff_bytes: r

@@ -65,6 +65,7 @@ pub struct CodexMcpBuilder {
     runtime: Option<(Arc<dyn AgentRuntime>, Option<String>)>,
     store: Option<Arc<dyn SessionStore>>,
     database_url: Option<String>,
+    replica_name: Option<String>,
     retention_days: u64,
     credentials: Credentials,
     agents_reach_server: Option<bool>,
@@ -98,10 +99,18 @@ impl CodexMcpBuilder {
 
     /// Keeps the record in the PostgreSQL database at `url` (`postgres://user:password@
     /// host:port/name`) instead of SQLite in the data dir; the database is migrated at
-    /// build and serves this process alone (an advisory lock refuses a second one).
+    /// build and may be shared by several replicas, each under its own name.
     #[must_use]
     pub fn database_url(mut self, url: Option<String>) -> Self {
         self.database_url = url;
+        self
+    }
+
+    /// This process's name among the replicas sharing the PostgreSQL database (default:
+    /// host and data dir). A second live process with the same name is refused.
+    #[must_use]
+    pub fn replica_name(mut self, name: Option<String>) -> Self {
+        self.replica_name = name;
         self
     }
 
@@ -261,7 +270,13 @@ impl CodexMcpBuilder {
             Some(store) => store,
             None => {
                 let store = match &self.database_url {
-                    Some(url) => store::connect(url).await?,
+                    Some(url) => {
+                        let replica = self
+                            .replica_name
+                            .clone()
+                            .unwrap_or_else(|| store::default_replica_name(&self.data_dir));
+                        store::connect(url, &replica).await?
+                    }
                     None => store::open(&self.data_dir).await?,
                 };
                 store::spawn_retention(Arc::clone(&store), self.retention_days);
@@ -420,6 +435,7 @@ impl CodexMcp {
             runtime: None,
             store: None,
             database_url: None,
+            replica_name: None,
             retention_days: 30,
             credentials: Credentials::Detect(DetectInputs::from_process_env()),
             agents_reach_server: None,

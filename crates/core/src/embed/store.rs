@@ -44,20 +44,61 @@ pub async fn open(data_dir: &Path) -> Result<Arc<dyn SessionStore>, EmbedError> 
     Ok(Arc::new(store))
 }
 
-/// Connects to the PostgreSQL database at `url` (mcpd: `CODEX_MCP_DATABASE_URL`),
-/// migrating it; calls a previous process left running are marked interrupted here.
-pub async fn connect(url: &str) -> Result<Arc<dyn SessionStore>, EmbedError> {
-    let store = PostgresStore::connect(url)
+/// How often a replica looks for calls left running by replicas that are gone.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The replica name of an mcpd that was given none: this host and its data dir, so a
+/// restarted process takes over its own name and two data dirs are two replicas.
+pub fn default_replica_name(data_dir: &Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}:{}", data_dir.display())
+}
+
+/// Connects to the PostgreSQL database at `url` (mcpd: `CODEX_MCP_DATABASE_URL`) as
+/// replica `replica`, migrating it; calls a previous process of that name or a gone
+/// replica left running are marked interrupted here, and then every few seconds (a
+/// replica killed mid-call). Requires a Tokio runtime.
+pub async fn connect(url: &str, replica: &str) -> Result<Arc<dyn SessionStore>, EmbedError> {
+    let store = PostgresStore::connect(url, replica)
         .await
         .map_err(EmbedError::Database)?;
     let recovered = store.recovered_at_open();
     tracing::info!(
         database = %store.location(),
+        replica = %store.replica(),
         interrupted_calls = recovered.calls,
         closed_sessions = recovered.sessions,
         "session store open"
     );
-    Ok(Arc::new(store))
+    let store: Arc<dyn SessionStore> = Arc::new(store);
+    spawn_sweeper(Arc::downgrade(&store));
+    Ok(store)
+}
+
+/// Sweeps for calls of gone replicas every [`SWEEP_EVERY`] while the store lives.
+fn spawn_sweeper(store: std::sync::Weak<dyn SessionStore>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(store) = store.upgrade() else { return };
+            match store.sweep_interrupted(codex_mcp_store::now()).await {
+                Ok(r) if r.calls > 0 || r.sessions > 0 => tracing::warn!(
+                    calls = r.calls,
+                    sessions = r.sessions,
+                    "marked calls of a replica that is gone as interrupted"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not sweep for calls of gone replicas"),
+            }
+        }
+    });
 }
 
 /// Prunes call records older than `days` (mcpd: `CODEX_MCP_CALL_RETENTION_DAYS`) now and

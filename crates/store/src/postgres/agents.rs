@@ -183,16 +183,17 @@ fn session(at: &Location, row: &Row) -> Result<Session, StoreError> {
     })
 }
 
-/// Inserts a new session; its agent, when given, must exist.
+/// Inserts a new session of replica `instance`; its agent, when given, must exist.
 pub(crate) async fn open_session(
     c: &impl GenericClient,
     at: &Location,
+    instance: &str,
     s: &NewSession,
 ) -> Result<(), StoreError> {
     let inserted = cached::execute(
         c,
         "INSERT INTO sessions (id, agent_id, client_name, client_version, transport, \
-             protocol_version, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             protocol_version, opened_at, instance) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             &s.id,
             &s.agent_id,
@@ -201,6 +202,7 @@ pub(crate) async fn open_session(
             &s.transport.as_str(),
             &s.protocol_version,
             &ms(s.opened_at),
+            &instance,
         ],
     )
     .await;

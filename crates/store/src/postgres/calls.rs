@@ -33,10 +33,12 @@ fn call(at: &Location, row: &Row) -> Result<Call, StoreError> {
     })
 }
 
-/// Inserts a running call and counts it on its agent (run in a transaction).
+/// Inserts a running call of replica `instance` and counts it on its agent (run in a
+/// transaction).
 pub(crate) async fn start(
     c: &impl GenericClient,
     at: &Location,
+    instance: &str,
     s: &CallStart,
 ) -> Result<(), StoreError> {
     let counted = cached::execute(
@@ -53,7 +55,7 @@ pub(crate) async fn start(
     let inserted = cached::execute(
         c,
         "INSERT INTO calls (id, agent_id, session_id, tool, arguments_digest, thread_id, \
-             started_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running')",
+             started_at, status, instance) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8)",
         &[
             &s.id,
             &s.agent_id,
@@ -62,6 +64,7 @@ pub(crate) async fn start(
             &s.arguments_digest,
             &s.thread_id,
             &ms(s.started_at),
+            &instance,
         ],
     )
     .await;
@@ -215,25 +218,44 @@ pub(crate) async fn list(
     rows.iter().map(|r| call(at, r)).collect()
 }
 
-/// Marks running calls interrupted and closes open sessions, as of `when` (run in a
-/// transaction).
+/// The replicas with running calls or open sessions (`None`: rows recorded before
+/// replicas were tracked).
+pub(crate) async fn instances_with_work(
+    c: &impl GenericClient,
+    at: &Location,
+) -> Result<Vec<Option<String>>, StoreError> {
+    let rows = cached::query(
+        c,
+        "SELECT instance FROM calls WHERE status = 'running' \
+         UNION SELECT instance FROM sessions WHERE closed_at IS NULL",
+        &[],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
+    rows.iter().map(|r| at.get(r, "instance")).collect()
+}
+
+/// Marks replica `instance`'s running calls interrupted and closes its open sessions, as
+/// of `when` (run in a transaction).
 pub(crate) async fn recover(
     c: &impl GenericClient,
     at: &Location,
+    instance: Option<&str>,
     when: Timestamp,
 ) -> Result<Recovered, StoreError> {
     let calls = cached::execute(
         c,
         "UPDATE calls SET status = 'interrupted', finished_at = greatest(started_at, $1), \
-             error = $2 WHERE status = 'running'",
-        &[&ms(when), &INTERRUPTED_ERROR],
+         error = $2 WHERE status = 'running' AND instance IS NOT DISTINCT FROM $3",
+        &[&ms(when), &INTERRUPTED_ERROR, &instance],
     )
     .await
     .map_err(|e| at.db(&e))?;
     let sessions = cached::execute(
         c,
-        "UPDATE sessions SET closed_at = greatest(opened_at, $1) WHERE closed_at IS NULL",
-        &[&ms(when)],
+        "UPDATE sessions SET closed_at = greatest(opened_at, $1) \
+         WHERE closed_at IS NULL AND instance IS NOT DISTINCT FROM $2",
+        &[&ms(when), &instance],
     )
     .await
     .map_err(|e| at.db(&e))?;

@@ -84,8 +84,17 @@ CREATE TABLE threads (
 );
 ";
 
+/// Schema 2: which mcpd replica recorded each call and session, so recovery after a
+/// replica dies touches only that replica's rows.
+const V2: &str = r"
+ALTER TABLE calls ADD COLUMN instance TEXT;
+ALTER TABLE sessions ADD COLUMN instance TEXT;
+CREATE INDEX calls_running_by_instance ON calls(instance) WHERE status = 'running';
+CREATE INDEX sessions_open_by_instance ON sessions(instance) WHERE closed_at IS NULL;
+";
+
 /// Every migration, oldest first. The schema version is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Applies the migrations the database has not seen yet; returns the versions before
 /// and after.

@@ -5,18 +5,18 @@
 //! transaction. The schema mirrors SQLite's (module `migrations`), so both backends keep
 //! the same records with the same semantics; the shared store test suite runs on both.
 //!
-//! One database serves one mcpd: the store holds a session-level advisory lock on a
-//! connection of its own for its whole life, so a second mcpd pointed at the same
-//! database is refused instead of marking the first one's calls interrupted at startup.
+//! Several mcpd replicas may share one database, each under its own replica name (module
+//! `replica`): calls and sessions record which replica made them, and recovery
+//! interrupts only those of replicas that are gone.
 
 mod agents;
 mod cached;
 mod calls;
 mod failure;
 mod migrations;
+mod replica;
 
 use std::fmt;
-use std::time::Duration;
 
 use chrono::Utc;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -29,16 +29,10 @@ use crate::model::{
 };
 use crate::session_store::SessionStore;
 use failure::{Location, reason};
-
-/// Advisory lock key held by the one mcpd using a database ("CMCPmcpd").
-const INSTANCE_LOCK: i64 = 0x434d_4350_6d63_7064;
+use replica::Replica;
 
 /// Connections in the pool: enough for concurrent calls, few for the server.
 const POOL_SIZE: usize = 16;
-
-/// How long to wait for a previous process's lock to go (a restart races the server
-/// noticing that the old connection closed).
-const LOCK_WAIT: Duration = Duration::from_secs(3);
 
 /// Rows deleted per pruning statement, so pruning never holds locks for long.
 const PRUNE_CHUNK: i64 = 2000;
@@ -48,15 +42,16 @@ pub struct PostgresStore {
     pool: Pool,
     at: Location,
     recovered: Recovered,
-    // Holds the instance lock for as long as the store lives; dropping it closes the
-    // connection and releases the lock.
-    _instance: tokio_postgres::Client,
+    // Holds this replica's name for as long as the store lives; dropping it closes the
+    // lock connection and releases the name.
+    replica: Replica,
 }
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresStore")
             .field("location", &self.at.0)
+            .field("replica", &self.replica.name)
             .field("recovered", &self.recovered)
             .finish_non_exhaustive()
     }
@@ -88,10 +83,14 @@ fn location_of(config: &tokio_postgres::Config) -> String {
 
 impl PostgresStore {
     /// Connects to the database at `url` (a `postgres://` URL or a libpq key=value
-    /// string), migrates it, takes the instance lock, and marks calls left running by a
-    /// previous process `interrupted`. Fails with a typed error naming the database
-    /// (never the password) and the fix.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// string) as the replica `replica` (unique among the processes sharing the
+    /// database), migrates it, and marks `interrupted` the calls left running by a
+    /// previous process of that name and by replicas that are gone. Fails with a typed
+    /// error naming the database (never the password) and the fix.
+    pub async fn connect(url: &str, replica: &str) -> Result<Self, StoreError> {
+        if replica.is_empty() {
+            return Err(StoreError::invalid("replica name", "it is empty"));
+        }
         let config: tokio_postgres::Config = url.parse().map_err(|e| {
             StoreError::invalid(
                 "CODEX_MCP_DATABASE_URL",
@@ -103,14 +102,13 @@ impl PostgresStore {
             location: at.0.clone(),
             reason: reason(e),
         };
-        let (instance, connection) = config.connect(NoTls).await.map_err(|e| unreachable(&e))?;
+        let (lock, connection) = config.connect(NoTls).await.map_err(|e| unreachable(&e))?;
         let location = at.0.clone();
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(location, error = %e, "the PostgreSQL lock connection ended");
             }
         });
-        take_instance_lock(&instance, &at).await?;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -124,17 +122,14 @@ impl PostgresStore {
             .map_err(|e| StoreError::invalid("CODEX_MCP_DATABASE_URL", e.to_string()))?;
         let mut client = pool.get().await.map_err(|e| at.pool(&e))?;
         migrations::migrate(&mut client, &at.0, migrations::MIGRATIONS).await?;
-        let recovered = {
-            let tx = client.transaction().await.map_err(|e| at.db(&e))?;
-            let recovered = calls::recover(&tx, &at, Utc::now()).await?;
-            tx.commit().await.map_err(|e| at.db(&e))?;
-            recovered
-        };
+        let replica = Replica::claim(lock, &at, replica).await?;
+        let recovered = replica.sweep(&mut client, &at, Utc::now(), true).await?;
         if recovered.calls > 0 || recovered.sessions > 0 {
             tracing::warn!(
                 location = %at.0,
                 calls = recovered.calls,
                 sessions = recovered.sessions,
+                replica = %replica.name,
                 "marked calls left running by a previous mcpd as interrupted"
             );
         }
@@ -142,7 +137,7 @@ impl PostgresStore {
             pool,
             at,
             recovered,
-            _instance: instance,
+            replica,
         })
     }
 
@@ -156,32 +151,13 @@ impl PostgresStore {
         &self.at.0
     }
 
+    /// The replica name this process holds.
+    pub fn replica(&self) -> &str {
+        &self.replica.name
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         self.pool.get().await.map_err(|e| self.at.pool(&e))
-    }
-}
-
-/// Takes the database's instance lock, waiting briefly for a previous process's
-/// connection to be noticed gone.
-async fn take_instance_lock(
-    client: &tokio_postgres::Client,
-    at: &Location,
-) -> Result<(), StoreError> {
-    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
-    loop {
-        let row = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&INSTANCE_LOCK])
-            .await
-            .map_err(|e| at.db(&e))?;
-        if at.get::<bool>(&row, "pg_try_advisory_lock")? {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(StoreError::DatabaseInUse {
-                location: at.0.clone(),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -224,7 +200,13 @@ impl SessionStore for PostgresStore {
     }
 
     async fn open_session(&self, session: NewSession) -> Result<(), StoreError> {
-        agents::open_session(&self.client().await?, &self.at, &session).await
+        agents::open_session(
+            &self.client().await?,
+            &self.at,
+            &self.replica.name,
+            &session,
+        )
+        .await
     }
 
     async fn close_session(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
@@ -240,7 +222,13 @@ impl SessionStore for PostgresStore {
     }
 
     async fn start_call(&self, call: CallStart) -> Result<(), StoreError> {
-        in_transaction!(self, |tx| calls::start(&tx, &self.at, &call).await?)
+        in_transaction!(self, |tx| calls::start(
+            &tx,
+            &self.at,
+            &self.replica.name,
+            &call
+        )
+        .await?)
     }
 
     async fn finish_call(&self, id: &str, finish: CallFinish) -> Result<(), StoreError> {
@@ -291,7 +279,13 @@ impl SessionStore for PostgresStore {
     }
 
     async fn recover_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError> {
-        in_transaction!(self, |tx| calls::recover(&tx, &self.at, at).await?)
+        let mut client = self.client().await?;
+        self.replica.sweep(&mut client, &self.at, at, true).await
+    }
+
+    async fn sweep_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError> {
+        let mut client = self.client().await?;
+        self.replica.sweep(&mut client, &self.at, at, false).await
     }
 
     async fn prune_before(&self, cutoff: Timestamp) -> Result<Pruned, StoreError> {

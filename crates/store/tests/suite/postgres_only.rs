@@ -1,34 +1,113 @@
 //! What only the PostgreSQL backend has: a connection string, a server that can be
 //! unreachable, one mcpd per database, and a schema version kept in the database.
 
-use codex_mcp_store::{PostgresStore, SessionStore, StoreError};
+use codex_mcp_store::{CallStatus, PostgresStore, Recovered, SessionStore, StoreError};
 use codex_mcp_testkit::PgServer;
 use pretty_assertions::assert_eq;
 
-use super::common::agent;
+use super::common::{agent, at, call, finish, session};
 
 fn server() -> Option<PgServer> {
     PgServer::start_or_skip()
 }
 
 #[tokio::test]
-async fn a_second_mcpd_on_one_database_is_refused_until_the_first_goes() {
+async fn a_second_process_with_one_replica_name_is_refused_until_the_first_goes() {
     let Some(pg) = server() else { return };
-    let first = PostgresStore::connect(&pg.url()).await.unwrap();
+    let first = PostgresStore::connect(&pg.url(), "r1").await.unwrap();
     first.ensure_agent(agent("a1", 0)).await.unwrap();
+    first.start_call(call("c1", "a1", None, 1)).await.unwrap();
     let location = format!("postgres://127.0.0.1:{}/codex_mcp", pg.port());
     assert_eq!(
-        PostgresStore::connect(&pg.url()).await.unwrap_err(),
+        PostgresStore::connect(&pg.url(), "r1").await.unwrap_err(),
         StoreError::DatabaseInUse {
-            location: location.clone()
+            location: location.clone(),
+            instance: "r1".into(),
         }
     );
-    // The refused attempt changed nothing.
-    assert_eq!(first.list_agents().await.unwrap().len(), 1);
+    // The refused attempt changed nothing: the first's call is still running.
+    assert_eq!(
+        first.get_call("c1").await.unwrap().unwrap().status,
+        CallStatus::Running
+    );
     drop(first);
-    let second = PostgresStore::connect(&pg.url()).await.unwrap();
-    assert_eq!(second.location(), location);
-    assert_eq!(second.list_agents().await.unwrap().len(), 1);
+    // The next process of that name takes over and interrupts what the first left.
+    let second = PostgresStore::connect(&pg.url(), "r1").await.unwrap();
+    assert_eq!(
+        (second.location(), second.replica()),
+        (location.as_str(), "r1")
+    );
+    assert_eq!(second.recovered_at_open().calls, 1);
+    assert_eq!(
+        second.get_call("c1").await.unwrap().unwrap().status,
+        CallStatus::Interrupted
+    );
+    assert_eq!(
+        PostgresStore::connect(&pg.url(), "").await.unwrap_err(),
+        StoreError::invalid("replica name", "it is empty")
+    );
+}
+
+#[tokio::test]
+async fn replicas_share_the_record_and_a_gone_one_leaves_its_calls_interrupted() {
+    let Some(pg) = server() else { return };
+    let a = PostgresStore::connect(&pg.url(), "replica-a")
+        .await
+        .unwrap();
+    let b = PostgresStore::connect(&pg.url(), "replica-b")
+        .await
+        .unwrap();
+    a.ensure_agent(agent("x", 0)).await.unwrap();
+    a.open_session(session("sa", Some("x"), 0)).await.unwrap();
+    a.start_call(call("from-a", "x", Some("sa"), 1))
+        .await
+        .unwrap();
+    // b sees a's records, and its own start leaves a's call alone.
+    b.ensure_agent(agent("y", 0)).await.unwrap();
+    b.start_call(call("from-b", "y", None, 2)).await.unwrap();
+    assert_eq!(
+        b.get_call("from-a").await.unwrap().unwrap().status,
+        CallStatus::Running
+    );
+    assert_eq!(b.recovered_at_open(), Recovered::default());
+    // A sweep while both live changes nothing.
+    assert_eq!(
+        b.sweep_interrupted(at(3)).await.unwrap(),
+        Recovered::default()
+    );
+    // a dies mid-call (its connections close): b's next sweep interrupts a's call and
+    // closes a's session, never its own.
+    drop(a);
+    let swept = loop {
+        let r = b.sweep_interrupted(at(4)).await.unwrap();
+        if r != Recovered::default() {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        swept,
+        Recovered {
+            calls: 1,
+            sessions: 1
+        }
+    );
+    let statuses = (
+        b.get_call("from-a").await.unwrap().unwrap().status,
+        b.get_call("from-b").await.unwrap().unwrap().status,
+    );
+    assert_eq!(statuses, (CallStatus::Interrupted, CallStatus::Running));
+    assert!(b.list_sessions(Some("x"), true).await.unwrap().is_empty());
+    // The agent goes on through b.
+    b.start_call(call("again", "x", None, 5)).await.unwrap();
+    b.finish_call("again", finish(CallStatus::Succeeded, 6))
+        .await
+        .unwrap();
+    // a restarts under its name and finds nothing left to recover.
+    let a = PostgresStore::connect(&pg.url(), "replica-a")
+        .await
+        .unwrap();
+    assert_eq!(a.recovered_at_open(), Recovered::default());
 }
 
 #[tokio::test]
@@ -39,7 +118,7 @@ async fn an_unreachable_server_is_named_without_the_password() {
         .unwrap()
         .port();
     let url = format!("postgres://alice:hunter2@127.0.0.1:{port}/codex");
-    let err = PostgresStore::connect(&url).await.unwrap_err();
+    let err = PostgresStore::connect(&url, "r").await.unwrap_err();
     let StoreError::Unreachable { location, .. } = &err else {
         panic!("{err:?}");
     };
@@ -51,7 +130,7 @@ async fn an_unreachable_server_is_named_without_the_password() {
 
 #[tokio::test]
 async fn a_malformed_url_is_a_clear_error() {
-    let err = PostgresStore::connect("postgres://[::1:5432/x")
+    let err = PostgresStore::connect("postgres://[::1:5432/x", "r")
         .await
         .unwrap_err();
     assert!(
@@ -69,7 +148,7 @@ async fn a_malformed_url_is_a_clear_error() {
 #[tokio::test]
 async fn a_missing_database_is_unreachable_and_named() {
     let Some(pg) = server() else { return };
-    let err = PostgresStore::connect(&pg.url_of("no_such_db"))
+    let err = PostgresStore::connect(&pg.url_of("no_such_db"), "r")
         .await
         .unwrap_err();
     let StoreError::Unreachable { location, reason } = &err else {
@@ -85,16 +164,16 @@ async fn a_missing_database_is_unreachable_and_named() {
 #[tokio::test]
 async fn a_database_from_a_newer_codex_mcp_is_refused_untouched() {
     let Some(pg) = server() else { return };
-    drop(PostgresStore::connect(&pg.url()).await.unwrap());
+    drop(PostgresStore::connect(&pg.url(), "r").await.unwrap());
     pg.psql("codex_mcp", "UPDATE codex_mcp_schema SET version = 99")
         .unwrap();
-    let err = PostgresStore::connect(&pg.url()).await.unwrap_err();
+    let err = PostgresStore::connect(&pg.url(), "r").await.unwrap_err();
     assert_eq!(
         err,
         StoreError::DatabaseNewerSchema {
             location: format!("postgres://127.0.0.1:{}/codex_mcp", pg.port()),
             found: 99,
-            known: 1,
+            known: 2,
         }
     );
     assert_eq!(
@@ -107,10 +186,10 @@ async fn a_database_from_a_newer_codex_mcp_is_refused_untouched() {
 #[tokio::test]
 async fn text_postgres_cannot_hold_is_refused_and_nothing_is_half_written() {
     let Some(pg) = server() else { return };
-    let store = PostgresStore::connect(&pg.url()).await.unwrap();
+    let store = PostgresStore::connect(&pg.url(), "r").await.unwrap();
     store.ensure_agent(agent("a1", 0)).await.unwrap();
     // PostgreSQL TEXT cannot hold NUL; the start must fail whole (no counted call).
-    let mut bad = super::common::call("c1", "a1", None, 1);
+    let mut bad = call("c1", "a1", None, 1);
     bad.tool = "re\0view".into();
     let err = store.start_call(bad).await.unwrap_err();
     assert!(matches!(&err, StoreError::Database { .. }), "{err:?}");

@@ -1,8 +1,9 @@
 //! mcpd keeping its record in PostgreSQL (`CODEX_MCP_DATABASE_URL`): real Codex, a
 //! scripted model, the local runtime and a real PostgreSQL cluster. A call is recorded
-//! there (no SQLite file appears), a SIGKILL mid-call leaves it `interrupted` and the
-//! conversation continues after a restart, a second mcpd on the same database is refused,
-//! and a bad URL stops startup naming the setting, never the password.
+//! there (no SQLite file appears); a second replica shares the record; a replica
+//! SIGKILLed mid-call has that call marked `interrupted` by the other one, and its
+//! conversation continues after a restart; a second live mcpd claiming a replica's name
+//! is refused; a bad URL stops startup naming the setting, never the password.
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +21,7 @@ fn env_for(
     model: &ScriptedModel,
     data: &Path,
     url: &str,
+    replica: &str,
 ) -> Vec<(&'static str, String)> {
     let home_cfg = CodexHome::new(home, model);
     let config = home.join("server-config.toml");
@@ -35,6 +37,7 @@ fn env_for(
             home.join("no-login").display().to_string(),
         ),
         ("CODEX_MCP_DATABASE_URL", url.to_string()),
+        ("CODEX_MCP_REPLICA_NAME", replica.to_string()),
     ]
 }
 
@@ -62,7 +65,7 @@ fn statuses(session: &Value) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn mcpd_on_postgres_records_calls_survives_sigkill_and_refuses_a_second_server() {
+async fn replicas_on_postgres_share_the_record_and_recover_a_killed_ones_call() {
     let Some(codex) = codex_bin_or_skip() else {
         return;
     };
@@ -77,7 +80,7 @@ async fn mcpd_on_postgres_records_calls_survives_sigkill_and_refuses_a_second_se
     let model = ScriptedModel::start().await.unwrap();
     let home = temp_dir("e2e-pg-home").unwrap();
     let data = temp_dir("e2e-pg-data").unwrap();
-    let env = env_for(&codex, home.path(), &model, data.path(), &url);
+    let env = env_for(&codex, home.path(), &model, data.path(), &url, "replica-1");
     let mut mcpd = Mcpd::start(&env, home.path()).await.unwrap();
 
     model.push(chat_reply("Noted: HERON."));
@@ -102,19 +105,33 @@ async fn mcpd_on_postgres_records_calls_survives_sigkill_and_refuses_a_second_se
         "chat:succeeded"
     );
 
-    // A second mcpd on the same database (its own data dir) is refused at startup.
+    // A second live mcpd claiming replica-1's name (its own data dir) is refused.
     let other = temp_dir("e2e-pg-data2").unwrap();
-    let second_env = env_for(&codex, home.path(), &model, other.path(), &url);
-    let (code, out) = run_mcpd(&["serve"], &second_env, Duration::from_secs(30))
+    let same_name = env_for(&codex, home.path(), &model, other.path(), &url, "replica-1");
+    let (code, out) = run_mcpd(&["serve"], &same_name, Duration::from_secs(30))
         .await
         .unwrap();
     assert_ne!(code, Some(0), "{out}");
     let expected = format!(
-        "the PostgreSQL database postgres://127.0.0.1:{}/codex_mcp is in use by another mcpd",
+        "the PostgreSQL database postgres://127.0.0.1:{}/codex_mcp is in use by another mcpd \
+         with the replica name \"replica-1\"",
         pg.port()
     );
     assert!(out.contains(&expected), "{out}");
     assert!(!out.contains(PASSWORD), "{out}");
+
+    // Under its own name a second replica starts and shares the record.
+    let replica_2 = env_for(&codex, home.path(), &model, other.path(), &url, "replica-2");
+    let r2 = Mcpd::start(&replica_2, home.path()).await.unwrap();
+    let seen = r2
+        .call_tool("list_sessions", json!({"agent_id": "pia"}))
+        .await
+        .unwrap();
+    let sessions = structured(&seen)["sessions"].as_array().unwrap().clone();
+    assert_eq!(
+        statuses(&sessions[0]),
+        vec![("chat".to_string(), "succeeded".to_string())]
+    );
 
     // mcpd dies during a turn the model never answers.
     model.push(Reply::hang());
@@ -134,20 +151,37 @@ async fn mcpd_on_postgres_records_calls_survives_sigkill_and_refuses_a_second_se
     mcpd.kill().await.unwrap();
     assert!(stuck.await.unwrap().is_err());
 
-    let mcpd = Mcpd::start(&env, home.path()).await.unwrap();
-    let listed = mcpd
-        .call_tool("list_sessions", json!({"agent_id": "pia"}))
-        .await
-        .unwrap();
-    let sessions = structured(&listed)["sessions"].as_array().unwrap().clone();
-    assert_eq!(sessions.len(), 1, "{listed}");
-    assert_eq!(
-        statuses(&sessions[0]),
-        vec![
-            ("chat".to_string(), "interrupted".to_string()),
-            ("chat".to_string(), "succeeded".to_string()),
-        ]
+    // replica-2 notices replica-1 is gone and marks its call interrupted (it sweeps
+    // every 5 s), without replica-1 coming back.
+    let expected = vec![
+        ("chat".to_string(), "interrupted".to_string()),
+        ("chat".to_string(), "succeeded".to_string()),
+    ];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = r2
+            .call_tool("list_sessions", json!({"agent_id": "pia"}))
+            .await
+            .unwrap();
+        let sessions = structured(&listed)["sessions"].as_array().unwrap().clone();
+        if statuses(&sessions[0]) == expected {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "replica-2 never marked the call interrupted: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        r2.log()
+            .contains("marked calls of a replica that is gone as interrupted"),
+        "{}",
+        r2.log()
     );
+
+    // replica-1 restarts (its agent's folder is in its data dir) and finds nothing left.
+    let mcpd = Mcpd::start(&env, home.path()).await.unwrap();
 
     // The conversation resumes on the Codex thread kept in PostgreSQL.
     model.push(chat_reply("The word was HERON."));
@@ -169,7 +203,7 @@ async fn mcpd_on_postgres_records_calls_survives_sigkill_and_refuses_a_second_se
         last.user_texts()
     );
     assert_eq!(last.thread_id(), requests[0].thread_id());
-    for log in [first_log, mcpd.log()] {
+    for log in [first_log, mcpd.log(), r2.log()] {
         assert!(!log.contains(PASSWORD), "the password reached the log");
         assert!(log.contains("session store open"), "{log}");
     }

@@ -114,7 +114,7 @@ impl TestStore {
     ) {
         match (backend, pg) {
             (Backend::Postgres, Some(pg)) => {
-                let store = codex_mcp_store::PostgresStore::connect(&pg.url())
+                let store = codex_mcp_store::PostgresStore::connect(&pg.url(), "test-replica")
                     .await
                     .unwrap();
                 let recovered = store.recovered_at_open();
