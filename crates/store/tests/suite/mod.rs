@@ -7,3 +7,4 @@ mod outputs;
 mod restart;
 mod retention;
 mod round_trip;
+mod tasks;
