@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::error::StoreError;
 use crate::model::Timestamp;
 use crate::sqlite::convert::{ms, name, opt_count, opt_int, ts};
-use crate::sqlite::failure::{Constraint, Failure, constraint};
+use crate::sqlite::failure::{Failure, insert_refused};
 use crate::task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress};
 use crate::task_store::MAX_TASK_PAGE;
 
@@ -88,19 +88,8 @@ pub(crate) fn create(conn: &Connection, task: &NewTask) -> Result<Task, Failure>
             opt_int(task.ttl_ms, "task ttl_ms")?,
             opt_int(task.poll_interval_ms, "task poll_interval_ms")?,
         ]);
-    if let Err(e) = inserted {
-        return Err(match constraint(&e) {
-            Some(Constraint::Unique) => StoreError::AlreadyExists {
-                kind: "task",
-                id: task.id.clone(),
-            }
-            .into(),
-            Some(Constraint::ForeignKey) => {
-                StoreError::not_found("agent", task.agent_id.clone().unwrap_or_default()).into()
-            }
-            None => e.into(),
-        });
-    }
+    inserted
+        .map_err(|e| insert_refused(e, "task", &task.id, ("agent", task.agent_id.as_deref())))?;
     by_id(conn, &task.id)?.ok_or_else(|| StoreError::not_found("task", &task.id).into())
 }
 
@@ -160,16 +149,17 @@ pub(crate) fn list(
     })
 }
 
-/// The error for a change to a task that is not running (or does not exist).
-fn not_running(conn: &Connection, id: &str) -> Failure {
-    match by_id(conn, id) {
-        Ok(Some(task)) => StoreError::TaskEnded {
+/// The task after a change that touched `changed` rows: when none, the task has ended
+/// (`TaskEnded`) or does not exist (`NotFound`).
+fn changed_task(conn: &Connection, id: &str, changed: usize) -> Result<Task, Failure> {
+    match by_id(conn, id)? {
+        Some(task) if changed > 0 => Ok(task),
+        Some(task) => Err(StoreError::TaskEnded {
             id: id.to_owned(),
             status: task.status,
         }
-        .into(),
-        Ok(None) => StoreError::not_found("task", id).into(),
-        Err(e) => e,
+        .into()),
+        None => Err(StoreError::not_found("task", id).into()),
     }
 }
 
@@ -198,10 +188,7 @@ pub(crate) fn update(
             progress.status_message,
             ms(progress.at)
         ])?;
-    if changed == 0 {
-        return Err(not_running(conn, id));
-    }
-    by_id(conn, id)?.ok_or_else(|| StoreError::not_found("task", id).into())
+    changed_task(conn, id, changed)
 }
 
 /// Ends a running task; only the first end counts.
@@ -227,10 +214,7 @@ pub(crate) fn finish(conn: &Connection, id: &str, finish: &TaskFinish) -> Result
             finish.error,
             ms(finish.at),
         ])?;
-    if changed == 0 {
-        return Err(not_running(conn, id));
-    }
-    by_id(conn, id)?.ok_or_else(|| StoreError::not_found("task", id).into())
+    changed_task(conn, id, changed)
 }
 
 /// Deletes ended tasks past their TTL.

@@ -100,26 +100,16 @@ async fn a_task_is_created_moved_along_and_ended_once() {
     );
 
     // A cancel racing the finish loses, and changes nothing; so does late progress.
-    assert_eq!(
-        store
-            .finish_task("t1", done(TaskStatus::Cancelled, 5))
-            .await
-            .unwrap_err(),
-        StoreError::TaskEnded {
-            id: "t1".into(),
-            status: TaskStatus::Completed
-        }
-    );
-    assert_eq!(
-        store
-            .update_task("t1", progress("late", 6))
-            .await
-            .unwrap_err(),
-        StoreError::TaskEnded {
-            id: "t1".into(),
-            status: TaskStatus::Completed
-        }
-    );
+    let ended_error = StoreError::TaskEnded {
+        id: "t1".into(),
+        status: TaskStatus::Completed,
+    };
+    let cancel = store
+        .finish_task("t1", done(TaskStatus::Cancelled, 5))
+        .await;
+    assert_eq!(cancel.unwrap_err(), ended_error);
+    let late = store.update_task("t1", progress("late", 6)).await;
+    assert_eq!(late.unwrap_err(), ended_error);
     assert_eq!(
         store.get_task("token:alice", "t1").await.unwrap(),
         Some(ended)
