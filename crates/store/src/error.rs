@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use crate::model::CallStatus;
+use crate::task::TaskStatus;
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,6 +139,15 @@ pub enum StoreError {
         id: String,
         /// Its recorded status.
         status: CallStatus,
+    },
+
+    /// A task was moved along or ended after it had already ended.
+    #[error("task {id:?} has already ended (it is {status}), so it cannot change")]
+    TaskEnded {
+        /// The task id.
+        id: String,
+        /// Its recorded final status.
+        status: TaskStatus,
     },
 
     /// A stored record that cannot be decoded (written by a newer build, or edited by

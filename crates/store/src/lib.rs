@@ -12,6 +12,8 @@
 //! - [`SqliteStore`] implements it on one embedded SQLite file, `codex-mcp.db`, in the
 //!   data dir (WAL, versioned migrations, one writer thread with group commit, a small
 //!   pool of read-only connections).
+//! - [`TaskStore`] (required by [`SessionStore`]) keeps durable MCP tasks and
+//!   background jobs; [`task`] holds their records.
 //! - [`model`] holds the plain serde records; [`StoreError`] the typed errors, whose
 //!   messages name the file and the fix.
 //!
@@ -38,6 +40,8 @@ pub mod model;
 pub mod postgres;
 mod session_store;
 pub mod sqlite;
+pub mod task;
+mod task_store;
 mod values;
 
 pub use digest::{arguments_digest, arguments_digest_of_object};
@@ -50,6 +54,8 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use session_store::SessionStore;
 pub use sqlite::SqliteStore;
+pub use task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress, TaskStatus};
+pub use task_store::{MAX_TASK_PAGE, TaskStore};
 
 /// The current time at the precision the store keeps (milliseconds), so a value
 /// written and read back compares equal.

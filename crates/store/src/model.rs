@@ -58,6 +58,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 /// A string that names no value of the enum it was parsed as.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -345,6 +346,8 @@ pub struct Recovered {
     pub calls: u64,
     /// Sessions that were open and are now closed.
     pub sessions: u64,
+    /// Tasks that were `working` or `input_required` and are now `failed`.
+    pub tasks: u64,
 }
 
 /// What retention pruning removed.

@@ -13,14 +13,16 @@ use crate::model::{
     Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
     NewSession, Pruned, Recovered, Session, Thread, Timestamp,
 };
+use crate::task_store::TaskStore;
 
-/// Durable record of agents, MCP sessions, tool calls and Codex threads.
+/// Durable record of agents, MCP sessions, tool calls and Codex threads (and, through
+/// its supertrait [`TaskStore`], tasks).
 ///
 /// Object safe: the engine holds an `Arc<dyn SessionStore>`. Every write is durable
 /// against a crash of the process once its future resolves. Callers pass the
 /// timestamps, so a test clock works and backends agree on the time of an event.
 #[async_trait::async_trait]
-pub trait SessionStore: Send + Sync {
+pub trait SessionStore: TaskStore + Send + Sync {
     /// Records an agent the first time it is seen and returns the stored agent; an
     /// agent that already exists is returned unchanged (use [`Self::update_agent`]).
     async fn ensure_agent(&self, agent: NewAgent) -> Result<Agent, StoreError>;
@@ -100,9 +102,10 @@ pub trait SessionStore: Send + Sync {
         conversation_key: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Marks every `running` call `interrupted` and closes every open session, as of
-    /// `at`. Only correct at startup, before this process records anything: it assumes
-    /// no call is really running. [`crate::SqliteStore::open`] already does it.
+    /// Marks every `running` call `interrupted`, every running task `failed` (the
+    /// server restarted) and closes every open session, as of `at`. Only correct at
+    /// startup, before this process records anything: it assumes no call is really
+    /// running. [`crate::SqliteStore::open`] already does it.
     async fn recover_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError>;
 
     /// Marks `interrupted` the running calls, and closes the open sessions, of other

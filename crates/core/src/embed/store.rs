@@ -39,6 +39,7 @@ pub async fn open(data_dir: &Path) -> Result<Arc<dyn SessionStore>, EmbedError> 
         path = %store.path().display(),
         interrupted_calls = recovered.calls,
         closed_sessions = recovered.sessions,
+        failed_tasks = recovered.tasks,
         "session store open"
     );
     Ok(Arc::new(store))

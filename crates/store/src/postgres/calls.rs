@@ -12,6 +12,10 @@ use crate::values::{int, ms, opt_int};
 /// The error recorded on calls found running at startup (the same text as SQLite's).
 const INTERRUPTED_ERROR: &str = "mcpd stopped while this call was running";
 
+/// The error recorded on tasks found running at startup (the same text as SQLite's).
+const TASK_INTERRUPTED_ERROR: &str =
+    "the server restarted while this task was running; run it again";
+
 const SELECT: &str = "SELECT id, agent_id, session_id, tool, arguments_digest, started_at, \
      finished_at, status, error, duration_ms, tokens_in, tokens_out, thread_id FROM calls";
 
@@ -227,7 +231,8 @@ pub(crate) async fn instances_with_work(
     let rows = cached::query(
         c,
         "SELECT instance FROM calls WHERE status = 'running' \
-         UNION SELECT instance FROM sessions WHERE closed_at IS NULL",
+         UNION SELECT instance FROM sessions WHERE closed_at IS NULL \
+         UNION SELECT instance FROM tasks WHERE status IN ('working', 'input_required')",
         &[],
     )
     .await
@@ -235,8 +240,8 @@ pub(crate) async fn instances_with_work(
     rows.iter().map(|r| at.get(r, "instance")).collect()
 }
 
-/// Marks replica `instance`'s running calls interrupted and closes its open sessions, as
-/// of `when` (run in a transaction).
+/// Marks replica `instance`'s running calls interrupted and its running tasks failed, and
+/// closes its open sessions, as of `when` (run in a transaction).
 pub(crate) async fn recover(
     c: &impl GenericClient,
     at: &Location,
@@ -259,7 +264,20 @@ pub(crate) async fn recover(
     )
     .await
     .map_err(|e| at.db(&e))?;
-    Ok(Recovered { calls, sessions })
+    let tasks = cached::execute(
+        c,
+        "UPDATE tasks SET status = 'failed', updated_at = greatest(created_at, $1), \
+         status_message = $2, error = $2 \
+         WHERE status IN ('working', 'input_required') AND instance IS NOT DISTINCT FROM $3",
+        &[&ms(when), &TASK_INTERRUPTED_ERROR, &instance],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
+    Ok(Recovered {
+        calls,
+        sessions,
+        tasks,
+    })
 }
 
 /// Deletes up to `limit` calls that finished before `cutoff`; returns how many.

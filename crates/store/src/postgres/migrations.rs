@@ -93,8 +93,36 @@ CREATE INDEX calls_running_by_instance ON calls(instance) WHERE status = 'runnin
 CREATE INDEX sessions_open_by_instance ON sessions(instance) WHERE closed_at IS NULL;
 ";
 
+/// Schema 3: durable tasks (MCP tasks and background jobs; SQLite schema 3), with the
+/// replica running each.
+const V3: &str = r"
+CREATE TABLE tasks (
+    seq              BIGSERIAL PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
+    owner            TEXT NOT NULL CHECK (owner <> ''),
+    agent_id         TEXT REFERENCES agents(id) ON DELETE CASCADE,
+    tool             TEXT NOT NULL,
+    call_id          TEXT,
+    status           TEXT NOT NULL CHECK (status IN
+                         ('working', 'input_required', 'completed', 'failed', 'cancelled')),
+    status_message   TEXT,
+    created_at       BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    ttl_ms           BIGINT CHECK (ttl_ms >= 0),
+    poll_interval_ms BIGINT CHECK (poll_interval_ms >= 0),
+    result           TEXT,
+    error            TEXT,
+    instance         TEXT
+);
+CREATE INDEX tasks_by_owner ON tasks(owner, seq);
+CREATE INDEX tasks_by_agent ON tasks(agent_id) WHERE agent_id IS NOT NULL;
+CREATE INDEX tasks_running_by_instance ON tasks(instance)
+    WHERE status IN ('working', 'input_required');
+CREATE INDEX tasks_by_expiry ON tasks((created_at + ttl_ms)) WHERE ttl_ms IS NOT NULL;
+";
+
 /// Every migration, oldest first. The schema version is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Applies the migrations the database has not seen yet; returns the versions before
 /// and after.

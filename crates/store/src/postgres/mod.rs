@@ -15,6 +15,7 @@ mod calls;
 mod failure;
 mod migrations;
 mod replica;
+mod tasks;
 
 use std::fmt;
 
@@ -28,6 +29,8 @@ use crate::model::{
     NewSession, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
+use crate::task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress};
+use crate::task_store::TaskStore;
 use failure::{Location, reason};
 use replica::Replica;
 
@@ -171,6 +174,38 @@ macro_rules! in_transaction {
         $tx.commit().await.map_err(|e| $self.at.db(&e))?;
         Ok(value)
     }};
+}
+
+#[async_trait::async_trait]
+impl TaskStore for PostgresStore {
+    async fn create_task(&self, task: NewTask) -> Result<Task, StoreError> {
+        tasks::create(&self.client().await?, &self.at, &self.replica.name, &task).await
+    }
+
+    async fn get_task(&self, owner: &str, id: &str) -> Result<Option<Task>, StoreError> {
+        tasks::get(&self.client().await?, &self.at, owner, id).await
+    }
+
+    async fn list_tasks(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<TaskPage, StoreError> {
+        tasks::list(&self.client().await?, &self.at, owner, cursor, limit).await
+    }
+
+    async fn update_task(&self, id: &str, progress: TaskProgress) -> Result<Task, StoreError> {
+        tasks::update(&self.client().await?, &self.at, id, &progress).await
+    }
+
+    async fn finish_task(&self, id: &str, finish: TaskFinish) -> Result<Task, StoreError> {
+        tasks::finish(&self.client().await?, &self.at, id, &finish).await
+    }
+
+    async fn expire_tasks(&self, now: Timestamp) -> Result<u64, StoreError> {
+        tasks::expire(&self.client().await?, &self.at, now).await
+    }
 }
 
 #[async_trait::async_trait]

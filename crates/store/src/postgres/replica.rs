@@ -81,6 +81,7 @@ impl Replica {
             let recovered = recovered?;
             total.calls += recovered.calls;
             total.sessions += recovered.sessions;
+            total.tasks += recovered.tasks;
         }
         Ok(total)
     }

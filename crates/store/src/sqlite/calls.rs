@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::error::StoreError;
 use crate::model::{Call, CallFinish, CallOutput, CallStart, CallStatus};
 use crate::sqlite::convert::{int, ms, name, opt_count, opt_int, opt_ts, ts};
-use crate::sqlite::failure::{Constraint, Failure, constraint};
+use crate::sqlite::failure::{Failure, insert_refused};
 
 const SELECT: &str = "SELECT id, agent_id, session_id, tool, arguments_digest, started_at, \
      finished_at, status, error, duration_ms, tokens_in, tokens_out, thread_id FROM calls";
@@ -53,20 +53,9 @@ pub(crate) fn start(conn: &Connection, call: &CallStart) -> Result<(), Failure> 
             call.thread_id,
             ms(call.started_at),
         ]);
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(e) => Err(match constraint(&e) {
-            Some(Constraint::Unique) => StoreError::AlreadyExists {
-                kind: "call",
-                id: call.id.clone(),
-            }
-            .into(),
-            Some(Constraint::ForeignKey) => {
-                StoreError::not_found("session", call.session_id.clone().unwrap_or_default()).into()
-            }
-            None => e.into(),
-        }),
-    }
+    inserted
+        .map(|_| ())
+        .map_err(|e| insert_refused(e, "call", &call.id, ("session", call.session_id.as_deref())))
 }
 
 /// Records how a running call ended and adds its tokens to its agent.

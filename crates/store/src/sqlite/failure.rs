@@ -98,6 +98,28 @@ pub(crate) enum Constraint {
     ForeignKey,
 }
 
+/// What a failed INSERT of record `kind` with `id` means: the id exists
+/// (`AlreadyExists`), the record it refers to (`parent`: its kind and id) is missing
+/// (`NotFound`), or a database error.
+pub(crate) fn insert_refused(
+    err: rusqlite::Error,
+    kind: &'static str,
+    id: &str,
+    parent: (&'static str, Option<&str>),
+) -> Failure {
+    match constraint(&err) {
+        Some(Constraint::Unique) => StoreError::AlreadyExists {
+            kind,
+            id: id.to_owned(),
+        }
+        .into(),
+        Some(Constraint::ForeignKey) => {
+            StoreError::not_found(parent.0, parent.1.unwrap_or_default()).into()
+        }
+        None => err.into(),
+    }
+}
+
 /// The broken constraint of `err`, if it is a constraint violation.
 pub(crate) fn constraint(err: &rusqlite::Error) -> Option<Constraint> {
     match err {

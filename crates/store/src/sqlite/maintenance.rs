@@ -9,10 +9,15 @@ use crate::sqlite::failure::Failure;
 /// The error recorded on calls found running at startup.
 pub(crate) const INTERRUPTED_ERROR: &str = "mcpd stopped while this call was running";
 
+/// The error recorded on tasks found running at startup.
+pub(crate) const TASK_INTERRUPTED_ERROR: &str =
+    "the server restarted while this task was running; run it again";
+
 /// Rows deleted per pruning transaction, so pruning never holds the writer for long.
 pub(crate) const PRUNE_CHUNK: u32 = 2000;
 
-/// Marks running calls interrupted and closes open sessions, as of `at`.
+/// Marks running calls interrupted, running tasks failed and closes open sessions, as
+/// of `at`.
 pub(crate) fn recover(conn: &Connection, at: Timestamp) -> Result<Recovered, Failure> {
     let calls = conn
         .prepare_cached(
@@ -25,9 +30,16 @@ pub(crate) fn recover(conn: &Connection, at: Timestamp) -> Result<Recovered, Fai
             "UPDATE sessions SET closed_at = max(opened_at, ?1) WHERE closed_at IS NULL",
         )?
         .execute([ms(at)])?;
+    let tasks = conn
+        .prepare_cached(
+            "UPDATE tasks SET status = 'failed', updated_at = max(created_at, ?1), \
+             status_message = ?2, error = ?2 WHERE status IN ('working', 'input_required')",
+        )?
+        .execute(params![ms(at), TASK_INTERRUPTED_ERROR])?;
     Ok(Recovered {
         calls: u64::try_from(calls).unwrap_or(u64::MAX),
         sessions: u64::try_from(sessions).unwrap_or(u64::MAX),
+        tasks: u64::try_from(tasks).unwrap_or(u64::MAX),
     })
 }
 

@@ -85,8 +85,35 @@ CREATE TABLE call_outputs (
 ) STRICT;
 ";
 
+/// Schema 3: durable tasks (MCP tasks and background jobs). `seq` orders the owner's
+/// listing and is its cursor; `call_id` has no foreign key because a task may outlive
+/// its call record (retention) and may be created before the call is recorded.
+const V3: &str = r"
+CREATE TABLE tasks (
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
+    owner            TEXT NOT NULL CHECK (owner <> ''),
+    agent_id         TEXT REFERENCES agents(id) ON DELETE CASCADE,
+    tool             TEXT NOT NULL,
+    call_id          TEXT,
+    status           TEXT NOT NULL CHECK (status IN
+                         ('working', 'input_required', 'completed', 'failed', 'cancelled')),
+    status_message   TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    ttl_ms           INTEGER CHECK (ttl_ms >= 0),
+    poll_interval_ms INTEGER CHECK (poll_interval_ms >= 0),
+    result           TEXT,
+    error            TEXT
+) STRICT;
+CREATE INDEX tasks_by_owner ON tasks(owner, seq);
+CREATE INDEX tasks_by_agent ON tasks(agent_id) WHERE agent_id IS NOT NULL;
+CREATE INDEX tasks_running ON tasks(status) WHERE status IN ('working', 'input_required');
+CREATE INDEX tasks_by_expiry ON tasks(created_at + ttl_ms) WHERE ttl_ms IS NOT NULL;
+";
+
 /// Every migration, oldest first. The schema version is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The newest schema this build knows.
 pub(crate) fn known_version() -> i64 {
@@ -162,12 +189,19 @@ mod tests {
     fn fresh_database_gets_every_migration_once() {
         let mut conn = Connection::open_in_memory().unwrap();
         let path = PathBuf::from("mem");
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (0, 2));
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (2, 2));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (0, 3));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (3, 3));
         assert_eq!(user_version(&conn).unwrap(), known_version());
         assert_eq!(
             tables(&conn),
-            vec!["agents", "call_outputs", "calls", "sessions", "threads"]
+            vec![
+                "agents",
+                "call_outputs",
+                "calls",
+                "sessions",
+                "tasks",
+                "threads"
+            ]
         );
     }
 
@@ -183,13 +217,39 @@ mod tests {
              VALUES ('c', 'a', 'chat', 'd', 1, 'running');",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (1, 2));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (1, 3));
         let calls: i64 = conn
             .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
             .unwrap();
         assert_eq!(calls, 1);
         conn.execute(
             "INSERT INTO call_outputs (call_id, result) VALUES ('c', '{}')",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_schema_2_file_gains_tasks_and_keeps_its_outputs() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let path = PathBuf::from("mem");
+        migrate(&mut conn, &path, &[V1, V2]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO agents (id, created_at, last_active_at, runtime, status) \
+             VALUES ('a', 1, 1, 'local', 'ready'); \
+             INSERT INTO calls (id, agent_id, tool, arguments_digest, started_at, status) \
+             VALUES ('c', 'a', 'chat', 'd', 1, 'succeeded'); \
+             INSERT INTO call_outputs (call_id, result) VALUES ('c', '{}');",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (2, 3));
+        let outputs: i64 = conn
+            .query_row("SELECT count(*) FROM call_outputs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(outputs, 1);
+        conn.execute(
+            "INSERT INTO tasks (id, owner, agent_id, tool, status, created_at, updated_at) \
+             VALUES ('t', 'o', 'a', 'chat', 'working', 1, 1)",
             [],
         )
         .unwrap();
@@ -233,7 +293,7 @@ mod tests {
             StoreError::NewerSchema {
                 path,
                 found: 9,
-                known: 2
+                known: 3
             }
         );
     }

@@ -14,6 +14,7 @@ mod migrations;
 mod open;
 mod readers;
 mod sessions;
+mod tasks;
 mod threads;
 mod writer;
 
@@ -29,6 +30,8 @@ use crate::model::{
     NewSession, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
+use crate::task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress};
+use crate::task_store::TaskStore;
 use readers::Readers;
 use writer::Writer;
 
@@ -70,12 +73,13 @@ impl SqliteStore {
         let opened = open::open(data_dir)?;
         let recovered = maintenance::recover(&opened.conn, Utc::now())
             .map_err(|f| f.into_store(&opened.path))?;
-        if recovered.calls > 0 || recovered.sessions > 0 {
+        if recovered.calls > 0 || recovered.sessions > 0 || recovered.tasks > 0 {
             tracing::warn!(
                 path = %opened.path.display(),
                 calls = recovered.calls,
                 sessions = recovered.sessions,
-                "marked calls left running by a previous mcpd as interrupted"
+                tasks = recovered.tasks,
+                "marked calls left running by a previous mcpd as interrupted and its tasks failed"
             );
         }
         let readers = Arc::new(Readers::new(opened.path.clone()));
@@ -278,6 +282,52 @@ impl SessionStore for SqliteStore {
             .run(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .map(|_| ())
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskStore for SqliteStore {
+    async fn create_task(&self, task: NewTask) -> Result<Task, StoreError> {
+        self.writer
+            .run(move |conn| tasks::create(conn, &task))
+            .await
+    }
+
+    async fn get_task(&self, owner: &str, id: &str) -> Result<Option<Task>, StoreError> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.readers
+            .run(move |conn| tasks::get(conn, &owner, &id))
+            .await
+    }
+
+    async fn list_tasks(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<TaskPage, StoreError> {
+        let (owner, cursor) = (owner.to_owned(), cursor.map(str::to_owned));
+        self.readers
+            .run(move |conn| tasks::list(conn, &owner, cursor.as_deref(), limit))
+            .await
+    }
+
+    async fn update_task(&self, id: &str, progress: TaskProgress) -> Result<Task, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .run(move |conn| tasks::update(conn, &id, &progress))
+            .await
+    }
+
+    async fn finish_task(&self, id: &str, finish: TaskFinish) -> Result<Task, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .run(move |conn| tasks::finish(conn, &id, &finish))
+            .await
+    }
+
+    async fn expire_tasks(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.writer.run(move |conn| tasks::expire(conn, now)).await
     }
 }
 

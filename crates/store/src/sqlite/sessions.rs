@@ -5,7 +5,7 @@ use rusqlite::{Connection, Row, params};
 use crate::error::StoreError;
 use crate::model::{NewSession, Session, Timestamp};
 use crate::sqlite::convert::{ms, name, opt_ts, ts};
-use crate::sqlite::failure::{Constraint, Failure, constraint};
+use crate::sqlite::failure::{Failure, insert_refused};
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
@@ -36,20 +36,14 @@ pub(crate) fn open(conn: &Connection, session: &NewSession) -> Result<(), Failur
             session.protocol_version,
             ms(session.opened_at),
         ]);
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(e) => Err(match constraint(&e) {
-            Some(Constraint::Unique) => StoreError::AlreadyExists {
-                kind: "session",
-                id: session.id.clone(),
-            }
-            .into(),
-            Some(Constraint::ForeignKey) => {
-                StoreError::not_found("agent", session.agent_id.clone().unwrap_or_default()).into()
-            }
-            None => e.into(),
-        }),
-    }
+    inserted.map(|_| ()).map_err(|e| {
+        insert_refused(
+            e,
+            "session",
+            &session.id,
+            ("agent", session.agent_id.as_deref()),
+        )
+    })
 }
 
 /// Sets `closed_at` unless already set.

@@ -8,3 +8,4 @@ mod postgres_only;
 mod restart;
 mod retention;
 mod round_trip;
+mod tasks;

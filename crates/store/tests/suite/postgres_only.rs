@@ -1,11 +1,13 @@
 //! What only the PostgreSQL backend has: a connection string, a server that can be
 //! unreachable, one mcpd per database, and a schema version kept in the database.
 
-use codex_mcp_store::{CallStatus, PostgresStore, Recovered, SessionStore, StoreError};
+use codex_mcp_store::{
+    CallStatus, PostgresStore, Recovered, SessionStore, StoreError, TaskStatus, TaskStore,
+};
 use codex_mcp_testkit::PgServer;
 use pretty_assertions::assert_eq;
 
-use super::common::{agent, at, call, finish, session};
+use super::common::{agent, at, call, finish, new_task, session};
 
 fn server() -> Option<PgServer> {
     PgServer::start_or_skip()
@@ -62,6 +64,9 @@ async fn replicas_share_the_record_and_a_gone_one_leaves_its_calls_interrupted()
     a.start_call(call("from-a", "x", Some("sa"), 1))
         .await
         .unwrap();
+    a.create_task(new_task("task-a", "o", Some("x"), 1))
+        .await
+        .unwrap();
     // b sees a's records, and its own start leaves a's call alone.
     b.ensure_agent(agent("y", 0)).await.unwrap();
     b.start_call(call("from-b", "y", None, 2)).await.unwrap();
@@ -89,7 +94,8 @@ async fn replicas_share_the_record_and_a_gone_one_leaves_its_calls_interrupted()
         swept,
         Recovered {
             calls: 1,
-            sessions: 1
+            sessions: 1,
+            tasks: 1
         }
     );
     let statuses = (
@@ -97,6 +103,11 @@ async fn replicas_share_the_record_and_a_gone_one_leaves_its_calls_interrupted()
         b.get_call("from-b").await.unwrap().unwrap().status,
     );
     assert_eq!(statuses, (CallStatus::Interrupted, CallStatus::Running));
+    // The task a was running is failed, and another replica answers for it.
+    assert_eq!(
+        b.get_task("o", "task-a").await.unwrap().unwrap().status,
+        TaskStatus::Failed
+    );
     assert!(b.list_sessions(Some("x"), true).await.unwrap().is_empty());
     // The agent goes on through b.
     b.start_call(call("again", "x", None, 5)).await.unwrap();
@@ -173,7 +184,7 @@ async fn a_database_from_a_newer_codex_mcp_is_refused_untouched() {
         StoreError::DatabaseNewerSchema {
             location: format!("postgres://127.0.0.1:{}/codex_mcp", pg.port()),
             found: 99,
-            known: 2,
+            known: 3,
         }
     );
     assert_eq!(

@@ -50,7 +50,8 @@ async fn reopening_keeps_everything_and_interrupts_running_calls(store: TestStor
         store.recovered,
         Recovered {
             calls: 2,
-            sessions: 1
+            sessions: 1,
+            tasks: 0
         }
     );
     assert_eq!(store.get_thread("a1", "conv").await.unwrap(), thread_before);

@@ -184,3 +184,16 @@ macro_rules! on_both_backends {
     };
 }
 pub(crate) use on_both_backends;
+pub fn new_task(id: &str, owner: &str, agent: Option<&str>, secs: i64) -> codex_mcp_store::NewTask {
+    codex_mcp_store::NewTask {
+        id: id.into(),
+        owner: owner.into(),
+        agent_id: agent.map(str::to_owned),
+        tool: "review".into(),
+        call_id: Some(format!("call-{id}")),
+        created_at: at(secs),
+        ttl_ms: Some(60_000),
+        poll_interval_ms: Some(1_000),
+        status_message: None,
+    }
+}
