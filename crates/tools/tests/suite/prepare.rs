@@ -523,7 +523,8 @@ mod outside_the_catalogue {
             (json!({"offset": -1}), "offset"),
             (json!({"limit": "ten"}), "limit"),
         ] {
-            let err = prepare("list_sessions", &arguments(bad.clone())).unwrap_err();
+            let err = codex_mcp_tools::prepare_server("list_sessions", &arguments(bad.clone()))
+                .unwrap_err();
             assert!(err.to_string().contains(field), "{bad}: {err}");
         }
     }
