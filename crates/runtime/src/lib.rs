@@ -31,7 +31,7 @@ pub use error::RuntimeError;
 pub use handle::{ExecHandle, ExecOutput, OutputTooLarge};
 pub use limits::{parse_cpu_limit, parse_memory_limit, parse_size, parse_workspace_roots};
 pub use types::{
-    AgentEnv, AgentRuntime, AgentSpec, AgentState, AgentStatus, ExecEvent, ExecSpec, RuntimeChoice,
-    RuntimeKind,
+    AgentEnv, AgentRuntime, AgentSpec, AgentState, AgentStatus, ExecEvent, ExecSpec, FileToWrite,
+    RuntimeChoice, RuntimeKind,
 };
 pub use workspace::resolve_workspace;

@@ -264,6 +264,20 @@ pub trait AgentRuntime: Send + Sync + 'static {
         mode: u32,
     ) -> Result<(), RuntimeError>;
 
+    /// Writes several files as [`write_file`](Self::write_file) would, in as few runtime
+    /// round trips as the runtime can: the turn service rewrites `auth.json` and
+    /// `config.toml` before every turn, and on Docker each upload is an API call.
+    async fn write_files(
+        &self,
+        agent: &AgentId,
+        files: &[FileToWrite<'_>],
+    ) -> Result<(), RuntimeError> {
+        for f in files {
+            self.write_file(agent, f.path, f.bytes, f.mode).await?;
+        }
+        Ok(())
+    }
+
     /// The agent's state and resource use, `None` when the runtime knows nothing of it.
     async fn status(&self, agent: &AgentId) -> Result<Option<AgentStatus>, RuntimeError>;
 
@@ -283,4 +297,16 @@ pub trait AgentRuntime: Send + Sync + 'static {
 
     /// Removes the agent's environment; its data (volumes, folders) only when `purge_data`.
     async fn remove(&self, agent: &AgentId, purge_data: bool) -> Result<(), RuntimeError>;
+}
+
+/// One file for [`AgentRuntime::write_files`]: a path inside the environment (as for
+/// `write_file`), its bytes and its mode.
+#[derive(Debug, Clone, Copy)]
+pub struct FileToWrite<'a> {
+    /// Path inside the environment, under its workspace, Codex home or scratch root.
+    pub path: &'a str,
+    /// The file's contents.
+    pub bytes: &'a [u8],
+    /// Its permission bits.
+    pub mode: u32,
 }

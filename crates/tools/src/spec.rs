@@ -217,6 +217,10 @@ pub enum ServerRequest {
     ListSessions {
         /// Only this agent's sessions.
         agent_id: Option<AgentId>,
+        /// Sessions skipped first.
+        offset: u32,
+        /// At most this many in the answer.
+        limit: u32,
     },
     /// `get_my_session_info`: the calling agent's session; answer with
     /// [`crate::tools::sessions::SessionInfo`].

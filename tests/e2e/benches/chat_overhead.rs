@@ -1,15 +1,103 @@
 //! Benchmark (not a test): the median time of a `chat` call through `mcpd` against the
 //! same `codex exec` run directly, both answered by the same scripted model, and their
-//! ratio (target: at most 1.05).
+//! ratio (target: at most 1.02). The direct side runs Codex exactly as mcpd does (see
+//! [`Direct`]), so the ratio is what mcpd adds to a turn.
 //!
 //! `cargo bench -p codex-mcp-e2e --bench chat_overhead` (builds mcpd first with
 //! `cargo build --release -p mcpd`, or set MCPD_BIN). `CHAT_BENCH_ITERATIONS` (default 15).
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use codex_mcp_core::codex::{CodexCommand, Sandbox};
 use codex_mcp_e2e::Mcpd;
+use codex_mcp_runtime::local::PASSTHROUGH_ENV;
 use codex_mcp_testkit::{CodexFixture, Reply, run_codex};
 use serde_json::json;
+
+/// The direct side, run exactly as mcpd's local runtime runs Codex: the argv of mcpd's
+/// own [`CodexCommand`] (`--json`, `--skip-git-repo-check`, `--output-schema`, read-only
+/// sandbox, prompt on stdin), a scrubbed environment with `CODEX_HOME` pointing at a home
+/// holding the same `config.toml` and `auth.json` mcpd writes, the workspace as the
+/// working directory. Only the process around it differs.
+struct Direct {
+    codex: PathBuf,
+    config_toml: String,
+    schema: String,
+}
+
+/// One directly-run "agent": its Codex home and workspace.
+struct DirectAgent {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    workspace: PathBuf,
+}
+
+impl Direct {
+    fn agent(&self) -> anyhow::Result<DirectAgent> {
+        let dir = tempfile::tempdir()?;
+        let home = dir.path().join("codex-home");
+        let workspace = dir.path().join("workspace");
+        std::fs::create_dir_all(&home)?;
+        std::fs::create_dir_all(&workspace)?;
+        // Written before every turn, as mcpd does.
+        Ok(DirectAgent {
+            _dir: dir,
+            home,
+            workspace,
+        })
+    }
+
+    fn command(
+        &self,
+        agent: &DirectAgent,
+        resume: Option<&str>,
+    ) -> anyhow::Result<tokio::process::Command> {
+        write_private(
+            &agent.home.join("auth.json"),
+            br#"{"OPENAI_API_KEY":"sk-bench"}"#,
+        )?;
+        write_private(&agent.home.join("config.toml"), self.config_toml.as_bytes())?;
+        let argv = CodexCommand {
+            program: self.codex.display().to_string(),
+            workdir: agent.workspace.display().to_string(),
+            resume: resume.map(str::to_string),
+            output_schema: Some(self.schema.clone()),
+            model: None,
+            sandbox: Sandbox::ReadOnly,
+            config: Vec::new(),
+        }
+        .argv();
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| anyhow::anyhow!("empty argv"))?;
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .current_dir(&agent.workspace)
+            .env_clear()
+            .envs(
+                PASSTHROUGH_ENV
+                    .iter()
+                    .filter_map(|k| Some((*k, std::env::var_os(k)?))),
+            )
+            .env("CODEX_HOME", &agent.home)
+            .process_group(0)
+            .kill_on_drop(true);
+        Ok(cmd)
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -51,7 +139,11 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let schema = dir.path().join("chat-schema.json");
     std::fs::write(&schema, serde_json::to_vec(&prepared.codex_output_schema)?)?;
-    let schema_arg = schema.display().to_string();
+    let direct = Direct {
+        codex: fx.codex.clone(),
+        config_toml: fx.home.config_toml(),
+        schema: schema.display().to_string(),
+    };
 
     // Two scenarios. "cold": a new agent every call (mcpd creates its folders and writes
     // its Codex home first) against a fresh `codex exec`. "warm": one agent whose chat
@@ -59,30 +151,30 @@ async fn main() -> anyhow::Result<()> {
     // alike. Calls alternate so machine load hits both sides the same.
     let mut cold = (Vec::new(), Vec::new());
     let mut warm = (Vec::new(), Vec::new());
-    let warm_fx = fresh_fixture(&answer).await?;
+    let warm_agent = direct.agent()?;
     let mut thread: Option<String> = None;
     for i in 0..n + 2 {
         let agent = format!("bench-{i}");
-        let cold_fx = fresh_fixture(&answer).await?;
-        let (through, direct) =
-            pair(&mcpd, &cold_fx, &agent, None, &schema_arg, &prepared.prompt).await?;
+        let cold_agent = direct.agent()?;
+        let (through, done) =
+            pair(&mcpd, &direct, &cold_agent, &agent, None, &prepared.prompt).await?;
         if i >= 2 {
             cold.0.push(through);
-            cold.1.push(direct.0);
+            cold.1.push(done.0);
         }
-        let (through, direct) = pair(
+        let (through, done) = pair(
             &mcpd,
-            &warm_fx,
+            &direct,
+            &warm_agent,
             "bench-warm",
-            Some(thread.as_deref()),
-            &schema_arg,
+            thread.as_deref(),
             &prepared.prompt,
         )
         .await?;
-        thread = thread.or(direct.1);
+        thread = thread.or(done.1);
         if i >= 2 {
             warm.0.push(through);
-            warm.1.push(direct.0);
+            warm.1.push(done.0);
         }
     }
     for (name, (through, direct)) in [
@@ -96,11 +188,11 @@ async fn main() -> anyhow::Result<()> {
             m_through.as_secs_f64() * 1e3
         );
         println!(
-            "  same codex exec run directly,      median of {n}: {:.1} ms",
+            "  same codex exec run directly (mcpd's argv/env), median of {n}: {:.1} ms",
             m_direct.as_secs_f64() * 1e3
         );
         println!(
-            "  ratio: {:.3} (target <= 1.05)",
+            "  ratio: {:.3} (target <= 1.02)",
             m_through.as_secs_f64() / m_direct.as_secs_f64()
         );
     }
@@ -108,14 +200,14 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// One chat through mcpd, then the same turn run directly: a fresh `codex exec`
-/// (`resume == None`), or a resume of `resume`'s thread (a new one on its first call).
+/// (`resume == None`), or a resume of `resume`'s thread.
 /// Returns both times and the direct run's thread id.
 async fn pair(
     mcpd: &Mcpd,
-    fx: &CodexFixture,
+    direct: &Direct,
+    direct_agent: &DirectAgent,
     agent: &str,
-    resume: Option<Option<&str>>,
-    schema: &str,
+    resume: Option<&str>,
     prompt: &str,
 ) -> anyhow::Result<(Duration, (Duration, Option<String>))> {
     let t = Instant::now();
@@ -124,24 +216,10 @@ async fn pair(
         .await?;
     let through = t.elapsed();
     anyhow::ensure!(r.get("isError").is_none(), "mcpd call failed: {r}");
-    let mut cmd = match resume {
-        Some(Some(thread)) => fx.resume_command(thread, "read-only"),
-        _ => fx.exec_command("read-only"),
-    };
-    cmd.args(["--output-schema", schema, "-"]);
     let t = Instant::now();
+    let cmd = direct.command(direct_agent, resume)?;
     let out = run_codex(cmd, prompt, Duration::from_secs(60)).await?;
-    let direct = t.elapsed();
+    let elapsed = t.elapsed();
     anyhow::ensure!(out.code == Some(0), "direct codex failed: {}", out.stderr);
-    Ok((through, (direct, out.thread_id().map(str::to_string))))
-}
-
-/// A Codex home of its own (and a scripted model answering `answer`) for the direct
-/// runs, so the direct side, like each mcpd agent, does not share a home with other runs.
-async fn fresh_fixture(answer: &serde_json::Value) -> anyhow::Result<CodexFixture> {
-    let fx = CodexFixture::start()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the Codex CLI is not available"))?;
-    fx.model.set_fallback(Reply::json(answer.clone()));
-    Ok(fx)
+    Ok((through, (elapsed, out.thread_id().map(str::to_string))))
 }

@@ -18,7 +18,7 @@ pub mod turn;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use codex_mcp_runtime::{AgentEnv, AgentId, AgentRuntime, AgentSpec, RuntimeKind};
+use codex_mcp_runtime::{AgentEnv, AgentId, AgentRuntime, AgentSpec, FileToWrite, RuntimeKind};
 use codex_mcp_store::SessionStore;
 use parking_lot::Mutex;
 
@@ -234,7 +234,7 @@ impl AgentManager {
     }
 
     /// Makes sure the agent's environment exists and holds the current configuration
-    /// and credentials (written again on every call: two file uploads). Fails with a
+    /// and credentials (written again on every call: one archive upload on Docker). Fails with a
     /// sentence the caller can act on.
     pub async fn ready(&self, id: &AgentId) -> Result<ReadyAgent, AgentError> {
         let spec = match self.config.workspaces.get(id.as_str()) {
@@ -252,15 +252,23 @@ impl AgentManager {
         // Rewritten before every turn, not once: the model runs as the user that owns the
         // Codex home and may have changed either file in an earlier turn (a provider
         // `base_url` of its own, a `notify` program, other credentials).
-        let path = format!("{}/auth.json", env.codex_home);
-        self.runtime
-            .write_file(id, &path, &creds.auth_json, 0o600)
-            .await?;
+        // Both in one `write_files`: on Docker that is one archive upload (one API call).
+        let auth_path = format!("{}/auth.json", env.codex_home);
         let config = self.config.codex_config.as_deref().unwrap_or_default();
-        let path = format!("{}/config.toml", env.codex_home);
-        self.runtime
-            .write_file(id, &path, config.as_bytes(), 0o600)
-            .await?;
+        let config_path = format!("{}/config.toml", env.codex_home);
+        let files = [
+            FileToWrite {
+                path: &auth_path,
+                bytes: &creds.auth_json,
+                mode: 0o600,
+            },
+            FileToWrite {
+                path: &config_path,
+                bytes: config.as_bytes(),
+                mode: 0o600,
+            },
+        ];
+        self.runtime.write_files(id, &files).await?;
         Ok(ReadyAgent {
             id: id.clone(),
             env,

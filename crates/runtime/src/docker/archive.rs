@@ -38,6 +38,12 @@ fn split(path: &str) -> Option<(&'static str, Vec<String>)> {
 
 /// A tar holding `dirs` (each owned by the agent, 0700) and then the file.
 fn tarball(dirs: &[String], file: &str, bytes: &[u8], mode: u32) -> std::io::Result<Vec<u8>> {
+    tarball_of(dirs, &[(file, bytes, mode)])
+}
+
+/// A tar holding `dirs` (each owned by the agent, 0700) and then every file
+/// (name relative to the upload folder, bytes, mode).
+fn tarball_of(dirs: &[String], files: &[(&str, &[u8], u32)]) -> std::io::Result<Vec<u8>> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -60,13 +66,79 @@ fn tarball(dirs: &[String], file: &str, bytes: &[u8], mode: u32) -> std::io::Res
             std::io::empty(),
         )?;
     }
-    let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    b.append_data(
-        &mut header(tar::EntryType::Regular, mode & 0o7777, size),
-        file,
-        bytes,
-    )?;
+    for (file, bytes, mode) in files {
+        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        b.append_data(
+            &mut header(tar::EntryType::Regular, mode & 0o7777, size),
+            file,
+            *bytes,
+        )?;
+    }
     b.into_inner()
+}
+
+/// Writes several files in ONE archive upload (one Docker API call) when they all sit
+/// directly in the same writable mount root (the per-turn `auth.json` and
+/// `config.toml`); otherwise one [`write_file`] each.
+pub(super) async fn write_files(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    files: &[crate::FileToWrite<'_>],
+) -> Result<(), RuntimeError> {
+    let mut root_of_all = None;
+    let mut entries = Vec::with_capacity(files.len());
+    for f in files {
+        match split(f.path) {
+            Some((root, rest)) if rest.len() == 1 && root_of_all.is_none_or(|r| r == root) => {
+                root_of_all = Some(root);
+                entries.push((rest.concat(), f.bytes, f.mode));
+            }
+            _ => {
+                root_of_all = None;
+                break;
+            }
+        }
+    }
+    let Some(root) = root_of_all.filter(|_| entries.len() == files.len()) else {
+        for f in files {
+            write_file(rt, agent, f.path, f.bytes, f.mode).await?;
+        }
+        return Ok(());
+    };
+    let root = if root == WORKSPACE {
+        LIVE_WORKSPACE
+    } else {
+        root
+    };
+    let named: Vec<(&str, &[u8], u32)> = entries
+        .iter()
+        .map(|(name, bytes, mode)| (name.as_str(), *bytes, *mode))
+        .collect();
+    let tar = tarball_of(&[], &named).map_err(RuntimeError::io("build archive for", root))?;
+    upload(rt, agent, root, tar).await
+}
+
+/// One `PUT /containers/{id}/archive` of `tar` into `folder`.
+async fn upload(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    folder: &str,
+    tar: Vec<u8>,
+) -> Result<(), RuntimeError> {
+    let container = rt.container_name(agent);
+    let opts = UploadToContainerOptionsBuilder::new()
+        .path(folder)
+        .no_overwrite_dir_non_dir("true")
+        .build();
+    rt.docker
+        .upload_to_container(&container, Some(opts), bollard::body_full(tar.into()))
+        .await
+        .map_err(|e| match status_of(&e) {
+            Some(404) => RuntimeError::NotFound {
+                agent: agent.to_string(),
+            },
+            _ => rt.map_err("upload file", e),
+        })
 }
 
 pub(super) async fn write_file(
@@ -106,20 +178,22 @@ pub(super) async fn write_file(
     let info = ContainerArchiveInfoOptionsBuilder::new()
         .path(&parent)
         .build();
-    let parent_exists = match rt
-        .docker
-        .get_container_archive_info(&container, Some(info))
-        .await
-    {
-        Ok(_) => true,
-        Err(e)
-            if status_of(&e) == Some(404)
-                && rt.docker.inspect_container(&container, None).await.is_ok() =>
+    // A file directly in the mount root needs no look-up: the root always exists.
+    let parent_exists = rest.len() == 1
+        || match rt
+            .docker
+            .get_container_archive_info(&container, Some(info))
+            .await
         {
-            false
-        }
-        Err(e) => return Err(not_found(e)),
-    };
+            Ok(_) => true,
+            Err(e)
+                if status_of(&e) == Some(404)
+                    && rt.docker.inspect_container(&container, None).await.is_ok() =>
+            {
+                false
+            }
+            Err(e) => return Err(not_found(e)),
+        };
     // When the parent exists, upload just the file into it, leaving its mode alone;
     // otherwise create the missing chain from the root.
     let (upload_to, dirs, file) = if parent_exists {
@@ -130,14 +204,7 @@ pub(super) async fn write_file(
     };
     let tar =
         tarball(&dirs, &file, bytes, mode).map_err(RuntimeError::io("build archive for", path))?;
-    let opts = UploadToContainerOptionsBuilder::new()
-        .path(&upload_to)
-        .no_overwrite_dir_non_dir("true")
-        .build();
-    rt.docker
-        .upload_to_container(&container, Some(opts), bollard::body_full(tar.into()))
-        .await
-        .map_err(not_found)
+    upload(rt, agent, &upload_to, tar).await
 }
 
 #[cfg(test)]

@@ -262,6 +262,14 @@ impl AgentRuntime for DockerRuntime {
         archive::write_file(self, agent, path, bytes, mode).await
     }
 
+    async fn write_files(
+        &self,
+        agent: &AgentId,
+        files: &[crate::FileToWrite<'_>],
+    ) -> Result<(), RuntimeError> {
+        archive::write_files(self, agent, files).await
+    }
+
     async fn status(&self, agent: &AgentId) -> Result<Option<AgentStatus>, RuntimeError> {
         container::status(self, agent, true).await
     }

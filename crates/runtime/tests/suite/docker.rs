@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
-use codex_mcp_runtime::{AgentRuntime, AgentSpec, AgentState, ExecEvent, ExecSpec, RuntimeError};
+use codex_mcp_runtime::{
+    AgentRuntime, AgentSpec, AgentState, ExecEvent, ExecSpec, FileToWrite, RuntimeError,
+};
 use docker_support::{AGENT_IMAGE, BUSYBOX_IMAGE, TestEnv, docker_cli, id, run, top};
 
 #[tokio::test]
@@ -326,6 +328,59 @@ async fn write_file_is_private_and_leaves_no_trace_in_inspect() {
         t.rt.write_file(&id("nobody"), "/workspace/x", b"x", 0o600)
             .await
             .unwrap_err();
+    assert!(matches!(e, RuntimeError::NotFound { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn write_files_writes_every_file_in_one_root_or_one_by_one() {
+    let t = env_or_return!(BUSYBOX_IMAGE);
+    let a = id("many-files");
+    t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
+    let file = |path, bytes, mode| FileToWrite { path, bytes, mode };
+    // Same mount root: one archive upload.
+    t.rt.write_files(
+        &a,
+        &[
+            file("/home/agent/.codex/auth.json", b"{\"a\":1}", 0o600),
+            file("/home/agent/.codex/config.toml", b"model = \"m\"\n", 0o640),
+        ],
+    )
+    .await
+    .unwrap();
+    // Mixed roots and a nested folder: falls back to one upload each.
+    t.rt.write_files(
+        &a,
+        &[
+            file("/home/agent/.codex/auth.json", b"{\"a\":2}", 0o600),
+            file("/workspace/n/e/x.txt", b"x\n", 0o644),
+        ],
+    )
+    .await
+    .unwrap();
+    let o = run(&t.rt, &a, &["sh", "-c", "stat -c '%a %u %g' /home/agent/.codex/auth.json /home/agent/.codex/config.toml /workspace/n/e/x.txt; cat /home/agent/.codex/auth.json; echo; cat /home/agent/.codex/config.toml /workspace/n/e/x.txt"]).await;
+    assert_eq!(
+        o.stdout,
+        vec![
+            "600 1000 1000".to_string(),
+            "640 1000 1000".into(),
+            "644 1000 1000".into(),
+            "{\"a\":2}".into(),
+            "model = \"m\"".into(),
+            "x".into(),
+        ]
+    );
+    let e =
+        t.rt.write_files(&a, &[file("/etc/passwd", b"x", 0o600)])
+            .await
+            .unwrap_err();
+    assert!(matches!(e, RuntimeError::PathNotAllowed { .. }), "{e}");
+    let e =
+        t.rt.write_files(
+            &id("nobody"),
+            &[file("/home/agent/.codex/auth.json", b"x", 0o600)],
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(e, RuntimeError::NotFound { .. }), "{e}");
 }
 

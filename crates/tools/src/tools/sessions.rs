@@ -20,7 +20,25 @@ pub struct ListSessionsArgs {
         description = "List only this agent's session (1-64 of A-Za-z0-9_.-); all agents' when omitted."
     )]
     pub agent_id: Option<AgentId>,
+    /// At most this many sessions in the answer.
+    #[schemars(
+        description = "At most this many sessions (1-500, default 100); the answer's next_offset continues the list.",
+        range(min = 1, max = MAX_PAGE)
+    )]
+    pub limit: Option<u32>,
+    /// Skip this many sessions first.
+    #[schemars(
+        description = "Skip this many sessions first (default 0): the next_offset of the previous page."
+    )]
+    pub offset: Option<u32>,
 }
+
+/// The largest `list_sessions` page: every session costs two store reads, so one
+/// answer stays bounded however many agents the server has seen.
+pub const MAX_PAGE: u32 = 500;
+
+/// The page size when the caller gives none.
+pub const DEFAULT_PAGE: u32 = 100;
 
 /// Arguments of `get_my_session_info`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -34,8 +52,12 @@ pub struct GetMySessionInfoArgs {
 /// What `list_sessions` returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ListSessionsResponse {
-    /// One entry per agent session, most recently active first.
+    /// One entry per agent session, most recently active first (one page of them).
     pub sessions: Vec<SessionInfo>,
+    /// Sessions in all, on every page.
+    pub total: u64,
+    /// The `offset` of the next page; `None` (null) on the last one.
+    pub next_offset: Option<u64>,
 }
 
 /// One agent's session: its environment and what it has done. Also what
@@ -142,6 +164,8 @@ fn parse_list(
     let a: ListSessionsArgs = args::parse(tool.input_schema(), arguments)?;
     let request = ServerRequest::ListSessions {
         agent_id: a.agent_id.clone(),
+        offset: a.offset.unwrap_or(0),
+        limit: a.limit.unwrap_or(DEFAULT_PAGE),
     };
     Ok((a.agent_id, request))
 }

@@ -368,6 +368,16 @@ fn every_response_type_satisfies_its_schema() {
         "list_sessions",
         &ListSessionsResponse {
             sessions: vec![session.clone()],
+            total: 3,
+            next_offset: Some(1),
+        },
+    );
+    round_trip(
+        "list_sessions",
+        &ListSessionsResponse {
+            sessions: vec![session.clone()],
+            total: 1,
+            next_offset: None,
         },
     );
     round_trip("get_my_session_info", &session);

@@ -258,7 +258,21 @@ fn server_tools_yield_their_requests() {
             "list_sessions",
             json!({}),
             None,
-            ServerRequest::ListSessions { agent_id: None },
+            ServerRequest::ListSessions {
+                agent_id: None,
+                offset: 0,
+                limit: 100,
+            },
+        ),
+        (
+            "list_sessions",
+            json!({"limit": 2, "offset": 4}),
+            None,
+            ServerRequest::ListSessions {
+                agent_id: None,
+                offset: 4,
+                limit: 2,
+            },
         ),
         (
             "list_sessions",
@@ -266,6 +280,8 @@ fn server_tools_yield_their_requests() {
             Some(id("a1")),
             ServerRequest::ListSessions {
                 agent_id: Some(id("a1")),
+                offset: 0,
+                limit: 100,
             },
         ),
         (
@@ -497,6 +513,20 @@ mod outside_the_catalogue {
         let listed = CUSTOM.to_mcp_tool();
         assert_eq!(listed.name, "explain_file");
         assert_eq!(&listed.input_schema, CUSTOM.input_schema());
+    }
+
+    #[test]
+    fn list_sessions_page_out_of_range_is_refused_naming_the_field() {
+        for (bad, field) in [
+            (json!({"limit": 0}), "limit"),
+            (json!({"limit": 501}), "limit"),
+            (json!({"offset": -1}), "offset"),
+            (json!({"limit": "ten"}), "limit"),
+        ] {
+            let err = codex_mcp_tools::prepare_server("list_sessions", &arguments(bad.clone()))
+                .unwrap_err();
+            assert!(err.to_string().contains(field), "{bad}: {err}");
+        }
     }
 
     #[test]

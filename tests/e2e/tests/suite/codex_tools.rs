@@ -556,6 +556,40 @@ async fn session_tools_report_the_agents_calls_and_threads(rt: Runtime) {
         .map(|s| s["agent_id"].clone())
         .collect();
     assert_eq!(ids, vec![json!("carol")]);
+    assert_eq!(
+        (
+            structured(&all)["total"].clone(),
+            structured(&all)["next_offset"].clone()
+        ),
+        (json!(1), Value::Null)
+    );
+    let past = s
+        .mcpd
+        .call_tool("list_sessions", json!({"limit": 1, "offset": 1}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            structured(&past)["sessions"].clone(),
+            structured(&past)["total"].clone()
+        ),
+        (json!([]), json!(1))
+    );
+    for bad in [
+        json!({"limit": 0}),
+        json!({"limit": 501}),
+        json!({"offset": -1}),
+    ] {
+        let refused = s.mcpd.call_tool("list_sessions", bad.clone()).await;
+        let text = match &refused {
+            Ok(reply) => error_text(reply),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            text.contains("limit") || text.contains("offset"),
+            "{bad}: {text}"
+        );
+    }
     let status = s
         .mcpd
         .call_tool("get_agent_status", json!({"agent_id": "carol"}))

@@ -24,6 +24,7 @@ use super::records::CallEnd;
 use super::snapshot;
 use super::{AgentError, AgentManager, ReadyAgent};
 use crate::codex::{self, CodexCommand, CodexOutcome, CodexRun, Usage, events};
+use phases::Phases;
 
 /// One turn to run: the validated call, who runs it, and how to stop it.
 #[derive(Debug, Clone)]
@@ -214,6 +215,7 @@ impl AgentManager {
         mut progress: Progress,
     ) -> Result<TurnOutcome, AgentError> {
         let tool = request.call.tool.name;
+        let mut phases = Phases::start();
         let record = self
             .open_call(
                 &request.agent,
@@ -223,6 +225,7 @@ impl AgentManager {
             )
             .await?;
         let call_id = record.id().to_string();
+        phases.mark("open_call");
         self.dashboard.call_started(
             &call_id,
             request.agent.as_str(),
@@ -231,7 +234,9 @@ impl AgentManager {
         );
         progress.watched = Some((Arc::clone(&self.dashboard), call_id.clone()));
         progress.send(format!("preparing agent {}", request.agent));
-        let result = self.turn_steps(&request, &call_id, progress).await;
+        let result = self
+            .turn_steps(&request, &call_id, progress, &mut phases)
+            .await;
         let end = match &result {
             Ok(done) => CallEnd {
                 status: CallStatus::Succeeded,
@@ -259,6 +264,8 @@ impl AgentManager {
             "codex call finished"
         );
         record.finish(end).await;
+        phases.mark("record");
+        tracing::debug!(call = %call_id, phases = %phases.summary(), "turn phases");
         result
     }
 
@@ -268,6 +275,7 @@ impl AgentManager {
         request: &TurnRequest,
         call_id: &str,
         progress: Progress,
+        phases: &mut Phases,
     ) -> Result<TurnOutcome, AgentError> {
         let (call, agent_id, cancel) = (&request.call, &request.agent, &request.cancel);
         let runtime = self.runtime.as_ref();
@@ -289,12 +297,14 @@ impl AgentManager {
             Ok((agent, schema))
         })
         .await?;
+        phases.mark("ready");
         // Not cancelled half-way: a snapshot either exists and is cleaned up below, or
         // does not exist.
         let snap = match writes {
             true => Some(snapshot::take(runtime, &agent, call_id, !applies).await?),
             false => None,
         };
+        phases.mark("snapshot");
         // Held until this turn has stored its thread: the conversation's next turn
         // continues from it.
         let conversation = unless_cancelled(cancel, async {
@@ -308,6 +318,7 @@ impl AgentManager {
             (true, _) | (_, Err(_)) => Err(AgentError::Cancelled),
             (false, Ok(_)) => self.thread(agent_id, &call.conversation_key).await,
         };
+        phases.mark("thread");
         let outcome = match thread {
             Ok(thread) => {
                 let workdir = match &snap {
@@ -320,6 +331,7 @@ impl AgentManager {
             }
             Err(e) => Err(e),
         };
+        phases.mark("codex");
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -360,6 +372,7 @@ impl AgentManager {
                 obj.insert("diff".into(), json!(diff));
             }
         }
+        phases.mark("answer");
         Ok(TurnOutcome {
             call_id: call_id.to_string(),
             structured,
@@ -431,5 +444,6 @@ impl AgentManager {
     }
 }
 
+mod phases;
 #[cfg(test)]
 mod tests;

@@ -99,11 +99,19 @@ impl ServerToolHandler {
                     },
                 )
             }
-            ServerRequest::ListSessions { agent_id } => {
+            ServerRequest::ListSessions {
+                agent_id,
+                offset,
+                limit,
+            } => {
                 if let Some(id) = &agent_id {
                     scope.check(id.as_str())?;
                 }
-                out(spec, &self.list_sessions(agent_id.as_ref(), &scope).await?)
+                let page = (offset as usize, limit as usize);
+                out(
+                    spec,
+                    &self.list_sessions(agent_id.as_ref(), &scope, page).await?,
+                )
             }
             ServerRequest::GetMySessionInfo => {
                 let me = self.manager.resolve_agent(caller, ctx.identity())?;

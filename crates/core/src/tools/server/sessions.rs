@@ -137,11 +137,14 @@ impl ServerToolHandler {
     }
 
     /// `list_sessions`: recorded agents the caller may see, most recently active first,
-    /// then environments without a record.
+    /// then environments without a record; the page `(offset, limit)` of that list. Only
+    /// the page's sessions are read in full (threads, recent calls): one page costs the
+    /// same with ten agents or ten thousand.
     pub(super) async fn list_sessions(
         &self,
         only: Option<&AgentId>,
         scope: &Scope<'_>,
+        (offset, limit): (usize, usize),
     ) -> Result<ListSessionsResponse, ToolError> {
         let mut statuses = self.statuses(scope).await?;
         let agents = match only {
@@ -160,21 +163,34 @@ impl ServerToolHandler {
                 .await
                 .map_err(store_error)?,
         };
-        let agents: Vec<_> = agents.into_iter().filter(|a| scope.allows(&a.id)).collect();
-        let mut sessions = Vec::with_capacity(agents.len());
-        for agent in &agents {
-            let status = statuses.remove(&agent.id);
-            sessions.push(self.session_info(agent, status.as_ref()).await?);
-        }
+        let agents: Vec<_> = agents
+            .into_iter()
+            .filter(|a| scope.allows(&a.id))
+            .map(|a| {
+                let status = statuses.remove(&a.id);
+                (a, status)
+            })
+            .collect();
         let mut rest: Vec<_> = statuses
             .into_values()
             .filter(|s| only.is_none_or(|id| id.as_str() == s.agent.as_str()))
             .collect();
         rest.sort_by(|a, b| a.agent.as_str().cmp(b.agent.as_str()));
-        for status in &rest {
+        let total = agents.len() + rest.len();
+        let mut sessions = Vec::with_capacity(limit.min(total));
+        for (agent, status) in agents.iter().skip(offset).take(limit) {
+            sessions.push(self.session_info(agent, status.as_ref()).await?);
+        }
+        let skip_rest = offset.saturating_sub(agents.len());
+        for status in rest.iter().skip(skip_rest).take(limit - sessions.len()) {
             sessions.push(self.unrecorded_session(status)?);
         }
-        Ok(ListSessionsResponse { sessions })
+        let end = offset.saturating_add(limit);
+        Ok(ListSessionsResponse {
+            sessions,
+            total: total as u64,
+            next_offset: (end < total).then_some(end as u64),
+        })
     }
 
     /// One agent's session, or `None` if neither the store nor the runtime knows it.

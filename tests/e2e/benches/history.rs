@@ -1,0 +1,224 @@
+//! Benchmark (not a test): how mcpd's server tools and start-up cost grow with a long
+//! history. One store holds `HISTORY_AGENTS` agents (default 1,000) and
+//! `HISTORY_CALLS` finished call records (default 500,000), written through the store
+//! API (`SqliteStore`: `ensure_agent`, `start_call`, `finish_call`), never by SQL; the
+//! other is empty. For each, mcpd (local runtime) starts on it and answers
+//! `list_sessions` (first page), `get_agent_status`, `list_active_agents` and
+//! `get_my_session_info` `HISTORY_REPEATS` times (default 20) each, interleaved; the
+//! medians and their ratio (target: at most 2x) are printed, with mcpd's start-up time
+//! (target: under 1 s) and the store's cost of recording one call.
+//!
+//! `cargo build --release -p mcpd && MCPD_BIN=target/release/mcpd cargo bench --profile
+//! dev -p codex-mcp-e2e --bench history`
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use codex_mcp_e2e::Mcpd;
+use codex_mcp_store::{
+    AgentStatus, CallFinish, CallStart, CallStatus, NewAgent, SessionStore, SqliteStore,
+};
+use codex_mcp_testkit::CodexFixture;
+use serde_json::json;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Fills `data` with `agents` agents and `calls` finished calls spread over them, all
+/// within the last day (inside the default 30-day retention, so start-up keeps them).
+async fn fill(data: &Path, agents: usize, calls: usize) -> anyhow::Result<Duration> {
+    let store = std::sync::Arc::new(SqliteStore::open(data)?);
+    let start = Utc::now() - chrono::Duration::hours(20);
+    for a in 0..agents {
+        store
+            .ensure_agent(NewAgent {
+                id: format!("agent-{a}"),
+                runtime: "local".into(),
+                container: None,
+                workspace: None,
+                status: AgentStatus::Stopped,
+                at: start,
+            })
+            .await?;
+    }
+    let per_task = calls.div_ceil(8);
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let store = std::sync::Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            for i in (t * per_task)..((t + 1) * per_task).min(calls) {
+                let at = start + chrono::Duration::milliseconds(i as i64);
+                let id = format!("call-{i}");
+                store
+                    .start_call(CallStart {
+                        id: id.clone(),
+                        agent_id: format!("agent-{}", i % agents.max(1)),
+                        session_id: None,
+                        tool: "chat".into(),
+                        arguments_digest: "0".repeat(64),
+                        thread_id: None,
+                        started_at: at,
+                    })
+                    .await?;
+                store
+                    .finish_call(
+                        &id,
+                        CallFinish {
+                            status: CallStatus::Succeeded,
+                            finished_at: at + chrono::Duration::milliseconds(250),
+                            error: None,
+                            duration_ms: 250,
+                            tokens_in: Some(1200),
+                            tokens_out: Some(80),
+                            thread_id: None,
+                            output: None,
+                        },
+                    )
+                    .await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    // The cost of recording one more call, on this store.
+    let mut record = Vec::new();
+    for i in 0..50 {
+        let id = format!("timed-{i}");
+        let t = Instant::now();
+        store
+            .start_call(CallStart {
+                id: id.clone(),
+                agent_id: "agent-0".into(),
+                session_id: None,
+                tool: "chat".into(),
+                arguments_digest: "0".repeat(64),
+                thread_id: None,
+                started_at: Utc::now(),
+            })
+            .await?;
+        store
+            .finish_call(
+                &id,
+                CallFinish {
+                    status: CallStatus::Succeeded,
+                    finished_at: Utc::now(),
+                    error: None,
+                    duration_ms: 1,
+                    tokens_in: None,
+                    tokens_out: None,
+                    thread_id: None,
+                    output: None,
+                },
+            )
+            .await?;
+        record.push(t.elapsed());
+    }
+    Ok(median(record))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let agents = env_or("HISTORY_AGENTS", 1000);
+    let calls = env_or("HISTORY_CALLS", 500_000);
+    let repeats = env_or("HISTORY_REPEATS", 20);
+    let Some(fx) = CodexFixture::start().await? else {
+        anyhow::bail!("the Codex CLI is not available");
+    };
+    let dir = tempfile::tempdir()?;
+    let mut rows: Vec<(String, [Duration; 2])> = Vec::new();
+    let mut mcpds = Vec::new();
+    for (k, (n_agents, n_calls)) in [(1, 0), (agents, calls)].into_iter().enumerate() {
+        let data = dir.path().join(format!("data-{k}"));
+        std::fs::create_dir_all(&data)?;
+        let t = Instant::now();
+        let record = fill(&data, n_agents, n_calls).await?;
+        println!(
+            "store {k}: {n_agents} agents, {n_calls} calls written through the store API in {:.1} s; file {:.1} MiB",
+            t.elapsed().as_secs_f64(),
+            std::fs::metadata(data.join("codex-mcp.db"))
+                .map_or(0.0, |m| m.len() as f64 / 1048576.0)
+        );
+        let env = [
+            ("CODEX_MCP_RUNTIME", "local".to_string()),
+            ("CODEX_BIN", fx.codex.display().to_string()),
+            ("CODEX_MCP_DATA_DIR", data.display().to_string()),
+            ("OPENAI_API_KEY", "sk-bench".to_string()),
+            ("LOG_LEVEL", "info".to_string()),
+        ];
+        let t = Instant::now();
+        let mcpd = Mcpd::start(&env, dir.path()).await?;
+        let startup = t.elapsed();
+        push(&mut rows, "mcpd start-up (to /health)", k, startup);
+        push(&mut rows, "record a call (store API)", k, record);
+        mcpds.push(mcpd);
+    }
+    let probes = [
+        ("list_sessions (first page)", "list_sessions", json!({})),
+        (
+            "get_agent_status",
+            "get_agent_status",
+            json!({"agent_id": "agent-0"}),
+        ),
+        ("list_active_agents", "list_active_agents", json!({})),
+        (
+            "get_my_session_info",
+            "get_my_session_info",
+            json!({"agent_id": "agent-0"}),
+        ),
+    ];
+    let mut times = vec![[Vec::new(), Vec::new()]; probes.len()];
+    for _ in 0..repeats + 2 {
+        for (p, (_, tool, args)) in probes.iter().enumerate() {
+            for (k, mcpd) in mcpds.iter().enumerate() {
+                let t = Instant::now();
+                let r = mcpd.call_tool(tool, args.clone()).await?;
+                times[p][k].push(t.elapsed());
+                anyhow::ensure!(r.get("isError").is_none(), "{tool} failed: {r}");
+            }
+        }
+    }
+    for ((name, _, _), [empty, big]) in probes.iter().zip(times) {
+        rows.push((
+            (*name).to_string(),
+            [median(empty[2..].to_vec()), median(big[2..].to_vec())],
+        ));
+    }
+    println!("| operation | empty store | {agents} agents, {calls} calls | ratio (target <= 2) |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (name, [empty, big]) in rows {
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} |",
+            ms(empty),
+            ms(big),
+            ms(big) / ms(empty).max(1e-6)
+        );
+    }
+    Ok(())
+}
+
+fn push(rows: &mut Vec<(String, [Duration; 2])>, name: &str, k: usize, d: Duration) {
+    match rows.iter_mut().find(|(n, _)| n == name) {
+        Some((_, v)) => v[k] = d,
+        None => {
+            let mut v = [Duration::ZERO; 2];
+            v[k] = d;
+            rows.push((name.to_string(), v));
+        }
+    }
+}
