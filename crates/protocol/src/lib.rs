@@ -25,6 +25,7 @@ pub mod notifications;
 pub mod prompts;
 pub mod request_state;
 pub mod resources;
+pub mod tasks_ext;
 pub mod result;
 pub mod tools;
 pub mod version;
