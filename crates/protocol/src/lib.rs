@@ -25,8 +25,8 @@ pub mod notifications;
 pub mod prompts;
 pub mod request_state;
 pub mod resources;
-pub mod tasks_ext;
 pub mod result;
+pub mod tasks_ext;
 pub mod tools;
 pub mod version;
 

@@ -241,7 +241,10 @@ mod tests {
         let ok: TaskIdParams = serde_json::from_value(json!({"taskId": "a", "_meta": {}})).unwrap();
         assert_eq!(ok.task_id, "a");
         for bad in [json!({}), json!({"taskId": 5}), json!({"task_id": "a"})] {
-            assert!(serde_json::from_value::<TaskIdParams>(bad.clone()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<TaskIdParams>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
         let up: UpdateTaskParams =
             serde_json::from_value(json!({"taskId": "a", "inputResponses": {"k": 1}})).unwrap();
@@ -251,7 +254,10 @@ mod tests {
             json!({"taskId": "a", "inputResponses": []}),
             json!({"taskId": "a", "inputResponses": null}),
         ] {
-            assert!(serde_json::from_value::<UpdateTaskParams>(bad.clone()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<UpdateTaskParams>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 

@@ -111,13 +111,9 @@ pub fn register(b: ServerBuilder) -> ServerBuilder {
             ),
             |args, ctx| async move {
                 let file = string_arg(&args, "filename")?.to_string();
-                let answer = ctx
-                    .ask(
-                        "confirm",
-                        "elicitation/create",
-                        elicitation("confirm", &format!("Delete {file}?"), "confirm", "boolean").2,
-                    )
-                    .await?;
+                let (key, method, params) =
+                    elicitation("confirm", &format!("Delete {file}?"), "confirm", "boolean");
+                let answer = ctx.ask(&key, &method, params).await?;
                 let confirmed = accepted_field(&answer, "confirm")?;
                 if confirmed == Value::Bool(true) {
                     text(format!("Deleted {file}"))

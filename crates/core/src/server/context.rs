@@ -232,9 +232,13 @@ impl RequestCtx {
         }
     }
 
-    /// Reports progress if the client asked for it. Values that would not increase are
+    /// Reports progress if the client asked for it (a task shows the message as its
+    /// `statusMessage`). Values that would not increase are
     /// dropped, because the protocol requires progress to grow monotonically.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {
+        if let (Some(task), Some(message)) = (&self.inner.task, &message) {
+            task.set_status_message(message.clone());
+        }
         let Some(token) = self.inner.progress_token.clone() else {
             return;
         };

@@ -72,7 +72,10 @@ pub(super) enum Outcome {
     InputRequired(Pending),
 }
 
-pub(super) fn params_as<T: DeserializeOwned>(params: Option<&Value>, method: &str) -> Result<T, ErrorObject> {
+pub(super) fn params_as<T: DeserializeOwned>(
+    params: Option<&Value>,
+    method: &str,
+) -> Result<T, ErrorObject> {
     let value = params.cloned().unwrap_or_else(|| json!({}));
     serde_json::from_value(value).map_err(|e| ErrorObject::invalid_params(format!("{method}: {e}")))
 }

@@ -159,9 +159,11 @@ impl ServerBuilder {
 
     /// Finishes the server.
     pub fn build(mut self) -> McpServer {
-        let tasks_offered = self.tools.all().iter().any(|t| {
-            t.task_support() != codex_mcp_protocol::tasks_ext::TaskSupport::Forbidden
-        });
+        let tasks_offered = self
+            .tools
+            .all()
+            .iter()
+            .any(|t| t.task_support() != codex_mcp_protocol::tasks_ext::TaskSupport::Forbidden);
         if tasks_offered {
             self.extensions
                 .entry(codex_mcp_protocol::tasks_ext::EXTENSION_ID.to_string())

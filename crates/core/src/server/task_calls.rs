@@ -2,6 +2,7 @@
 //! task, and answering `tasks/get`, `tasks/update` and `tasks/cancel`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use codex_mcp_protocol::tasks_ext::{self, TaskIdParams, UpdateTaskParams, methods};
 use codex_mcp_protocol::tools::CallToolResult;
@@ -16,9 +17,15 @@ use super::correlation;
 use super::dispatch::{Outcome, encode, params_as};
 use super::registry::{ToolError, ToolHandler};
 
+/// How long a cancelled task's call may take to stop on its own before it is dropped.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
+
 /// The bearer token name of the caller: tasks are visible to it alone.
 fn owner(ctx: &RequestCtx) -> Option<String> {
-    ctx.identity().token.as_ref().map(|grant| grant.name.clone())
+    ctx.identity()
+        .token
+        .as_ref()
+        .map(|grant| grant.name.clone())
 }
 
 impl McpServer {
@@ -62,7 +69,11 @@ impl McpServer {
             let joined = tokio::select! {
                 joined = &mut running => joined,
                 () = task.cancellation().cancelled() => {
-                    running.abort();
+                    // The call sees the same token (a Codex turn stops its process on
+                    // it); it gets a moment to clean up before it is dropped.
+                    if tokio::time::timeout(CANCEL_GRACE, &mut running).await.is_err() {
+                        running.abort();
+                    }
                     return;
                 }
             };
@@ -114,7 +125,9 @@ impl McpServer {
             }
             methods::TASKS_UPDATE => {
                 let p: UpdateTaskParams = params_as(params, method)?;
-                tasks.find(&p.task_id, owner.as_deref())?.deliver(p.input_responses);
+                tasks
+                    .find(&p.task_id, owner.as_deref())?
+                    .deliver(p.input_responses);
                 Ok(Outcome::Done(json!({}), None))
             }
             methods::TASKS_CANCEL => {

@@ -99,7 +99,11 @@ impl TaskTable {
     }
 
     /// The task `id` if `owner` may see it; else the extension's unknown-task error.
-    pub(crate) fn find(&self, id: &str, owner: Option<&str>) -> Result<Arc<TaskEntry>, ErrorObject> {
+    pub(crate) fn find(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+    ) -> Result<Arc<TaskEntry>, ErrorObject> {
         let tasks = self.tasks.lock();
         tasks
             .get(id)
@@ -160,7 +164,12 @@ impl TaskEntry {
 
     /// Moves to `status` unless the task already ended (a late result of a cancelled
     /// task is dropped). Returns whether the change happened.
-    fn settle(&self, status: TaskStatus, result: Option<Value>, error: Option<ErrorObject>) -> bool {
+    fn settle(
+        &self,
+        status: TaskStatus,
+        result: Option<Value>,
+        error: Option<ErrorObject>,
+    ) -> bool {
         let mut state = self.state.lock();
         if state.status.is_terminal() {
             return false;
@@ -224,7 +233,10 @@ impl TaskEntry {
     /// Asks the client `questions` (key, method, params) and waits until every one is
     /// answered through `tasks/update`, in order; the task shows `input_required` with
     /// the still-unanswered questions meanwhile.
-    pub async fn ask(&self, questions: Vec<(String, String, Value)>) -> Result<Vec<Value>, AskError> {
+    pub async fn ask(
+        &self,
+        questions: Vec<(String, String, Value)>,
+    ) -> Result<Vec<Value>, AskError> {
         let keys: Vec<String> = questions.iter().map(|(k, _, _)| k.clone()).collect();
         {
             let mut state = self.state.lock();
@@ -269,7 +281,11 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn q(key: &str) -> (String, String, Value) {
-        (key.into(), "elicitation/create".into(), json!({"message": key}))
+        (
+            key.into(),
+            "elicitation/create".into(),
+            json!({"message": key}),
+        )
     }
 
     #[test]
@@ -309,12 +325,7 @@ mod tests {
         while t.detailed().task.status != TaskStatus::InputRequired {
             tokio::task::yield_now().await;
         }
-        t.deliver(
-            json!({"a": 1, "zzz": 2})
-                .as_object()
-                .unwrap()
-                .clone(),
-        );
+        t.deliver(json!({"a": 1, "zzz": 2}).as_object().unwrap().clone());
         let d = t.detailed();
         assert_eq!(d.task.status, TaskStatus::InputRequired);
         let left: Vec<_> = d.input_requests.unwrap().keys().cloned().collect();

@@ -20,3 +20,4 @@ mod rmcp_client;
 mod soak;
 mod store_durability;
 mod store_startup;
+mod tasks_modern;
