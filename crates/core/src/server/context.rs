@@ -297,7 +297,8 @@ impl RequestCtx {
             }
             let mut answers = task
                 .ask(vec![(key.to_string(), method.to_string(), params)])
-                .await?;
+                .await
+                .ok_or(AskError::Cancelled)?;
             return Ok(answers.pop().unwrap_or(Value::Null));
         }
         if self.era() == Era::Modern {
@@ -353,7 +354,7 @@ impl RequestCtx {
             let mut fresh = if missing.is_empty() {
                 Vec::new()
             } else {
-                task.ask(missing).await?
+                task.ask(missing).await.ok_or(AskError::Cancelled)?
             }
             .into_iter();
             return Ok(questions

@@ -21,8 +21,6 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::context::AskError;
-
 /// How long a task stays readable after creation.
 pub const TASK_TTL: Duration = Duration::from_secs(3600);
 /// How often clients are told to poll.
@@ -232,16 +230,14 @@ impl TaskEntry {
 
     /// Asks the client `questions` (key, method, params) and waits until every one is
     /// answered through `tasks/update`, in order; the task shows `input_required` with
-    /// the still-unanswered questions meanwhile.
-    pub async fn ask(
-        &self,
-        questions: Vec<(String, String, Value)>,
-    ) -> Result<Vec<Value>, AskError> {
+    /// the still-unanswered questions meanwhile. `None`: the task ended (cancelled)
+    /// before every answer came.
+    pub async fn ask(&self, questions: Vec<(String, String, Value)>) -> Option<Vec<Value>> {
         let keys: Vec<String> = questions.iter().map(|(k, _, _)| k.clone()).collect();
         {
             let mut state = self.state.lock();
             if state.status.is_terminal() {
-                return Err(AskError::Cancelled);
+                return None;
             }
             for (key, method, params) in questions {
                 state
@@ -258,18 +254,19 @@ impl TaskEntry {
             {
                 let mut state = self.state.lock();
                 if state.status == TaskStatus::Cancelled {
-                    return Err(AskError::Cancelled);
+                    return None;
                 }
                 if keys.iter().all(|k| state.answers.contains_key(k)) {
-                    return Ok(keys
-                        .iter()
-                        .filter_map(|k| state.answers.remove(k))
-                        .collect());
+                    return Some(
+                        keys.iter()
+                            .filter_map(|k| state.answers.remove(k))
+                            .collect(),
+                    );
                 }
             }
             tokio::select! {
                 () = &mut notified => {}
-                () = self.cancel.cancelled() => return Err(AskError::Cancelled),
+                () = self.cancel.cancelled() => return None,
             }
         }
     }
@@ -331,7 +328,7 @@ mod tests {
         let left: Vec<_> = d.input_requests.unwrap().keys().cloned().collect();
         assert_eq!(left, vec!["b".to_string()]);
         t.deliver(json!({"b": 3}).as_object().unwrap().clone());
-        assert_eq!(asker.await.unwrap(), Ok(vec![json!(1), json!(3)]));
+        assert_eq!(asker.await.unwrap(), Some(vec![json!(1), json!(3)]));
         assert_eq!(t.detailed().task.status, TaskStatus::Working);
     }
 
@@ -347,7 +344,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         t.cancel();
-        assert_eq!(asker.await.unwrap(), Err(AskError::Cancelled));
+        assert_eq!(asker.await.unwrap(), None);
         let d = t.detailed();
         assert_eq!(d.task.status, TaskStatus::Cancelled);
         assert_eq!(d.input_requests, None);
