@@ -1,7 +1,8 @@
 //! The codex-mcp engine serving the fixtures of the official MCP conformance suite
 //! (`@modelcontextprotocol/conformance`), so the suite can exercise every protocol
 //! feature of the engine: both eras, all content types, logging, progress, sampling,
-//! elicitation, multi round-trip results, resources, prompts and completion.
+//! elicitation, multi round-trip results, resources, prompts, completion and the
+//! 2026-07-28 tasks extension (tasks kept in memory by the engine).
 //!
 //! Usage: `conformance-server [ADDR]` (default `127.0.0.1:0`); prints
 //! `listening on http://ADDR/mcp` on stdout once ready.
@@ -11,6 +12,7 @@ mod interactive;
 mod mrtr;
 mod prompts;
 mod resources;
+mod tasks;
 
 use codex_mcp_core::server::{McpServer, ServerOptions};
 use codex_mcp_core::transport::http::{HttpOptions, serve};
@@ -37,6 +39,7 @@ pub fn build() -> McpServer {
     let builder = interactive::register(builder);
     let builder = mrtr::register(builder);
     let builder = prompts::register(builder);
+    let builder = tasks::register(builder);
     resources::register(builder).build()
 }
 

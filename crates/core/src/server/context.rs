@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::server::grant::TokenGrant;
+use crate::server::tasks::TaskEntry;
 use crate::session::Session;
 pub use crate::session::{InFlight, InFlightGuard, TransportKind};
 
@@ -69,6 +70,8 @@ pub(crate) struct CtxInner {
     pub input_responses: Map<String, Value>,
     pub request_state: Option<Value>,
     pub asked: Mutex<Map<String, Value>>,
+    /// The task this call runs as (2026-07-28 tasks extension), if any.
+    pub task: Option<Arc<TaskEntry>>,
 }
 
 static SERVER_REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
@@ -119,8 +122,41 @@ impl RequestCtx {
                 input_responses,
                 request_state,
                 asked: Mutex::new(Map::new()),
+                task: None,
             }),
         }
+    }
+
+    /// The context of `task`, made from the request that created it: same caller,
+    /// capabilities and answers so far, but no notification route (the request is
+    /// answered already) and the task's own cancellation.
+    pub(crate) fn for_task(&self, task: Arc<TaskEntry>) -> Self {
+        let i = &self.inner;
+        Self {
+            inner: Arc::new(CtxInner {
+                server: i.server.clone(),
+                version: i.version,
+                request_id: i.request_id.clone(),
+                modern: i.modern.clone(),
+                session: i.session.clone(),
+                outbound: None,
+                cancel: task.cancellation().clone(),
+                identity: i.identity.clone(),
+                transport: i.transport,
+                progress_token: None,
+                last_progress: Mutex::new(None),
+                input_responses: i.input_responses.clone(),
+                request_state: i.request_state.clone(),
+                asked: Mutex::new(Map::new()),
+                task: Some(task),
+            }),
+        }
+    }
+
+    /// The task this call runs as, when the client let it become one: tools report
+    /// what they are doing with [`TaskEntry::set_status_message`].
+    pub fn task(&self) -> Option<&Arc<TaskEntry>> {
+        self.inner.task.as_ref()
     }
 
     /// The protocol revision this request speaks.
@@ -196,9 +232,13 @@ impl RequestCtx {
         }
     }
 
-    /// Reports progress if the client asked for it. Values that would not increase are
+    /// Reports progress if the client asked for it (a task shows the message as its
+    /// `statusMessage`). Values that would not increase are
     /// dropped, because the protocol requires progress to grow monotonically.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {
+        if let (Some(task), Some(message)) = (&self.inner.task, &message) {
+            task.set_status_message(message.clone());
+        }
         let Some(token) = self.inner.progress_token.clone() else {
             return;
         };
@@ -251,6 +291,16 @@ impl RequestCtx {
     /// Asks the client for input (`sampling/createMessage`, `elicitation/create`,
     /// `roots/list`). `key` names the question so a stateless retry can answer it.
     pub async fn ask(&self, key: &str, method: &str, params: Value) -> Result<Value, AskError> {
+        if let Some(task) = &self.inner.task {
+            if let Some(answer) = self.inner.input_responses.get(key) {
+                return Ok(answer.clone());
+            }
+            let mut answers = task
+                .ask(vec![(key.to_string(), method.to_string(), params)])
+                .await
+                .ok_or(AskError::Cancelled)?;
+            return Ok(answers.pop().unwrap_or(Value::Null));
+        }
         if self.era() == Era::Modern {
             if let Some(answer) = self.inner.input_responses.get(key) {
                 return Ok(answer.clone());
@@ -294,6 +344,29 @@ impl RequestCtx {
         &self,
         questions: Vec<(String, String, Value)>,
     ) -> Result<Vec<Value>, AskError> {
+        if let Some(task) = &self.inner.task {
+            let given = &self.inner.input_responses;
+            let missing: Vec<_> = questions
+                .iter()
+                .filter(|(key, _, _)| !given.contains_key(key))
+                .cloned()
+                .collect();
+            let mut fresh = if missing.is_empty() {
+                Vec::new()
+            } else {
+                task.ask(missing).await.ok_or(AskError::Cancelled)?
+            }
+            .into_iter();
+            return Ok(questions
+                .iter()
+                .map(|(key, _, _)| {
+                    given
+                        .get(key)
+                        .cloned()
+                        .unwrap_or_else(|| fresh.next().unwrap_or(Value::Null))
+                })
+                .collect());
+        }
         if self.era() == Era::Modern {
             let mut missing = false;
             for (key, method, params) in &questions {

@@ -9,6 +9,7 @@ use codex_mcp_protocol::logging::SetLevelParams;
 use codex_mcp_protocol::notifications::{CancelledParams, methods};
 use codex_mcp_protocol::prompts::GetPromptParams;
 use codex_mcp_protocol::result::{self, CacheHint, CacheScope, RESULT_INPUT_REQUIRED};
+use codex_mcp_protocol::tasks_ext::{self, TaskSupport};
 use codex_mcp_protocol::tools::{CallToolParams, CallToolResult, Tool};
 use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
 use serde::de::DeserializeOwned;
@@ -66,12 +67,15 @@ impl EncodedResponse {
 }
 
 /// What a method produced before era shaping.
-enum Outcome {
+pub(super) enum Outcome {
     Done(Value, Option<CacheHint>),
     InputRequired(Pending),
 }
 
-fn params_as<T: DeserializeOwned>(params: Option<&Value>, method: &str) -> Result<T, ErrorObject> {
+pub(super) fn params_as<T: DeserializeOwned>(
+    params: Option<&Value>,
+    method: &str,
+) -> Result<T, ErrorObject> {
     let value = params.cloned().unwrap_or_else(|| json!({}));
     serde_json::from_value(value).map_err(|e| ErrorObject::invalid_params(format!("{method}: {e}")))
 }
@@ -362,6 +366,7 @@ impl McpServer {
                 Ok(Outcome::Done(value, hint))
             }
             methods::TOOLS_CALL => self.call_tool(params, ctx).await,
+            m if tasks_ext::methods::is_task_method(m) => self.task_method(m, params, ctx),
             methods::RESOURCES_LIST => {
                 if inner.resources.is_empty() {
                     return Err(ErrorObject::method_not_found(method));
@@ -483,12 +488,21 @@ impl McpServer {
             ErrorObject::invalid_params(format!("Unknown tool: {}", p.name))
                 .with_data(json!({"name": p.name}))
         })?;
+        // 2026-07-28 tasks extension: a task when the tool allows it and the client
+        // declared the extension on this request.
+        let as_task = match tool.task_support() {
+            TaskSupport::Forbidden => false,
+            _ if ctx.era() != Era::Modern => false,
+            _ if tasks_ext::declared(&ctx.client_capabilities()) => true,
+            TaskSupport::Optional => false,
+            TaskSupport::Required => return Err(tasks_ext::missing_extension()),
+        };
         let token = ctx
             .identity()
             .token
             .as_ref()
             .map(|grant| grant.name.as_str());
-        let _permit = match self.inner.calls.acquire(token) {
+        let permit = match self.inner.calls.acquire(token) {
             Ok(permit) => permit,
             Err(refused) => {
                 return Ok(Outcome::Done(
@@ -497,6 +511,13 @@ impl McpServer {
                 ));
             }
         };
+        if as_task {
+            let arguments = p.arguments.unwrap_or_default();
+            return self
+                .start_task(tool.clone(), &p.name, arguments, ctx, permit)
+                .await;
+        }
+        let _permit = permit;
         let correlation_id = correlation::new_id("call");
         let span =
             tracing::info_span!("tool_call", correlation_id = %correlation_id, tool = %p.name);
@@ -552,7 +573,7 @@ pub fn not_initialized(id: Option<RequestId>) -> Response {
 
 /// A result as JSON; a result that cannot be encoded is the server's error, never an
 /// empty answer.
-fn encode(result: impl serde::Serialize) -> Result<Value, ErrorObject> {
+pub(super) fn encode(result: impl serde::Serialize) -> Result<Value, ErrorObject> {
     serde_json::to_value(result)
         .map_err(|e| ErrorObject::internal(format!("cannot encode the result: {e}")))
 }

@@ -11,6 +11,8 @@ pub mod correlation;
 mod dispatch;
 pub mod grant;
 pub mod registry;
+mod task_calls;
+pub mod tasks;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +27,10 @@ pub use context::{
     AskError, CtxParts, Identity, InFlight, Outbound, Pending, RequestCtx, TransportKind,
 };
 pub use dispatch::{EncodedResponse, not_initialized};
-pub use registry::{Completer, FnTool, PromptHandler, ResourceProvider, ToolError, ToolHandler};
+pub use registry::{
+    Completer, FnTool, PromptHandler, Question, ResourceProvider, ToolError, ToolHandler,
+};
+pub use tasks::TaskEntry;
 
 use crate::session::{SessionObserver, SessionTable};
 use registry::Ordered;
@@ -153,7 +158,17 @@ impl ServerBuilder {
     }
 
     /// Finishes the server.
-    pub fn build(self) -> McpServer {
+    pub fn build(mut self) -> McpServer {
+        let tasks_offered = self
+            .tools
+            .all()
+            .iter()
+            .any(|t| t.task_support() != codex_mcp_protocol::tasks_ext::TaskSupport::Forbidden);
+        if tasks_offered {
+            self.extensions
+                .entry(codex_mcp_protocol::tasks_ext::EXTENSION_ID.to_string())
+                .or_insert_with(|| json!({}));
+        }
         let mut key = vec![0u8; 32];
         rand::rng().fill_bytes(&mut key);
         let sessions =
@@ -174,6 +189,7 @@ impl ServerBuilder {
                 in_flight: Arc::new(InFlight::default()),
                 started: Instant::now(),
                 precomputed: dispatch::Precomputed::default(),
+                tasks: tasks::TaskTable::default(),
             }),
         }
     }
@@ -195,6 +211,8 @@ pub(crate) struct Inner {
     pub started: Instant,
     /// Serialised answers that depend only on what was registered, made on first use.
     pub precomputed: dispatch::Precomputed,
+    /// Tasks of the 2026-07-28 tasks extension.
+    pub tasks: tasks::TaskTable,
 }
 
 /// The engine. Cheap to clone; every clone is the same server.
@@ -229,6 +247,11 @@ impl McpServer {
     /// them by id; shutdown cancels them all.
     pub fn in_flight(&self) -> &Arc<InFlight> {
         &self.inner.in_flight
+    }
+
+    /// Cancels every running task (shutdown: nothing survives the process yet).
+    pub fn cancel_all_tasks(&self) {
+        self.inner.tasks.cancel_all();
     }
 
     /// Time since the server was built.

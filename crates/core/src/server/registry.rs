@@ -10,6 +10,7 @@ use codex_mcp_protocol::ErrorObject;
 use codex_mcp_protocol::content::ResourceContents;
 use codex_mcp_protocol::prompts::{Completion, GetPromptResult, Prompt};
 use codex_mcp_protocol::resources::{Resource, ResourceTemplate};
+use codex_mcp_protocol::tasks_ext::TaskSupport;
 use codex_mcp_protocol::tools::{CallToolResult, Tool};
 use serde_json::{Map, Value};
 
@@ -52,7 +53,21 @@ pub trait ToolHandler: Send + Sync + 'static {
         arguments: Map<String, Value>,
         ctx: RequestCtx,
     ) -> Result<CallToolResult, ToolError>;
+    /// Whether a call may run as a task of the 2026-07-28 tasks extension, detached
+    /// from its request (long work). Synchronous only unless overridden.
+    fn task_support(&self) -> TaskSupport {
+        TaskSupport::Forbidden
+    }
+    /// Questions (key, method, params) the client must answer through the multi
+    /// round-trip loop before the call becomes a task; the task then finds the answers
+    /// with [`RequestCtx::ask`]. None unless overridden.
+    fn questions_before_task(&self) -> Vec<Question> {
+        Vec::new()
+    }
 }
+
+/// A question for the client: (key, method, params).
+pub type Question = (String, String, Value);
 
 /// A source of readable resources.
 #[async_trait]
@@ -151,6 +166,8 @@ type ToolFn = dyn Fn(Map<String, Value>, RequestCtx) -> BoxFuture<Result<CallToo
 pub struct FnTool {
     definition: Tool,
     call: Box<ToolFn>,
+    task_support: TaskSupport,
+    before_task: Vec<Question>,
 }
 
 impl FnTool {
@@ -163,7 +180,24 @@ impl FnTool {
         Self {
             definition,
             call: Box::new(move |args, ctx| Box::pin(call(args, ctx))),
+            task_support: TaskSupport::Forbidden,
+            before_task: Vec::new(),
         }
+    }
+
+    /// Lets the tool run as a task (see [`ToolHandler::task_support`]).
+    #[must_use]
+    pub fn with_task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = support;
+        self
+    }
+
+    /// Questions answered before the task starts (see
+    /// [`ToolHandler::questions_before_task`]).
+    #[must_use]
+    pub fn asking_before_task(mut self, questions: Vec<Question>) -> Self {
+        self.before_task = questions;
+        self
     }
 }
 
@@ -179,5 +213,13 @@ impl ToolHandler for FnTool {
         ctx: RequestCtx,
     ) -> Result<CallToolResult, ToolError> {
         (self.call)(arguments, ctx).await
+    }
+
+    fn task_support(&self) -> TaskSupport {
+        self.task_support
+    }
+
+    fn questions_before_task(&self) -> Vec<Question> {
+        self.before_task.clone()
     }
 }

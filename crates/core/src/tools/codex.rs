@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use codex_mcp_protocol::tasks_ext::TaskSupport;
 use codex_mcp_protocol::tools::{CallToolResult, Tool};
 use codex_mcp_tools::ToolSpec;
 use serde_json::{Map, Value};
@@ -50,6 +51,12 @@ impl CodexToolHandler {
 impl ToolHandler for CodexToolHandler {
     fn definition(&self) -> Tool {
         self.spec.to_mcp_tool()
+    }
+
+    /// Codex turns take minutes: a client that declared the 2026-07-28 tasks extension
+    /// gets a task it polls instead of a request that must stay open.
+    fn task_support(&self) -> TaskSupport {
+        TaskSupport::Optional
     }
 
     async fn call(

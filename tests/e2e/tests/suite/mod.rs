@@ -21,3 +21,4 @@ mod soak;
 mod store_durability;
 mod store_postgres;
 mod store_startup;
+mod tasks_modern;

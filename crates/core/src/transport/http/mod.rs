@@ -368,6 +368,7 @@ pub async fn serve_router(
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
             server.in_flight().cancel_all();
+            server.cancel_all_tasks();
             server.sessions().close_all();
         });
     };

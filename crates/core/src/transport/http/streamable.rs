@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use codex_mcp_protocol::jsonrpc::{Message, Request};
 use codex_mcp_protocol::meta::{self, ModernMeta, VersionHeader};
 use codex_mcp_protocol::notifications::methods;
+use codex_mcp_protocol::tasks_ext;
 use codex_mcp_protocol::{Era, ErrorCode, ErrorObject, ProtocolVersion};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
@@ -260,6 +261,7 @@ fn check_mirror_headers(
     let name_field = match request.method.as_str() {
         methods::TOOLS_CALL | methods::PROMPTS_GET => Some("name"),
         methods::RESOURCES_READ => Some("uri"),
+        m if tasks_ext::methods::is_task_method(m) => Some("taskId"),
         _ => None,
     };
     if let Some(field) = name_field {
