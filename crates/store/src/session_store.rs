@@ -11,7 +11,7 @@ use chrono::Utc;
 use crate::error::StoreError;
 use crate::model::{
     Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
-    NewSession, Pruned, Recovered, Session, Thread, Timestamp,
+    NewSession, OutputEntry, OutputQuery, Pruned, Recovered, Session, Thread, Timestamp,
 };
 
 /// Durable record of agents, MCP sessions, tool calls and Codex threads.
@@ -71,6 +71,45 @@ pub trait SessionStore: Send + Sync {
 
     /// An agent's calls, newest first, at most `limit`.
     async fn list_calls(&self, agent_id: &str, limit: u32) -> Result<Vec<Call>, StoreError>;
+
+    /// Finished calls with a stored output, newest first (start time, then id), at most
+    /// `query.limit`, only of `query.agents` when given: what `resources/list` and the
+    /// dashboard's recent results show. Built on [`Self::list_calls`] and
+    /// [`Self::get_call_output`], so every backend has it.
+    async fn list_call_outputs(&self, query: &OutputQuery) -> Result<Vec<OutputEntry>, StoreError> {
+        let agents = match &query.agents {
+            Some(agents) => agents.clone(),
+            None => self
+                .list_agents()
+                .await?
+                .into_iter()
+                .map(|a| a.id)
+                .collect(),
+        };
+        let mut calls = Vec::new();
+        for agent in &agents {
+            calls.extend(self.list_calls(agent, query.limit).await?);
+        }
+        calls.retain(|c| c.status.is_final());
+        calls.sort_by(|a, b| {
+            b.started_at
+                .cmp(&a.started_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        let mut entries = Vec::new();
+        for call in calls {
+            if entries.len() >= query.limit as usize {
+                break;
+            }
+            if let Some(output) = self.get_call_output(&call.id).await? {
+                entries.push(OutputEntry {
+                    has_diff: output.diff.is_some(),
+                    call,
+                });
+            }
+        }
+        Ok(entries)
+    }
 
     /// The Codex thread that continues `conversation_key` for the agent, or `None`.
     async fn get_thread(
