@@ -433,6 +433,7 @@ impl CodexMcp {
                 codex_config: None,
                 workspaces: Default::default(),
                 max_diff_bytes: 16 << 20,
+                inline_result_bytes: crate::tools::inline::DEFAULT_INLINE_RESULT_BYTES,
             },
             lifecycle: None,
             max_agents: 0,

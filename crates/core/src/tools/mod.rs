@@ -2,6 +2,7 @@
 //! the calls' stored results as resources.
 
 pub mod codex;
+pub mod inline;
 pub mod prompts;
 pub mod results;
 pub mod server;
