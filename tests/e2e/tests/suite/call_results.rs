@@ -76,8 +76,15 @@ async fn a_2mb_answer_is_cut_inline_and_read_whole_as_a_resource_by_its_token_on
         "{:.300}",
         &inline_reply[inline_reply.len() - 300..]
     );
-    let tools = s.mcpd.list_tools().await.unwrap();
-    let chat = tools.iter().find(|t| t["name"] == "chat").unwrap();
+    let tools = s
+        .mcpd
+        .rpc("tools/list", json!({}), Some(ALICE))
+        .await
+        .unwrap();
+    let chat = tools["result"]["tools"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "chat"))
+        .unwrap_or_else(|| panic!("no chat in {tools:.500}"));
     let validator = jsonschema::validator_for(&chat["outputSchema"]).unwrap();
     assert!(
         validator.is_valid(structured),
