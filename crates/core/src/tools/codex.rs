@@ -118,6 +118,13 @@ fn inline_result(call_id: String, mut structured: Value, limit: usize) -> CallTo
     result
 }
 
+/// The MCP edge's only translation of agent errors: the sentence of an `isError` result.
+impl From<AgentError> for ToolError {
+    fn from(error: AgentError) -> Self {
+        ToolError::Failed(error.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,12 +156,5 @@ mod tests {
         let small = inline_result("call-2".into(), json!({"reply": "hi"}), 8192);
         assert_eq!(small.content.len(), 1);
         assert_eq!(small.meta.unwrap().get(TRUNCATED_META), None);
-    }
-}
-
-/// The MCP edge's only translation of agent errors: the sentence of an `isError` result.
-impl From<AgentError> for ToolError {
-    fn from(error: AgentError) -> Self {
-        ToolError::Failed(error.to_string())
     }
 }
