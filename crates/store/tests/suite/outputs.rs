@@ -3,7 +3,7 @@
 
 use super::common;
 
-use codex_mcp_store::{CallOutput, CallStatus, OutputQuery, StoreError};
+use codex_mcp_store::{CallOutput, CallStatus, StoreError};
 use common::{TestStore, agent, at, call, finish, on_both_backends};
 use pretty_assertions::assert_eq;
 use serde_json::json;
@@ -72,65 +72,7 @@ async fn outputs_survive_a_reopen(store: TestStore) {
     );
 }
 
-async fn outputs_list_newest_first_by_agent(store: TestStore) {
-    store.ensure_agent(agent("a1", 0)).await.unwrap();
-    store.ensure_agent(agent("a2", 0)).await.unwrap();
-    for (id, owner, at_ms, diff) in [
-        ("c1", "a1", 1, None),
-        ("c2", "a2", 2, Some("d\n")),
-        ("c3", "a1", 3, None),
-    ] {
-        store
-            .start_call(call(id, owner, None, at_ms))
-            .await
-            .unwrap();
-        let mut end = finish(CallStatus::Succeeded, at_ms + 10);
-        end.output = Some(output(diff));
-        store.finish_call(id, end).await.unwrap();
-    }
-    // A running call and a finished call without output are not listed.
-    store.start_call(call("c4", "a1", None, 4)).await.unwrap();
-    store.start_call(call("c5", "a2", None, 5)).await.unwrap();
-    store
-        .finish_call("c5", finish(CallStatus::Failed, 6))
-        .await
-        .unwrap();
-
-    let ids = |entries: Vec<codex_mcp_store::OutputEntry>| {
-        entries
-            .into_iter()
-            .map(|e| (e.call.id, e.has_diff))
-            .collect::<Vec<_>>()
-    };
-    let all = OutputQuery {
-        agents: None,
-        limit: 10,
-    };
-    assert_eq!(
-        ids(store.list_call_outputs(&all).await.unwrap()),
-        vec![
-            ("c3".to_string(), false),
-            ("c2".to_string(), true),
-            ("c1".to_string(), false)
-        ]
-    );
-    let a1_one = OutputQuery {
-        agents: Some(vec!["a1".into()]),
-        limit: 1,
-    };
-    assert_eq!(
-        ids(store.list_call_outputs(&a1_one).await.unwrap()),
-        vec![("c3".to_string(), false)]
-    );
-    let nobody = OutputQuery {
-        agents: Some(vec!["no-such-agent".into()]),
-        limit: 10,
-    };
-    assert_eq!(ids(store.list_call_outputs(&nobody).await.unwrap()), vec![]);
-}
-
 on_both_backends!(
     outputs_round_trip_and_go_with_their_call,
-    outputs_survive_a_reopen,
-    outputs_list_newest_first_by_agent
+    outputs_survive_a_reopen
 );
