@@ -158,6 +158,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<CodexMcp> {
             codex_config,
             workspaces: settings.agent_workspaces.iter().cloned().collect(),
             max_diff_bytes: usize::try_from(settings.max_diff_bytes).unwrap_or(usize::MAX),
+            inline_result_bytes: usize::try_from(settings.inline_result_bytes)
+                .unwrap_or(usize::MAX),
         })
         .lifecycle(LifecyclePolicy {
             max_running: settings.max_concurrent_sessions,

@@ -48,8 +48,8 @@ pub use digest::{arguments_digest, arguments_digest_of_object};
 pub use error::StoreError;
 pub use model::{
     Agent, AgentDeleted, AgentStatus, AgentUpdate, AgentUsage, Call, CallFinish, CallOutput,
-    CallStart, CallStatus, NewAgent, NewSession, Pruned, Recovered, Session, Thread, Timestamp,
-    Transport,
+    CallStart, CallStatus, NewAgent, NewSession, OutputEntry, OutputQuery, Pruned, Recovered,
+    Session, Thread, Timestamp, Transport,
 };
 pub use postgres::PostgresStore;
 pub use session_store::SessionStore;

@@ -293,6 +293,25 @@ pub struct CallOutput {
     pub diff: Option<String>,
 }
 
+/// Which stored outputs [`crate::SessionStore::list_call_outputs`] lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputQuery {
+    /// Only these agents' calls; `None` for every agent.
+    pub agents: Option<Vec<String>>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+/// A finished call that has a stored output, as listed (the output itself is read with
+/// [`crate::SessionStore::get_call_output`]: it can be megabytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputEntry {
+    /// The call.
+    pub call: Call,
+    /// Whether a diff is stored beside the result.
+    pub has_diff: bool,
+}
+
 /// A tool call as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {

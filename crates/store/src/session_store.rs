@@ -11,7 +11,7 @@ use chrono::Utc;
 use crate::error::StoreError;
 use crate::model::{
     Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
-    NewSession, Pruned, Recovered, Session, Thread, Timestamp,
+    NewSession, OutputEntry, OutputQuery, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::task_store::TaskStore;
 
@@ -73,6 +73,41 @@ pub trait SessionStore: TaskStore + Send + Sync {
 
     /// An agent's calls, newest first, at most `limit`.
     async fn list_calls(&self, agent_id: &str, limit: u32) -> Result<Vec<Call>, StoreError>;
+
+    /// Finished calls with a stored output, newest first (start time, then id), at most
+    /// `query.limit`, only of `query.agents` when given: what `resources/list` and the
+    /// dashboard's recent results show. Built on [`Self::list_agent_outputs`].
+    async fn list_call_outputs(&self, query: &OutputQuery) -> Result<Vec<OutputEntry>, StoreError> {
+        let agents = match &query.agents {
+            Some(agents) => agents.clone(),
+            None => self
+                .list_agents()
+                .await?
+                .into_iter()
+                .map(|a| a.id)
+                .collect(),
+        };
+        // Each agent's newest `limit` hold every entry of the overall newest `limit`.
+        let mut entries = Vec::new();
+        for agent in &agents {
+            entries.extend(self.list_agent_outputs(agent, query.limit).await?);
+        }
+        entries.sort_by(|a, b| {
+            b.call
+                .started_at
+                .cmp(&a.call.started_at)
+                .then_with(|| b.call.id.cmp(&a.call.id))
+        });
+        entries.truncate(query.limit as usize);
+        Ok(entries)
+    }
+
+    /// One agent's calls that have a stored output, newest first, at most `limit`.
+    async fn list_agent_outputs(
+        &self,
+        agent_id: &str,
+        limit: u32,
+    ) -> Result<Vec<OutputEntry>, StoreError>;
 
     /// The Codex thread that continues `conversation_key` for the agent, or `None`.
     async fn get_thread(

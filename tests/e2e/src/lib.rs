@@ -286,6 +286,38 @@ impl Mcpd {
         }
     }
 
+    /// Any stateless (2026-07-28) request on `/mcp`, as `token` when given; returns the
+    /// whole JSON-RPC answer (`result` or `error`).
+    pub async fn rpc(
+        &self,
+        method: &str,
+        params: Value,
+        token: Option<&str>,
+    ) -> anyhow::Result<Value> {
+        let mut params = params;
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}
+        });
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+        let mut req = self
+            .http
+            .post(format!("{}/mcp", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method)
+            .timeout(Duration::from_secs(120));
+        if let Some(uri) = params.get("uri").and_then(Value::as_str) {
+            req = req.header("mcp-name", uri);
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let text = req.body(body.to_string()).send().await?.text().await?;
+        last_message(&text)
+    }
+
     /// A stateless `tools/list`.
     pub async fn list_tools(&self) -> anyhow::Result<Vec<Value>> {
         let body = json!({

@@ -77,6 +77,7 @@ settings! {
     "CODEX_MCP_CALL_RETENTION_DAYS", Some("30"), false, "Days tool-call records are kept (0: forever); agents and threads stay until cleaned up.";
     "CODEX_MCP_MAX_AGENTS", Some("200"), false, "Most agents the server knows (each a container or folder with its volumes); a new agent past it is refused (0: no bound).";
     "CODEX_MCP_MAX_DIFF_BYTES", Some("16m"), false, "Largest diff a call returns (k, m or g suffix); a larger change is refused, never held in memory.";
+    "CODEX_MCP_INLINE_RESULT_BYTES", Some("64k"), false, "Largest structured result a Codex tool returns inline (k, m or g suffix; at least 4k); past it the longest texts are cut and the result links to the full one, the resource codex-mcp://calls/{call_id}/result.";
     "MCPD_MAX_SESSIONS", Some("1024"), false, "Most MCP sessions open at once; when full, the least recently used idle session is closed to make room.";
     "MCPD_MAX_CALLS_PER_TOKEN", Some("64"), false, "Most tool calls running at once per bearer token (without tokens: for the whole server); more are refused at once (0: no bound).";
 }
@@ -156,6 +157,8 @@ pub struct Settings {
     pub call_retention_days: u64,
     pub max_agents: usize,
     pub max_diff_bytes: u64,
+    /// `CODEX_MCP_INLINE_RESULT_BYTES`.
+    pub inline_result_bytes: u64,
     pub max_sessions: usize,
     pub max_calls_per_token: usize,
 }
@@ -318,6 +321,9 @@ impl Settings {
                     values::parse_size("CODEX_MCP_MAX_DIFF_BYTES", v)
                 })?
                 .unwrap_or(16 << 20),
+            inline_result_bytes: r
+                .parse("CODEX_MCP_INLINE_RESULT_BYTES", values::parse_inline_limit)?
+                .unwrap_or(64 << 10),
             max_sessions: r.number("MCPD_MAX_SESSIONS", 1)?.unwrap_or(1024),
             max_calls_per_token: r.number("MCPD_MAX_CALLS_PER_TOKEN", 0)?.unwrap_or(64),
             container_cpu_limit: r

@@ -318,3 +318,26 @@ fn env_example_names_every_setting() {
         "add them to deploy/.env.example"
     );
 }
+
+#[test]
+fn the_inline_result_limit_has_a_default_a_minimum_and_clear_errors() {
+    let limit = |v: Option<&str>| {
+        let pairs: Vec<(&str, &str)> = v
+            .map(|v| vec![("CODEX_MCP_INLINE_RESULT_BYTES", v)])
+            .unwrap_or_default();
+        Settings::load(&sources(&pairs))
+            .map(|s| s.inline_result_bytes)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(limit(None), Ok(64 << 10));
+    assert_eq!(limit(Some("1m")), Ok(1 << 20));
+    assert_eq!(limit(Some("4k")), Ok(4 << 10));
+    for bad in ["1k", "4095", "0", "lots", "-5k"] {
+        let err = limit(Some(bad)).unwrap_err();
+        assert!(
+            err.starts_with("CODEX_MCP_INLINE_RESULT_BYTES"),
+            "{bad}: {err}"
+        );
+    }
+    assert!(limit(Some("1k")).unwrap_err().contains("minimum"));
+}

@@ -125,6 +125,20 @@ pub fn parse_size(name: &str, v: &str) -> Result<u64, String> {
     }
 }
 
+/// `CODEX_MCP_INLINE_RESULT_BYTES`: a size of at least 4k (below it a cut result could
+/// not say what it holds).
+pub fn parse_inline_limit(v: &str) -> Result<u64, String> {
+    let n = parse_size("CODEX_MCP_INLINE_RESULT_BYTES", v)?;
+    let min = codex_mcp_core::tools::inline::MIN_INLINE_RESULT_BYTES as u64;
+    if n < min {
+        return Err(format!(
+            "{n} bytes is below the minimum of {min} (4k): a shorter result could not say \
+             what it holds"
+        ));
+    }
+    Ok(n)
+}
+
 /// A container memory limit, read by the runtime's parser (at least 6m).
 pub fn parse_memory_limit(name: &str, v: &str) -> Result<u64, String> {
     codex_mcp_runtime::parse_memory_limit(name, v).map_err(|e| reason(&e))

@@ -99,6 +99,10 @@ pub struct AgentConfig {
     /// Largest diff a call returns, in bytes (`CODEX_MCP_MAX_DIFF_BYTES`); a larger one
     /// is an error, never held in memory.
     pub max_diff_bytes: usize,
+    /// Largest structured result returned inline, in bytes
+    /// (`CODEX_MCP_INLINE_RESULT_BYTES`); past it the longest strings are cut and the
+    /// result links to its full text as a resource.
+    pub inline_result_bytes: usize,
 }
 
 /// Memory of one agent beyond its environment.

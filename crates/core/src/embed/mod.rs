@@ -35,6 +35,7 @@ use crate::dashboard::{self, Dashboard};
 use crate::server::{McpServer, ServerOptions, ToolHandler};
 use crate::tools::codex::CodexToolHandler;
 use crate::tools::prompts::CatalogPrompt;
+use crate::tools::results::CallResults;
 use crate::tools::server::{ServerFacts, ServerToolHandler};
 use crate::transport::http::metrics::MetricsReporter;
 use crate::transport::http::{self, HealthReporter, HttpOptions, HttpState};
@@ -353,6 +354,7 @@ impl CodexMcpBuilder {
             for prompt in CatalogPrompt::all() {
                 builder = builder.prompt(prompt);
             }
+            builder = builder.resources(CallResults::new(Arc::clone(&manager)));
         }
         for make in self.tools {
             builder = builder.tool_arc(make(&manager));
@@ -447,6 +449,7 @@ impl CodexMcp {
                 codex_config: None,
                 workspaces: Default::default(),
                 max_diff_bytes: 16 << 20,
+                inline_result_bytes: crate::tools::inline::DEFAULT_INLINE_RESULT_BYTES,
             },
             lifecycle: None,
             max_agents: 0,

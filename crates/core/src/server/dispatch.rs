@@ -371,14 +371,25 @@ impl McpServer {
                 if inner.resources.is_empty() {
                     return Err(ErrorObject::method_not_found(method));
                 }
-                let all: Vec<_> = inner.resources.iter().flat_map(|p| p.resources()).collect();
-                let page =
-                    result::paginate(&all, result::cursor_param(params)?, inner.options.page_size)?;
+                let cursor = result::cursor_param(params)?;
+                let mut all = Vec::new();
+                for provider in &inner.resources {
+                    all.extend(provider.list(ctx).await?);
+                }
+                let page = result::paginate(&all, cursor, inner.options.page_size)?;
                 let mut body = json!({ "resources": page.items });
                 if let Some(next) = page.next_cursor {
                     body["nextCursor"] = json!(next);
                 }
-                Ok(Outcome::Done(body, self.list_hint(era)))
+                let hint = if inner.resources.iter().any(|p| p.per_caller()) {
+                    (era == Era::Modern).then_some(CacheHint {
+                        ttl_ms: 0,
+                        scope: CacheScope::Private,
+                    })
+                } else {
+                    self.list_hint(era)
+                };
+                Ok(Outcome::Done(body, hint))
             }
             methods::RESOURCES_TEMPLATES_LIST => {
                 if inner.resources.is_empty() {

@@ -74,6 +74,19 @@ pub type Question = (String, String, Value);
 pub trait ResourceProvider: Send + Sync + 'static {
     /// Concrete resources, in a stable order.
     fn resources(&self) -> Vec<Resource>;
+    /// The resources `ctx`'s caller may see, in a stable order (`resources/list` pages
+    /// through them). A provider whose resources depend on the caller or change while
+    /// the server runs (stored call results) overrides it and reports
+    /// [`Self::per_caller`]; the default is [`Self::resources`].
+    async fn list(&self, ctx: &RequestCtx) -> Result<Vec<Resource>, ErrorObject> {
+        let _ = ctx;
+        Ok(self.resources())
+    }
+    /// Whether [`Self::list`] depends on the caller or changes over time: the listing is
+    /// then marked `cacheScope: private` with a zero `ttlMs`.
+    fn per_caller(&self) -> bool {
+        false
+    }
     /// Resource templates, in a stable order.
     fn templates(&self) -> Vec<ResourceTemplate> {
         Vec::new()

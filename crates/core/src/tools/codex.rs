@@ -6,10 +6,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use codex_mcp_protocol::content::Content;
 use codex_mcp_protocol::tasks_ext::TaskSupport;
 use codex_mcp_protocol::tools::{CallToolResult, Tool};
 use codex_mcp_tools::ToolSpec;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+
+use super::{inline, results};
 
 use crate::agents::{AgentError, AgentManager, TurnRequest};
 use crate::server::{RequestCtx, ToolError, ToolHandler};
@@ -70,15 +73,95 @@ impl ToolHandler for CodexToolHandler {
             .run_turn(request)
             .run_with(|p| ctx.progress(p.step as f64, None, Some(p.message)))
             .await?;
-        let mut result = CallToolResult::structured(outcome.structured);
+        let limit = self.manager.config().inline_result_bytes;
+        let mut result = inline_result(outcome.call_id, outcome.structured, limit);
         crate::server::correlation::stamp(&mut result);
         Ok(result)
     }
+}
+
+/// `_meta` key of the stored call's id (its resources are `codex-mcp://calls/{id}/...`).
+pub const CALL_ID_META: &str = "io.codex-mcp/callId";
+
+/// `_meta` key saying the structured result was cut ([`crate::tools::inline`]).
+pub const TRUNCATED_META: &str = "io.codex-mcp/truncated";
+
+/// A turn's result as the client gets it: the structured result (cut under `limit`
+/// when it is larger, each cut text ending with where the rest is), the call's id in
+/// `_meta`, and, when cut, a `resource_link` to the full result.
+fn inline_result(call_id: String, mut structured: Value, limit: usize) -> CallToolResult {
+    let full = results::uri(&call_id, results::Part::Result);
+    let marker = format!(" [... truncated: the full text is in the resource {full}]");
+    let cut = inline::fit(&mut structured, limit, &marker);
+    let mut result = CallToolResult::structured(structured);
+    let meta = result.meta.get_or_insert_with(Map::new);
+    meta.insert(CALL_ID_META.into(), Value::String(call_id.clone()));
+    if let Some(cut) = cut {
+        meta.insert(
+            TRUNCATED_META.into(),
+            json!({
+                "fullBytes": cut.full_bytes,
+                "inlineBytes": cut.inline_bytes,
+                "limitBytes": limit,
+                "resource": full,
+            }),
+        );
+        result.content.insert(
+            0,
+            Content::text(format!(
+                "The result ({} bytes) is over the inline limit of {limit} bytes \
+                 (CODEX_MCP_INLINE_RESULT_BYTES): its longest texts are cut below; read the \
+                 resource {full} for all of it.",
+                cut.full_bytes
+            )),
+        );
+        result.content.push(Content::ResourceLink {
+            uri: full,
+            name: format!("{call_id}-result"),
+            description: Some("The full, untruncated structured result".into()),
+            mime_type: Some(results::Part::Result.mime().into()),
+        });
+    }
+    result
 }
 
 /// The MCP edge's only translation of agent errors: the sentence of an `isError` result.
 impl From<AgentError> for ToolError {
     fn from(error: AgentError) -> Self {
         ToolError::Failed(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn a_large_result_is_cut_and_links_to_the_full_one() {
+        let big = json!({"reply": "x".repeat(100_000), "follow_up_suggestions": [], "referenced_files": []});
+        let r = inline_result("call-1".into(), big, 8192);
+        let structured = r.structured_content.clone().unwrap();
+        assert!(serde_json::to_vec(&structured).unwrap().len() <= 8192);
+        assert_eq!(structured["follow_up_suggestions"], json!([]));
+        let meta = r.meta.clone().unwrap();
+        assert_eq!(meta[CALL_ID_META], json!("call-1"));
+        assert_eq!(
+            meta[TRUNCATED_META]["resource"],
+            json!("codex-mcp://calls/call-1/result")
+        );
+        let encoded = serde_json::to_value(&r).unwrap();
+        let last = encoded["content"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["type"], json!("resource_link"));
+        assert_eq!(last["uri"], json!("codex-mcp://calls/call-1/result"));
+
+        let small = inline_result("call-2".into(), json!({"reply": "hi"}), 8192);
+        assert_eq!(small.content.len(), 1);
+        assert_eq!(small.meta.unwrap().get(TRUNCATED_META), None);
     }
 }

@@ -1,5 +1,8 @@
-//! Tool handlers: the Codex-backed tools, the server-answered tools, and the prompts.
+//! Tool handlers: the Codex-backed tools, the server-answered tools, the prompts, and
+//! the calls' stored results as resources.
 
 pub mod codex;
+pub mod inline;
 pub mod prompts;
+pub mod results;
 pub mod server;

@@ -4,7 +4,9 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use crate::error::StoreError;
-use crate::model::{Call, CallFinish, CallOutput, CallStart, CallStatus, Recovered, Timestamp};
+use crate::model::{
+    Call, CallFinish, CallOutput, CallStart, CallStatus, OutputEntry, Recovered, Timestamp,
+};
 use crate::postgres::cached;
 use crate::postgres::failure::{Constraint, Location, constraint};
 use crate::values::{int, ms, opt_int};
@@ -203,6 +205,35 @@ pub(crate) async fn get(
         .await
         .map_err(|e| at.db(&e))?;
     row.map(|r| call(at, &r)).transpose()
+}
+
+/// An agent's finished calls that have a stored output, newest first, each with whether
+/// a diff is stored.
+pub(crate) async fn list_with_output(
+    c: &impl GenericClient,
+    at: &Location,
+    agent_id: &str,
+    limit: u32,
+) -> Result<Vec<OutputEntry>, StoreError> {
+    let rows = cached::query(
+        c,
+        "SELECT c.id, c.agent_id, c.session_id, c.tool, c.arguments_digest, c.started_at, \
+         c.finished_at, c.status, c.error, c.duration_ms, c.tokens_in, c.tokens_out, \
+         c.thread_id, o.diff IS NOT NULL AS has_diff \
+         FROM calls c JOIN call_outputs o ON o.call_id = c.id \
+         WHERE c.agent_id = $1 ORDER BY c.started_at DESC, c.seq DESC LIMIT $2",
+        &[&agent_id, &i64::from(limit)],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
+    rows.iter()
+        .map(|r| {
+            Ok(OutputEntry {
+                call: call(at, r)?,
+                has_diff: at.get(r, "has_diff")?,
+            })
+        })
+        .collect()
 }
 
 /// An agent's calls, newest first.

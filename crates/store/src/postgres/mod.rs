@@ -26,7 +26,7 @@ use tokio_postgres::NoTls;
 use crate::error::StoreError;
 use crate::model::{
     Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
-    NewSession, Pruned, Recovered, Session, Thread, Timestamp,
+    NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
 use crate::task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress};
@@ -280,6 +280,14 @@ impl SessionStore for PostgresStore {
 
     async fn list_calls(&self, agent_id: &str, limit: u32) -> Result<Vec<Call>, StoreError> {
         calls::list(&self.client().await?, &self.at, agent_id, limit).await
+    }
+
+    async fn list_agent_outputs(
+        &self,
+        agent_id: &str,
+        limit: u32,
+    ) -> Result<Vec<OutputEntry>, StoreError> {
+        calls::list_with_output(&self.client().await?, &self.at, agent_id, limit).await
     }
 
     async fn get_thread(

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::StoreError;
-use crate::model::{Call, CallFinish, CallOutput, CallStart, CallStatus};
+use crate::model::{Call, CallFinish, CallOutput, CallStart, CallStatus, OutputEntry};
 use crate::sqlite::convert::{int, ms, name, opt_count, opt_int, opt_ts, ts};
 use crate::sqlite::failure::{Failure, insert_refused};
 
@@ -144,6 +144,28 @@ pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Call>, Failure> 
         .prepare_cached(&format!("{SELECT} WHERE id = ?1"))?
         .query_row([id], from_row)
         .optional()?)
+}
+
+/// An agent's finished calls that have a stored output, newest first, each with whether
+/// a diff is stored.
+pub(crate) fn list_with_output(
+    conn: &Connection,
+    agent_id: &str,
+    limit: u32,
+) -> Result<Vec<OutputEntry>, Failure> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, c.agent_id, c.session_id, c.tool, c.arguments_digest, c.started_at, \
+         c.finished_at, c.status, c.error, c.duration_ms, c.tokens_in, c.tokens_out, \
+         c.thread_id, o.diff IS NOT NULL FROM calls c JOIN call_outputs o ON o.call_id = c.id \
+         WHERE c.agent_id = ?1 ORDER BY c.started_at DESC, c.seq DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![agent_id, limit], |row| {
+        Ok(OutputEntry {
+            call: from_row(row)?,
+            has_diff: row.get(13)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// An agent's calls, newest first.

@@ -27,7 +27,7 @@ use chrono::Utc;
 use crate::error::StoreError;
 use crate::model::{
     Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
-    NewSession, Pruned, Recovered, Session, Thread, Timestamp,
+    NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
 use crate::task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress};
@@ -198,6 +198,17 @@ impl SessionStore for SqliteStore {
         let agent_id = agent_id.to_owned();
         self.readers
             .run(move |conn| calls::list(conn, &agent_id, limit))
+            .await
+    }
+
+    async fn list_agent_outputs(
+        &self,
+        agent_id: &str,
+        limit: u32,
+    ) -> Result<Vec<OutputEntry>, StoreError> {
+        let agent_id = agent_id.to_owned();
+        self.readers
+            .run(move |conn| calls::list_with_output(conn, &agent_id, limit))
             .await
     }
 

@@ -72,7 +72,55 @@ async fn outputs_survive_a_reopen(store: TestStore) {
     );
 }
 
+async fn outputs_list_newest_first_only_for_the_agents_asked(store: TestStore) {
+    for a in ["a1", "a2"] {
+        store.ensure_agent(agent(a, 0)).await.unwrap();
+    }
+    // (call, agent, start second, has output, diff)
+    let plan = [
+        ("old", "a1", 1, true, None),
+        ("mid", "a2", 2, true, Some("d\n")),
+        ("new", "a1", 3, true, None),
+        ("bare", "a1", 4, false, None),
+    ];
+    for (id, a, secs, with_output, diff) in plan {
+        store.start_call(call(id, a, None, secs)).await.unwrap();
+        let mut end = finish(CallStatus::Succeeded, secs + 10);
+        end.output = with_output.then(|| output(diff));
+        store.finish_call(id, end).await.unwrap();
+    }
+    store
+        .start_call(call("running", "a1", None, 9))
+        .await
+        .unwrap();
+    let listed = |agents: Option<Vec<String>>, limit| {
+        let store = std::sync::Arc::clone(&store.store);
+        async move {
+            store
+                .list_call_outputs(&codex_mcp_store::OutputQuery { agents, limit })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.call.id, e.has_diff))
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = vec![
+        ("new".to_string(), false),
+        ("mid".to_string(), true),
+        ("old".to_string(), false),
+    ];
+    assert_eq!(listed(None, 10).await, all);
+    assert_eq!(listed(None, 2).await, all[..2].to_vec());
+    assert_eq!(
+        listed(Some(vec!["a1".into()]), 10).await,
+        vec![("new".to_string(), false), ("old".to_string(), false)]
+    );
+    assert_eq!(listed(Some(vec!["nobody".into()]), 10).await, vec![]);
+}
+
 on_both_backends!(
     outputs_round_trip_and_go_with_their_call,
-    outputs_survive_a_reopen
+    outputs_survive_a_reopen,
+    outputs_list_newest_first_only_for_the_agents_asked,
 );

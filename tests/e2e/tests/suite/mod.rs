@@ -7,6 +7,7 @@ mod auth_docker;
 mod auth_failures;
 mod auth_support;
 mod bearer_tokens;
+mod call_results;
 mod codex_tools;
 mod dashboard;
 mod docker_agents;

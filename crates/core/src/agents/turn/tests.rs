@@ -82,6 +82,7 @@ impl Setup {
             codex_config: None,
             workspaces: Default::default(),
             max_diff_bytes: 1 << 20,
+            inline_result_bytes: 64 << 10,
         };
         let manager = Arc::new(AgentManager::new(
             Arc::new(runtime),
