@@ -30,7 +30,7 @@ RUN_TIMEOUT_S=${CONFORMANCE_RUN_TIMEOUT_S:-600}
 
 MCPD_2025_SCENARIOS=(server-initialize server-session-lifecycle ping logging-set-level tools-list
   dns-rebinding-protection server-sse-multiple-streams)
-MCPD_2026_SCENARIOS=(tools-list dns-rebinding-protection server-sse-multiple-streams http-header-validation)
+MCPD_2026_SCENARIOS=(tools-list caching dns-rebinding-protection server-sse-multiple-streams http-header-validation)
 
 say() { echo "conformance: $*"; }
 die() { say "$*" >&2; exit 1; }

@@ -34,6 +34,7 @@ use crate::agents::{AgentConfig, AgentManager, Approval, CredentialSource};
 use crate::dashboard::{self, Dashboard};
 use crate::server::{McpServer, ServerOptions, ToolHandler};
 use crate::tools::codex::CodexToolHandler;
+use crate::tools::guide::Guide;
 use crate::tools::prompts::CatalogPrompt;
 use crate::tools::results::CallResults;
 use crate::tools::server::{ServerFacts, ServerToolHandler};
@@ -354,7 +355,9 @@ impl CodexMcpBuilder {
             for prompt in CatalogPrompt::all() {
                 builder = builder.prompt(prompt);
             }
-            builder = builder.resources(CallResults::new(Arc::clone(&manager)));
+            builder = builder
+                .resources(Guide::new())
+                .resources(CallResults::new(Arc::clone(&manager)));
         }
         for make in self.tools {
             builder = builder.tool_arc(make(&manager));

@@ -554,10 +554,14 @@ impl McpServer {
             params_as(params, methods::RESOURCES_READ)?;
         for provider in &self.inner.resources {
             if let Some(contents) = provider.read(&p.uri, ctx).await? {
-                let hint = (ctx.era() == Era::Modern).then_some(CacheHint {
-                    ttl_ms: 0,
-                    scope: CacheScope::Private,
-                });
+                let hint = if provider.per_caller() {
+                    (ctx.era() == Era::Modern).then_some(CacheHint {
+                        ttl_ms: 0,
+                        scope: CacheScope::Private,
+                    })
+                } else {
+                    self.list_hint(ctx.era())
+                };
                 return Ok(Outcome::Done(json!({ "contents": contents }), hint));
             }
         }

@@ -82,8 +82,8 @@ pub trait ResourceProvider: Send + Sync + 'static {
         let _ = ctx;
         Ok(self.resources())
     }
-    /// Whether [`Self::list`] depends on the caller or changes over time: the listing is
-    /// then marked `cacheScope: private` with a zero `ttlMs`.
+    /// Whether [`Self::list`] and [`Self::read`] depend on the caller or change over
+    /// time: their answers are then marked `cacheScope: private` with a zero `ttlMs`.
     fn per_caller(&self) -> bool {
         false
     }

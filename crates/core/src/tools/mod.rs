@@ -1,7 +1,8 @@
 //! Tool handlers: the Codex-backed tools, the server-answered tools, the prompts, and
-//! the calls' stored results as resources.
+//! the resources (the calls' stored results, the guide for calling agents).
 
 pub mod codex;
+pub mod guide;
 pub mod inline;
 pub mod prompts;
 pub mod results;

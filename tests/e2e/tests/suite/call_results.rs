@@ -132,7 +132,7 @@ async fn a_2mb_answer_is_cut_inline_and_read_whole_as_a_resource_by_its_token_on
         .iter()
         .filter_map(|r| r["uri"].as_str())
         .collect();
-    assert_eq!(uris, vec![uri.as_str()]);
+    assert_eq!(uris, vec!["codex-mcp://guide", uri.as_str()]);
     assert_eq!(listed["result"]["cacheScope"], json!("private"));
     assert_eq!(listed["result"]["ttlMs"], json!(0));
     let templates = s
@@ -160,7 +160,29 @@ async fn a_2mb_answer_is_cut_inline_and_read_whole_as_a_resource_by_its_token_on
         .rpc("resources/list", json!({}), Some(BOB))
         .await
         .unwrap();
-    assert_eq!(bobs["result"]["resources"], json!([]), "{bobs}");
+    let bobs_uris: Vec<&str> = bobs["result"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["uri"].as_str())
+        .collect();
+    assert_eq!(bobs_uris, vec!["codex-mcp://guide"], "{bobs}");
+    // The guide is the same for everyone, so it may be cached and shared.
+    let guide = s
+        .mcpd
+        .rpc(
+            "resources/read",
+            json!({"uri": "codex-mcp://guide"}),
+            Some(BOB),
+        )
+        .await
+        .unwrap();
+    let text = guide["result"]["contents"][0]["text"]
+        .as_str()
+        .expect("guide text");
+    assert!(text.starts_with("# Using this codex-mcp server"), "{guide}");
+    assert!(text.contains("- `implement`: "), "{text}");
+    assert_eq!(guide["result"]["cacheScope"], json!("public"), "{guide}");
     let theirs = s
         .mcpd
         .rpc("resources/read", json!({"uri": uri}), Some(BOB))
