@@ -15,6 +15,7 @@
 //! The crate does no policy: which backend to use, and when to stop or remove agents, is the
 //! engine's call. `docs/runtime.md` in the repository describes both backends in depth.
 
+mod disk;
 mod error;
 mod handle;
 mod limits;
@@ -31,7 +32,7 @@ pub use error::RuntimeError;
 pub use handle::{ExecHandle, ExecOutput, OutputTooLarge};
 pub use limits::{parse_cpu_limit, parse_memory_limit, parse_size, parse_workspace_roots};
 pub use types::{
-    AgentEnv, AgentRuntime, AgentSpec, AgentState, AgentStatus, ExecEvent, ExecSpec, FileToWrite,
-    RuntimeChoice, RuntimeKind,
+    AgentEnv, AgentRuntime, AgentSpec, AgentState, AgentStatus, DISK_FILE_CAP, DiskUsage,
+    ExecEvent, ExecSpec, FileToWrite, RuntimeChoice, RuntimeKind,
 };
 pub use workspace::resolve_workspace;

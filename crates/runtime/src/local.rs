@@ -22,11 +22,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::handle::{self, Chunk, ExecParts, Killer};
 use crate::locks::AgentLocks;
-use crate::procfs;
 use crate::{
-    AgentEnv, AgentId, AgentRuntime, AgentSpec, AgentState, AgentStatus, ExecHandle, ExecSpec,
-    RuntimeError, RuntimeKind, resolve_workspace,
+    AgentEnv, AgentId, AgentRuntime, AgentSpec, AgentState, AgentStatus, DiskUsage, ExecHandle,
+    ExecSpec, RuntimeError, RuntimeKind, resolve_workspace,
 };
+use crate::{disk, procfs};
 
 /// Set in every process this backend starts, to its agents folder: marks processes a
 /// later server on the same data folder may treat as its own orphans.
@@ -423,6 +423,26 @@ impl AgentRuntime for LocalRuntime {
 
     async fn status(&self, agent: &AgentId) -> Result<Option<AgentStatus>, RuntimeError> {
         Ok(self.folder_status(agent))
+    }
+
+    async fn disk_usage(&self, agent: &AgentId) -> Result<Option<DiskUsage>, RuntimeError> {
+        let dir = self.agent_dir(agent);
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        // The agent's folder holds its workspace, Codex home and scratch; a host folder
+        // used as its workspace lies elsewhere and counts too.
+        let mut roots = vec![dir.clone()];
+        if let Some(a) = self.active().get(agent) {
+            let workspace = PathBuf::from(&a.env.workspace);
+            if !workspace.starts_with(&dir) {
+                roots.push(workspace);
+            }
+        }
+        tokio::task::spawn_blocking(move || disk::walk(&roots))
+            .await
+            .map(Some)
+            .map_err(|e| RuntimeError::io("measure", dir)(std::io::Error::other(e)))
     }
 
     async fn list(&self) -> Result<Vec<AgentStatus>, RuntimeError> {

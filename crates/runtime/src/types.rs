@@ -289,6 +289,13 @@ pub trait AgentRuntime: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// What the agent's own folders (workspace, Codex home, scratch) take on disk, when
+    /// the runtime can tell: `None` for an agent it does not know, or (Docker) whose
+    /// container is not running. A walk of at most [`DISK_FILE_CAP`] entries, so a huge
+    /// workspace costs bounded work and gives a lower bound ([`DiskUsage::complete`]
+    /// false). Callers should cache it: it reads every file's metadata.
+    async fn disk_usage(&self, agent: &AgentId) -> Result<Option<DiskUsage>, RuntimeError>;
+
     /// Every agent this runtime manages.
     async fn list(&self) -> Result<Vec<AgentStatus>, RuntimeError>;
 
@@ -297,6 +304,43 @@ pub trait AgentRuntime: Send + Sync + 'static {
 
     /// Removes the agent's environment; its data (volumes, folders) only when `purge_data`.
     async fn remove(&self, agent: &AgentId, purge_data: bool) -> Result<(), RuntimeError>;
+}
+
+/// How many files and folders [`AgentRuntime::disk_usage`] looks at, at most.
+pub const DISK_FILE_CAP: u64 = 100_000;
+
+/// What an agent's folders take on disk (allocated blocks, as `du` counts them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DiskUsage {
+    /// Bytes allocated to the entries counted.
+    pub bytes: u64,
+    /// Files and folders counted.
+    pub entries: u64,
+    /// False when the walk stopped at [`DISK_FILE_CAP`] entries: `bytes` is then a lower
+    /// bound.
+    pub complete: bool,
+}
+
+impl DiskUsage {
+    /// Nothing counted yet.
+    pub(crate) fn start() -> Self {
+        Self {
+            complete: true,
+            ..Self::default()
+        }
+    }
+
+    /// Counts one entry of `bytes` allocated bytes; false (and nothing counted) once
+    /// [`DISK_FILE_CAP`] entries are in: the walk should stop.
+    pub(crate) fn add(&mut self, bytes: u64) -> bool {
+        if self.entries >= DISK_FILE_CAP {
+            self.complete = false;
+            return false;
+        }
+        self.entries += 1;
+        self.bytes = self.bytes.saturating_add(bytes);
+        true
+    }
 }
 
 /// One file for [`AgentRuntime::write_files`]: a path inside the environment (as for

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 /// How many finished calls the hub keeps for the "recent calls" table and the charts.
 pub const RECENT_CALLS: usize = 200;
 /// How many samples of each agent's CPU and memory the sparklines show.
-pub const HISTORY_POINTS: usize = 90;
+pub const HISTORY_POINTS: usize = 180;
 
 /// A call running now.
 #[derive(Debug, Clone, Serialize)]
@@ -58,6 +58,10 @@ pub struct FinishedCall {
     pub tokens_out: Option<u64>,
     /// What went wrong, as the client was told.
     pub error: Option<String>,
+    /// Whether its full result is stored (`GET /dashboard/calls/{id}/result`).
+    pub has_result: bool,
+    /// Whether the diff it produced is stored (`GET /dashboard/calls/{id}/diff`).
+    pub has_diff: bool,
 }
 
 /// One change, as the feed sends it.
@@ -169,7 +173,9 @@ impl DashboardHub {
         });
     }
 
-    /// Publishes a call's end (also for calls the dashboard never saw start).
+    /// Publishes a call's end (also for calls the dashboard never saw start). The agent
+    /// manager publishes it once the store holds the call's output, so the page's result
+    /// link works from the first moment.
     pub fn call_finished(&self, call: FinishedCall) {
         {
             let mut state = self.state.lock();
@@ -180,28 +186,6 @@ impl DashboardHub {
             state.recent.push_back(call.clone());
         }
         let _ = self.events.send(HubEvent::Finished(call));
-    }
-
-    /// Publishes a call's end from its record (see [`crate::agents::records`]).
-    pub fn call_ended(
-        &self,
-        id: &str,
-        agent: &str,
-        tool: &str,
-        end: &crate::agents::records::CallEnd,
-        duration_ms: u64,
-    ) {
-        self.call_finished(FinishedCall {
-            id: id.to_string(),
-            agent: agent.to_string(),
-            tool: tool.to_string(),
-            status: end.status.to_string(),
-            finished_at: Utc::now(),
-            duration_ms,
-            tokens_in: end.tokens.map(|t| t.input_tokens),
-            tokens_out: end.tokens.map(|t| t.output_tokens),
-            error: end.error.clone(),
-        });
     }
 
     /// Cancels a running call the caller may see (`visible` decides by agent).
@@ -312,6 +296,8 @@ mod tests {
             tokens_in: None,
             tokens_out: None,
             error: Some("boom".into()),
+            has_result: false,
+            has_diff: false,
         }
     }
 

@@ -3,6 +3,7 @@
 //! threads, token totals).
 
 mod conversation_lock;
+pub mod disk;
 pub mod error;
 pub mod identity;
 pub mod lifecycle;
@@ -131,6 +132,8 @@ pub struct AgentManager {
     dashboard: Arc<live::DashboardHub>,
     /// One turn at a time per agent conversation.
     conversations: conversation_lock::ConversationLocks,
+    /// Agents' disk use, measured at most every [`disk::DISK_REFRESH`].
+    disk: disk::DiskCache,
 }
 
 /// What a prepared agent offers a call.
@@ -167,6 +170,7 @@ impl AgentManager {
             new_agents: tokio::sync::Mutex::new(()),
             dashboard: Arc::default(),
             conversations: conversation_lock::ConversationLocks::default(),
+            disk: disk::DiskCache::default(),
         }
     }
 

@@ -15,7 +15,7 @@ use codex_mcp_store::{
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
-use super::{AgentError, AgentManager, ReadyAgent};
+use super::{AgentError, AgentManager, ReadyAgent, live};
 use crate::codex::Usage;
 
 /// What the manager knows about agents without asking the store.
@@ -245,13 +245,19 @@ impl AgentManager {
             end.tokens
                 .map_or((0, 0), |t| (t.input_tokens, t.output_tokens)),
         );
-        self.dashboard.call_ended(
-            &record.id,
-            record.agent.as_str(),
-            &record.tool,
-            &end,
+        let finished = live::FinishedCall {
+            id: record.id.clone(),
+            agent: record.agent.as_str().to_string(),
+            tool: record.tool.clone(),
+            status: end.status.to_string(),
+            finished_at: Utc::now(),
             duration_ms,
-        );
+            tokens_in: end.tokens.map(|t| t.input_tokens),
+            tokens_out: end.tokens.map(|t| t.output_tokens),
+            error: end.error.clone(),
+            has_result: end.output.is_some(),
+            has_diff: end.output.as_ref().is_some_and(|o| o.diff.is_some()),
+        };
         let finish = CallFinish {
             status: end.status,
             finished_at: codex_mcp_store::now(),
@@ -265,6 +271,7 @@ impl AgentManager {
         if let Err(e) = self.store.finish_call(&record.id, finish).await {
             tracing::error!(call = %record.id, agent = %record.agent, error = %e, "could not record the end of a call");
         }
+        self.dashboard.call_finished(finished);
     }
 
     fn touch(&self, agent: &AgentId, running: i32) {
@@ -336,6 +343,7 @@ impl AgentManager {
             }
         }
         self.forget_memory(agent);
+        self.disk.forget(agent);
         if purge && let Some(credentials) = &self.credentials {
             credentials.revoke(agent);
         }

@@ -6,6 +6,8 @@
 //! - [`sampler`]: server and agent figures, gathered only while a page watches.
 //! - [`feed`]: `GET /dashboard/events`, the page's feed, filtered by bearer token.
 //! - `POST /dashboard/cancel`: stops a running call the caller's token may act for.
+//! - [`outputs`]: `GET /dashboard/calls/{id}/result` and `/diff`, a finished call's full
+//!   result and diff, for the token that may see its agent.
 //!
 //! The routes go in through [`crate::transport::http::router_with`], behind the same
 //! `Host`/`Origin` and bearer checks as every route. Only the page itself (`/dashboard`,
@@ -14,6 +16,7 @@
 //! `Authorization: Bearer` on the feed and the cancel requests.
 
 pub mod feed;
+pub mod outputs;
 pub mod sampler;
 
 use std::sync::Arc;
@@ -50,12 +53,17 @@ const PAGE: &str = include_str!("page.html");
 pub struct Visibility(Option<Arc<TokenGrant>>);
 
 impl Visibility {
+    /// The caller's scope, as the server tools and resources see it.
+    pub fn scope(&self) -> Scope<'_> {
+        match self.0.as_deref() {
+            Some(grant) if !grant.sees_all() => Scope::Token(grant),
+            _ => Scope::All,
+        }
+    }
+
     /// Whether the caller may see `agent` and its calls.
     pub fn allows(&self, agent: &str) -> bool {
-        match self.0.as_deref() {
-            Some(grant) if !grant.sees_all() => Scope::Token(grant).allows(agent),
-            _ => true,
-        }
+        self.scope().allows(agent)
     }
 
     /// Whether the caller may stop `agent`'s calls: only as an agent it may act as (as
@@ -87,7 +95,7 @@ impl Dashboard {
         })
     }
 
-    /// The routes: the page, its feed and cancel. Merge with
+    /// The routes: the page, its feed, cancel and the calls' stored outputs. Merge with
     /// [`crate::transport::http::router_with`] and list [`PAGE_PATH`] among the
     /// bearer-exempt paths.
     pub fn router(self: &Arc<Self>) -> Router {
@@ -95,6 +103,7 @@ impl Dashboard {
             .route(PAGE_PATH, get(page))
             .route("/dashboard/events", get(feed::events))
             .route("/dashboard/cancel", post(cancel))
+            .route("/dashboard/calls/{id}/{part}", get(outputs::get))
             .with_state(Arc::clone(self))
     }
 

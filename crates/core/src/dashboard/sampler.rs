@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use codex_mcp_runtime::{AgentState, AgentStatus};
+use codex_mcp_runtime::{AgentState, AgentStatus, DiskUsage};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -18,7 +18,7 @@ use crate::agents::live::{DashboardHub, UsagePoint};
 use crate::transport::http::{HttpState, health};
 
 /// How often the figures are refreshed while a page watches.
-pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
+pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// One agent's row.
 #[derive(Debug, Clone, Serialize)]
@@ -37,8 +37,11 @@ pub struct AgentRow {
     pub memory_bytes: Option<u64>,
     /// Memory limit in force.
     pub memory_limit_bytes: Option<u64>,
-    /// Disk use of its workspace, when the runtime reports it (none does yet).
+    /// Disk use of its workspace, Codex home and scratch space, when the runtime can
+    /// tell (refreshed at most every [`crate::agents::disk::DISK_REFRESH`]).
     pub disk_bytes: Option<u64>,
+    /// False when `disk_bytes` is a lower bound (the walk stopped at its file cap).
+    pub disk_complete: Option<bool>,
     /// Its latest activity.
     pub last_active_at: Option<DateTime<Utc>>,
     /// Calls running now.
@@ -112,16 +115,19 @@ pub async fn agent_rows(manager: &AgentManager, hub: &DashboardHub) -> Vec<Agent
             Vec::new()
         }
     };
-    // Resource figures come from a per-agent status call, as for `get_agent_status`.
-    let statuses: Vec<AgentStatus> =
+    // Resource figures come from a per-agent status call, as for `get_agent_status`;
+    // disk use from the manager's figure, refreshed at most every `DISK_REFRESH`.
+    let statuses: Vec<(AgentStatus, Option<DiskUsage>)> =
         futures::future::join_all(listed.into_iter().map(|status| async move {
-            if status.state != AgentState::Running {
-                return status;
-            }
-            match manager.runtime().status(&status.agent).await {
-                Ok(Some(full)) => full,
-                _ => status,
-            }
+            let running = status.state == AgentState::Running;
+            let (disk, full) = tokio::join!(manager.disk_usage(&status.agent), async {
+                if running {
+                    manager.runtime().status(&status.agent).await.ok().flatten()
+                } else {
+                    None
+                }
+            });
+            (full.unwrap_or(status), disk)
         }))
         .await;
     let mut rows: BTreeMap<String, AgentRow> = BTreeMap::new();
@@ -137,6 +143,7 @@ pub async fn agent_rows(manager: &AgentManager, hub: &DashboardHub) -> Vec<Agent
                 memory_bytes: None,
                 memory_limit_bytes: None,
                 disk_bytes: None,
+                disk_complete: None,
                 last_active_at: Some(agent.last_active_at),
                 running_calls: 0,
                 calls_made: agent.usage.calls_made,
@@ -148,7 +155,7 @@ pub async fn agent_rows(manager: &AgentManager, hub: &DashboardHub) -> Vec<Agent
     }
     let runtime = crate::agents::records::runtime_name(manager.runtime().kind());
     let now = Utc::now();
-    for status in statuses {
+    for (status, disk) in statuses {
         let id = status.agent.as_str().to_string();
         let row = rows.entry(id.clone()).or_insert_with(|| AgentRow {
             id: id.clone(),
@@ -159,6 +166,7 @@ pub async fn agent_rows(manager: &AgentManager, hub: &DashboardHub) -> Vec<Agent
             memory_bytes: None,
             memory_limit_bytes: None,
             disk_bytes: None,
+            disk_complete: None,
             last_active_at: status.started_at.or(status.created_at),
             running_calls: 0,
             calls_made: 0,
@@ -171,6 +179,8 @@ pub async fn agent_rows(manager: &AgentManager, hub: &DashboardHub) -> Vec<Agent
         row.cpu_percent = status.cpu_percent;
         row.memory_bytes = status.memory_bytes;
         row.memory_limit_bytes = status.memory_limit_bytes;
+        row.disk_bytes = disk.map(|d| d.bytes);
+        row.disk_complete = disk.map(|d| d.complete);
         hub.record_usage(
             &id,
             UsagePoint {

@@ -22,10 +22,10 @@ use tracing::debug;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::labels::{AGENT_USER, WORKSPACE, WRITER_USER};
+use super::labels::{AGENT_USER, VOLUMES, WORKSPACE, WRITER_USER};
 use super::{DockerRuntime, status_of};
 use crate::handle::{self, Chunk, ExecParts};
-use crate::{AgentId, ExecHandle, ExecSpec, RuntimeError};
+use crate::{AgentId, DiskUsage, ExecHandle, ExecSpec, RuntimeError, disk};
 
 /// Runs `"$@"` after recording the shell's pid (which, as the exec's session leader, is
 /// also the session and process group id) and removes the record afterwards.
@@ -294,6 +294,28 @@ pub(super) async fn oom_kills(
         .await
         .map_err(|e| rt.map_err("exec", e))?;
     Ok(parse_oom_kills(&printed))
+}
+
+/// What the agent's volumes (or host workspace) hold, counted by `find` inside the running
+/// container (see [`crate::disk`]); `None` when the container is missing or stopped, or
+/// the image has no GNU `find`. The workspace is read through its read-only mount.
+pub(super) async fn disk_usage(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+) -> Result<Option<DiskUsage>, RuntimeError> {
+    let roots: Vec<&str> = VOLUMES.iter().map(|(_, target)| *target).collect();
+    let script = disk::find_blocks_script(&roots);
+    match run_script(
+        &rt.docker,
+        &rt.container_name(agent),
+        vec!["sh", "-c", &script],
+    )
+    .await
+    {
+        Ok(printed) => Ok(disk::tally_blocks(&printed)),
+        Err(e) if matches!(status_of(&e), Some(404 | 409)) => Ok(None),
+        Err(e) => Err(rt.map_err("exec", e)),
+    }
 }
 
 /// The number on the `oom_kill N` line of a memory cgroup file.

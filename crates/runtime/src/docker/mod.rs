@@ -278,6 +278,10 @@ impl AgentRuntime for DockerRuntime {
         exec::oom_kills(self, &self.container_name(agent)).await
     }
 
+    async fn disk_usage(&self, agent: &AgentId) -> Result<Option<crate::DiskUsage>, RuntimeError> {
+        exec::disk_usage(self, agent).await
+    }
+
     async fn list(&self) -> Result<Vec<AgentStatus>, RuntimeError> {
         container::list(self).await
     }

@@ -12,6 +12,20 @@ fn runtime(dir: &tempfile::TempDir) -> LocalRuntime {
     LocalRuntime::new(LocalConfig::new(dir.path()).with_kill_grace(Duration::from_millis(500)))
 }
 
+/// A runtime over `dir` whose one workspace root holds the folder `proj`: the runtime,
+/// the root (keep it) and the folder.
+pub(super) fn runtime_with_project(
+    dir: &tempfile::TempDir,
+) -> (LocalRuntime, tempfile::TempDir, std::path::PathBuf) {
+    let roots = tempfile::tempdir().unwrap();
+    let project = roots.path().join("proj");
+    std::fs::create_dir(&project).unwrap();
+    let rt = LocalRuntime::new(
+        LocalConfig::new(dir.path()).with_workspace_roots(vec![roots.path().to_path_buf()]),
+    );
+    (rt, roots, project)
+}
+
 fn id(s: &str) -> AgentId {
     AgentId::new(s).unwrap()
 }
@@ -322,12 +336,7 @@ async fn lifecycle_status_list_stop_remove() {
 #[tokio::test]
 async fn host_workspace_must_be_under_a_root() {
     let dir = tempfile::tempdir().unwrap();
-    let roots = tempfile::tempdir().unwrap();
-    let project = roots.path().join("proj");
-    std::fs::create_dir(&project).unwrap();
-    let rt = LocalRuntime::new(
-        LocalConfig::new(dir.path()).with_workspace_roots(vec![roots.path().to_path_buf()]),
-    );
+    let (rt, _roots, project) = runtime_with_project(&dir);
     let a = id("ws");
     let env = rt
         .ensure(&a, &AgentSpec::new().with_workspace_host_path(&project))

@@ -4,6 +4,7 @@
 #[macro_use]
 mod docker_support;
 
+mod disk;
 mod docker;
 mod docker_orphans;
 mod local;

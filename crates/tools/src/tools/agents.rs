@@ -92,7 +92,8 @@ pub struct ResourceUsage {
     pub memory_bytes: Option<u64>,
     /// The memory limit, in bytes, when there is one.
     pub memory_limit_bytes: Option<u64>,
-    /// Disk used by the workspace, in bytes, when known.
+    /// Disk used by the agent's workspace, Codex home and scratch space, in bytes, when
+    /// known (measured at most every 30 s; a lower bound past 100,000 files).
     pub disk_bytes: Option<u64>,
 }
 

@@ -596,6 +596,9 @@ async fn session_tools_report_the_agents_calls_and_threads(rt: Runtime) {
         .await
         .unwrap();
     assert_eq!(structured(&status)["session"]["agent_id"], json!("carol"));
+    // Its disk use: at least the Codex home this call wrote (config, auth, session log).
+    let disk = structured(&status)["resources"]["disk_bytes"].as_u64();
+    assert!(disk.is_some_and(|b| b > 4096), "{rt:?}: {status}");
     let unknown = s
         .mcpd
         .call_tool("get_agent_status", json!({"agent_id": "nobody"}))

@@ -1,22 +1,24 @@
 //! The live dashboard (`GET /dashboard`, issue 15) with the real `mcpd`, the real Codex
 //! CLI and the scripted model: driven in headless Chromium through WebDriver (two agents,
-//! a slow call whose progress changes, a failing call, cancel from the page), its feed
-//! and cancel route attacked with another agent's bearer token, and its sampler running
-//! only while someone watches.
+//! a slow call whose progress changes, a failing call, a result opened in the page,
+//! cancel from the page with the keyboard), its feed and cancel route attacked with
+//! another agent's bearer token, and its sampler running only while someone watches.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use codex_mcp_e2e::dashboard_feed::Feed;
 use codex_mcp_e2e::faults::{calls_running, recent_calls};
 use codex_mcp_e2e::process_stats::rss_kib;
-use codex_mcp_e2e::{Runtime, Setup, error_text, mcpd_bin};
+use codex_mcp_e2e::{Runtime, Setup, error_text};
 use codex_mcp_testkit::{RecordedRequest, Reply, temp_dir};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
+use fantoccini::key::Key;
 use futures::StreamExt as _;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
+
+use super::dashboard_browser::{Browser, browser_or_skip};
 
 /// Queues the script of a slow call for the prompt containing `tag`: Codex runs
 /// `sleep 3 && echo step-one` (progress: "running ..." then "ran ..."), then the model
@@ -41,167 +43,6 @@ fn script_slow_call(s: &Setup, tag: &str) {
 /// A chat call's arguments for `agent` with `message`.
 fn chat_args(agent: &str, message: &str) -> Value {
     json!({"message": message, "agent_id": agent, "timeout_seconds": 120})
-}
-
-/// Chromium and its WebDriver, or `None` (said loudly) when missing outside CI; under
-/// `CI=true` a missing browser fails the test.
-fn browser_or_skip() -> Option<(PathBuf, PathBuf)> {
-    let find = |name: &str| {
-        std::env::var_os("PATH").and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-    };
-    match (find("chromium"), find("chromedriver")) {
-        (Some(browser), Some(driver)) => Some((browser, driver)),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "chromium and chromedriver are needed: run scripts/test-deps.sh (Debian packages chromium, chromium-driver)"
-            )
-        }
-        _ => {
-            eprintln!(
-                "SKIPPED: chromium or chromedriver not installed (scripts/test-deps.sh installs them)"
-            );
-            None
-        }
-    }
-}
-
-/// A running chromedriver and a headless Chromium session, both ended on drop.
-struct Browser {
-    client: Client,
-    _driver: tokio::process::Child,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    async fn start(browser: &std::path::Path, driver: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        let driver = tokio::process::Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let profile = temp_dir("chromium-profile").unwrap();
-        let mut args = vec![
-            "--headless=new".to_string(),
-            "--disable-gpu".into(),
-            "--window-size=1280,800".into(),
-            "--no-first-run".into(),
-            "--no-default-browser-check".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            "--disable-default-apps".into(),
-            "--disable-dev-shm-usage".into(),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        // Chromium refuses to run as root with its sandbox on.
-        if is_root() {
-            args.push("--no-sandbox".into());
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": browser.display().to_string(), "args": args }),
-        );
-        let url = format!("http://127.0.0.1:{port}");
-        // The workspace's dependencies enable two rustls providers (ring and aws-lc-rs), so
-        // rustls cannot pick one itself; the WebDriver link is plain HTTP on loopback anyway.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let client = loop {
-            match ClientBuilder::rustls()
-                .unwrap()
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if tokio::time::Instant::now() > deadline => {
-                    panic!("could not start headless Chromium through {url}: {e}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
-        Self {
-            client,
-            _driver: driver,
-            _profile: profile,
-        }
-    }
-
-    /// The text of the element `css`.
-    async fn text(&self, css: &str) -> String {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        }
-    }
-
-    /// Waits up to `secs` for `css`'s text to satisfy `ok`; returns it, or panics with
-    /// the last text seen.
-    async fn wait_text(&self, css: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            let text = self.text(css).await;
-            if ok(&text) {
-                return text;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{css} never showed what was expected; last text: {text:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Saves a screenshot of the page at `width` x `height` into `target/`.
-    async fn screenshot(&self, width: u32, height: u32, name: &str) -> PathBuf {
-        // The window includes the browser's own bars: grow it until the page's
-        // viewport is `width` x `height`.
-        self.client.set_window_size(width, height).await.unwrap();
-        let inner = self
-            .client
-            .execute("return [window.innerWidth, window.innerHeight]", vec![])
-            .await
-            .unwrap();
-        let dim = |i: usize| inner[i].as_u64().map_or(0, |v| v as u32);
-        self.client
-            .set_window_size(width * 2 - dim(0), height * 2 - dim(1))
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let png = self.client.screenshot().await.unwrap();
-        let dir = target_dir().join("dashboard-screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        std::fs::write(&path, png).unwrap();
-        path
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Uid:"))
-            .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
-    })
-}
-
-/// `target/` of the build that made `mcpd`.
-fn target_dir() -> PathBuf {
-    let bin = mcpd_bin();
-    bin.parent()
-        .and_then(|p| p.parent())
-        .map_or_else(|| PathBuf::from("target"), std::path::Path::to_path_buf)
 }
 
 #[tokio::test]
@@ -260,25 +101,69 @@ async fn the_page_shows_two_agents_live_progress_a_failure_and_cancels_a_call() 
         recent.contains("no scripted reply left"),
         "the failure's error is shown: {recent}"
     );
-    // Both agents have rows (the sampler refreshes every two seconds).
+    // A call that succeeds, for beta: its full result opens in the page's viewer.
+    s.model.push_matching(
+        |r: &RecordedRequest| r.user_texts().join("\n").contains("quick task for beta"),
+        codex_mcp_e2e::scripted::chat_answer("beta's whole answer"),
+    );
+    let quick = s
+        .mcpd
+        .call_tool("chat", chat_args("beta", "quick task for beta"))
+        .await
+        .unwrap();
+    assert_eq!(quick.get("isError"), None, "{quick}");
+    page.wait_text("#recent-body", 10, |t| t.contains("succeeded"))
+        .await;
+    page.client
+        .find(Locator::Css(
+            r#"#recent-body button.view[data-part="result"]"#,
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    page.wait_text("#viewer-text", 10, |t| t.contains("beta's whole answer"))
+        .await;
+    page.client
+        .find(Locator::Id("viewer-close"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Both agents have rows (the sampler refreshes every second), with their disk use.
     page.wait_text("#agents-body", 10, |t| {
         t.contains("alpha") && t.contains("beta")
+    })
+    .await;
+    page.wait_text(r#"#agents-body td[data-label="Disk"]"#, 10, |t| {
+        t.ends_with("KiB") || t.ends_with("MiB")
     })
     .await;
 
     let wide = page.screenshot(1280, 800, "dashboard-1280x800.png").await;
     let phone = page.screenshot(390, 844, "dashboard-phone.png").await;
     eprintln!("screenshots: {} {}", wide.display(), phone.display());
-    page.client.set_window_size(1280, 800).await.unwrap();
-
-    // Cancel from the page stops the slow call.
-    page.client
-        .find(Locator::Css("button.cancel"))
-        .await
-        .unwrap()
-        .click()
+    // At phone width nothing sticks out sideways: the tables have become cards.
+    let overflow = page
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth",
+            vec![],
+        )
         .await
         .unwrap();
+    assert!(
+        overflow.as_i64().is_some_and(|px| px <= 0),
+        "the page is {overflow} px wider than a phone"
+    );
+    page.client.set_window_size(1280, 800).await.unwrap();
+
+    // Cancel from the page, with the keyboard only: Tab to the button, press Enter.
+    page.tab_to("button.cancel").await;
+    page.press(Key::Enter).await;
     let result = tokio::time::timeout(Duration::from_secs(30), slow)
         .await
         .expect("the cancelled call ended")
@@ -305,71 +190,30 @@ async fn the_page_shows_two_agents_live_progress_a_failure_and_cancels_a_call() 
     let _ = page.client.clone().close().await;
 }
 
-const ALICE: &str = "alice-token-0123456789";
-const BOB: &str = "bob-token-0123456789abc";
+/// Alice's bearer token: it may act as agent "alice".
+pub(super) const ALICE: &str = "alice-token-0123456789";
+/// Bob's bearer token: it may act as agent "bob".
+pub(super) const BOB: &str = "bob-token-0123456789abc";
 
-/// The events of one feed connection, read in the background.
-struct Feed {
-    events: tokio::sync::mpsc::UnboundedReceiver<(String, Value)>,
-    _task: tokio::task::JoinHandle<()>,
-}
-
-impl Feed {
-    /// Opens `/dashboard/events` with `token`; panics unless it is a 200 event stream.
-    async fn open(base: &str, token: &str) -> Self {
-        let response = reqwest::Client::new()
-            .get(format!("{base}/dashboard/events"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            let mut body = response.bytes_stream();
-            let mut buf = String::new();
-            while let Some(Ok(chunk)) = body.next().await {
-                buf.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(end) = buf.find("\n\n") {
-                    let block: String = buf.drain(..end + 2).collect();
-                    let name = block
-                        .lines()
-                        .find_map(|l| l.strip_prefix("event: "))
-                        .unwrap_or("message")
-                        .to_string();
-                    let data: String = block
-                        .lines()
-                        .filter_map(|l| l.strip_prefix("data: "))
-                        .collect();
-                    if let Ok(value) = serde_json::from_str(&data) {
-                        let _ = tx.send((name, value));
-                    }
-                }
-            }
-        });
-        Self {
-            events,
-            _task: task,
-        }
-    }
-
-    /// Every event received within `secs`, until `stop` says enough.
-    async fn collect(
-        &mut self,
-        secs: u64,
-        stop: impl Fn(&str, &Value) -> bool,
-    ) -> Vec<(String, Value)> {
-        let mut seen = Vec::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        while let Ok(Some(event)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
-            let done = stop(&event.0, &event.1);
-            seen.push(event);
-            if done {
-                break;
-            }
-        }
-        seen
-    }
+/// `mcpd` (local runtime) with a token for alice (agent "alice") and one for bob (agent
+/// "bob"), and the folder holding the tokens file (keep it while mcpd runs).
+pub(super) async fn start_alice_and_bob() -> Option<(Setup, tempfile::TempDir)> {
+    let dir = temp_dir("dashboard-tokens").unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    std::fs::write(
+        &tokens,
+        format!(
+            "[[token]]\nname = \"alice\"\ntoken = \"{ALICE}\"\nagents = [\"alice\"]\n\n\
+             [[token]]\nname = \"bob\"\ntoken = \"{BOB}\"\nagents = [\"bob\"]\n"
+        ),
+    )
+    .unwrap();
+    let env = [
+        ("MCPD_TOKENS_FILE", tokens.display().to_string()),
+        ("MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS", "1".to_string()),
+    ];
+    let s = Setup::start(Runtime::Local, "suggest", &env).await?;
+    Some((s, dir))
 }
 
 /// `POST /dashboard/cancel` for `call` with `token` (and an `Origin`); the status code.
@@ -387,21 +231,7 @@ async fn cancel(base: &str, token: &str, call: &str, origin: Option<&str>) -> u1
 
 #[tokio::test]
 async fn a_token_sees_only_its_agents_and_cannot_cancel_another_agents_call() {
-    let dir = temp_dir("dashboard-tokens").unwrap();
-    let tokens = dir.path().join("tokens.toml");
-    std::fs::write(
-        &tokens,
-        format!(
-            "[[token]]\nname = \"alice\"\ntoken = \"{ALICE}\"\nagents = [\"alice\"]\n\n\
-             [[token]]\nname = \"bob\"\ntoken = \"{BOB}\"\nagents = [\"bob\"]\n"
-        ),
-    )
-    .unwrap();
-    let env = [
-        ("MCPD_TOKENS_FILE", tokens.display().to_string()),
-        ("MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS", "1".to_string()),
-    ];
-    let Some(s) = Setup::start(Runtime::Local, "suggest", &env).await else {
+    let Some((s, _tokens)) = start_alice_and_bob().await else {
         return;
     };
     let s = Arc::new(s);
@@ -420,8 +250,8 @@ async fn a_token_sees_only_its_agents_and_cannot_cancel_another_agents_call() {
         .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
 
-    let mut alice_feed = Feed::open(&base, ALICE).await;
-    let mut bob_feed = Feed::open(&base, BOB).await;
+    let mut alice_feed = Feed::open(&base, Some(ALICE)).await.unwrap();
+    let mut bob_feed = Feed::open(&base, Some(BOB)).await.unwrap();
 
     // Alice makes a quick call (so she has an agent to see), bob a slow one.
     s.model.push_matching(

@@ -10,6 +10,8 @@ mod bearer_tokens;
 mod call_results;
 mod codex_tools;
 mod dashboard;
+mod dashboard_browser;
+mod dashboard_outputs;
 mod docker_agents;
 mod docker_bad_input;
 mod docker_faults;

@@ -94,6 +94,10 @@ impl ServerToolHandler {
                 "unknown agent {agent_id}: it has never made a call"
             ))
         })?;
+        let disk = match status {
+            Some(_) => self.manager.disk_usage(&rid).await,
+            None => None,
+        };
         Ok(AgentStatusResponse {
             running_calls: self
                 .manager
@@ -103,7 +107,7 @@ impl ServerToolHandler {
                 cpu_percent: s.cpu_percent,
                 memory_bytes: s.memory_bytes,
                 memory_limit_bytes: s.memory_limit_bytes,
-                disk_bytes: None,
+                disk_bytes: disk.map(|d| d.bytes),
             }),
             session,
         })
