@@ -18,18 +18,11 @@ use super::context::{AskError, RequestCtx};
 use super::correlation;
 use super::dispatch::{Outcome, encode, params_as};
 use super::registry::{ToolError, ToolHandler};
+use super::task_wire::owner;
 use super::tasks::{Found, TaskSpec};
 
 /// How long a cancelled task's call may take to stop on its own before it is dropped.
 const CANCEL_GRACE: Duration = Duration::from_secs(5);
-
-/// The bearer token name of the caller: tasks are visible to it alone.
-pub(super) fn owner(ctx: &RequestCtx) -> Option<String> {
-    ctx.identity()
-        .token
-        .as_ref()
-        .map(|grant| grant.name.clone())
-}
 
 impl McpServer {
     /// Runs `tool` as a task kept for the default TTL; see [`Self::start_task_for`].

@@ -17,10 +17,17 @@ use serde_json::{Value, json};
 use super::McpServer;
 use super::context::RequestCtx;
 use super::dispatch::{Outcome, encode, params_as};
-use super::task_calls::owner;
 use super::task_durable::is_tool_error;
 use super::tasks::{Found, MIN_TASK_TTL, POLL_INTERVAL, TaskEntry};
 use crate::session::Session;
+
+/// The bearer token name of the caller: tasks are visible to it alone (both wires).
+pub(super) fn owner(ctx: &RequestCtx) -> Option<String> {
+    ctx.identity()
+        .token
+        .as_ref()
+        .map(|grant| grant.name.clone())
+}
 
 /// The 2025-11-25 view of a task (a tool error shows as `failed`).
 fn wire_task(detailed: &DetailedTask) -> WireTask {
