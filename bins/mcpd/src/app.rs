@@ -128,6 +128,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<CodexMcp> {
         session_idle_timeout: Duration::from_secs(settings.session_timeout_seconds),
         max_sessions: settings.max_sessions,
         max_calls_per_token: settings.max_calls_per_token,
+        task_ttl: Duration::from_secs(settings.task_ttl_seconds),
+        max_task_ttl: Duration::from_secs(settings.task_max_ttl_seconds),
         ..ServerOptions::default()
     };
     if let Some(table) = &settings.tokens {

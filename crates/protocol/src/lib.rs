@@ -26,6 +26,7 @@ pub mod prompts;
 pub mod request_state;
 pub mod resources;
 pub mod result;
+pub mod tasks;
 pub mod tasks_ext;
 pub mod tools;
 pub mod version;

@@ -36,6 +36,9 @@ pub struct ServerCapabilities {
     /// Extensions by identifier (modern era).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<Map<String, Value>>,
+    /// 2025-11-25 tasks (`list`, `cancel`, `requests.tools.call`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Value>,
     /// Experimental features.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experimental: Option<Map<String, Value>>,

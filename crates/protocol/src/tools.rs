@@ -67,6 +67,9 @@ pub struct CallToolParams {
     /// Its arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Map<String, Value>>,
+    /// 2025-11-25: run the call as a task (answered at once with `CreateTaskResult`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::tasks::TaskMetadata>,
 }
 
 /// The result of `tools/call`.

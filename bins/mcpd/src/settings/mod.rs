@@ -80,6 +80,8 @@ settings! {
     "CODEX_MCP_INLINE_RESULT_BYTES", Some("64k"), false, "Largest structured result a Codex tool returns inline (k, m or g suffix; at least 4k); past it the longest texts are cut and the result links to the full one, the resource codex-mcp://calls/{call_id}/result.";
     "MCPD_MAX_SESSIONS", Some("1024"), false, "Most MCP sessions open at once; when full, the least recently used idle session is closed to make room.";
     "MCPD_MAX_CALLS_PER_TOKEN", Some("64"), false, "Most tool calls running at once per bearer token (without tokens: for the whole server); more are refused at once (0: no bound).";
+    "CODEX_MCP_TASK_TTL_SECONDS", Some("3600"), false, "Seconds a task (a tools/call run as an MCP task) stays readable after creation when its client asks for no TTL; at most CODEX_MCP_TASK_MAX_TTL_SECONDS.";
+    "CODEX_MCP_TASK_MAX_TTL_SECONDS", Some("86400"), false, "Longest TTL, in seconds, a client may ask for a task (task.ttl); longer is refused with invalid params.";
 }
 
 /// How log lines are written to stderr.
@@ -161,6 +163,10 @@ pub struct Settings {
     pub inline_result_bytes: u64,
     pub max_sessions: usize,
     pub max_calls_per_token: usize,
+    /// `CODEX_MCP_TASK_TTL_SECONDS`.
+    pub task_ttl_seconds: u64,
+    /// `CODEX_MCP_TASK_MAX_TTL_SECONDS`.
+    pub task_max_ttl_seconds: u64,
 }
 
 /// A setting that could not be used, named with its source.
@@ -241,7 +247,19 @@ impl Settings {
         });
         let config = builder.build()?;
         check_unknown(&config, sources)?;
-        Self::from_config(&config, sources)
+        let settings = Self::from_config(&config, sources)?;
+        if settings.task_ttl_seconds > settings.task_max_ttl_seconds {
+            return Err(SettingsError::Invalid {
+                name: "CODEX_MCP_TASK_TTL_SECONDS".into(),
+                value: settings.task_ttl_seconds.to_string(),
+                origin: "the default task TTL".into(),
+                why: format!(
+                    "must not exceed CODEX_MCP_TASK_MAX_TTL_SECONDS={}",
+                    settings.task_max_ttl_seconds
+                ),
+            });
+        }
+        Ok(settings)
     }
 
     fn from_config(c: &Config, sources: &Sources) -> Result<Self, SettingsError> {
@@ -326,6 +344,10 @@ impl Settings {
                 .unwrap_or(64 << 10),
             max_sessions: r.number("MCPD_MAX_SESSIONS", 1)?.unwrap_or(1024),
             max_calls_per_token: r.number("MCPD_MAX_CALLS_PER_TOKEN", 0)?.unwrap_or(64),
+            task_ttl_seconds: r.number("CODEX_MCP_TASK_TTL_SECONDS", 1)?.unwrap_or(3600),
+            task_max_ttl_seconds: r
+                .number("CODEX_MCP_TASK_MAX_TTL_SECONDS", 1)?
+                .unwrap_or(86_400),
             container_cpu_limit: r
                 .parse("CONTAINER_CPU_LIMIT", |v| match v.parse::<f64>() {
                     Ok(n) if n > 0.0 && n.is_finite() => Ok(n),

@@ -341,3 +341,33 @@ fn the_inline_result_limit_has_a_default_a_minimum_and_clear_errors() {
     }
     assert!(limit(Some("1k")).unwrap_err().contains("minimum"));
 }
+
+#[test]
+fn task_ttls_have_defaults_a_minimum_and_must_be_ordered() {
+    let ttls = |pairs: &[(&str, &str)]| {
+        Settings::load(&sources(pairs))
+            .map(|s| (s.task_ttl_seconds, s.task_max_ttl_seconds))
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(ttls(&[]), Ok((3600, 86_400)));
+    assert_eq!(
+        ttls(&[
+            ("CODEX_MCP_TASK_TTL_SECONDS", "60"),
+            ("CODEX_MCP_TASK_MAX_TTL_SECONDS", "60")
+        ]),
+        Ok((60, 60))
+    );
+    let err = ttls(&[("CODEX_MCP_TASK_MAX_TTL_SECONDS", "600")]).unwrap_err();
+    assert!(
+        err.starts_with("CODEX_MCP_TASK_TTL_SECONDS=\"3600\"")
+            && err.contains("must not exceed CODEX_MCP_TASK_MAX_TTL_SECONDS=600"),
+        "{err}"
+    );
+    for (name, bad) in [
+        ("CODEX_MCP_TASK_TTL_SECONDS", "0"),
+        ("CODEX_MCP_TASK_MAX_TTL_SECONDS", "soon"),
+    ] {
+        let err = ttls(&[(name, bad)]).unwrap_err();
+        assert!(err.starts_with(name), "{bad}: {err}");
+    }
+}

@@ -321,6 +321,7 @@ impl CodexMcpBuilder {
         };
         let session_key = session_key_file::load_or_create(&self.data_dir)?;
         let codex_program = self.agent.codex_program.clone();
+        let task_store: Arc<dyn codex_mcp_store::TaskStore> = store.clone();
         let mut manager = AgentManager::new(runtime, self.agent, source, store)
             .with_session_key(session_key)
             .with_max_agents(self.max_agents);
@@ -338,7 +339,8 @@ impl CodexMcpBuilder {
             warnings: self.warnings,
         });
         let mut builder = McpServer::builder(self.server)
-            .session_observer(Arc::new(SessionRecorder::new(Arc::clone(&manager))));
+            .session_observer(Arc::new(SessionRecorder::new(Arc::clone(&manager))))
+            .task_store(task_store);
         if self.catalogue {
             for spec in codex_mcp_tools::catalogue() {
                 builder = match spec.kind {

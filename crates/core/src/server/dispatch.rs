@@ -260,9 +260,13 @@ impl McpServer {
         if inner.tools.is_empty() {
             return Err(ErrorObject::method_not_found(methods::TOOLS_LIST));
         }
-        let tools: Vec<Tool> = inner.tools.all().iter().map(|t| t.definition()).collect();
-        let refs: Vec<&Tool> = tools.iter().collect();
-        let page = result::paginate(&refs, cursor, inner.options.page_size)?;
+        let tools: Vec<Value> = inner
+            .tools
+            .all()
+            .iter()
+            .map(|t| tool_entry(t.definition(), t.task_support(), era))
+            .collect::<Result<_, _>>()?;
+        let page = result::paginate(&tools, cursor, inner.options.page_size)?;
         let mut body = json!({ "tools": page.items });
         if let Some(next) = page.next_cursor {
             body["nextCursor"] = json!(next);
@@ -366,7 +370,9 @@ impl McpServer {
                 Ok(Outcome::Done(value, hint))
             }
             methods::TOOLS_CALL => self.call_tool(params, ctx).await,
-            m if tasks_ext::methods::is_task_method(m) => self.task_method(m, params, ctx),
+            m if codex_mcp_protocol::tasks::methods::is_any_task_method(m) => {
+                self.task_method(m, params, ctx).await
+            }
             methods::RESOURCES_LIST => {
                 if inner.resources.is_empty() {
                     return Err(ErrorObject::method_not_found(method));
@@ -500,13 +506,32 @@ impl McpServer {
                 .with_data(json!({"name": p.name}))
         })?;
         // 2026-07-28 tasks extension: a task when the tool allows it and the client
-        // declared the extension on this request.
-        let as_task = match tool.task_support() {
-            TaskSupport::Forbidden => false,
-            _ if ctx.era() != Era::Modern => false,
-            _ if tasks_ext::declared(&ctx.client_capabilities()) => true,
-            TaskSupport::Optional => false,
-            TaskSupport::Required => return Err(tasks_ext::missing_extension()),
+        // declared the extension on this request. 2025-11-25: when the client asked
+        // with `params.task`.
+        let as_task = match (ctx.era(), tool.task_support()) {
+            (Era::Legacy, support) => match (support, p.task.is_some()) {
+                (TaskSupport::Forbidden, true) | (TaskSupport::Required, false) => {
+                    return Err(ErrorObject::new(
+                        ErrorCode::METHOD_NOT_FOUND,
+                        format!(
+                            "tool {} {} run as a task (execution.taskSupport is {})",
+                            p.name,
+                            if p.task.is_some() { "cannot" } else { "must" },
+                            json!(support)
+                        ),
+                    ));
+                }
+                (_, asked) => asked,
+            },
+            (Era::Modern, TaskSupport::Forbidden) => false,
+            (Era::Modern, _) if tasks_ext::declared(&ctx.client_capabilities()) => true,
+            (Era::Modern, TaskSupport::Optional) => false,
+            (Era::Modern, TaskSupport::Required) => return Err(tasks_ext::missing_extension()),
+        };
+        let ttl = if as_task {
+            self.task_ttl(p.task.as_ref())?
+        } else {
+            self.inner.options.task_ttl
         };
         let token = ctx
             .identity()
@@ -525,7 +550,7 @@ impl McpServer {
         if as_task {
             let arguments = p.arguments.unwrap_or_default();
             return self
-                .start_task(tool.clone(), &p.name, arguments, ctx, permit)
+                .start_task_for(tool.clone(), &p.name, arguments, ctx, permit, ttl)
                 .await;
         }
         let _permit = permit;
@@ -575,6 +600,21 @@ impl McpServer {
                 .with_data(json!({ "uri": p.uri })),
         )
     }
+}
+
+/// A tool as `tools/list` shows it in `era`: 2025-11-25 clients also see
+/// `execution.taskSupport` of tools that may run as tasks.
+fn tool_entry(tool: Tool, support: TaskSupport, era: Era) -> Result<Value, ErrorObject> {
+    let mut value = encode(tool)?;
+    if era == Era::Legacy
+        && let (Some(obj), Some(execution)) = (
+            value.as_object_mut(),
+            codex_mcp_protocol::tasks::execution(support),
+        )
+    {
+        obj.insert("execution".into(), execution);
+    }
+    Ok(value)
 }
 
 /// The error a client gets for a request that arrives before `initialize` on a

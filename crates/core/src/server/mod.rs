@@ -12,6 +12,8 @@ mod dispatch;
 pub mod grant;
 pub mod registry;
 mod task_calls;
+mod task_durable;
+mod task_wire;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -57,6 +59,12 @@ pub struct ServerOptions {
     /// without tokens (`MCPD_MAX_CALLS_PER_TOKEN`, 64 in mcpd; `0`, the default for
     /// embedders: no bound).
     pub max_calls_per_token: usize,
+    /// How long a task stays readable after creation when its client asks for no TTL
+    /// (`CODEX_MCP_TASK_TTL_SECONDS` in mcpd).
+    pub task_ttl: Duration,
+    /// The longest TTL a client may ask for; longer is refused with invalid params
+    /// (`CODEX_MCP_TASK_MAX_TTL_SECONDS` in mcpd).
+    pub max_task_ttl: Duration,
 }
 
 impl Default for ServerOptions {
@@ -73,6 +81,8 @@ impl Default for ServerOptions {
             max_sessions: 1024,
             session_idle_timeout: Duration::from_secs(3600),
             max_calls_per_token: 0,
+            task_ttl: tasks::TASK_TTL,
+            max_task_ttl: tasks::MAX_TASK_TTL,
         }
     }
 }
@@ -88,6 +98,7 @@ pub struct ServerBuilder {
     subscribe: bool,
     extensions: serde_json::Map<String, Value>,
     observer: Option<Arc<dyn SessionObserver>>,
+    task_store: Option<Arc<dyn codex_mcp_store::TaskStore>>,
 }
 
 impl ServerBuilder {
@@ -157,7 +168,16 @@ impl ServerBuilder {
         self
     }
 
-    /// Finishes the server.
+    /// Keeps tasks in `store` as well as in memory, so they outlive the session and
+    /// the process that created them (tasks of a previous process are read from it).
+    #[must_use]
+    pub fn task_store(mut self, store: Arc<dyn codex_mcp_store::TaskStore>) -> Self {
+        self.task_store = Some(store);
+        self
+    }
+
+    /// Finishes the server. Inside a Tokio runtime it also starts the task store's
+    /// writer and the sweep of expired tasks.
     pub fn build(mut self) -> McpServer {
         let tasks_offered = self
             .tools
@@ -174,7 +194,7 @@ impl ServerBuilder {
         let sessions =
             SessionTable::new(self.options.max_sessions, self.options.session_idle_timeout)
                 .with_observer(self.observer);
-        McpServer {
+        let server = McpServer {
             inner: Arc::new(Inner {
                 calls: call_limit::CallLimiter::new(self.options.max_calls_per_token),
                 options: self.options,
@@ -189,9 +209,12 @@ impl ServerBuilder {
                 in_flight: Arc::new(InFlight::default()),
                 started: Instant::now(),
                 precomputed: dispatch::Precomputed::default(),
-                tasks: tasks::TaskTable::default(),
+                tasks: tasks::TaskTable::new(self.task_store),
+                tasks_offered,
             }),
-        }
+        };
+        server.spawn_task_sweeper();
+        server
     }
 }
 
@@ -211,8 +234,10 @@ pub(crate) struct Inner {
     pub started: Instant,
     /// Serialised answers that depend only on what was registered, made on first use.
     pub precomputed: dispatch::Precomputed,
-    /// Tasks of the 2026-07-28 tasks extension.
+    /// Tasks of both task wires (2025-11-25 and the 2026-07-28 extension).
     pub tasks: tasks::TaskTable,
+    /// Whether any tool may run as a task (the task methods exist only then).
+    pub tasks_offered: bool,
 }
 
 /// The engine. Cheap to clone; every clone is the same server.
@@ -249,9 +274,33 @@ impl McpServer {
         &self.inner.in_flight
     }
 
-    /// Cancels every running task (shutdown: nothing survives the process yet).
+    /// Ends every running task as failed ("the server shut down") and stops its work.
     pub fn cancel_all_tasks(&self) {
         self.inner.tasks.cancel_all();
+    }
+
+    /// Waits until every task change so far is in the task store (at once without
+    /// one): for shutdown, after [`Self::cancel_all_tasks`].
+    pub async fn flush_tasks(&self) {
+        self.inner.tasks.flush().await;
+    }
+
+    /// Deletes ended tasks past their TTL every [`tasks::SWEEP_EVERY`] while the
+    /// server lives (only inside a Tokio runtime).
+    fn spawn_task_sweeper(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let inner = Arc::downgrade(&self.inner);
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(tasks::SWEEP_EVERY);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = inner.upgrade() else { return };
+                inner.tasks.sweep().await;
+            }
+        });
     }
 
     /// Time since the server was built.
@@ -273,6 +322,8 @@ impl McpServer {
             logging: Some(json!({})),
             completions: inner.completer.as_ref().map(|_| json!({})),
             extensions: (!inner.extensions.is_empty()).then(|| inner.extensions.clone()),
+            tasks: (inner.tasks_offered && era == codex_mcp_protocol::Era::Legacy)
+                .then(codex_mcp_protocol::tasks::server_capability),
             experimental: None,
         }
     }

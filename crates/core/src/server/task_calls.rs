@@ -1,9 +1,11 @@
-//! The engine side of the 2026-07-28 tasks extension: turning a `tools/call` into a
-//! task, and answering `tasks/get`, `tasks/update` and `tasks/cancel`.
+//! The engine side of tasks: turning a `tools/call` into a task (one detached-call
+//! path for both task wires), and answering the 2026-07-28 extension's `tasks/get`,
+//! `tasks/update` and `tasks/cancel` (the 2025-11-25 methods are in `task_wire`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use codex_mcp_protocol::tasks::{self as wire, WireTask};
 use codex_mcp_protocol::tasks_ext::{self, TaskIdParams, UpdateTaskParams, methods};
 use codex_mcp_protocol::tools::CallToolResult;
 use codex_mcp_protocol::{Era, ErrorObject};
@@ -16,23 +18,16 @@ use super::context::{AskError, RequestCtx};
 use super::correlation;
 use super::dispatch::{Outcome, encode, params_as};
 use super::registry::{ToolError, ToolHandler};
+use super::task_wire::owner;
+use super::tasks::{Found, TaskSpec};
 
 /// How long a cancelled task's call may take to stop on its own before it is dropped.
 const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
-/// The bearer token name of the caller: tasks are visible to it alone.
-fn owner(ctx: &RequestCtx) -> Option<String> {
-    ctx.identity()
-        .token
-        .as_ref()
-        .map(|grant| grant.name.clone())
-}
-
 impl McpServer {
-    /// Runs `tool` as a task: asks the tool's up-front questions first (multi
-    /// round-trip), then creates the task (readable by `tasks/get` before this
-    /// returns), starts the call detached from the request and answers with the
-    /// `CreateTaskResult`.
+    /// Runs `tool` as a task kept for the default TTL; see [`Self::start_task_for`].
+    /// (Kept for callers that start tasks without a client-chosen TTL, e.g. jobs.)
+    #[allow(dead_code)]
     pub(super) async fn start_task(
         &self,
         tool: Arc<dyn ToolHandler>,
@@ -40,6 +35,24 @@ impl McpServer {
         arguments: Map<String, Value>,
         ctx: &RequestCtx,
         permit: CallPermit,
+    ) -> Result<Outcome, ErrorObject> {
+        let ttl = self.inner.options.task_ttl;
+        self.start_task_for(tool, name, arguments, ctx, permit, ttl)
+            .await
+    }
+
+    /// Runs `tool` as a task kept `ttl` after creation: asks the tool's up-front
+    /// questions first (multi round-trip), then creates the task (readable by
+    /// `tasks/get` and recorded in the store before this returns), starts the call
+    /// detached from the request and answers with the era's `CreateTaskResult`.
+    pub(super) async fn start_task_for(
+        &self,
+        tool: Arc<dyn ToolHandler>,
+        name: &str,
+        arguments: Map<String, Value>,
+        ctx: &RequestCtx,
+        permit: CallPermit,
+        ttl: Duration,
     ) -> Result<Outcome, ErrorObject> {
         let before = tool.questions_before_task();
         if !before.is_empty() {
@@ -49,7 +62,12 @@ impl McpServer {
                 Err(other) => return Err(ErrorObject::invalid_params(other)),
             }
         }
-        let entry = self.inner.tasks.create(owner(ctx));
+        let spec = TaskSpec {
+            tool: name.to_string(),
+            ttl,
+        };
+        let entry = self.inner.tasks.create_with(owner(ctx), spec);
+        self.inner.tasks.flush().await;
         let task_ctx = ctx.for_task(entry.clone());
         let correlation_id = correlation::new_id("call");
         let span = tracing::info_span!(
@@ -95,23 +113,41 @@ impl McpServer {
                 Err(join) => task.fail(ErrorObject::internal(format!("the tool stopped: {join}"))),
             }
         });
+        if ctx.era() == Era::Legacy {
+            if let Some(session) = ctx.session() {
+                super::task_wire::spawn_status_notifier(entry.clone(), Arc::clone(session));
+            }
+            let created = WireTask::from_task(&entry.task(), false);
+            return Ok(Outcome::Done(wire::create_task_result(&created), None));
+        }
         Ok(Outcome::Done(
             tasks_ext::create_task_result(&entry.task()),
             None,
         ))
     }
 
-    /// `tasks/get`, `tasks/update`, `tasks/cancel` (modern era; the client must have
-    /// declared the extension on this request).
-    pub(super) fn task_method(
+    /// The task methods of either wire, by the request's era.
+    pub(super) async fn task_method(
         &self,
         method: &str,
         params: Option<&Value>,
         ctx: &RequestCtx,
     ) -> Result<Outcome, ErrorObject> {
-        if ctx.era() != Era::Modern {
-            return Err(ErrorObject::method_not_found(method));
+        match ctx.era() {
+            Era::Modern => self.extension_task_method(method, params, ctx).await,
+            Era::Legacy => self.wire_task_method(method, params, ctx).await,
         }
+    }
+
+    /// `tasks/get`, `tasks/update`, `tasks/cancel` (modern era; the client must have
+    /// declared the extension on this request). `tasks/get` and `tasks/cancel` also
+    /// reach tasks of a previous process through the store.
+    async fn extension_task_method(
+        &self,
+        method: &str,
+        params: Option<&Value>,
+        ctx: &RequestCtx,
+    ) -> Result<Outcome, ErrorObject> {
         if !tasks_ext::declared(&ctx.client_capabilities()) {
             return Err(tasks_ext::missing_extension());
         }
@@ -120,7 +156,7 @@ impl McpServer {
         match method {
             methods::TASKS_GET => {
                 let p: TaskIdParams = params_as(params, method)?;
-                let task = tasks.find(&p.task_id, owner.as_deref())?;
+                let task = tasks.lookup(&p.task_id, owner.as_deref()).await?;
                 Ok(Outcome::Done(encode(task.detailed())?, None))
             }
             methods::TASKS_UPDATE => {
@@ -132,7 +168,13 @@ impl McpServer {
             }
             methods::TASKS_CANCEL => {
                 let p: TaskIdParams = params_as(params, method)?;
-                tasks.find(&p.task_id, owner.as_deref())?.cancel();
+                match tasks.lookup(&p.task_id, owner.as_deref()).await? {
+                    Found::Live(task) => task.cancel(),
+                    Found::Stored(task) if !task.task.status.is_terminal() => {
+                        tasks.cancel_stored(&p.task_id).await?;
+                    }
+                    Found::Stored(_) => {}
+                }
                 Ok(Outcome::Done(json!({}), None))
             }
             other => Err(ErrorObject::method_not_found(other)),

@@ -1,35 +1,83 @@
-//! Tasks of the 2026-07-28 `io.modelcontextprotocol/tasks` extension, held in memory by
-//! the engine: a task-supporting `tools/call` from a client that declared the extension
-//! runs detached from its HTTP request, and `tasks/get` / `tasks/update` /
-//! `tasks/cancel` reach it by id.
+//! Tasks, shared by both task wires (the 2025-11-25 in-spec tasks and the 2026-07-28
+//! `io.modelcontextprotocol/tasks` extension): a task-supporting `tools/call` runs
+//! detached from its HTTP request, and the task methods reach it by id.
 //!
-//! A task lives until its TTL passes (a sweep at each creation drops expired ones), is
-//! visible only to the bearer token that created it (every other caller gets the same
-//! "unknown task id" error), and asks its client for input by parking in
-//! `input_required` until `tasks/update` delivers every answer.
+//! A task is held in memory while this process runs it and, when the server has a
+//! store, written through to it ([`super::task_durable`]): it outlives the session and
+//! the process that created it. It lives until its TTL passes (running tasks are kept;
+//! ended ones are swept), is visible only to the bearer token that created it (every
+//! other caller gets the same "unknown task id" error), and asks its client for input by
+//! parking in `input_required` until `tasks/update` delivers every answer.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use codex_mcp_protocol::ErrorObject;
 use codex_mcp_protocol::tasks_ext::{self, DetailedTask, Task, TaskStatus};
+use codex_mcp_store::{NewTask, TaskFinish, TaskProgress, TaskStore};
 use parking_lot::Mutex;
 use rand::RngCore;
 use serde_json::{Map, Value, json};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-/// How long a task stays readable after creation.
+use super::task_durable::{self, Durable, Write, Writer, iso, owner_key, stored_status};
+
+/// How long a task stays readable after creation unless the client asks otherwise
+/// (mcpd: `CODEX_MCP_TASK_TTL_SECONDS`).
 pub const TASK_TTL: Duration = Duration::from_secs(3600);
+/// The longest TTL a client may ask for (mcpd: `CODEX_MCP_TASK_MAX_TTL_SECONDS`).
+pub const MAX_TASK_TTL: Duration = Duration::from_secs(86_400);
+/// The shortest TTL a client may ask for.
+pub const MIN_TASK_TTL: Duration = Duration::from_secs(1);
+/// How often ended tasks past their TTL are deleted.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// How often clients are told to poll.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// The status message of tasks running when the server shuts down.
+pub const SHUTDOWN_MESSAGE: &str = "the server shut down while this task was running; run it again";
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What a new task runs, and for how long it is kept.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskSpec {
+    /// The tool it runs (recorded in the store).
+    pub tool: String,
+    /// How long after creation it stays readable.
+    pub ttl: Duration,
+}
 
 /// Every task of a server.
-#[derive(Default)]
 pub(crate) struct TaskTable {
     tasks: Mutex<HashMap<String, Arc<TaskEntry>>>,
+    durable: Option<Durable>,
+}
+
+impl Default for TaskTable {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+/// A task found by id: one this process runs, or one read from the store.
+pub(crate) enum Found {
+    Live(Arc<TaskEntry>),
+    Stored(Box<DetailedTask>),
+}
+
+impl Found {
+    /// The `tasks/get` view (2026 shape; the 2025 wire renames it).
+    pub(crate) fn detailed(&self) -> DetailedTask {
+        match self {
+            Self::Live(entry) => entry.detailed(),
+            Self::Stored(detailed) => (**detailed).clone(),
+        }
+    }
 }
 
 /// One task: its fixed facts, its changing state, and how to stop it.
@@ -38,11 +86,16 @@ pub struct TaskEntry {
     /// Bearer token name of the creator (`None` without tokens).
     owner: Option<String>,
     created_at: DateTime<Utc>,
+    ttl: Duration,
     expires: Instant,
     cancel: CancellationToken,
     state: Mutex<TaskState>,
     /// Woken when `tasks/update` delivers answers or the task is cancelled.
     answered: Notify,
+    /// Bumped on every change of status or message (waiters and notifiers watch it).
+    changed: watch::Sender<u64>,
+    /// Where changes are recorded, when the server has a store.
+    writer: Option<Writer>,
 }
 
 struct TaskState {
@@ -57,10 +110,6 @@ struct TaskState {
     answers: Map<String, Value>,
 }
 
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 fn new_task_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
@@ -69,14 +118,38 @@ fn new_task_id() -> String {
 }
 
 impl TaskTable {
-    /// Creates a working task owned by `owner`; it is readable as soon as this returns.
+    /// A table; with `store`, tasks are written through to it (needs a Tokio runtime).
+    pub(crate) fn new(store: Option<Arc<dyn TaskStore>>) -> Self {
+        Self {
+            tasks: Mutex::new(HashMap::new()),
+            durable: store.and_then(Durable::start),
+        }
+    }
+
+    /// Creates a working task owned by `owner` with the default TTL; it is readable
+    /// as soon as this returns. (Kept for callers that name no tool, e.g. jobs.)
+    #[allow(dead_code)]
     pub(crate) fn create(&self, owner: Option<String>) -> Arc<TaskEntry> {
+        self.create_with(
+            owner,
+            TaskSpec {
+                tool: String::new(),
+                ttl: TASK_TTL,
+            },
+        )
+    }
+
+    /// Creates a working task running `spec.tool`, kept `spec.ttl` after creation; it
+    /// is readable here at once and queued for the store ([`Self::flush`] waits for it).
+    pub(crate) fn create_with(&self, owner: Option<String>, spec: TaskSpec) -> Arc<TaskEntry> {
         let now = Utc::now();
+        let writer = self.durable.as_ref().map(|d| d.writer.clone());
         let entry = Arc::new(TaskEntry {
             id: new_task_id(),
             owner,
             created_at: now,
-            expires: Instant::now() + TASK_TTL,
+            ttl: spec.ttl,
+            expires: Instant::now() + spec.ttl,
             cancel: CancellationToken::new(),
             state: Mutex::new(TaskState {
                 status: TaskStatus::Working,
@@ -88,15 +161,37 @@ impl TaskTable {
                 answers: Map::new(),
             }),
             answered: Notify::new(),
+            changed: watch::Sender::new(0),
+            writer,
         });
+        if let Some(writer) = &entry.writer {
+            writer.send(Write::Create(NewTask {
+                id: entry.id.clone(),
+                owner: owner_key(entry.owner.as_deref()),
+                agent_id: None,
+                tool: spec.tool,
+                call_id: None,
+                created_at: now,
+                ttl_ms: Some(millis(spec.ttl)),
+                poll_interval_ms: Some(millis(POLL_INTERVAL)),
+                status_message: None,
+            }));
+        }
         let mut tasks = self.tasks.lock();
-        let clock = Instant::now();
-        tasks.retain(|_, t| t.expires > clock);
+        tasks.retain(|_, t| !t.expired());
         tasks.insert(entry.id.clone(), entry.clone());
         entry
     }
 
-    /// The task `id` if `owner` may see it; else the extension's unknown-task error.
+    /// Waits until every change queued so far is in the store (at once without one).
+    pub(crate) async fn flush(&self) {
+        if let Some(durable) = &self.durable {
+            durable.writer.flush().await;
+        }
+    }
+
+    /// The task `id` if `owner` may see it and this process holds it; else the
+    /// extension's unknown-task error.
     pub(crate) fn find(
         &self,
         id: &str,
@@ -105,15 +200,115 @@ impl TaskTable {
         let tasks = self.tasks.lock();
         tasks
             .get(id)
-            .filter(|t| t.owner.as_deref() == owner && t.expires > Instant::now())
+            .filter(|t| t.owner.as_deref() == owner && !t.expired())
             .cloned()
             .ok_or_else(|| tasks_ext::unknown_task(id))
     }
 
-    /// Cancels every running task (server shutdown).
+    /// The task `id` if `owner` may see it: from memory, else from the store (a task
+    /// of a previous process or of another replica).
+    pub(crate) async fn lookup(&self, id: &str, owner: Option<&str>) -> Result<Found, ErrorObject> {
+        if let Ok(entry) = self.find(id, owner) {
+            return Ok(Found::Live(entry));
+        }
+        let Some(durable) = &self.durable else {
+            return Err(tasks_ext::unknown_task(id));
+        };
+        match task_durable::read(durable.store.as_ref(), &owner_key(owner), id).await? {
+            Some(stored) if !task_durable::expired(&stored, Utc::now()) => Ok(Found::Stored(
+                Box::new(task_durable::detailed_of(&stored, millis(POLL_INTERVAL))),
+            )),
+            _ => Err(tasks_ext::unknown_task(id)),
+        }
+    }
+
+    /// Cancels a task this process does not run (another replica's, still working in
+    /// the store); the store keeps the first end, so a race with its own end is safe.
+    pub(crate) async fn cancel_stored(&self, id: &str) -> Result<(), ErrorObject> {
+        let Some(durable) = &self.durable else {
+            return Err(tasks_ext::unknown_task(id));
+        };
+        let finish = TaskFinish {
+            status: codex_mcp_store::TaskStatus::Cancelled,
+            status_message: Some("cancelled by the client".into()),
+            result: None,
+            error: None,
+            at: Utc::now(),
+        };
+        match durable.store.finish_task(id, finish).await {
+            Ok(_) | Err(codex_mcp_store::StoreError::TaskEnded { .. }) => Ok(()),
+            Err(e) => Err(ErrorObject::internal(format!(
+                "cannot cancel task {id:?}: {e}"
+            ))),
+        }
+    }
+
+    /// One page of `owner`'s tasks, newest first, with the live state of those this
+    /// process runs. `cursor` comes from the previous page.
+    pub(crate) async fn list(
+        &self,
+        owner: Option<&str>,
+        cursor: Option<&str>,
+        page_size: usize,
+    ) -> Result<(Vec<DetailedTask>, Option<String>), ErrorObject> {
+        let Some(durable) = &self.durable else {
+            let mut mine: Vec<Arc<TaskEntry>> = {
+                let tasks = self.tasks.lock();
+                tasks
+                    .values()
+                    .filter(|t| t.owner.as_deref() == owner && !t.expired())
+                    .cloned()
+                    .collect()
+            };
+            mine.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+            let page = codex_mcp_protocol::result::paginate(&mine, cursor, page_size)?;
+            let items = page.items.iter().map(|t| t.detailed()).collect();
+            return Ok((items, page.next_cursor));
+        };
+        let limit = u32::try_from(page_size)
+            .unwrap_or(u32::MAX)
+            .clamp(1, codex_mcp_store::MAX_TASK_PAGE);
+        let page = durable
+            .store
+            .list_tasks(&owner_key(owner), cursor, limit)
+            .await
+            .map_err(|e| match e {
+                codex_mcp_store::StoreError::Invalid { .. } => {
+                    ErrorObject::invalid_params(format!("tasks/list: {e}"))
+                }
+                other => ErrorObject::internal(format!("cannot list tasks: {other}")),
+            })?;
+        let now = Utc::now();
+        let items = page
+            .tasks
+            .iter()
+            .filter(|t| !task_durable::expired(t, now))
+            .map(|t| match self.find(&t.id, owner) {
+                Ok(live) => live.detailed(),
+                Err(_) => task_durable::detailed_of(t, millis(POLL_INTERVAL)),
+            })
+            .collect();
+        Ok((items, page.next_cursor))
+    }
+
+    /// Drops ended tasks past their TTL, here and in the store.
+    pub(crate) async fn sweep(&self) {
+        self.tasks.lock().retain(|_, t| !t.expired());
+        if let Some(durable) = &self.durable {
+            match durable.store.expire_tasks(Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tasks = n, "deleted ended tasks past their TTL"),
+                Err(e) => tracing::warn!(error = %e, "could not delete expired tasks"),
+            }
+        }
+    }
+
+    /// Ends every running task as failed with [`SHUTDOWN_MESSAGE`] and stops its work
+    /// (server shutdown: nothing survives the process).
     pub(crate) fn cancel_all(&self) {
         let tasks: Vec<_> = self.tasks.lock().values().cloned().collect();
         for task in tasks {
+            task.fail(ErrorObject::internal(SHUTDOWN_MESSAGE));
             task.cancel();
         }
     }
@@ -143,8 +338,8 @@ impl TaskEntry {
             status_message: state.status_message.clone(),
             created_at: iso(self.created_at),
             last_updated_at: iso(state.last_updated_at),
-            ttl_ms: Some(u64::try_from(TASK_TTL.as_millis()).unwrap_or(u64::MAX)),
-            poll_interval_ms: Some(u64::try_from(POLL_INTERVAL.as_millis()).unwrap_or(u64::MAX)),
+            ttl_ms: Some(millis(self.ttl)),
+            poll_interval_ms: Some(millis(POLL_INTERVAL)),
         }
     }
 
@@ -160,6 +355,45 @@ impl TaskEntry {
         }
     }
 
+    /// Whether the task ended and its TTL passed (running tasks never expire).
+    fn expired(&self) -> bool {
+        self.expires <= Instant::now() && self.state.lock().status.is_terminal()
+    }
+
+    /// Watches the task: the value changes on every change of status or message.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Waits until the task has ended.
+    pub async fn finished(&self) {
+        let mut changes = self.subscribe();
+        loop {
+            if self.state.lock().status.is_terminal() {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Records a change of a running task's status or message in the store and tells
+    /// watchers.
+    fn record_change(&self, state: &TaskState) {
+        if let Some(writer) = &self.writer {
+            writer.send(Write::Progress(
+                self.id.clone(),
+                TaskProgress {
+                    status: stored_status(state.status),
+                    status_message: state.status_message.clone(),
+                    at: state.last_updated_at,
+                },
+            ));
+        }
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
     /// Moves to `status` unless the task already ended (a late result of a cancelled
     /// task is dropped). Returns whether the change happened.
     fn settle(
@@ -167,43 +401,71 @@ impl TaskEntry {
         status: TaskStatus,
         result: Option<Value>,
         error: Option<ErrorObject>,
+        message: Option<String>,
     ) -> bool {
-        let mut state = self.state.lock();
-        if state.status.is_terminal() {
-            return false;
+        {
+            let mut state = self.state.lock();
+            if state.status.is_terminal() {
+                return false;
+            }
+            state.status = status;
+            state.input_requests.clear();
+            state.last_updated_at = Utc::now();
+            if message.is_some() {
+                state.status_message = message;
+            }
+            if let Some(writer) = &self.writer {
+                writer.send(Write::Finish(
+                    self.id.clone(),
+                    TaskFinish {
+                        status: stored_status(status),
+                        status_message: state.status_message.clone(),
+                        result: result.clone(),
+                        error: error.as_ref().map(task_durable::error_text),
+                        at: state.last_updated_at,
+                    },
+                ));
+            }
+            state.result = result;
+            state.error = error;
         }
-        state.status = status;
-        state.result = result;
-        state.error = error;
-        state.input_requests.clear();
-        state.last_updated_at = Utc::now();
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
         true
     }
 
     /// The tool finished with a result (tool errors included: `isError: true`).
     pub fn complete(&self, result: Value) {
-        self.settle(TaskStatus::Completed, Some(result), None);
+        self.settle(TaskStatus::Completed, Some(result), None, None);
     }
 
-    /// The call ended with a protocol-level error.
+    /// The call ended with a protocol-level error (its message becomes the status
+    /// message).
     pub fn fail(&self, error: ErrorObject) {
-        self.settle(TaskStatus::Failed, None, Some(error));
+        let message = error.message.clone();
+        self.settle(TaskStatus::Failed, None, Some(error), Some(message));
     }
 
     /// Cancels the task; a terminal task stays as it is (cancel is idempotent).
     pub fn cancel(&self) {
-        if self.settle(TaskStatus::Cancelled, None, None) {
-            self.state.lock().status_message = Some("cancelled by the client".into());
-        }
+        self.settle(
+            TaskStatus::Cancelled,
+            None,
+            None,
+            Some("cancelled by the client".into()),
+        );
         self.cancel.cancel();
         self.answered.notify_waiters();
     }
 
-    /// Sets the human-readable status message.
+    /// Sets the human-readable status message (an ended task keeps its own).
     pub fn set_status_message(&self, message: impl Into<String>) {
         let mut state = self.state.lock();
+        if state.status.is_terminal() {
+            return;
+        }
         state.status_message = Some(message.into());
         state.last_updated_at = Utc::now();
+        self.record_change(&state);
     }
 
     /// `tasks/update`: takes answers to pending questions; keys the task did not ask
@@ -223,6 +485,7 @@ impl TaskEntry {
             if state.input_requests.is_empty() {
                 state.status = TaskStatus::Working;
                 state.last_updated_at = Utc::now();
+                self.record_change(&state);
             }
         }
         self.answered.notify_waiters();
@@ -246,6 +509,7 @@ impl TaskEntry {
             }
             state.status = TaskStatus::InputRequired;
             state.last_updated_at = Utc::now();
+            self.record_change(&state);
         }
         loop {
             let notified = self.answered.notified();
@@ -273,80 +537,4 @@ impl TaskEntry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use pretty_assertions::assert_eq;
-
-    fn q(key: &str) -> (String, String, Value) {
-        (
-            key.into(),
-            "elicitation/create".into(),
-            json!({"message": key}),
-        )
-    }
-
-    #[test]
-    fn tasks_are_found_only_by_their_owner() {
-        let table = TaskTable::default();
-        let mine = table.create(Some("alice".into()));
-        assert!(table.find(mine.id(), Some("alice")).is_ok());
-        for other in [Some("bob"), None] {
-            let e = table.find(mine.id(), other).err().unwrap();
-            assert_eq!(e, tasks_ext::unknown_task(mine.id()));
-        }
-        assert!(table.find("task-nope", Some("alice")).is_err());
-    }
-
-    #[test]
-    fn terminal_states_do_not_change() {
-        let table = TaskTable::default();
-        let t = table.create(None);
-        t.complete(json!({"content": []}));
-        t.cancel();
-        t.fail(ErrorObject::internal("late"));
-        let d = t.detailed();
-        assert_eq!(d.task.status, TaskStatus::Completed);
-        assert_eq!(d.result, Some(json!({"content": []})));
-        assert_eq!(d.error, None);
-        assert!(t.cancellation().is_cancelled());
-    }
-
-    #[tokio::test]
-    async fn partial_answers_keep_the_task_waiting() {
-        let table = TaskTable::default();
-        let t = table.create(None);
-        let asker = {
-            let t = t.clone();
-            tokio::spawn(async move { t.ask(vec![q("a"), q("b")]).await })
-        };
-        while t.detailed().task.status != TaskStatus::InputRequired {
-            tokio::task::yield_now().await;
-        }
-        t.deliver(json!({"a": 1, "zzz": 2}).as_object().unwrap().clone());
-        let d = t.detailed();
-        assert_eq!(d.task.status, TaskStatus::InputRequired);
-        let left: Vec<_> = d.input_requests.unwrap().keys().cloned().collect();
-        assert_eq!(left, vec!["b".to_string()]);
-        t.deliver(json!({"b": 3}).as_object().unwrap().clone());
-        assert_eq!(asker.await.unwrap(), Some(vec![json!(1), json!(3)]));
-        assert_eq!(t.detailed().task.status, TaskStatus::Working);
-    }
-
-    #[tokio::test]
-    async fn cancel_wakes_a_waiting_question() {
-        let table = TaskTable::default();
-        let t = table.create(None);
-        let asker = {
-            let t = t.clone();
-            tokio::spawn(async move { t.ask(vec![q("a")]).await })
-        };
-        while t.detailed().task.status != TaskStatus::InputRequired {
-            tokio::task::yield_now().await;
-        }
-        t.cancel();
-        assert_eq!(asker.await.unwrap(), None);
-        let d = t.detailed();
-        assert_eq!(d.task.status, TaskStatus::Cancelled);
-        assert_eq!(d.input_requests, None);
-    }
-}
+mod tests;

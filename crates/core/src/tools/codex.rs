@@ -56,8 +56,9 @@ impl ToolHandler for CodexToolHandler {
         self.spec.to_mcp_tool()
     }
 
-    /// Codex turns take minutes: a client that declared the 2026-07-28 tasks extension
-    /// gets a task it polls instead of a request that must stay open.
+    /// Codex turns take minutes: a client that declared the 2026-07-28 tasks extension,
+    /// or sent `params.task` (2025-11-25), gets a task it polls instead of a request
+    /// that must stay open.
     fn task_support(&self) -> TaskSupport {
         TaskSupport::Optional
     }

@@ -24,4 +24,5 @@ mod soak;
 mod store_durability;
 mod store_postgres;
 mod store_startup;
+mod tasks_legacy;
 mod tasks_modern;

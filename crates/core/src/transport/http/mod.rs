@@ -369,6 +369,7 @@ pub async fn serve_router(
             tokio::time::sleep(grace).await;
             server.in_flight().cancel_all();
             server.cancel_all_tasks();
+            server.flush_tasks().await;
             server.sessions().close_all();
         });
     };

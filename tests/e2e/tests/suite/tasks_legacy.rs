@@ -1,0 +1,447 @@
+//! The 2025-11-25 task wire on the Codex tools of `mcpd` (real Codex, scripted model,
+//! local runtime), through raw JSON-RPC in legacy `/mcp` sessions: a slow `chat` run as
+//! a task, polled to completion, its result fetched with `tasks/result`, listed, seen
+//! from a second session of the same token and hidden from another token; a running
+//! task cancelled (no Codex process left); and tasks surviving a SIGKILL of `mcpd`
+//! (the finished one whole, the working one failed with the restart message). Bad
+//! input: unknown id, another token's id, `tasks/result` of a cancelled task, TTL out
+//! of range, cancelling an ended task.
+
+use std::time::Duration;
+
+use codex_mcp_e2e::scripted::chat_answer;
+use codex_mcp_e2e::{Runtime, Setup, last_message};
+use codex_mcp_testkit::Reply;
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+
+const ALICE: &str = "alice-token-0123456789";
+const BOB: &str = "bob-token-abcdefghijklmn";
+const TOKENS: &str = r#"
+[[token]]
+name = "alice"
+token = "alice-token-0123456789"
+agents = ["*"]
+
+[[token]]
+name = "bob"
+token = "bob-token-abcdefghijklmn"
+agents = ["*"]
+"#;
+
+/// A legacy `/mcp` session of one (optional) bearer token.
+#[derive(Clone)]
+struct Session {
+    base: String,
+    id: String,
+    token: Option<&'static str>,
+}
+
+impl Session {
+    async fn open(base: &str, token: Option<&'static str>) -> (Self, Value) {
+        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "e2e-tasks", "version": "1"}}});
+        let response = request(base, None, token, &body).send().await.unwrap();
+        let id = response.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let init = last_message(&response.text().await.unwrap()).unwrap();
+        let session = Self {
+            base: base.to_string(),
+            id,
+            token,
+        };
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        request(base, Some(&session.id), token, &note)
+            .send()
+            .await
+            .unwrap();
+        (session, init["result"].clone())
+    }
+
+    /// One request; returns the whole JSON-RPC response.
+    async fn rpc(&self, method: &str, params: Value) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let text = request(&self.base, Some(&self.id), self.token, &body)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        last_message(&text).unwrap()
+    }
+
+    /// A request that must succeed; returns its `result`.
+    async fn ok(&self, method: &str, params: Value) -> Value {
+        let reply = self.rpc(method, params).await;
+        assert!(reply.get("error").is_none(), "{method}: {reply}");
+        reply["result"].clone()
+    }
+
+    /// A request that must fail with `code`; returns the error's message.
+    async fn fails(&self, method: &str, params: Value, code: i64) -> String {
+        let reply = self.rpc(method, params).await;
+        assert_eq!(reply["error"]["code"], json!(code), "{method}: {reply}");
+        reply["error"]["message"].as_str().unwrap().to_string()
+    }
+
+    /// Starts `chat` for `agent` as a task; returns the created task.
+    async fn chat_task(&self, agent: &str, message: &str, ttl: Option<u64>) -> Value {
+        let mut task = json!({});
+        if let Some(ttl) = ttl {
+            task["ttl"] = json!(ttl);
+        }
+        let created = self
+            .ok(
+                "tools/call",
+                json!({"name": "chat", "task": task,
+                    "arguments": {"message": message, "agent_id": agent}}),
+            )
+            .await;
+        assert!(created.get("content").is_none(), "{created}");
+        assert_eq!(created["task"]["status"], json!("working"), "{created}");
+        created["task"].clone()
+    }
+
+    async fn poll_until_ended(&self, task: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            let got = self.ok("tasks/get", json!({"taskId": task})).await;
+            assert_eq!(got["taskId"], json!(task), "{got}");
+            let status = got["status"].as_str().unwrap().to_string();
+            if ["completed", "failed", "cancelled"].contains(&status.as_str()) {
+                return got;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{task} still {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn request(
+    base: &str,
+    session: Option<&str>,
+    token: Option<&str>,
+    body: &Value,
+) -> reqwest::RequestBuilder {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string());
+    if let Some(s) = session {
+        req = req
+            .header("mcp-session-id", s)
+            .header("mcp-protocol-version", "2025-11-25");
+    }
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    req
+}
+
+/// Reads the session's GET stream until a `notifications/tasks/status` with `status`
+/// arrives for `task`; returns its params.
+async fn status_notification(session: &Session, task: &str, status: &str) -> Value {
+    let mut req = reqwest::Client::new()
+        .get(format!("{}/mcp", session.base))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session.id)
+        .header("mcp-protocol-version", "2025-11-25");
+    if let Some(t) = session.token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let mut response = req.send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let mut text = String::new();
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(90), response.chunk())
+            .await
+            .expect("no task status notification within 90 s")
+            .unwrap()
+            .expect("the stream ended before the notification");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        for data in text.lines().filter_map(|l| l.strip_prefix("data:")) {
+            let Ok(message) = serde_json::from_str::<Value>(data.trim()) else {
+                continue;
+            };
+            if message["method"] == json!("notifications/tasks/status")
+                && message["params"]["taskId"] == json!(task)
+                && message["params"]["status"] == json!(status)
+            {
+                return message["params"].clone();
+            }
+        }
+    }
+}
+
+fn tokens_env(s: &std::path::Path) -> Vec<(&'static str, String)> {
+    let file = s.join("tokens.toml");
+    std::fs::write(&file, TOKENS).unwrap();
+    vec![
+        ("MCPD_TOKENS_FILE", file.display().to_string()),
+        ("MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS", "1".to_string()),
+        ("CODEX_MCP_TASK_TTL_SECONDS", "300".to_string()),
+        ("CODEX_MCP_TASK_MAX_TTL_SECONDS", "600".to_string()),
+    ]
+}
+
+#[tokio::test]
+async fn a_slow_task_is_polled_listed_and_its_result_fetched() {
+    let dir = codex_mcp_testkit::temp_dir("e2e-task-tokens").unwrap();
+    let Some(s) = Setup::start(Runtime::Local, "suggest", &tokens_env(dir.path())).await else {
+        return;
+    };
+    let base = s.mcpd.base.clone();
+    let (alice, init) = Session::open(&base, Some(ALICE)).await;
+    assert_eq!(
+        init["capabilities"]["tasks"],
+        json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}),
+        "{init}"
+    );
+    let tools = alice.ok("tools/list", json!({})).await;
+    let support = |name: &str| {
+        tools["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == json!(name))
+            .map(|t| t.pointer("/execution/taskSupport").cloned())
+    };
+    for tool in [
+        "plan",
+        "implement",
+        "review",
+        "fix",
+        "chat",
+        "audit",
+        "debug",
+    ] {
+        assert_eq!(support(tool), Some(Some(json!("optional"))), "{tool}");
+    }
+    assert_eq!(support("health_check"), Some(None));
+
+    s.model.push(Reply::slow(
+        Duration::from_secs(6),
+        chat_answer("answered slowly, from a task"),
+    ));
+    let created = alice
+        .chat_task("tasker", "take your time", Some(60_000))
+        .await;
+    let task = created["taskId"].as_str().unwrap().to_string();
+    assert_eq!(created["ttl"], json!(60_000), "{created}");
+    assert!(created["pollInterval"].as_u64().is_some(), "{created}");
+    // The creating session's stream hears the task end.
+    let notified = {
+        let (creator, task) = (alice.clone(), task.clone());
+        tokio::spawn(async move { status_notification(&creator, &task, "completed").await })
+    };
+    let first = alice.ok("tasks/get", json!({"taskId": task})).await;
+    assert_eq!(first["status"], json!("working"), "{first}");
+
+    let done = alice.poll_until_ended(&task).await;
+    assert_eq!(done["status"], json!("completed"), "{done}");
+    let result = alice.ok("tasks/result", json!({"taskId": task})).await;
+    assert_eq!(
+        result.pointer("/structuredContent/reply"),
+        Some(&json!("answered slowly, from a task")),
+        "{result}"
+    );
+    assert_eq!(
+        result["_meta"]["io.modelcontextprotocol/related-task"],
+        json!({"taskId": task})
+    );
+    assert_eq!(result["isError"], Value::Null, "{result}");
+    let note = tokio::time::timeout(Duration::from_secs(30), notified)
+        .await
+        .expect("the status notification")
+        .unwrap();
+    assert_eq!(note["taskId"], json!(task));
+
+    // Listed for its token, from any of its sessions; invisible to another token.
+    let listed = alice.ok("tasks/list", json!({})).await;
+    let ids: Vec<&Value> = listed["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["taskId"])
+        .collect();
+    assert_eq!(ids, vec![&json!(task)], "{listed}");
+    assert_eq!(listed["tasks"][0]["status"], json!("completed"));
+    let (again, _) = Session::open(&base, Some(ALICE)).await;
+    let seen = again.ok("tasks/get", json!({"taskId": task})).await;
+    assert_eq!(seen["status"], json!("completed"));
+    assert_eq!(
+        again.ok("tasks/result", json!({"taskId": task})).await,
+        result
+    );
+    let (bob, _) = Session::open(&base, Some(BOB)).await;
+    let hidden = bob
+        .fails("tasks/get", json!({"taskId": task}), -32602)
+        .await;
+    let unknown = bob
+        .fails("tasks/get", json!({"taskId": "task-nope"}), -32602)
+        .await;
+    assert_eq!(
+        hidden.replace(&task, "ID"),
+        unknown.replace("task-nope", "ID")
+    );
+    for method in ["tasks/result", "tasks/cancel"] {
+        let m = bob.fails(method, json!({"taskId": task}), -32602).await;
+        assert!(m.contains("unknown task id"), "{method}: {m}");
+    }
+    assert_eq!(bob.ok("tasks/list", json!({})).await, json!({"tasks": []}));
+
+    // Bad input: each a clear error, nothing lost.
+    for (ttl, why) in [
+        (0, "0 ms is out of range"),
+        (600_001, "600001 ms is out of range"),
+    ] {
+        let m = alice
+            .fails(
+                "tools/call",
+                json!({"name": "chat", "task": {"ttl": ttl},
+                    "arguments": {"message": "x", "agent_id": "tasker"}}),
+                -32602,
+            )
+            .await;
+        assert!(m.contains(why) && m.contains("1000 to 600000 ms"), "{m}");
+    }
+    let m = alice
+        .fails(
+            "tools/call",
+            json!({"name": "chat", "task": {"ttl": "soon"}, "arguments": {"message": "x"}}),
+            -32602,
+        )
+        .await;
+    assert!(m.contains("tools/call"), "{m}");
+    let m = alice
+        .fails("tasks/cancel", json!({"taskId": task}), -32602)
+        .await;
+    assert!(m.contains("already ended (completed)"), "{m}");
+    let m = alice
+        .fails("tasks/list", json!({"cursor": "bogus"}), -32602)
+        .await;
+    assert!(m.contains("cursor"), "{m}");
+    let m = alice
+        .fails(
+            "tools/call",
+            json!({"name": "health_check", "task": {}, "arguments": {}}),
+            -32601,
+        )
+        .await;
+    assert!(m.contains("cannot run as a task"), "{m}");
+    assert_eq!(
+        alice.ok("tasks/get", json!({"taskId": task})).await["status"],
+        json!("completed")
+    );
+}
+
+#[tokio::test]
+async fn cancelling_a_running_task_leaves_no_codex() {
+    let Some(s) = Setup::start(Runtime::Local, "suggest", &[]).await else {
+        return;
+    };
+    let (session, _) = Session::open(&s.mcpd.base, None).await;
+    s.model.push(Reply::hang());
+    let created = session.chat_task("waiter", "wait forever", None).await;
+    let task = created["taskId"].as_str().unwrap().to_string();
+    assert_eq!(
+        created["ttl"],
+        json!(3_600_000),
+        "the default TTL: {created}"
+    );
+    s.model
+        .wait_for_responses_requests(1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(!s.codex_processes("waiter").is_empty());
+    let cancelled = session.ok("tasks/cancel", json!({"taskId": task})).await;
+    assert_eq!(cancelled["taskId"], json!(task));
+    assert_eq!(cancelled["status"], json!("cancelled"), "{cancelled}");
+    s.assert_no_codex_left("waiter").await;
+    let got = session.ok("tasks/get", json!({"taskId": task})).await;
+    assert_eq!(got["status"], json!("cancelled"));
+    let m = session
+        .fails("tasks/result", json!({"taskId": task}), -32602)
+        .await;
+    assert!(
+        m.contains("was cancelled") && m.contains("no result"),
+        "{m}"
+    );
+    let m = session
+        .fails("tasks/cancel", json!({"taskId": task}), -32602)
+        .await;
+    assert!(m.contains("already ended (cancelled)"), "{m}");
+}
+
+#[tokio::test]
+async fn tasks_outlive_a_crash_of_mcpd() {
+    let Some(mut s) = Setup::start(Runtime::Local, "suggest", &[]).await else {
+        return;
+    };
+    let (session, _) = Session::open(&s.mcpd.base, None).await;
+    s.model.push(chat_answer("finished before the crash"));
+    let done = session.chat_task("keeper", "answer now", None).await;
+    let done = done["taskId"].as_str().unwrap().to_string();
+    assert_eq!(
+        session.poll_until_ended(&done).await["status"],
+        json!("completed")
+    );
+    let before = session.ok("tasks/result", json!({"taskId": done})).await;
+
+    s.model.push(Reply::hang());
+    let working = session.chat_task("crasher", "never answered", None).await;
+    let working = working["taskId"].as_str().unwrap().to_string();
+    s.model
+        .wait_for_responses_requests(2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.restart_after_crash().await.unwrap();
+
+    let (after, _) = Session::open(&s.mcpd.base, None).await;
+    let got = after.ok("tasks/get", json!({"taskId": done})).await;
+    assert_eq!(got["status"], json!("completed"), "{got}");
+    assert_eq!(
+        after.ok("tasks/result", json!({"taskId": done})).await,
+        before
+    );
+    let failed = after.ok("tasks/get", json!({"taskId": working})).await;
+    assert_eq!(failed["status"], json!("failed"), "{failed}");
+    let message = failed["statusMessage"].as_str().unwrap();
+    assert!(message.contains("server restarted"), "{failed}");
+    let e = after.rpc("tasks/result", json!({"taskId": working})).await;
+    assert_eq!(e["error"]["code"], json!(-32603), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("restarted"),
+        "{e}"
+    );
+    let listed = after.ok("tasks/list", json!({})).await;
+    let statuses: Vec<(Value, Value)> = listed["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["taskId"].clone(), t["status"].clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (json!(working), json!("failed")),
+            (json!(done), json!("completed"))
+        ]
+    );
+    let m = after
+        .fails("tasks/cancel", json!({"taskId": working}), -32602)
+        .await;
+    assert!(m.contains("already ended (failed)"), "{m}");
+}
