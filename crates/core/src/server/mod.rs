@@ -10,6 +10,7 @@ pub mod context;
 pub mod correlation;
 mod dispatch;
 pub mod grant;
+pub mod jobs;
 pub mod registry;
 mod task_calls;
 pub mod tasks;
@@ -190,6 +191,7 @@ impl ServerBuilder {
                 started: Instant::now(),
                 precomputed: dispatch::Precomputed::default(),
                 tasks: tasks::TaskTable::default(),
+                jobs: jobs::JobBook::default(),
             }),
         }
     }
@@ -211,8 +213,10 @@ pub(crate) struct Inner {
     pub started: Instant,
     /// Serialised answers that depend only on what was registered, made on first use.
     pub precomputed: dispatch::Precomputed,
-    /// Tasks of the 2026-07-28 tasks extension.
+    /// Tasks of the 2026-07-28 tasks extension (background jobs are tasks too).
     pub tasks: tasks::TaskTable,
+    /// What the job tools show of each detached call beyond its task.
+    pub jobs: jobs::JobBook,
 }
 
 /// The engine. Cheap to clone; every clone is the same server.

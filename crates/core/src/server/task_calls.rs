@@ -2,26 +2,20 @@
 //! task, and answering `tasks/get`, `tasks/update` and `tasks/cancel`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use codex_mcp_protocol::tasks_ext::{self, TaskIdParams, UpdateTaskParams, methods};
-use codex_mcp_protocol::tools::CallToolResult;
 use codex_mcp_protocol::{Era, ErrorObject};
 use serde_json::{Map, Value, json};
-use tracing::Instrument as _;
 
 use super::McpServer;
 use super::call_limit::CallPermit;
-use super::context::{AskError, RequestCtx};
-use super::correlation;
+use super::context::RequestCtx;
 use super::dispatch::{Outcome, encode, params_as};
-use super::registry::{ToolError, ToolHandler};
+use super::jobs::Detached;
+use super::registry::ToolHandler;
 
-/// How long a cancelled task's call may take to stop on its own before it is dropped.
-const CANCEL_GRACE: Duration = Duration::from_secs(5);
-
-/// The bearer token name of the caller: tasks are visible to it alone.
-fn owner(ctx: &RequestCtx) -> Option<String> {
+/// The bearer token name of the caller: tasks (and jobs) are visible to it alone.
+pub(super) fn owner(ctx: &RequestCtx) -> Option<String> {
     ctx.identity()
         .token
         .as_ref()
@@ -29,10 +23,8 @@ fn owner(ctx: &RequestCtx) -> Option<String> {
 }
 
 impl McpServer {
-    /// Runs `tool` as a task: asks the tool's up-front questions first (multi
-    /// round-trip), then creates the task (readable by `tasks/get` before this
-    /// returns), starts the call detached from the request and answers with the
-    /// `CreateTaskResult`.
+    /// Runs `tool` as a task ([`Self::detach`], shared with background jobs) and
+    /// answers with the `CreateTaskResult`.
     pub(super) async fn start_task(
         &self,
         tool: Arc<dyn ToolHandler>,
@@ -41,60 +33,10 @@ impl McpServer {
         ctx: &RequestCtx,
         permit: CallPermit,
     ) -> Result<Outcome, ErrorObject> {
-        let before = tool.questions_before_task();
-        if !before.is_empty() {
-            match ctx.ask_many(before).await {
-                Ok(_) => {}
-                Err(AskError::Pending(pending)) => return Ok(Outcome::InputRequired(pending)),
-                Err(other) => return Err(ErrorObject::invalid_params(other)),
-            }
-        }
-        let entry = self.inner.tasks.create(owner(ctx));
-        let task_ctx = ctx.for_task(entry.clone());
-        let correlation_id = correlation::new_id("call");
-        let span = tracing::info_span!(
-            "tool_call",
-            correlation_id = %correlation_id,
-            tool = %name,
-            task = %entry.id()
-        );
-        let call = correlation::scope(
-            correlation_id,
-            async move { tool.call(arguments, task_ctx).await }.instrument(span),
-        );
-        let task = entry.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let mut running = tokio::spawn(call);
-            let joined = tokio::select! {
-                joined = &mut running => joined,
-                () = task.cancellation().cancelled() => {
-                    // The call sees the same token (a Codex turn stops its process on
-                    // it); it gets a moment to clean up before it is dropped.
-                    if tokio::time::timeout(CANCEL_GRACE, &mut running).await.is_err() {
-                        running.abort();
-                    }
-                    return;
-                }
-            };
-            match joined {
-                Ok(Ok(result)) => match encode(result) {
-                    Ok(value) => task.complete(value),
-                    Err(e) => task.fail(e),
-                },
-                Ok(Err(ToolError::Failed(message))) => {
-                    match encode(CallToolResult::error(message)) {
-                        Ok(value) => task.complete(value),
-                        Err(e) => task.fail(e),
-                    }
-                }
-                Ok(Err(ToolError::Protocol(error))) => task.fail(error),
-                Ok(Err(ToolError::Pending(_))) => task.fail(ErrorObject::internal(
-                    "the tool asked for input without its task",
-                )),
-                Err(join) => task.fail(ErrorObject::internal(format!("the tool stopped: {join}"))),
-            }
-        });
+        let entry = match self.detach(tool, name, arguments, ctx, permit).await? {
+            Detached::Started(entry) => entry,
+            Detached::InputRequired(pending) => return Ok(Outcome::InputRequired(pending)),
+        };
         Ok(Outcome::Done(
             tasks_ext::create_task_result(&entry.task()),
             None,
