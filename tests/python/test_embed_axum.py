@@ -234,10 +234,15 @@ def test_custom_tool_is_listed_with_its_own_schemas(custom_tool_app) -> None:
     listed, _ = _custom_tool_calls(base, [])
     assert [t.name for t in listed.tools] == ["explain_file"]
     tool = listed.tools[0]
-    assert set(tool.input_schema["properties"]) == {"path", "audience", "agent_id"}
+    # Its own arguments, plus `background`, which every Codex tool takes.
+    assert set(tool.input_schema["properties"]) == {"path", "audience", "agent_id", "background"}
     assert tool.input_schema["required"] == ["path"]
-    assert sorted(tool.output_schema["required"]) == ["key_points", "summary"]
-    assert tool.output_schema["properties"]["key_points"]["type"] == "array"
+    # Its own result, or the answer of a background call.
+    result_schema, job_started = tool.output_schema["anyOf"]
+    assert tool.output_schema["type"] == "object"
+    assert sorted(result_schema["required"]) == ["key_points", "summary"]
+    assert result_schema["properties"]["key_points"]["type"] == "array"
+    assert sorted(job_started["required"]) == ["job_id", "status"]
     assert tool.annotations.read_only_hint is True
 
 

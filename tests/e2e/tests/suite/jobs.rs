@@ -179,6 +179,34 @@ async fn a_background_chat_is_fetched_with_the_foreground_result(rt: Runtime) {
         .unwrap();
     assert_eq!(structured(&got)["status"], json!("completed"), "{got}");
     assert_eq!(structured(&got)["result"], expected);
+
+    // REST (`POST /tools/{name}`) and the 2024-11-05 SSE transport: the same jobs.
+    s.model.push(chat_answer("answered in the end"));
+    let mut rest_args = args.clone();
+    rest_args["background"] = json!(true);
+    let rest = |tool: &str, body: Value| {
+        let url = format!("{}/tools/{tool}", s.mcpd.base);
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let started = rest("chat", rest_args).await;
+    let rest_id = structured(&started)["job_id"].clone();
+    let got = rest("get_job", json!({"job_id": rest_id, "wait_seconds": 50})).await;
+    assert_eq!(structured(&got)["status"], json!("completed"), "{got}");
+    assert_eq!(structured(&got)["result"], expected);
+    let got = s
+        .mcpd
+        .sse_call(None, "get_job", json!({"job_id": rest_id}))
+        .await
+        .unwrap();
+    assert_eq!(structured(&got)["result"], expected, "{got}");
 }
 
 async fn cancel_job_stops_codex_and_the_job_says_cancelled(rt: Runtime) {
