@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,9 @@ class Mcpd:
             return ""
 
 
-def _start(mcpd_bin: Path, tmp: Path, attempt: int) -> Mcpd | None:
-    """Starts mcpd on a free port; None when the port was taken meanwhile (mcpd exits)."""
+def _start(mcpd_bin: Path, tmp: Path, attempt: int, extra_env: dict[str, str] | None = None) -> Mcpd | None:
+    """Starts mcpd on a free port; None when the port was taken meanwhile (mcpd exits).
+    `extra_env` adds or overrides settings."""
     port = _free_port()
     data_dir = tmp / f"data-{attempt}"
     home = tmp / "home"
@@ -109,7 +111,7 @@ def _start(mcpd_bin: Path, tmp: Path, attempt: int) -> Mcpd | None:
         HOME=str(home),
         NO_COLOR="1",
         LOG_LEVEL="info",
-        **_health_ready_env(tmp),
+        **{**_health_ready_env(tmp), **(extra_env or {})},
     )
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -154,14 +156,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-def serve_mcpd(mcpd_bin: Path, prefix: str):
+def serve_mcpd(mcpd_bin: Path, prefix: str, extra_env=None):
     """Yields a running mcpd HTTP server in a temporary folder; stops it (SIGTERM, then
-    SIGKILL) and removes the folder after."""
+    SIGKILL) and removes the folder after. `extra_env(tmp)` gives settings to add or
+    override, made once the folder exists."""
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     server = None
     try:
+        env = extra_env(tmp) if extra_env else None
         for attempt in range(5):
-            server = _start(mcpd_bin, tmp, attempt)
+            server = _start(mcpd_bin, tmp, attempt, env)
             if server is not None:
                 break
         else:
@@ -171,6 +175,83 @@ def serve_mcpd(mcpd_bin: Path, prefix: str):
         if server is not None:
             _stop(server.process)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def codex_bin() -> Path | None:
+    """The real, pinned Codex CLI: `CODEX_BIN`, else the one scripts/test-deps.sh cached."""
+    if os.environ.get("CODEX_BIN"):
+        return Path(os.environ["CODEX_BIN"])
+    cache = Path(os.environ.get("CODEX_MCP_TEST_CACHE", _target_dir() / "test-cache"))
+    found = sorted(cache.glob("codex-0.169.0/node_modules/@openai/codex-linux-*/vendor/*/bin/codex"))
+    return found[0] if found else None
+
+
+def codex_bin_or_skip() -> Path:
+    """`codex_bin()`, or a skip that says so; under `CI=true` a failure instead."""
+    codex = codex_bin()
+    if codex is None or not codex.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail("the real Codex CLI is missing: run scripts/test-deps.sh or set CODEX_BIN")
+        pytest.skip("SKIPPED: the real Codex CLI is missing (set CODEX_BIN)")
+    return codex
+
+
+def codex_config_toml(model_url: str) -> str:
+    """A Codex config.toml whose only model provider is the scripted model at `model_url`."""
+    return (
+        'model = "gpt-5.1-codex"\nmodel_provider = "scripted"\n'
+        f'chatgpt_base_url = "{model_url}/backend-api/"\n\n'
+        '[model_providers.scripted]\nname = "scripted"\n'
+        f'base_url = "{model_url}/v1"\nwire_api = "responses"\nrequires_openai_auth = true\n'
+        "request_max_retries = 0\nstream_max_retries = 0\n\n"
+        "[analytics]\nenabled = false\n\n[features]\n"
+        "apps = false\nbrowser_use = false\ncomputer_use = false\nplugins = false\n"
+    )
+
+
+class ScriptedModelHandler(BaseHTTPRequestHandler):
+    """The quiet parts of a scripted Responses API server: no request log, a helper to
+    answer, and the model list Codex may ask for. Subclasses answer POST."""
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self._send(200, "application/json", b'{"models": []}')
+
+
+def responses_sse(text: str) -> bytes:
+    """A Responses API event stream whose one assistant message is `text` (what a
+    scripted model sends Codex)."""
+    item = {
+        "type": "message",
+        "id": "msg_1",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text}],
+    }
+    usage = {
+        "input_tokens": 10,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 5,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 15,
+    }
+    events = [
+        ("response.created", {"type": "response.created", "response": {"id": "resp_1"}}),
+        ("response.output_item.done", {"type": "response.output_item.done", "item": item}),
+        (
+            "response.completed",
+            {"type": "response.completed", "response": {"id": "resp_1", "usage": usage}},
+        ),
+    ]
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
 
 
 @pytest.fixture(scope="session")

@@ -30,14 +30,24 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import anyio
 import jsonschema
 import pytest
-from conftest import _free_port, _stop, _target_dir, clean_env, http_get_json
+from conftest import (
+    ScriptedModelHandler,
+    _free_port,
+    _stop,
+    _target_dir,
+    clean_env,
+    codex_bin_or_skip,
+    codex_config_toml,
+    http_get_json,
+    responses_sse,
+)
 from mcp import Client
 from mcp.client.sse import sse_client
 
@@ -59,26 +69,13 @@ EXPLANATION = {"summary": "Adds two numbers.", "key_points": ["add is wrong: it 
 OFF_SCHEMA_PATH = "off-schema.py"
 
 
-class _Model(BaseHTTPRequestHandler):
+class _Model(ScriptedModelHandler):
     """A Responses-API server: a turn asking for `review`'s schema gets REVIEW, one
     asking for `explain_file`'s gets EXPLANATION (cut short when the prompt names
     OFF_SCHEMA_PATH), any other `chat`'s answer with REPLY. Request bodies are kept in
     `seen`."""
 
     seen: list[str] = []
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        self._send(200, "application/json", b'{"models": []}')
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length", "0"))
@@ -93,49 +90,8 @@ class _Model(BaseHTTPRequestHandler):
             text = json.dumps(EXPLANATION)
         else:
             text = json.dumps({"reply": REPLY, "follow_up_suggestions": [], "referenced_files": []})
-        item = {
-            "type": "message",
-            "id": "msg_1",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": text}],
-        }
-        usage = {
-            "input_tokens": 10,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": 5,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": 15,
-        }
-        events = [
-            ("response.created", {"type": "response.created", "response": {"id": "resp_1"}}),
-            ("response.output_item.done", {"type": "response.output_item.done", "item": item}),
-            (
-                "response.completed",
-                {"type": "response.completed", "response": {"id": "resp_1", "usage": usage}},
-            ),
-        ]
-        body = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
-        self._send(200, "text/event-stream", body.encode())
-
-
-def _codex_bin() -> Path | None:
-    if os.environ.get("CODEX_BIN"):
-        return Path(os.environ["CODEX_BIN"])
-    cache = Path(os.environ.get("CODEX_MCP_TEST_CACHE", _target_dir() / "test-cache"))
-    found = sorted(cache.glob("codex-0.169.0/node_modules/@openai/codex-linux-*/vendor/*/bin/codex"))
-    return found[0] if found else None
-
-
-def _config_toml(model_url: str) -> str:
-    return (
-        'model = "gpt-5.1-codex"\nmodel_provider = "scripted"\n'
-        f'chatgpt_base_url = "{model_url}/backend-api/"\n\n'
-        '[model_providers.scripted]\nname = "scripted"\n'
-        f'base_url = "{model_url}/v1"\nwire_api = "responses"\nrequires_openai_auth = true\n'
-        "request_max_retries = 0\nstream_max_retries = 0\n\n"
-        "[analytics]\nenabled = false\n\n[features]\n"
-        "apps = false\nbrowser_use = false\ncomputer_use = false\nplugins = false\n"
-    )
+        body = responses_sse(text)
+        self._send(200, "text/event-stream", body)
 
 
 def _start_app(env_var: str, name: str, ready_path: str):
@@ -145,17 +101,13 @@ def _start_app(env_var: str, name: str, ready_path: str):
     binary = Path(os.environ.get(env_var, _target_dir() / "debug" / name))
     if not binary.is_file():
         pytest.fail(f"{binary} missing: run `cargo build -p {name}` or set {env_var}")
-    codex = _codex_bin()
-    if codex is None or not codex.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail("the real Codex CLI is missing: run scripts/test-deps.sh or set CODEX_BIN")
-        pytest.skip("SKIPPED: the real Codex CLI is missing (set CODEX_BIN)")
+    codex = codex_bin_or_skip()
     model = ThreadingHTTPServer(("127.0.0.1", 0), _Model)
     threading.Thread(target=model.serve_forever, daemon=True).start()
     tmp = Path(tempfile.mkdtemp(prefix=f"codex-mcp-{name}-"))
     (tmp / "home").mkdir()
     config = tmp / "config.toml"
-    config.write_text(_config_toml(f"http://127.0.0.1:{model.server_address[1]}"))
+    config.write_text(codex_config_toml(f"http://127.0.0.1:{model.server_address[1]}"))
     port = _free_port()
     log_path = tmp / f"{name}.log"
     env = clean_env(
@@ -282,10 +234,15 @@ def test_custom_tool_is_listed_with_its_own_schemas(custom_tool_app) -> None:
     listed, _ = _custom_tool_calls(base, [])
     assert [t.name for t in listed.tools] == ["explain_file"]
     tool = listed.tools[0]
-    assert set(tool.input_schema["properties"]) == {"path", "audience", "agent_id"}
+    # Its own arguments, plus `background`, which every Codex tool takes.
+    assert set(tool.input_schema["properties"]) == {"path", "audience", "agent_id", "background"}
     assert tool.input_schema["required"] == ["path"]
-    assert sorted(tool.output_schema["required"]) == ["key_points", "summary"]
-    assert tool.output_schema["properties"]["key_points"]["type"] == "array"
+    # Its own result, or the answer of a background call.
+    result_schema, job_started = tool.output_schema["anyOf"]
+    assert tool.output_schema["type"] == "object"
+    assert sorted(result_schema["required"]) == ["key_points", "summary"]
+    assert result_schema["properties"]["key_points"]["type"] == "array"
+    assert sorted(job_started["required"]) == ["job_id", "status"]
     assert tool.annotations.read_only_hint is True
 
 

@@ -32,6 +32,8 @@ static CATALOGUE: LazyLock<Vec<ToolSpec>> = LazyLock::new(|| {
         tools::agents::list_active_agents(),
         tools::agents::get_agent_status(),
         tools::agents::cleanup_inactive_agents(),
+        tools::jobs::get_job(),
+        tools::jobs::cancel_job(),
     ]
 });
 
@@ -107,7 +109,8 @@ pub fn prepare_call(
             name: tool.name.into(),
         });
     };
-    let prepared = prepare(tool, arguments)?;
+    let arguments = crate::job::without_background(arguments)?;
+    let prepared = prepare(tool, &arguments)?;
     let timeout = prepared
         .timeout_seconds
         .map_or(codex.default_timeout, |s| Duration::from_secs(s.into()));

@@ -1,6 +1,6 @@
 //! # codex-mcp-tools
 //!
-//! The tool catalogue of codex-mcp: for each of the 13 tools its name, title,
+//! The tool catalogue of codex-mcp: for each of the 15 tools its name, title,
 //! description and behaviour hints, the Rust types of its arguments and of its response,
 //! the JSON Schemas derived from them, and for the seven Codex tools the prompt sent to
 //! Codex. The crate is pure: no I/O, no async runtime. The engine (`codex-mcp-core`)
@@ -31,6 +31,7 @@
 
 pub mod args;
 pub mod catalogue;
+pub mod job;
 pub mod output;
 pub mod prompts;
 pub mod schema;

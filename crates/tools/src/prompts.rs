@@ -16,7 +16,7 @@ use crate::spec::ToolSpec;
 use crate::tools::text::fenced;
 
 /// Tool arguments that make no sense for a prompt: they steer the server, not the model.
-const SERVER_ONLY: &[&str] = &["agent_id", "timeout_seconds"];
+const SERVER_ONLY: &[&str] = &["agent_id", "timeout_seconds", crate::job::BACKGROUND_ARG];
 
 /// The prompts, one per Codex tool, in catalogue order and with the tool's name.
 pub fn prompts() -> Vec<Prompt> {

@@ -12,6 +12,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::{Map, Value};
 
 use crate::args::ArgumentError;
+use crate::job;
 use crate::severity::Severity;
 
 /// Longest `timeout_seconds` a caller may ask for (two hours): long enough for a large
@@ -134,7 +135,13 @@ impl ToolSpec {
     /// A Codex-backed tool: `prepare` checks the arguments and writes the prompt,
     /// `tool` says how the turn runs. The catalogue's seven Codex tools are built here,
     /// and so is an embedder's own (serve it with `codex_mcp_core::CodexToolHandler`).
+    /// Every Codex tool also takes `background` ([`crate::job`]); the engine reads it and
+    /// [`crate::prepare_call`] takes it out before `prepare` sees the arguments.
     pub fn new_codex(definition: Definition, tool: CodexTool, prepare: PrepareFn) -> Self {
+        let definition = Definition {
+            input_schema: job::with_background(definition.input_schema),
+            ..definition
+        };
         Self::build(definition, ToolKind::Codex(tool), Handler::Codex(prepare))
     }
 
@@ -160,14 +167,19 @@ impl ToolSpec {
         }
     }
 
-    /// The tool as `tools/list` shows it.
+    /// The tool as `tools/list` shows it. A Codex tool's `outputSchema` also admits the
+    /// [`crate::job::JobStarted`] answer of a background call.
     pub fn to_mcp_tool(&self) -> Tool {
+        let output_schema = match self.kind {
+            ToolKind::Codex(_) => job::with_job_started(&self.output_schema),
+            ToolKind::Server => self.output_schema.clone(),
+        };
         Tool {
             name: self.name.to_owned(),
             title: Some(self.title.to_owned()),
             description: Some(self.description.to_owned()),
             input_schema: self.input_schema.clone(),
-            output_schema: Some(self.output_schema.clone()),
+            output_schema: Some(output_schema),
             annotations: Some(self.annotations.clone()),
             meta: None,
         }
@@ -178,8 +190,9 @@ impl ToolSpec {
         &self.input_schema
     }
 
-    /// The JSON Schema of the result's `structuredContent` (MCP `outputSchema`); for
-    /// Codex tools also the `--output-schema`. Every tool has one today.
+    /// The JSON Schema of the tool's result (for Codex tools the `--output-schema`; the
+    /// MCP `outputSchema` adds the background answer, see [`Self::to_mcp_tool`]). Every
+    /// tool has one today.
     pub fn output_schema(&self) -> Option<&Value> {
         Some(&self.output_schema)
     }
@@ -233,6 +246,19 @@ pub enum ServerRequest {
     GetAgentStatus {
         /// The agent asked about.
         agent_id: AgentId,
+    },
+    /// `get_job`: wait up to `wait_seconds` for the job to end; answer with
+    /// [`crate::tools::jobs::GetJobResponse`].
+    GetJob {
+        /// The job asked about.
+        job_id: String,
+        /// How long to wait for it to end (0 to [`crate::tools::jobs::MAX_WAIT_SECONDS`]).
+        wait_seconds: u32,
+    },
+    /// `cancel_job`; answer with [`crate::tools::jobs::CancelJobResponse`].
+    CancelJob {
+        /// The job to stop.
+        job_id: String,
     },
     /// `cleanup_inactive_agents`; answer with [`crate::tools::agents::CleanupResponse`].
     CleanupInactiveAgents {

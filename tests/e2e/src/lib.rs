@@ -10,6 +10,7 @@ mod legacy_client;
 pub mod process_stats;
 pub mod scripted;
 pub mod setup;
+pub mod tokens;
 
 pub use setup::{Runtime, Setup};
 

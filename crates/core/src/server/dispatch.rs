@@ -553,11 +553,20 @@ impl McpServer {
                 .start_task_for(tool.clone(), &p.name, arguments, ctx, permit, ttl)
                 .await;
         }
+        // A background job: the same detached run, for clients without tasks.
+        let arguments = p.arguments.unwrap_or_default();
+        if tool.task_support() != TaskSupport::Forbidden
+            && codex_mcp_tools::job::wants_background(&arguments)
+        {
+            return self
+                .start_job(tool.clone(), &p.name, arguments, ctx, permit)
+                .await;
+        }
         let _permit = permit;
         let correlation_id = correlation::new_id("call");
         let span =
             tracing::info_span!("tool_call", correlation_id = %correlation_id, tool = %p.name);
-        let call = tool.call(p.arguments.unwrap_or_default(), ctx.clone());
+        let call = tool.call(arguments, ctx.clone());
         let result = match correlation::scope(correlation_id, call.instrument(span)).await {
             Ok(result) => result,
             Err(ToolError::Failed(message)) => CallToolResult::error(message),

@@ -10,6 +10,7 @@ pub mod context;
 pub mod correlation;
 mod dispatch;
 pub mod grant;
+pub mod jobs;
 pub mod registry;
 mod task_calls;
 mod task_durable;
@@ -211,6 +212,7 @@ impl ServerBuilder {
                 precomputed: dispatch::Precomputed::default(),
                 tasks: tasks::TaskTable::new(self.task_store),
                 tasks_offered,
+                jobs: jobs::JobBook::default(),
             }),
         };
         server.spawn_task_sweeper();
@@ -234,10 +236,13 @@ pub(crate) struct Inner {
     pub started: Instant,
     /// Serialised answers that depend only on what was registered, made on first use.
     pub precomputed: dispatch::Precomputed,
-    /// Tasks of both task wires (2025-11-25 and the 2026-07-28 extension).
+    /// Tasks of both task wires (2025-11-25 and the 2026-07-28 extension); background
+    /// jobs are tasks too.
     pub tasks: tasks::TaskTable,
     /// Whether any tool may run as a task (the task methods exist only then).
     pub tasks_offered: bool,
+    /// What the job tools show of each detached call beyond its task.
+    pub jobs: jobs::JobBook,
 }
 
 /// The engine. Cheap to clone; every clone is the same server.

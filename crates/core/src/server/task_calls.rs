@@ -7,44 +7,21 @@ use std::time::Duration;
 
 use codex_mcp_protocol::tasks::{self as wire, WireTask};
 use codex_mcp_protocol::tasks_ext::{self, TaskIdParams, UpdateTaskParams, methods};
-use codex_mcp_protocol::tools::CallToolResult;
 use codex_mcp_protocol::{Era, ErrorObject};
 use serde_json::{Map, Value, json};
-use tracing::Instrument as _;
 
 use super::McpServer;
 use super::call_limit::CallPermit;
-use super::context::{AskError, RequestCtx};
-use super::correlation;
+use super::context::RequestCtx;
 use super::dispatch::{Outcome, encode, params_as};
-use super::registry::{ToolError, ToolHandler};
+use super::jobs::Detached;
+use super::registry::ToolHandler;
 use super::task_wire::owner;
-use super::tasks::{Found, TaskSpec};
-
-/// How long a cancelled task's call may take to stop on its own before it is dropped.
-const CANCEL_GRACE: Duration = Duration::from_secs(5);
+use super::tasks::Found;
 
 impl McpServer {
-    /// Runs `tool` as a task kept for the default TTL; see [`Self::start_task_for`].
-    /// (Kept for callers that start tasks without a client-chosen TTL, e.g. jobs.)
-    #[allow(dead_code)]
-    pub(super) async fn start_task(
-        &self,
-        tool: Arc<dyn ToolHandler>,
-        name: &str,
-        arguments: Map<String, Value>,
-        ctx: &RequestCtx,
-        permit: CallPermit,
-    ) -> Result<Outcome, ErrorObject> {
-        let ttl = self.inner.options.task_ttl;
-        self.start_task_for(tool, name, arguments, ctx, permit, ttl)
-            .await
-    }
-
-    /// Runs `tool` as a task kept `ttl` after creation: asks the tool's up-front
-    /// questions first (multi round-trip), then creates the task (readable by
-    /// `tasks/get` and recorded in the store before this returns), starts the call
-    /// detached from the request and answers with the era's `CreateTaskResult`.
+    /// Runs `tool` as a task kept `ttl` after creation ([`Self::detach`], shared with
+    /// background jobs) and answers with the era's `CreateTaskResult`.
     pub(super) async fn start_task_for(
         &self,
         tool: Arc<dyn ToolHandler>,
@@ -54,65 +31,10 @@ impl McpServer {
         permit: CallPermit,
         ttl: Duration,
     ) -> Result<Outcome, ErrorObject> {
-        let before = tool.questions_before_task();
-        if !before.is_empty() {
-            match ctx.ask_many(before).await {
-                Ok(_) => {}
-                Err(AskError::Pending(pending)) => return Ok(Outcome::InputRequired(pending)),
-                Err(other) => return Err(ErrorObject::invalid_params(other)),
-            }
-        }
-        let spec = TaskSpec {
-            tool: name.to_string(),
-            ttl,
+        let entry = match self.detach(tool, name, arguments, ctx, permit, ttl).await? {
+            Detached::Started(entry) => entry,
+            Detached::InputRequired(pending) => return Ok(Outcome::InputRequired(pending)),
         };
-        let entry = self.inner.tasks.create_with(owner(ctx), spec);
-        self.inner.tasks.flush().await;
-        let task_ctx = ctx.for_task(entry.clone());
-        let correlation_id = correlation::new_id("call");
-        let span = tracing::info_span!(
-            "tool_call",
-            correlation_id = %correlation_id,
-            tool = %name,
-            task = %entry.id()
-        );
-        let call = correlation::scope(
-            correlation_id,
-            async move { tool.call(arguments, task_ctx).await }.instrument(span),
-        );
-        let task = entry.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let mut running = tokio::spawn(call);
-            let joined = tokio::select! {
-                joined = &mut running => joined,
-                () = task.cancellation().cancelled() => {
-                    // The call sees the same token (a Codex turn stops its process on
-                    // it); it gets a moment to clean up before it is dropped.
-                    if tokio::time::timeout(CANCEL_GRACE, &mut running).await.is_err() {
-                        running.abort();
-                    }
-                    return;
-                }
-            };
-            match joined {
-                Ok(Ok(result)) => match encode(result) {
-                    Ok(value) => task.complete(value),
-                    Err(e) => task.fail(e),
-                },
-                Ok(Err(ToolError::Failed(message))) => {
-                    match encode(CallToolResult::error(message)) {
-                        Ok(value) => task.complete(value),
-                        Err(e) => task.fail(e),
-                    }
-                }
-                Ok(Err(ToolError::Protocol(error))) => task.fail(error),
-                Ok(Err(ToolError::Pending(_))) => task.fail(ErrorObject::internal(
-                    "the tool asked for input without its task",
-                )),
-                Err(join) => task.fail(ErrorObject::internal(format!("the tool stopped: {join}"))),
-            }
-        });
         if ctx.era() == Era::Legacy {
             if let Some(session) = ctx.session() {
                 super::task_wire::spawn_status_notifier(entry.clone(), Arc::clone(session));

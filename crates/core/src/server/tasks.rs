@@ -127,8 +127,8 @@ impl TaskTable {
     }
 
     /// Creates a working task owned by `owner` with the default TTL; it is readable
-    /// as soon as this returns. (Kept for callers that name no tool, e.g. jobs.)
-    #[allow(dead_code)]
+    /// as soon as this returns (the unit tests' shorthand).
+    #[cfg(test)]
     pub(crate) fn create(&self, owner: Option<String>) -> Arc<TaskEntry> {
         self.create_with(
             owner,

@@ -80,7 +80,7 @@ pub struct Location {
     pub line: Option<u32>,
 }
 
-const DESCRIPTION: &str = "Have Codex audit code for security and quality problems. Pass code, or describe what to audit in your workspace and list file_paths; optionally focus areas, a severity_threshold (info, low, medium, high, critical; lower findings are dropped) and compliance standards to map findings to (e.g. OWASP Top 10, PCI DSS). Codex inspects read-only and returns findings (title, severity, category, CWE ids, locations, description, remediation, standards concerned), the overall risk and a summary.";
+const DESCRIPTION: &str = "Have Codex audit code for security and quality problems. Pass code, or describe what to audit in your workspace and list file_paths; optionally focus areas, a severity_threshold (info, low, medium, high, critical; lower findings are dropped) and compliance standards to map findings to (e.g. OWASP Top 10, PCI DSS). Codex inspects read-only and returns findings (title, severity, category, CWE ids, locations, description, remediation, standards concerned), the overall risk and a summary. Takes minutes on a real repository (up to the time limit): if your client gives up on tool calls after a minute or so, pass background: true, which answers at once with a job_id, then call get_job with wait_seconds up to 50 until it is done.";
 
 pub(crate) fn spec() -> ToolSpec {
     ToolSpec::new_codex(

@@ -77,7 +77,7 @@ pub struct ChatResponse {
     pub follow_up_suggestions: Vec<String>,
 }
 
-const DESCRIPTION: &str = "Talk with Codex about your code: brainstorm, ask for a second opinion, explain a piece of code, weigh options. Codex can read your workspace (read-only) and remembers earlier chat turns of your agent, so follow-up questions need no repetition. Returns the reply (Markdown), the workspace files it drew on, and suggested follow-ups. For structured results prefer plan, review, debug or audit.";
+const DESCRIPTION: &str = "Talk with Codex about your code: brainstorm, ask for a second opinion, explain a piece of code, weigh options. Codex can read your workspace (read-only) and remembers earlier chat turns of your agent, so follow-up questions need no repetition. Returns the reply (Markdown), the workspace files it drew on, and suggested follow-ups. For structured results prefer plan, review, debug or audit. Usually under a few minutes; if your client gives up on long tool calls, pass background: true and fetch the result with get_job (wait_seconds up to 50).";
 
 pub(crate) fn spec() -> ToolSpec {
     ToolSpec::new_codex(

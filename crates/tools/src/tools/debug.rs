@@ -87,7 +87,7 @@ pub struct Solution {
     pub trade_offs: String,
 }
 
-const DESCRIPTION: &str = "Ask Codex to diagnose an error without changing anything. Give the error message and whatever you have: code context, stack trace, environment, reproduction steps. Codex investigates your workspace read-only and returns a summary, root-cause hypotheses ranked with likelihood, evidence and how to confirm each, several solution approaches with their trade-offs, and the next diagnostic steps. To have the fix applied, use `fix`.";
+const DESCRIPTION: &str = "Ask Codex to diagnose an error without changing anything. Give the error message and whatever you have: code context, stack trace, environment, reproduction steps. Codex investigates your workspace read-only and returns a summary, root-cause hypotheses ranked with likelihood, evidence and how to confirm each, several solution approaches with their trade-offs, and the next diagnostic steps. To have the fix applied, use `fix`. Usually under a few minutes; if your client gives up on long tool calls, pass background: true and fetch the result with get_job (wait_seconds up to 50).";
 
 pub(crate) fn spec() -> ToolSpec {
     ToolSpec::new_codex(

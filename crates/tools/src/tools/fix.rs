@@ -81,7 +81,7 @@ pub enum VerificationStatus {
     NotRun,
 }
 
-const DESCRIPTION: &str = "Have Codex fix a bug or failing test in your workspace. Give at least one of: failing_tests, error_output, context_files, symptoms. Codex finds the root cause, edits the code (nothing is committed), re-runs the relevant checks where it can, and returns the root cause, an explanation, the unified diff, the files changed, how the fix was verified (passed, failed or not_run, with the commands), and how to prevent a recurrence. It modifies files; for a diagnosis without changes use `debug`.";
+const DESCRIPTION: &str = "Have Codex fix a bug or failing test in your workspace. Give at least one of: failing_tests, error_output, context_files, symptoms. Codex finds the root cause, edits the code (nothing is committed), re-runs the relevant checks where it can, and returns the root cause, an explanation, the unified diff, the files changed, how the fix was verified (passed, failed or not_run, with the commands), and how to prevent a recurrence. It modifies files; for a diagnosis without changes use `debug`. Takes minutes on a real repository (up to the time limit): if your client gives up on tool calls after a minute or so, pass background: true, which answers at once with a job_id, then call get_job with wait_seconds up to 50 until it is done.";
 
 pub(crate) fn spec() -> ToolSpec {
     ToolSpec::new_codex(

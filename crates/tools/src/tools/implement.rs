@@ -77,7 +77,7 @@ pub enum ChangeKind {
     Renamed,
 }
 
-const DESCRIPTION: &str = "Have Codex write code in your workspace. Give the task and the files to create or change; Codex edits them directly (nothing is committed) and returns the unified diff of the workspace, the files changed, an explanation, and integration notes (follow-up steps, commands, tests). Use it after `plan` for larger work; use `review` on the result. It modifies files, so call it only when changes are wanted.";
+const DESCRIPTION: &str = "Have Codex write code in your workspace. Give the task and the files to create or change; Codex edits them directly (nothing is committed) and returns the unified diff of the workspace, the files changed, an explanation, and integration notes (follow-up steps, commands, tests). Use it after `plan` for larger work; use `review` on the result. It modifies files, so call it only when changes are wanted. Takes minutes on a real repository (up to the time limit): if your client gives up on tool calls after a minute or so, pass background: true, which answers at once with a job_id, then call get_job with wait_seconds up to 50 until it is done.";
 
 pub(crate) fn spec() -> ToolSpec {
     ToolSpec::new_codex(

@@ -8,6 +8,7 @@ pub mod debug;
 pub mod fix;
 pub mod health;
 pub mod implement;
+pub mod jobs;
 pub mod plan;
 pub mod review;
 pub mod sessions;

@@ -103,7 +103,7 @@ pub struct Risk {
     pub mitigation: String,
 }
 
-const DESCRIPTION: &str = "Ask Codex for an implementation plan before changing code. Codex explores your workspace read-only and returns ordered steps (each with the files it touches), the full list of files to create, modify or delete, architectural decisions with their reasons, and risks with mitigations. Use it before `implement` for anything bigger than a one-file change. Repeated calls continue the same planning conversation, so you can refine a plan.";
+const DESCRIPTION: &str = "Ask Codex for an implementation plan before changing code. Codex explores your workspace read-only and returns ordered steps (each with the files it touches), the full list of files to create, modify or delete, architectural decisions with their reasons, and risks with mitigations. Use it before `implement` for anything bigger than a one-file change. Repeated calls continue the same planning conversation, so you can refine a plan. Usually under a few minutes; if your client gives up on long tool calls, pass background: true and fetch the result with get_job (wait_seconds up to 50).";
 
 pub(crate) fn spec() -> ToolSpec {
     ToolSpec::new_codex(

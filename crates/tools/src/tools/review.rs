@@ -99,7 +99,7 @@ pub struct RubricScore {
     pub rationale: String,
 }
 
-const DESCRIPTION: &str = "Get a code review from Codex. Pass code, a diff, or a pointer to what to review in your workspace; optionally a rubric and focus areas. Codex reads the surrounding code read-only and returns inline comments (file, line, severity, message, suggested fix), a 0-10 score per rubric criterion, a verdict, prioritised recommendations and a summary. Use it on your own changes before finishing, or for a second opinion.";
+const DESCRIPTION: &str = "Get a code review from Codex. Pass code, a diff, or a pointer to what to review in your workspace; optionally a rubric and focus areas. Codex reads the surrounding code read-only and returns inline comments (file, line, severity, message, suggested fix), a 0-10 score per rubric criterion, a verdict, prioritised recommendations and a summary. Use it on your own changes before finishing, or for a second opinion. Usually under a few minutes; if your client gives up on long tool calls, pass background: true and fetch the result with get_job (wait_seconds up to 50).";
 
 pub(crate) fn spec() -> ToolSpec {
     ToolSpec::new_codex(

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::jobs::JobInfo;
 use super::{AGENT_ID_DOC, server_annotations};
 use crate::args::{self, ArgumentError};
 use crate::schema::{input_schema, output_schema};
@@ -58,6 +59,18 @@ pub struct ListSessionsResponse {
     pub total: u64,
     /// The `offset` of the next page; `None` (null) on the last one.
     pub next_offset: Option<u64>,
+    /// Your latest background jobs (and tasks), newest first (at most 20).
+    pub jobs: Vec<JobInfo>,
+}
+
+/// What `get_my_session_info` returns: your session and your latest jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MySessionInfo {
+    /// Your agent's session.
+    #[serde(flatten)]
+    pub session: SessionInfo,
+    /// Your latest background jobs (and tasks), newest first (at most 20).
+    pub jobs: Vec<JobInfo>,
 }
 
 /// One agent's session: its environment and what it has done. Also what
@@ -125,9 +138,9 @@ pub struct ThreadInfo {
     pub thread_id: String,
 }
 
-const LIST_DESCRIPTION: &str = "List agent sessions known to the server: for each agent its runtime (docker or local), container id, state, creation and last-activity times, number of calls, tokens used and Codex conversation threads. Give agent_id to see one agent only. Answered by the server; no Codex call.";
+const LIST_DESCRIPTION: &str = "List agent sessions known to the server: for each agent its runtime (docker or local), container id, state, creation and last-activity times, number of calls, tokens used and Codex conversation threads; and your latest background jobs (id, tool, status, start). Give agent_id to see one agent only. Answered by the server; no Codex call.";
 
-const MINE_DESCRIPTION: &str = "Show your own session: agent id, runtime, container id, state, creation and last-activity times, calls made, tokens used, and your Codex conversation threads. Useful to check which environment your calls run in. Answered by the server; no Codex call.";
+const MINE_DESCRIPTION: &str = "Show your own session: agent id, runtime, container id, state, creation and last-activity times, calls made, tokens used, your Codex conversation threads and your latest background jobs (id, tool, status, start). Useful to check which environment your calls run in. Answered by the server; no Codex call.";
 
 pub(crate) fn list_sessions() -> ToolSpec {
     ToolSpec::new_server(
@@ -151,7 +164,7 @@ pub(crate) fn get_my_session_info() -> ToolSpec {
             description: MINE_DESCRIPTION,
             annotations: server_annotations(true, false),
             input_schema: input_schema::<GetMySessionInfoArgs>(),
-            output_schema: output_schema::<SessionInfo>(),
+            output_schema: output_schema::<MySessionInfo>(),
         },
         parse_mine,
     )

@@ -41,7 +41,7 @@ fn bad_arguments_are_named() {
         (
             "plan",
             json!({"task": "t", "bogus": 1, "another": 2}),
-            "unknown arguments another, bogus; accepted: agent_id, constraints, repo_context, task, timeout_seconds",
+            "unknown arguments another, bogus; accepted: agent_id, background, constraints, repo_context, task, timeout_seconds",
         ),
         (
             "plan",

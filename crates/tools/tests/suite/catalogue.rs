@@ -6,9 +6,9 @@ use codex_mcp_protocol::tools::{ToolAnnotations, is_valid_tool_name};
 use codex_mcp_tools::schema::check_strict;
 use codex_mcp_tools::{CodexTool, ToolKind, WorkspaceAccess, catalogue, find};
 use pretty_assertions::assert_eq;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-const NAMES: [&str; 13] = [
+const NAMES: [&str; 15] = [
     "plan",
     "implement",
     "review",
@@ -22,10 +22,12 @@ const NAMES: [&str; 13] = [
     "list_active_agents",
     "get_agent_status",
     "cleanup_inactive_agents",
+    "get_job",
+    "cancel_job",
 ];
 
 #[test]
-fn thirteen_tools_in_a_stable_order() {
+fn fifteen_tools_in_a_stable_order() {
     let names: Vec<&str> = catalogue().iter().map(|t| t.name).collect();
     assert_eq!(names, NAMES);
     // Built once: the same slice every time.
@@ -77,6 +79,8 @@ fn codex_tools_run_as_documented() {
             ("list_active_agents", ToolKind::Server),
             ("get_agent_status", ToolKind::Server),
             ("cleanup_inactive_agents", ToolKind::Server),
+            ("get_job", ToolKind::Server),
+            ("cancel_job", ToolKind::Server),
         ]
     );
 }
@@ -117,6 +121,8 @@ fn annotations_match_what_each_tool_does() {
             ("list_active_agents", server_read),
             ("get_agent_status", server_read),
             ("cleanup_inactive_agents", cleanup),
+            ("get_job", server_read),
+            ("cancel_job", cleanup),
         ]
     );
     for tool in catalogue() {
@@ -159,7 +165,7 @@ fn every_output_schema_meets_the_strict_rules() {
 }
 
 #[test]
-fn every_tool_takes_an_agent_id_and_codex_tools_a_timeout() {
+fn every_tool_takes_an_agent_id_and_codex_tools_a_timeout_and_background() {
     for tool in catalogue() {
         let properties = &tool.input_schema()["properties"];
         assert_eq!(
@@ -168,12 +174,26 @@ fn every_tool_takes_an_agent_id_and_codex_tools_a_timeout() {
             tool.name
         );
         let timeout = &properties["timeout_seconds"];
+        let background = &properties["background"];
         if tool.codex().is_some() {
             assert_eq!(timeout["type"], "integer", "{}", tool.name);
             assert_eq!(timeout["minimum"], 1, "{}", tool.name);
             assert_eq!(timeout["maximum"], 7200, "{}", tool.name);
+            assert_eq!(
+                background,
+                &json!({"type": "boolean", "description": codex_mcp_tools::job::BACKGROUND_DOC}),
+                "{}",
+                tool.name
+            );
+            // The description tells an agent when to use it.
+            assert!(
+                tool.description.contains("background: true"),
+                "{}",
+                tool.name
+            );
         } else {
             assert!(timeout.is_null(), "{}", tool.name);
+            assert!(background.is_null(), "{}", tool.name);
         }
     }
 }
@@ -206,6 +226,8 @@ fn required_arguments_are_as_documented() {
             ("list_active_agents", vec![]),
             ("get_agent_status", vec!["agent_id"]),
             ("cleanup_inactive_agents", vec![]),
+            ("get_job", vec!["job_id"]),
+            ("cancel_job", vec!["job_id"]),
         ]
     );
 }
@@ -218,7 +240,13 @@ fn mcp_listing_carries_everything() {
     assert_eq!(listed.title.as_deref(), Some("Plan a change"));
     assert_eq!(listed.description.as_deref(), Some(plan.description));
     assert_eq!(&listed.input_schema, plan.input_schema());
-    assert_eq!(listed.output_schema.as_ref(), plan.output_schema());
+    // The MCP output schema admits the plan or the answer of a background call; the
+    // plan's own schema alone stays Codex's `--output-schema`.
+    let job_started = codex_mcp_tools::schema::output_schema::<codex_mcp_tools::job::JobStarted>();
+    assert_eq!(
+        listed.output_schema,
+        Some(json!({"type": "object", "anyOf": [plan.output_schema().unwrap(), job_started]}))
+    );
     assert_eq!(
         listed.annotations,
         Some(ToolAnnotations {

@@ -1,6 +1,7 @@
 //! `finish`, `PreparedCall::finish`, `to_structured`: from Codex's final message (or the
 //! server's own response) to `structuredContent`.
 
+use codex_mcp_tools::job::JobStatus;
 use codex_mcp_tools::tools::agents::{
     AgentStatusResponse, AgentSummary, CleanupResponse, ListActiveAgentsResponse, RemovedAgent,
     ResourceUsage,
@@ -13,11 +14,14 @@ use codex_mcp_tools::tools::health::{
     CodexHealth, CredentialsHealth, HealthCheckResponse, HealthStatus,
 };
 use codex_mcp_tools::tools::implement::{self, ChangeKind, ChangedFile, ImplementResponse};
+use codex_mcp_tools::tools::jobs::{CancelJobResponse, GetJobResponse, JobInfo};
 use codex_mcp_tools::tools::plan::{
     Decision, FileAction, FileToTouch, PlanResponse, PlanStep, Risk,
 };
 use codex_mcp_tools::tools::review::{InlineComment, ReviewResponse, RubricScore, Verdict};
-use codex_mcp_tools::tools::sessions::{CallInfo, ListSessionsResponse, SessionInfo, ThreadInfo};
+use codex_mcp_tools::tools::sessions::{
+    CallInfo, ListSessionsResponse, MySessionInfo, SessionInfo, ThreadInfo,
+};
 use codex_mcp_tools::{
     AgentId, OutputError, Severity, find, finish, prepare, to_structured, validate_output,
 };
@@ -323,6 +327,12 @@ fn every_response_type_satisfies_its_schema() {
             next_steps: vec![],
         },
     );
+    let job = JobInfo {
+        job_id: "task-1".into(),
+        tool: "implement".into(),
+        status: JobStatus::Working,
+        created_at: "2026-01-01T00:00:00Z".into(),
+    };
     let session = SessionInfo {
         agent_id: id("agent-1"),
         runtime: "docker".into(),
@@ -370,6 +380,7 @@ fn every_response_type_satisfies_its_schema() {
             sessions: vec![session.clone()],
             total: 3,
             next_offset: Some(1),
+            jobs: vec![job.clone()],
         },
     );
     round_trip(
@@ -378,9 +389,27 @@ fn every_response_type_satisfies_its_schema() {
             sessions: vec![session.clone()],
             total: 1,
             next_offset: None,
+            jobs: vec![],
         },
     );
-    round_trip("get_my_session_info", &session);
+    round_trip(
+        "get_my_session_info",
+        &MySessionInfo {
+            session: session.clone(),
+            jobs: vec![job.clone()],
+        },
+    );
+    // The session's fields sit beside `jobs`, as before jobs existed.
+    let mine = to_structured(
+        find("get_my_session_info").unwrap(),
+        &MySessionInfo {
+            session: session.clone(),
+            jobs: vec![],
+        },
+    )
+    .unwrap();
+    assert_eq!(mine["agent_id"], json!("agent-1"));
+    assert_eq!(mine["jobs"], json!([]));
     round_trip(
         "health_check",
         &HealthCheckResponse {
@@ -444,6 +473,46 @@ fn every_response_type_satisfies_its_schema() {
             kept: 2,
         },
     );
+    let chat = json!({"reply": "hi", "referenced_files": [], "follow_up_suggestions": []});
+    for (status, result, error) in [
+        (JobStatus::Working, None, None),
+        (JobStatus::Completed, Some(chat), None),
+        (JobStatus::Completed, Some(plan_response()), None),
+        (JobStatus::Failed, None, Some("Codex failed".to_string())),
+    ] {
+        round_trip(
+            "get_job",
+            &GetJobResponse {
+                job_id: "task-1".into(),
+                tool: "chat".into(),
+                status,
+                progress: Some("thinking".into()),
+                created_at: "2026-01-01T00:00:00Z".into(),
+                elapsed_seconds: 1.5,
+                result,
+                error,
+            },
+        );
+    }
+    round_trip(
+        "cancel_job",
+        &CancelJobResponse {
+            job_id: "task-1".into(),
+            status: JobStatus::Cancelled,
+        },
+    );
+    // A result that is no Codex tool's is caught.
+    let odd = GetJobResponse {
+        job_id: "task-1".into(),
+        tool: "chat".into(),
+        status: JobStatus::Completed,
+        progress: None,
+        created_at: "2026-01-01T00:00:00Z".into(),
+        elapsed_seconds: 1.5,
+        result: Some(json!({"nope": 1})),
+        error: None,
+    };
+    assert!(to_structured(find("get_job").unwrap(), &odd).is_err());
 }
 
 #[test]

@@ -225,6 +225,47 @@ fn call_details_follow_the_tool_and_the_arguments() {
 }
 
 #[test]
+fn background_is_taken_out_before_the_tool_sees_its_arguments() {
+    let plain = prepare("chat", &args(json!({"message": "hi"}))).unwrap();
+    for background in [json!(true), json!(false), Value::Null] {
+        let call = prepare(
+            "chat",
+            &args(json!({"message": "hi", "background": background})),
+        )
+        .unwrap();
+        assert_eq!(call.prompt, plain.prompt);
+    }
+    assert!(codex_mcp_tools::job::wants_background(&args(
+        json!({"background": true})
+    )));
+    assert!(!codex_mcp_tools::job::wants_background(&args(
+        json!({"background": "yes"})
+    )));
+    let wrong = prepare("chat", &args(json!({"message": "hi", "background": "yes"}))).unwrap_err();
+    assert_eq!(
+        wrong.to_string(),
+        "background must be true or false, got a string"
+    );
+}
+
+#[test]
+fn wait_seconds_out_of_range_is_refused_naming_the_field() {
+    for (wait, got) in [(json!(51), "51"), (json!(-1), "-1")] {
+        let e = prepare_server(
+            "get_job",
+            &args(json!({"job_id": "j", "wait_seconds": wait})),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("wait_seconds must be an integer from 0 to 50, got {got}")
+        );
+    }
+    let e = prepare_server("cancel_job", &args(json!({}))).unwrap_err();
+    assert_eq!(e.to_string(), "job_id is required");
+}
+
+#[test]
 fn null_means_absent_for_optional_arguments() {
     let call = prepare(
         "plan",
@@ -326,6 +367,32 @@ fn server_tools_yield_their_requests() {
             ServerRequest::CleanupInactiveAgents {
                 idle_seconds: Some(3600),
                 purge: true,
+            },
+        ),
+        (
+            "get_job",
+            json!({"job_id": "task-1"}),
+            None,
+            ServerRequest::GetJob {
+                job_id: "task-1".into(),
+                wait_seconds: 0,
+            },
+        ),
+        (
+            "get_job",
+            json!({"job_id": "task-1", "wait_seconds": 50, "agent_id": "me"}),
+            Some(id("me")),
+            ServerRequest::GetJob {
+                job_id: "task-1".into(),
+                wait_seconds: 50,
+            },
+        ),
+        (
+            "cancel_job",
+            json!({"job_id": "task-2"}),
+            None,
+            ServerRequest::CancelJob {
+                job_id: "task-2".into(),
             },
         ),
         (

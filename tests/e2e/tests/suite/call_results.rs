@@ -4,23 +4,10 @@
 //! scoped per bearer token like the server tools. Real mcpd, real Codex, scripted model.
 
 use codex_mcp_e2e::scripted::chat_answer;
+use codex_mcp_e2e::tokens::{ALICE, BOB, alice_and_bob_env};
 use codex_mcp_e2e::{Runtime, Setup};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-
-const TOKENS: &str = r#"
-[[token]]
-name = "alice"
-token = "alice-token-0123456789"
-agents = ["alice"]
-
-[[token]]
-name = "bob"
-token = "bob-token-0123456789ab"
-agents = ["bob"]
-"#;
-const ALICE: &str = "alice-token-0123456789";
-const BOB: &str = "bob-token-0123456789ab";
 
 fn error_of(answer: &Value) -> (i64, String) {
     (
@@ -35,19 +22,9 @@ fn error_of(answer: &Value) -> (i64, String) {
 #[tokio::test]
 async fn a_2mb_answer_is_cut_inline_and_read_whole_as_a_resource_by_its_token_only() {
     let dir = codex_mcp_testkit::temp_dir("e2e-results").unwrap();
-    let tokens = dir.path().join("tokens.toml");
-    std::fs::write(&tokens, TOKENS).unwrap();
-    let Some(s) = Setup::start(
-        Runtime::Local,
-        "suggest",
-        &[
-            ("MCPD_TOKENS_FILE", tokens.display().to_string()),
-            ("MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS", "1".into()),
-            ("CODEX_MCP_INLINE_RESULT_BYTES", "64k".into()),
-        ],
-    )
-    .await
-    else {
+    let mut env = alice_and_bob_env(dir.path());
+    env.push(("CODEX_MCP_INLINE_RESULT_BYTES", "64k".into()));
+    let Some(s) = Setup::start(Runtime::Local, "suggest", &env).await else {
         return;
     };
     let reply = format!("{}THE-END", "0123456789abcdef".repeat(2 << 16));

@@ -18,6 +18,7 @@ mod docker_faults;
 mod docker_host_workspace;
 mod faults;
 mod host_workspace;
+mod jobs;
 mod mcpd_process;
 mod rmcp_client;
 mod soak;

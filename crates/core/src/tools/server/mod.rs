@@ -1,6 +1,6 @@
 //! The tools the server answers itself: `health_check`, `list_sessions`,
-//! `get_my_session_info`, `list_active_agents`, `get_agent_status` and
-//! `cleanup_inactive_agents`. Their shapes come from `codex-mcp-tools`; the values come
+//! `get_my_session_info`, `list_active_agents`, `get_agent_status`,
+//! `cleanup_inactive_agents`, `get_job` and `cancel_job`. Their shapes come from `codex-mcp-tools`; the values come
 //! from the engine, the agent manager and the runtime.
 //!
 //! Every one answers only for the agents the caller may see ([`Scope`]): with bearer
@@ -8,6 +8,7 @@
 //! gives counts only.
 
 mod agents;
+mod jobs;
 mod sessions;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use codex_mcp_runtime::AgentState;
 use codex_mcp_tools::tools::health::{
     CodexHealth, CredentialsHealth, HealthCheckResponse, HealthStatus,
 };
+use codex_mcp_tools::tools::sessions::MySessionInfo;
 use codex_mcp_tools::{AgentId, ServerRequest, ToolSpec};
 use serde_json::{Map, Value};
 
@@ -65,10 +67,10 @@ impl ServerToolHandler {
         request: ServerRequest,
         ctx: &RequestCtx,
         caller: Option<&str>,
-    ) -> Result<Value, ToolError> {
+    ) -> Result<CallToolResult, ToolError> {
         let scope = Scope::of(ctx.identity());
         let spec = self.spec;
-        match request {
+        let value = match request {
             ServerRequest::HealthCheck => {
                 let (runtime, runtime_note) = self.facts.runtime();
                 let credentials = self.facts.credentials();
@@ -108,20 +110,25 @@ impl ServerToolHandler {
                     scope.check(id.as_str())?;
                 }
                 let page = (offset as usize, limit as usize);
-                out(
-                    spec,
-                    &self.list_sessions(agent_id.as_ref(), &scope, page).await?,
-                )
+                let mut list = self.list_sessions(agent_id.as_ref(), &scope, page).await?;
+                list.jobs = jobs::caller_jobs(ctx);
+                out(spec, &list)
             }
             ServerRequest::GetMySessionInfo => {
                 let me = self.manager.resolve_agent(caller, ctx.identity())?;
-                let info = self.one_session(&me).await?.ok_or_else(|| {
+                let session = self.one_session(&me).await?.ok_or_else(|| {
                     ToolError::Failed(format!(
                         "agent {me} has no session yet: call a Codex tool first"
                     ))
                 })?;
-                out(spec, &info)
+                let jobs = jobs::caller_jobs(ctx);
+                out(spec, &MySessionInfo { session, jobs })
             }
+            ServerRequest::GetJob {
+                job_id,
+                wait_seconds,
+            } => return self.get_job(ctx, &job_id, wait_seconds).await,
+            ServerRequest::CancelJob { job_id } => return self.cancel_job(ctx, &job_id).await,
             ServerRequest::ListActiveAgents => out(spec, &self.list_active_agents(&scope).await?),
             ServerRequest::GetAgentStatus { agent_id } => {
                 scope.check(agent_id.as_str())?;
@@ -139,7 +146,8 @@ impl ServerToolHandler {
                         .await?,
                 )
             }
-        }
+        }?;
+        Ok(CallToolResult::structured(value))
     }
 }
 
@@ -171,7 +179,6 @@ impl ToolHandler for ServerToolHandler {
         let call = codex_mcp_tools::prepare_server(self.spec.name, &arguments)
             .map_err(|e| ToolError::Failed(e.to_string()))?;
         let caller = call.agent_id.as_ref().map(|a| a.as_str().to_string());
-        let value = self.answer(call.request, &ctx, caller.as_deref()).await?;
-        Ok(CallToolResult::structured(value))
+        self.answer(call.request, &ctx, caller.as_deref()).await
     }
 }

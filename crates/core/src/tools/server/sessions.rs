@@ -190,6 +190,7 @@ impl ServerToolHandler {
             sessions,
             total: total as u64,
             next_offset: (end < total).then_some(end as u64),
+            jobs: Vec::new(),
         })
     }
 
