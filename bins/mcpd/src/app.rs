@@ -9,6 +9,7 @@ use codex_mcp_core::transport::http::HostPolicy;
 use codex_mcp_core::{AgentConfig, CodexMcp, EmbedError, HttpOptions, ServerOptions};
 use codex_mcp_protocol::lifecycle::Implementation;
 use codex_mcp_runtime::docker::{DockerConfig, DockerRuntime};
+use codex_mcp_runtime::kubernetes::{KubernetesConfig, KubernetesRuntime};
 use codex_mcp_runtime::local::{LocalConfig, LocalRuntime};
 use codex_mcp_runtime::{AgentRuntime, RuntimeKind};
 
@@ -42,6 +43,29 @@ pub fn docker_config(settings: &Settings) -> Result<DockerConfig, codex_mcp_runt
         ))
 }
 
+/// The Kubernetes backend's settings: `CODEX_MCP_K8S_*` with the shared image and limits.
+pub fn kubernetes_config(settings: &Settings) -> KubernetesConfig {
+    let k = &settings.kubernetes;
+    let mut cfg = KubernetesConfig::default();
+    if let Some(instance) = &settings.instance {
+        cfg = cfg
+            .with_name_prefix(format!("codex-mcp-{instance}-agent-"))
+            .with_label("codex-mcp.instance", instance.clone());
+    }
+    cfg.with_namespace(k.namespace.clone())
+        .with_image(settings.agent_image.clone())
+        .with_image_pull_policy(k.image_pull_policy.clone())
+        .with_storage_class(k.storage_class.clone())
+        .with_volume_bytes(k.volume_bytes)
+        .with_node_selector(k.node_selector.clone())
+        .with_tolerations(k.tolerations.clone())
+        .with_host_network(k.host_network)
+        .with_limits(
+            Some((settings.container_cpu_limit * 1000.0).ceil() as u64),
+            Some(settings.container_memory_limit_bytes),
+        )
+}
+
 async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, Option<String>)> {
     let local = || async {
         let cfg = LocalConfig::new(&settings.data_dir)
@@ -70,6 +94,16 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
         RuntimeChoice::Local => Ok((local().await, local_note())),
         RuntimeChoice::Docker => {
             let rt = docker().await.context("CODEX_MCP_RUNTIME=docker")?;
+            Ok((Arc::new(rt), None))
+        }
+        RuntimeChoice::Kubernetes => {
+            let k8s = async {
+                let rt = KubernetesRuntime::connect(kubernetes_config(settings)).await?;
+                rt.probe().await?;
+                rt.adopt().await?;
+                Ok::<_, codex_mcp_runtime::RuntimeError>(rt)
+            };
+            let rt = k8s.await.context("CODEX_MCP_RUNTIME=kubernetes")?;
             Ok((Arc::new(rt), None))
         }
         RuntimeChoice::Auto if !settings.persistent_mode => Ok((
@@ -116,8 +150,11 @@ pub async fn build(settings: &Settings) -> anyhow::Result<CodexMcp> {
         (RuntimeKind::Local, Some(bin)) => bin.display().to_string(),
         _ => "codex".to_string(),
     };
-    let agents_reach_server =
-        kind == RuntimeKind::Local || settings.container_network_mode == "host";
+    let agents_reach_server = match kind {
+        RuntimeKind::Local => true,
+        RuntimeKind::Docker => settings.container_network_mode == "host",
+        RuntimeKind::Kubernetes => settings.kubernetes.host_network,
+    };
     let options = ServerOptions {
         info: Implementation {
             name: "mcpd".into(),

@@ -17,7 +17,7 @@ pub struct Cli {
     /// Data directory (CODEX_MCP_DATA_DIR).
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Agent runtime: auto, docker or local (CODEX_MCP_RUNTIME).
+    /// Agent runtime: auto, docker, local or kubernetes (CODEX_MCP_RUNTIME).
     #[arg(long, global = true, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     /// Log level (LOG_LEVEL).

@@ -33,7 +33,7 @@ pub async fn run(settings: &Settings) -> ExitCode {
     let docker = match settings.runtime {
         RuntimeChoice::Docker => true,
         RuntimeChoice::Auto => settings.persistent_mode,
-        RuntimeChoice::Local => false,
+        RuntimeChoice::Local | RuntimeChoice::Kubernetes => false,
     };
     let mut checks: Vec<(&str, Verdict)> = Vec::new();
     if docker {

@@ -13,7 +13,7 @@ pub fn runs_locally(settings: &Settings) -> bool {
     match settings.runtime {
         RuntimeChoice::Local => true,
         RuntimeChoice::Auto => !settings.persistent_mode,
-        RuntimeChoice::Docker => false,
+        RuntimeChoice::Docker | RuntimeChoice::Kubernetes => false,
     }
 }
 
@@ -82,6 +82,7 @@ fn runtime_name(choice: RuntimeChoice) -> &'static str {
         RuntimeChoice::Auto => "auto",
         RuntimeChoice::Docker => "docker",
         RuntimeChoice::Local => "local",
+        RuntimeChoice::Kubernetes => "kubernetes",
     }
 }
 

@@ -130,6 +130,26 @@ pub enum RuntimeError {
         message: String,
     },
 
+    /// The Kubernetes API server did not answer (or no cluster is configured).
+    #[error(
+        "cannot reach the Kubernetes cluster: set KUBECONFIG (or run mcpd in the cluster with its service account), or pick another CODEX_MCP_RUNTIME ({detail})"
+    )]
+    ClusterUnreachable {
+        /// The underlying failure.
+        detail: String,
+    },
+
+    /// The Kubernetes API refused or failed an operation.
+    #[error("Kubernetes error during {op}: {message}")]
+    Kubernetes {
+        /// What we were doing.
+        op: &'static str,
+        /// The HTTP status the API server answered with, when it answered.
+        status: Option<u16>,
+        /// The API server's message.
+        message: String,
+    },
+
     /// A host file system operation failed (local backend, bind validation).
     #[error("{op} {path}: {source}")]
     Io {

@@ -9,6 +9,8 @@
 //! - [`docker::DockerRuntime`]: one long-running, hardened container per agent, with the
 //!   agent's workspace, Codex home and scratch space on named volumes that outlive the
 //!   container. Found again after a restart through its labels.
+//! - [`kubernetes::KubernetesRuntime`]: one hardened pod per agent with its data on three
+//!   PVCs; processes through the exec API. Found again after a restart through its labels.
 //! - [`local::LocalRuntime`]: a private folder per agent on the host and plain child
 //!   processes, for machines without Docker.
 //!
@@ -25,6 +27,7 @@ mod types;
 mod workspace;
 
 pub mod docker;
+pub mod kubernetes;
 pub mod local;
 
 pub use codex_mcp_protocol::AgentId;

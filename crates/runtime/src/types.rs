@@ -18,6 +18,16 @@ pub enum RuntimeKind {
     Docker,
     /// One host folder per agent.
     Local,
+    /// One pod per agent.
+    Kubernetes,
+}
+
+impl RuntimeKind {
+    /// Whether agents run isolated from the host (a container or pod), so Codex's own
+    /// sandbox is not used and the environment itself is the boundary.
+    pub fn is_isolated(self) -> bool {
+        matches!(self, Self::Docker | Self::Kubernetes)
+    }
 }
 
 impl fmt::Display for RuntimeKind {
@@ -25,6 +35,7 @@ impl fmt::Display for RuntimeKind {
         f.write_str(match self {
             Self::Docker => "docker",
             Self::Local => "local",
+            Self::Kubernetes => "kubernetes",
         })
     }
 }
@@ -42,6 +53,8 @@ pub enum RuntimeChoice {
     Docker,
     /// Always local.
     Local,
+    /// Pods in a Kubernetes cluster, or fail.
+    Kubernetes,
 }
 
 impl FromStr for RuntimeChoice {
@@ -51,10 +64,11 @@ impl FromStr for RuntimeChoice {
             "auto" | "" => Ok(Self::Auto),
             "docker" => Ok(Self::Docker),
             "local" => Ok(Self::Local),
+            "kubernetes" => Ok(Self::Kubernetes),
             _ => Err(RuntimeError::InvalidSetting {
                 name: "CODEX_MCP_RUNTIME".into(),
                 value: s.into(),
-                reason: "use auto, docker or local".into(),
+                reason: "use auto, docker, local or kubernetes".into(),
             }),
         }
     }

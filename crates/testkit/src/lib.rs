@@ -43,6 +43,7 @@ mod codex;
 pub mod docker;
 mod fixture;
 mod home;
+pub mod kubernetes;
 mod model;
 mod oauth;
 mod postgres;

@@ -11,7 +11,10 @@ use std::path::PathBuf;
 
 use config::{Config, File, FileFormat, Value, ValueKind};
 
+mod kubernetes;
 mod values;
+
+pub use kubernetes::KubernetesSettings;
 
 /// A setting: its environment name and a one-line description for `--help` and docs.
 pub struct SettingDef {
@@ -42,7 +45,7 @@ settings! {
     "MCPD_ALLOW_LOCAL_RUNTIME_WITH_TOKENS", Some("false"), false, "Accept the local runtime with MCPD_TOKENS_FILE (every token holder's Codex can read this host's files).";
     "MCPD_TOKENS_FILE", None, false, "Bearer tokens and the agents each may act as (TOML; see docs/configuration.md). Unset: no tokens required.";
     "MCPD_TOKEN", None, true, "Bearer token `mcpd agents` sends to a running mcpd that requires tokens.";
-    "CODEX_MCP_RUNTIME", Some("auto"), false, "Where agents live: auto, docker or local.";
+    "CODEX_MCP_RUNTIME", Some("auto"), false, "Where agents live: auto, docker, local or kubernetes (docs/kubernetes.md).";
     "CODEX_MCP_DATA_DIR", None, false, "Directory for the database and agent folders.";
     "CODEX_BIN", None, false, "Codex binary for the local runtime (default: codex on PATH).";
     "CODEX_MCP_AGENT_IMAGE", Some(codex_mcp_runtime::docker::DEFAULT_IMAGE), false, "Docker image for agent containers.";
@@ -69,6 +72,13 @@ settings! {
     "CONTAINER_CPU_LIMIT", Some("4.0"), false, "CPUs per agent container.";
     "CONTAINER_MEMORY_LIMIT", Some("2048m"), false, "Memory per agent container (k, m or g suffix).";
     "CONTAINER_NETWORK_MODE", Some("bridge"), false, "Docker network mode of agent containers.";
+    "CODEX_MCP_K8S_NAMESPACE", Some("codex-mcp"), false, "Kubernetes runtime: namespace of the agents' pods and PVCs (the cluster comes from KUBECONFIG or the in-cluster service account).";
+    "CODEX_MCP_K8S_STORAGE_CLASS", None, false, "Kubernetes runtime: storage class of the agents' PVCs (unset: the cluster's default).";
+    "CODEX_MCP_K8S_VOLUME_SIZE", Some("5g"), false, "Kubernetes runtime: size of each of an agent's three PVCs (k, m or g suffix).";
+    "CODEX_MCP_K8S_IMAGE_PULL_POLICY", Some("IfNotPresent"), false, "Kubernetes runtime: imagePullPolicy of the agents' pods: IfNotPresent, Always or Never.";
+    "CODEX_MCP_K8S_NODE_SELECTOR", None, false, "Kubernetes runtime: node selector of the agents' pods, key=value pairs, comma-separated.";
+    "CODEX_MCP_K8S_TOLERATIONS", None, false, "Kubernetes runtime: tolerations of the agents' pods, key=value:Effect or key:Effect, comma-separated.";
+    "CODEX_MCP_K8S_HOST_NETWORK", Some("false"), false, "Kubernetes runtime: run agent pods on the node's network (test clusters without a network plugin only).";
     "LOG_LEVEL", Some("INFO"), false, "Log level: TRACE, DEBUG, INFO, WARN or ERROR.";
     "LOG_FORMAT", None, false, "Log format on stderr: text or json (unset: text on a terminal, json otherwise, e.g. in a container).";
     "PERSISTENT_MODE", Some("true"), false, "Keep agent environments between calls (false: local runtime).";
@@ -148,6 +158,8 @@ pub struct Settings {
     pub container_cpu_limit: f64,
     pub container_memory_limit_bytes: u64,
     pub container_network_mode: String,
+    /// `CODEX_MCP_K8S_*`: the Kubernetes runtime's settings.
+    pub kubernetes: KubernetesSettings,
     pub log_level: String,
     /// `None`: decided when logging starts (text on a terminal, else json).
     pub log_format: Option<LogFormat>,
@@ -386,6 +398,7 @@ impl Settings {
                 _ => Err("expected text or json".into()),
             })?,
             persistent_mode: r.bool("PERSISTENT_MODE")?.unwrap_or(true),
+            kubernetes: KubernetesSettings::read(&r)?,
         })
     }
 

@@ -83,8 +83,8 @@ fn malformed_values_name_the_setting_and_source() {
         ),
         (
             "CODEX_MCP_RUNTIME",
-            "kubernetes",
-            "CODEX_MCP_RUNTIME=\"kubernetes\" (the environment): use auto, docker or local",
+            "podman",
+            "CODEX_MCP_RUNTIME=\"podman\" (the environment): use auto, docker, local or kubernetes",
         ),
         (
             "MCPD_LISTEN",

@@ -145,7 +145,8 @@ pub fn parse_memory_limit(name: &str, v: &str) -> Result<u64, String> {
 }
 
 /// The reason of a runtime setting error (the caller names the setting and value).
-fn reason(e: &RuntimeError) -> String {
+/// The reason of a refused setting, without the name and value the caller adds.
+pub(super) fn reason(e: &RuntimeError) -> String {
     match e {
         RuntimeError::InvalidSetting { reason, .. } => reason.clone(),
         other => other.to_string(),
@@ -158,6 +159,7 @@ pub fn runtime_text<S: serde::Serializer>(v: &RuntimeChoice, s: S) -> Result<S::
         RuntimeChoice::Auto => "auto",
         RuntimeChoice::Docker => "docker",
         RuntimeChoice::Local => "local",
+        RuntimeChoice::Kubernetes => "kubernetes",
     })
 }
 

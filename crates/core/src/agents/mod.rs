@@ -19,7 +19,7 @@ pub mod turn;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use codex_mcp_runtime::{AgentEnv, AgentId, AgentRuntime, AgentSpec, FileToWrite, RuntimeKind};
+use codex_mcp_runtime::{AgentEnv, AgentId, AgentRuntime, AgentSpec, FileToWrite};
 use codex_mcp_store::SessionStore;
 use parking_lot::Mutex;
 
@@ -235,7 +235,7 @@ impl AgentManager {
     /// the host, the container itself in Docker (where Codex's sandbox cannot work).
     pub fn sandbox(&self, writes: bool) -> Sandbox {
         match (self.runtime.kind(), writes) {
-            (RuntimeKind::Docker, _) => Sandbox::External,
+            (kind, _) if kind.is_isolated() => Sandbox::External,
             (_, true) => Sandbox::WorkspaceWrite,
             (_, false) => Sandbox::ReadOnly,
         }

@@ -114,6 +114,7 @@ pub fn runtime_name(kind: RuntimeKind) -> &'static str {
     match kind {
         RuntimeKind::Docker => "docker",
         RuntimeKind::Local => "local",
+        RuntimeKind::Kubernetes => "kubernetes",
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use codex_mcp_runtime::{AgentId, AgentRuntime, AgentState, RuntimeError, RuntimeKind};
+use codex_mcp_runtime::{AgentId, AgentRuntime, AgentState, RuntimeError};
 
 use super::CodexError;
 
@@ -26,7 +26,7 @@ pub async fn explain(
         CodexError::Exited { code, .. } => matches!(code, None | Some(137)),
         _ => false,
     };
-    if runtime.kind() != RuntimeKind::Docker || !killed {
+    if !runtime.kind().is_isolated() || !killed {
         return None;
     }
     // Still running with a memory cgroup that has OOM-killed something: Codex (or what it
@@ -51,9 +51,9 @@ pub async fn explain(
             }
             Ok(_) => {
                 return Some(
-                    "the agent's container stopped during the call (killed, out of \
-                     memory, or the Docker engine restarted); the next call starts it again \
-                     with the same workspace"
+                    "the agent's container (or pod) stopped during the call (killed, \
+                     deleted, out of memory, or its engine restarted); the next call starts \
+                     it again with the same workspace"
                         .to_string(),
                 );
             }

@@ -33,6 +33,7 @@ impl Facts {
         match self.kind {
             RuntimeKind::Docker => "docker",
             RuntimeKind::Local => "local",
+            RuntimeKind::Kubernetes => "kubernetes",
         }
     }
 }
@@ -56,7 +57,7 @@ impl ServerFacts for Facts {
 
     fn codex(&self) -> CodexHealth {
         let available = match self.kind {
-            RuntimeKind::Docker => true,
+            RuntimeKind::Docker | RuntimeKind::Kubernetes => true,
             RuntimeKind::Local => {
                 let p = std::path::Path::new(&self.codex_program);
                 if p.components().count() > 1 {

@@ -317,7 +317,7 @@ impl CodexMcpBuilder {
                 }
                 Some(found)
             }
-            (None, RuntimeKind::Docker) => None,
+            (None, RuntimeKind::Docker | RuntimeKind::Kubernetes) => None,
         };
         let session_key = session_key_file::load_or_create(&self.data_dir)?;
         let codex_program = self.agent.codex_program.clone();

@@ -34,7 +34,7 @@ const WRAPPER: &str = r#"f=$1; shift; echo $$ > "$f"; "$@"; rc=$?; rm -f "$f"; e
 /// Kills the tree recorded in `$1`, giving it `$2` tenths of a second after SIGTERM.
 /// POSIX sh with builtins only in the scan (`read`, not `cat`), so it works in minimal
 /// images (busybox) and does not itself add processes to what it scans.
-const KILLER: &str = r#"
+pub(crate) const KILLER: &str = r#"
 f=$1; grace=$2; i=0
 while [ ! -s "$f" ]; do i=$((i+1)); [ $i -gt 20 ] && exit 0; sleep 0.05; done
 read -r root < "$f" || exit 0
@@ -74,7 +74,7 @@ rm -f "$f"
 
 /// Kills every process tree whose pid file is still in `/tmp`: execs a previous server
 /// started and never saw end (it was killed). `$1` is [`KILLER`], `$2` the grace period.
-const REAPER: &str = r#"
+pub(crate) const REAPER: &str = r#"
 killer=$1; grace=$2; n=0
 for f in /tmp/.codex-mcp-exec-*.pid; do
   [ -s "$f" ] || continue
@@ -319,7 +319,7 @@ pub(super) async fn disk_usage(
 }
 
 /// The number on the `oom_kill N` line of a memory cgroup file.
-fn parse_oom_kills(text: &str) -> Option<u64> {
+pub(crate) fn parse_oom_kills(text: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix("oom_kill "))
         .and_then(|n| n.trim().parse().ok())

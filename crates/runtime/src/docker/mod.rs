@@ -27,11 +27,11 @@
 mod archive;
 mod config;
 mod container;
-mod exec;
+pub(crate) mod exec;
 pub mod labels;
 mod layout;
 mod oneoff;
-mod prepare;
+pub(crate) mod prepare;
 mod stats;
 mod volume;
 

@@ -29,24 +29,37 @@ pub const CODEX_DIST: &str = "/opt/codex-mcp";
 /// `PATH` for images that set none (Debian's default).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Runs as root with three capabilities: owns the agent's volumes to 1000:1000 (only
-/// what is not already the agent's, so a second run is cheap), closes the Codex home
-/// and scratch to others, and copies the pinned Codex into `/dist` once (atomically, so
-/// concurrent steps never leave half a copy).
-const SCRIPT: &str = r#"set -eu
+/// The part of the preparation both container runtimes share: gives every folder mounted
+/// under `/v` to the agent user (only what is not already its, so a second run is cheap)
+/// and closes all but the workspace to others. A macro so that it can be `concat!`ed.
+macro_rules! own_volumes {
+    () => {
+        r#"set -eu
 for d in /v/*; do
   [ -d "$d" ] || continue
   chown 1000:1000 "$d"
   find "$d" -xdev -mindepth 1 ! -uid 1000 -exec chown -h 1000:1000 {} +
   case "$d" in */workspace) chmod 0755 "$d" ;; *) chmod 0700 "$d" ;; esac
-done
+done"#
+    };
+}
+pub(crate) use own_volumes;
+
+/// Runs as root with three capabilities: owns the agent's volumes to 1000:1000 (only
+/// what is not already the agent's, so a second run is cheap), closes the Codex home
+/// and scratch to others, and copies the pinned Codex into `/dist` once (atomically, so
+/// concurrent steps never leave half a copy).
+const SCRIPT: &str = concat!(
+    own_volumes!(),
+    r#"
 if [ -d /dist ] && [ ! -x /dist/codex/bin/codex ]; then
   [ -x /opt/codex/bin/codex ] || { echo "the helper image has no /opt/codex/bin/codex" >&2; exit 3; }
   t="/dist/.partial-$(cat /proc/sys/kernel/random/uuid)"
   cp -a /opt/codex "$t"
   mv -T "$t" /dist/codex 2>/dev/null || rm -rf "$t"
 fi
-echo prepared"#;
+echo prepared"#
+);
 
 /// What the agent container needs from the preparation.
 pub(super) struct Prepared {
