@@ -223,6 +223,12 @@ impl AgentRuntime for KubernetesRuntime {
         agents::oom_kills(self, agent).await
     }
 
+    /// Not measured yet on Kubernetes (the PVCs' use would need an exec per volume or
+    /// the kubelet's stats API): `None`, shown as "not reported".
+    async fn disk_usage(&self, _agent: &AgentId) -> Result<Option<crate::DiskUsage>, RuntimeError> {
+        Ok(None)
+    }
+
     async fn list(&self) -> Result<Vec<AgentStatus>, RuntimeError> {
         agents::list(self).await
     }
