@@ -2,7 +2,9 @@
 //! and talking MCP to it over plain HTTP; [`Setup`] (an `mcpd` with the real Codex and a
 //! scripted model on either runtime) and [`docker`] (the tests' slice of the engine).
 
+pub mod bench;
 pub mod compose;
+pub mod direct;
 pub mod docker;
 pub mod faults;
 mod legacy_client;
