@@ -6,7 +6,10 @@
 //! `list_sessions` (first page), `get_agent_status`, `list_active_agents` and
 //! `get_my_session_info` `HISTORY_REPEATS` times (default 20) each, interleaved; the
 //! medians and their ratio (target: at most 2x) are printed, with mcpd's start-up time
-//! (target: under 1 s) and the store's cost of recording one call.
+//! (target: under 1 s) and the store's cost of recording one call. `list_sessions` is
+//! also asked for one agent and for a page of one, where both stores answer the same
+//! number of sessions (its first page holds 1 session on the empty store, 100 on the
+//! other). `HISTORY_DATA_DIR` keeps both stores there afterwards.
 //!
 //! `cargo build --release -p mcpd && MCPD_BIN=target/release/mcpd cargo bench --profile
 //! dev -p codex-mcp-e2e --bench history`
@@ -125,11 +128,15 @@ async fn main() -> anyhow::Result<()> {
     let Some(fx) = CodexFixture::start().await? else {
         anyhow::bail!("the Codex CLI is not available");
     };
+    // HISTORY_DATA_DIR keeps the stores afterwards (to profile them with sqlite3).
     let dir = tempfile::tempdir()?;
+    let root = std::env::var_os("HISTORY_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().to_path_buf());
     let mut rows: Vec<(String, [Duration; 2])> = Vec::new();
     let mut mcpds = Vec::new();
     for (k, (n_agents, n_calls)) in [(1, 0), (agents, calls)].into_iter().enumerate() {
-        let data = dir.path().join(format!("data-{k}"));
+        let data = root.join(format!("data-{k}"));
         std::fs::create_dir_all(&data)?;
         let t = Instant::now();
         let record = fill(&data, n_agents, n_calls).await?;
@@ -154,7 +161,21 @@ async fn main() -> anyhow::Result<()> {
         mcpds.push(mcpd);
     }
     let probes = [
-        ("list_sessions (first page)", "list_sessions", json!({})),
+        (
+            "list_sessions (first page: 1 session vs 100)",
+            "list_sessions",
+            json!({}),
+        ),
+        (
+            "list_sessions (one agent)",
+            "list_sessions",
+            json!({"agent_id": "agent-0"}),
+        ),
+        (
+            "list_sessions (page of 1)",
+            "list_sessions",
+            json!({"limit": 1}),
+        ),
         (
             "get_agent_status",
             "get_agent_status",
