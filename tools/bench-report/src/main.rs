@@ -50,9 +50,9 @@ fn main() -> anyhow::Result<()> {
         md.push_str(&format!("### {heading}\n\n"));
         match std::fs::read_to_string(out.join(format!("{stem}.md"))) {
             Ok(table) => md.push_str(table.trim_end()),
-            Err(_) => {
-                md.push_str("Not run in this report (it failed or was left out: see the log).")
-            }
+            Err(_) => md.push_str(
+                "Not run for this report (failed or left out; see its log in target/bench-report).",
+            ),
         }
         md.push_str("\n\n");
         let figures = read_json(&out.join(format!("{stem}.json")))?;
