@@ -10,7 +10,8 @@
 //!
 //! `cargo build --release -p mcpd && MCPD_BIN=target/release/mcpd cargo bench --profile
 //! dev -p codex-mcp-e2e --bench cold_start`. `COLD_ITERATIONS` (default 6; quick 3),
-//! `COLD_AT_ONCE` (default 10; quick 5).
+//! `COLD_AT_ONCE` (default 10; quick 5), `COLD_LOG_LEVEL=debug` (prints mcpd's per-turn
+//! phases).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -91,7 +92,12 @@ async fn main() -> anyhow::Result<()> {
         Runtime::Docker,
         "suggest",
         &[
-            ("LOG_LEVEL", "info".into()),
+            // COLD_LOG_LEVEL=debug: mcpd logs each turn's phases (`turn phases`), printed
+            // at the end, to see where a first call's time goes.
+            (
+                "LOG_LEVEL",
+                std::env::var("COLD_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+            ),
             (
                 "MAX_CONCURRENT_SESSIONS",
                 (at_once + iterations + 1).to_string(),
@@ -149,6 +155,9 @@ async fn main() -> anyhow::Result<()> {
     let floor_wall = t.elapsed();
     let load_burst = load_average();
 
+    for line in s.mcpd.log().lines().filter(|l| l.contains("turn phases")) {
+        eprintln!("{line}");
+    }
     let one_extra = ms(median(&through)) - ms(median(&floor));
     let mut table = Table::new(&[
         "case (Docker runtime)",
