@@ -6,7 +6,10 @@
 //! `list_sessions` (first page), `get_agent_status`, `list_active_agents` and
 //! `get_my_session_info` `HISTORY_REPEATS` times (default 20) each, interleaved; the
 //! medians and their ratio (target: at most 2x) are printed, with mcpd's start-up time
-//! (target: under 1 s) and the store's cost of recording one call.
+//! (target: under 1 s) and the store's cost of recording one call. `list_sessions` is
+//! also asked for one agent and for a page of one, where both stores answer the same
+//! number of sessions (its first page holds 1 session on the empty store, 100 on the
+//! other). `HISTORY_DATA_DIR` keeps both stores there afterwards.
 //!
 //! `cargo build --release -p mcpd && MCPD_BIN=target/release/mcpd cargo bench --profile
 //! dev -p codex-mcp-e2e --bench history`
@@ -16,27 +19,12 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use codex_mcp_e2e::Mcpd;
+use codex_mcp_e2e::bench::{Table, emit, env_or, median, ms, quick};
 use codex_mcp_store::{
     AgentStatus, CallFinish, CallStart, CallStatus, NewAgent, SessionStore, SqliteStore,
 };
 use codex_mcp_testkit::CodexFixture;
 use serde_json::json;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v.get(v.len() / 2).copied().unwrap_or_default()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
 
 /// Fills `data` with `agents` agents and `calls` finished calls spread over them, all
 /// within the last day (inside the default 30-day retention, so start-up keeps them).
@@ -129,22 +117,26 @@ async fn fill(data: &Path, agents: usize, calls: usize) -> anyhow::Result<Durati
             .await?;
         record.push(t.elapsed());
     }
-    Ok(median(record))
+    Ok(median(&record))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let agents = env_or("HISTORY_AGENTS", 1000);
-    let calls = env_or("HISTORY_CALLS", 500_000);
+    let calls = env_or("HISTORY_CALLS", if quick() { 100_000 } else { 500_000 });
     let repeats = env_or("HISTORY_REPEATS", 20);
     let Some(fx) = CodexFixture::start().await? else {
         anyhow::bail!("the Codex CLI is not available");
     };
+    // HISTORY_DATA_DIR keeps the stores afterwards (to profile them with sqlite3).
     let dir = tempfile::tempdir()?;
+    let root = std::env::var_os("HISTORY_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().to_path_buf());
     let mut rows: Vec<(String, [Duration; 2])> = Vec::new();
     let mut mcpds = Vec::new();
     for (k, (n_agents, n_calls)) in [(1, 0), (agents, calls)].into_iter().enumerate() {
-        let data = dir.path().join(format!("data-{k}"));
+        let data = root.join(format!("data-{k}"));
         std::fs::create_dir_all(&data)?;
         let t = Instant::now();
         let record = fill(&data, n_agents, n_calls).await?;
@@ -169,7 +161,21 @@ async fn main() -> anyhow::Result<()> {
         mcpds.push(mcpd);
     }
     let probes = [
-        ("list_sessions (first page)", "list_sessions", json!({})),
+        (
+            "list_sessions (first page: 1 session vs 100)",
+            "list_sessions",
+            json!({}),
+        ),
+        (
+            "list_sessions (one agent)",
+            "list_sessions",
+            json!({"agent_id": "agent-0"}),
+        ),
+        (
+            "list_sessions (page of 1)",
+            "list_sessions",
+            json!({"limit": 1}),
+        ),
         (
             "get_agent_status",
             "get_agent_status",
@@ -196,20 +202,39 @@ async fn main() -> anyhow::Result<()> {
     for ((name, _, _), [empty, big]) in probes.iter().zip(times) {
         rows.push((
             (*name).to_string(),
-            [median(empty[2..].to_vec()), median(big[2..].to_vec())],
+            [median(&empty[2..]), median(&big[2..])],
         ));
     }
-    println!("| operation | empty store | {agents} agents, {calls} calls | ratio (target <= 2) |");
-    println!("| --- | ---: | ---: | ---: |");
+    let big_header = format!(">{agents} agents, {calls} calls");
+    let mut table = Table::new(&[
+        "operation",
+        ">empty store",
+        &big_header,
+        ">ratio (target <= 2)",
+    ]);
+    let mut figures = Vec::new();
     for (name, [empty, big]) in rows {
-        println!(
-            "| {name} | {:.2} ms | {:.2} ms | {:.2} |",
-            ms(empty),
-            ms(big),
-            ms(big) / ms(empty).max(1e-6)
+        let ratio = ms(big) / ms(empty).max(1e-6);
+        table.row(&[
+            name.clone(),
+            format!("{:.2} ms", ms(empty)),
+            format!("{:.2} ms", ms(big)),
+            format!("{ratio:.2}"),
+        ]);
+        figures.push(
+            json!({"operation": name, "empty_ms": ms(empty), "big_ms": ms(big), "ratio": ratio}),
         );
     }
-    Ok(())
+    let notes = [format!(
+        "Medians of {repeats} calls of each server tool per store, interleaved; start-up \
+         is one start (target < 1 s)."
+    )];
+    emit(
+        "history",
+        &table,
+        &notes,
+        json!({"agents": agents, "calls": calls, "rows": figures}),
+    )
 }
 
 fn push(rows: &mut Vec<(String, [Duration; 2])>, name: &str, k: usize, d: Duration) {

@@ -2,8 +2,10 @@
 //! and talking MCP to it over plain HTTP; [`Setup`] (an `mcpd` with the real Codex and a
 //! scripted model on either runtime) and [`docker`] (the tests' slice of the engine).
 
+pub mod bench;
 pub mod compose;
 pub mod dashboard_feed;
+pub mod direct;
 pub mod docker;
 pub mod faults;
 mod legacy_client;

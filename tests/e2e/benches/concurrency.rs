@@ -1,0 +1,328 @@
+//! Benchmark (not a test): N warm agents each making `chat` calls back to back through
+//! mcpd for a fixed time, against N parallel raw loops doing the same Codex turn
+//! directly, on the local and the Docker runtime. Throughput (calls/s), p50/p99 per call
+//! and failures for each side; the target is mcpd >= 0.9x the raw throughput at every N
+//! with 0 failures.
+//!
+//! - local: mcpd's local runtime against raw `codex exec resume` with mcpd's argv, a
+//!   scrubbed environment and a `CODEX_HOME` of its own per loop holding the same
+//!   `config.toml` (`codex_mcp_e2e::direct`);
+//! - Docker: mcpd's agents (one container each, `CONTAINER_CPU_LIMIT=1`, network `host`)
+//!   against `docker exec -i CONTAINER codex exec resume ...` loops, each on a thread of
+//!   its own in one of those containers.
+//!
+//! Every model request goes to one scripted model. Each agent and each raw loop makes one
+//! unmeasured turn first (warm). Rows are interleaved: for each N the two sides run one
+//! after the other, the order alternating, so machine load hits both alike.
+//!
+//! `cargo build --release -p mcpd && MCPD_BIN=target/release/mcpd cargo bench --profile
+//! dev -p codex-mcp-e2e --bench concurrency`. `CONCURRENCY_N` (default `1,5,20`; quick
+//! `1,5`), `CONCURRENCY_SECS` per row (default 20; quick 8), `CONCURRENCY_RUNTIMES`
+//! (default `local,docker`).
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use codex_mcp_e2e::bench::{
+    Table, answer_pong, chat_call, docker_exec_turn, emit, env_list, env_or, load_average, ms,
+    percentile, ping_chat, quick,
+};
+use codex_mcp_e2e::direct::{Direct, DirectAgent};
+use codex_mcp_e2e::{Runtime, Setup};
+use codex_mcp_tools::PreparedCall;
+use serde_json::{Value, json};
+
+/// One measured row: one side at one N.
+struct Row {
+    runtime: &'static str,
+    side: &'static str,
+    n: usize,
+    took: Duration,
+    times: Vec<Duration>,
+    failures: usize,
+    load: String,
+}
+
+impl Row {
+    fn calls_per_s(&self) -> f64 {
+        self.times.len() as f64 / self.took.as_secs_f64()
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "runtime": self.runtime, "side": self.side, "n": self.n,
+            "seconds": self.took.as_secs_f64(), "calls": self.times.len(),
+            "failures": self.failures, "calls_per_s": self.calls_per_s(),
+            "p50_ms": ms(percentile(&self.times, 0.5)),
+            "p99_ms": ms(percentile(&self.times, 0.99)),
+            "latencies_ms": self.times.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+            "load": self.load,
+        })
+    }
+}
+
+/// `n` workers, each calling `turn(worker)` back to back until `secs` have passed (a
+/// call started before then is finished and counted); the row's time runs to the last.
+async fn closed_loop<F, Fut>(
+    runtime: &'static str,
+    side: &'static str,
+    n: usize,
+    secs: u64,
+    turn: F,
+) -> Row
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<Duration>>,
+{
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(secs);
+    let turn = &turn;
+    let workers = (0..n).map(|w| async move {
+        let (mut times, mut failures) = (Vec::new(), 0);
+        while Instant::now() < deadline {
+            match turn(w).await {
+                Ok(d) => times.push(d),
+                Err(e) => {
+                    failures += 1;
+                    eprintln!("{runtime} {side} worker {w}: {e:#}");
+                }
+            }
+        }
+        (times, failures)
+    });
+    let results = futures::future::join_all(workers).await;
+    let took = start.elapsed();
+    let mut row = Row {
+        runtime,
+        side,
+        n,
+        took,
+        times: Vec::new(),
+        failures: 0,
+        load: load_average(),
+    };
+    for (times, failures) in results {
+        row.times.extend(times);
+        row.failures += failures;
+    }
+    eprintln!(
+        "{runtime} {side} N={n}: {} calls in {:.1} s, {:.2}/s, {} failures (load {})",
+        row.times.len(),
+        took.as_secs_f64(),
+        row.calls_per_s(),
+        row.failures,
+        row.load
+    );
+    row
+}
+
+fn agent(i: usize) -> String {
+    format!("c{i}")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let ns = env_list("CONCURRENCY_N", if quick() { &[1, 5] } else { &[1, 5, 20] });
+    let secs = env_or("CONCURRENCY_SECS", if quick() { 8 } else { 20 }) as u64;
+    let runtimes = std::env::var("CONCURRENCY_RUNTIMES").unwrap_or_else(|_| "local,docker".into());
+    let max_n = ns.iter().copied().max().unwrap_or(1);
+    let mut rows = Vec::new();
+    for name in runtimes.split(',').map(str::trim) {
+        let runtime = match name {
+            "local" => Runtime::Local,
+            "docker" => Runtime::Docker,
+            other => anyhow::bail!("CONCURRENCY_RUNTIMES: unknown runtime {other:?}"),
+        };
+        rows.extend(run(runtime, &ns, max_n, secs).await?);
+    }
+
+    let mut table = Table::new(&[
+        "runtime",
+        ">N",
+        ">mcpd calls/s",
+        ">raw calls/s",
+        ">ratio (target >= 0.9)",
+        ">mcpd p50 / p99 ms",
+        ">raw p50 / p99 ms",
+        ">failures mcpd / raw",
+        "load (1/5/15 min)",
+    ]);
+    for pair in rows.chunks(2) {
+        let [a, b] = pair else { continue };
+        let (m, r) = if a.side == "mcpd" { (a, b) } else { (b, a) };
+        table.row(&[
+            m.runtime.to_string(),
+            m.n.to_string(),
+            format!("{:.2}", m.calls_per_s()),
+            format!("{:.2}", r.calls_per_s()),
+            format!("{:.3}", m.calls_per_s() / r.calls_per_s().max(1e-9)),
+            format!(
+                "{:.0} / {:.0}",
+                ms(percentile(&m.times, 0.5)),
+                ms(percentile(&m.times, 0.99))
+            ),
+            format!(
+                "{:.0} / {:.0}",
+                ms(percentile(&r.times, 0.5)),
+                ms(percentile(&r.times, 0.99))
+            ),
+            format!("{} / {}", m.failures, r.failures),
+            m.load.clone(),
+        ]);
+    }
+    let notes = [format!(
+        "{secs} s per row, both sides at each N one after the other (order alternating), \
+         one unmeasured turn per agent and raw loop first."
+    )];
+    emit(
+        "concurrency",
+        &table,
+        &notes,
+        json!({"seconds_per_row": secs, "rows": rows.iter().map(Row::json).collect::<Vec<_>>()}),
+    )
+}
+
+/// Every row of one runtime, mcpd and raw paired by N.
+async fn run(runtime: Runtime, ns: &[usize], max_n: usize, secs: u64) -> anyhow::Result<Vec<Row>> {
+    let s = Setup::start(
+        runtime,
+        "suggest",
+        &[
+            ("LOG_LEVEL", "info".into()),
+            ("MAX_CONCURRENT_SESSIONS", max_n.max(20).to_string()),
+        ],
+    )
+    .await
+    .ok_or_else(|| anyhow::anyhow!("Codex or Docker is not available"))?;
+    answer_pong(&s.model);
+    let prepared = ping_chat()?;
+    let prompt = prepared.prompt.as_str();
+
+    // Warm: every agent exists (its container or folders) and has its chat thread;
+    // created five at a time.
+    let t = Instant::now();
+    for batch in (0..max_n).collect::<Vec<_>>().chunks(5) {
+        let calls = batch.iter().map(|i| {
+            let id = agent(*i);
+            let s = &s;
+            async move { chat_call(&s.mcpd, &id).await }
+        });
+        for r in futures::future::join_all(calls).await {
+            r?;
+        }
+    }
+    eprintln!(
+        "{} agents warmed in {:.1} s",
+        max_n,
+        t.elapsed().as_secs_f64()
+    );
+
+    let floor = Floor::prepare(runtime, &s, max_n, &prepared).await?;
+    let label = runtime.name();
+    let mut rows = Vec::new();
+    for (k, &n) in ns.iter().enumerate() {
+        let mcpd = || {
+            closed_loop(label, "mcpd", n, secs, |w| {
+                let s = &s;
+                async move { chat_call(&s.mcpd, &agent(w)).await }
+            })
+        };
+        let raw = || closed_loop(label, "raw", n, secs, |w| floor.turn(w, prompt));
+        if k % 2 == 0 {
+            rows.push(mcpd().await);
+            rows.push(raw().await);
+        } else {
+            rows.push(raw().await);
+            rows.push(mcpd().await);
+        }
+    }
+    Ok(rows)
+}
+
+/// The raw side: one loop per worker, each with a warm thread of its own.
+enum Floor {
+    /// `codex exec resume` as mcpd's local runtime runs it, a Codex home per loop.
+    Local {
+        direct: Direct,
+        agents: Vec<DirectAgent>,
+        threads: Vec<String>,
+        _dir: tempfile::TempDir,
+    },
+    /// `docker exec -i CONTAINER codex exec resume ...` in mcpd's agent containers.
+    Docker {
+        containers: Vec<String>,
+        threads: Vec<String>,
+    },
+}
+
+impl Floor {
+    /// `max_n` loops, each after one unmeasured turn that starts its thread.
+    async fn prepare(
+        runtime: Runtime,
+        s: &Setup,
+        max_n: usize,
+        prepared: &PreparedCall,
+    ) -> anyhow::Result<Self> {
+        let prompt = prepared.prompt.as_str();
+        let mut threads = Vec::new();
+        let no_thread = || anyhow::anyhow!("Codex reported no thread id");
+        match runtime {
+            Runtime::Local => {
+                let dir = tempfile::tempdir()?;
+                let schema = dir.path().join("chat-schema.json");
+                std::fs::write(&schema, serde_json::to_vec(&prepared.codex_output_schema)?)?;
+                let direct = Direct {
+                    codex: codex_mcp_testkit::codex_bin()?,
+                    config_toml: std::fs::read_to_string(s.home.join("server-config.toml"))?,
+                    schema: schema.display().to_string(),
+                };
+                let mut agents = Vec::new();
+                for _ in 0..max_n {
+                    let a = direct.agent()?;
+                    let (_, thread) = direct.turn(&a, None, prompt).await?;
+                    threads.push(thread.ok_or_else(no_thread)?);
+                    agents.push(a);
+                }
+                Ok(Self::Local {
+                    direct,
+                    agents,
+                    threads,
+                    _dir: dir,
+                })
+            }
+            Runtime::Docker => {
+                let containers: Vec<String> =
+                    (0..max_n).map(|i| s.scope().container(&agent(i))).collect();
+                for c in &containers {
+                    let (_, thread) = docker_exec_turn(c, None, prompt).await?;
+                    threads.push(thread.ok_or_else(no_thread)?);
+                }
+                Ok(Self::Docker {
+                    containers,
+                    threads,
+                })
+            }
+        }
+    }
+
+    /// One warm turn of loop `w`; its duration.
+    async fn turn(&self, w: usize, prompt: &str) -> anyhow::Result<Duration> {
+        let took = match self {
+            Self::Local {
+                direct,
+                agents,
+                threads,
+                ..
+            } => direct.turn(&agents[w], Some(&threads[w]), prompt).await?.0,
+            Self::Docker {
+                containers,
+                threads,
+            } => {
+                docker_exec_turn(&containers[w], Some(&threads[w]), prompt)
+                    .await?
+                    .0
+            }
+        };
+        Ok(took)
+    }
+}

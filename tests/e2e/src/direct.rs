@@ -1,0 +1,116 @@
+//! The benchmarks' floor on the local runtime: the Codex turn mcpd runs, run directly by
+//! `codex exec` exactly as mcpd's local runtime runs it, so that a ratio against it is
+//! what mcpd adds.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use codex_mcp_core::codex::{CodexCommand, Sandbox};
+use codex_mcp_runtime::local::PASSTHROUGH_ENV;
+use codex_mcp_testkit::run_codex;
+
+/// The direct side, run exactly as mcpd's local runtime runs Codex: the argv of mcpd's
+/// own [`CodexCommand`] (`--json`, `--skip-git-repo-check`, `--output-schema`, read-only
+/// sandbox, prompt on stdin), a scrubbed environment with `CODEX_HOME` pointing at a home
+/// holding the same `config.toml` and `auth.json` mcpd writes (rewritten before every
+/// turn, as mcpd does), the workspace as the working directory. Only the process around
+/// it differs.
+pub struct Direct {
+    /// The Codex binary.
+    pub codex: PathBuf,
+    /// The `config.toml` mcpd gives its agents.
+    pub config_toml: String,
+    /// Path of the tool's output schema file.
+    pub schema: String,
+}
+
+/// One directly-run "agent": its Codex home and workspace, removed on drop.
+pub struct DirectAgent {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    workspace: PathBuf,
+}
+
+impl Direct {
+    /// A new agent: an empty Codex home and workspace of its own.
+    pub fn agent(&self) -> anyhow::Result<DirectAgent> {
+        let dir = tempfile::tempdir()?;
+        let home = dir.path().join("codex-home");
+        let workspace = dir.path().join("workspace");
+        std::fs::create_dir_all(&home)?;
+        std::fs::create_dir_all(&workspace)?;
+        Ok(DirectAgent {
+            _dir: dir,
+            home,
+            workspace,
+        })
+    }
+
+    /// The command of one turn for `agent`: a new thread, or a resume of `resume`. Writes
+    /// the agent's `auth.json` and `config.toml` first, as mcpd does before every turn.
+    pub fn command(
+        &self,
+        agent: &DirectAgent,
+        resume: Option<&str>,
+    ) -> anyhow::Result<tokio::process::Command> {
+        write_private(
+            &agent.home.join("auth.json"),
+            br#"{"OPENAI_API_KEY":"sk-bench"}"#,
+        )?;
+        write_private(&agent.home.join("config.toml"), self.config_toml.as_bytes())?;
+        let argv = CodexCommand {
+            program: self.codex.display().to_string(),
+            workdir: agent.workspace.display().to_string(),
+            resume: resume.map(str::to_string),
+            output_schema: Some(self.schema.clone()),
+            model: None,
+            sandbox: Sandbox::ReadOnly,
+            config: Vec::new(),
+        }
+        .argv();
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| anyhow::anyhow!("empty argv"))?;
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .current_dir(&agent.workspace)
+            .env_clear()
+            .envs(
+                PASSTHROUGH_ENV
+                    .iter()
+                    .filter_map(|k| Some((*k, std::env::var_os(k)?))),
+            )
+            .env("CODEX_HOME", &agent.home)
+            .process_group(0)
+            .kill_on_drop(true);
+        Ok(cmd)
+    }
+
+    /// Runs one turn for `agent` (see [`Direct::command`]) with `prompt` on stdin; returns
+    /// its duration (files written included) and the thread id Codex reported.
+    pub async fn turn(
+        &self,
+        agent: &DirectAgent,
+        resume: Option<&str>,
+        prompt: &str,
+    ) -> anyhow::Result<(Duration, Option<String>)> {
+        let t = Instant::now();
+        let cmd = self.command(agent, resume)?;
+        let out = run_codex(cmd, prompt, Duration::from_secs(120)).await?;
+        let elapsed = t.elapsed();
+        anyhow::ensure!(out.code == Some(0), "direct codex failed: {}", out.stderr);
+        Ok((elapsed, out.thread_id().map(str::to_string)))
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
