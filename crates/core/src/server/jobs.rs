@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use codex_mcp_protocol::ErrorObject;
 use codex_mcp_protocol::content::Content;
-use codex_mcp_protocol::tasks_ext::{Task, TaskStatus};
+use codex_mcp_protocol::tasks_ext::{DetailedTask, Task, TaskStatus};
 use codex_mcp_protocol::tools::CallToolResult;
 use codex_mcp_tools::job::{JobStarted, JobStatus};
 use parking_lot::Mutex;
@@ -89,6 +89,14 @@ pub enum JobError {
         "unknown job id {0:?}: no job of yours has this id (jobs are kept for an hour after they start)"
     )]
     Unknown(String),
+    /// The store could not be read for a job this process does not hold.
+    #[error("cannot read job {id:?} from the store: {message}")]
+    Unreadable {
+        /// The job.
+        id: String,
+        /// What the store said.
+        message: String,
+    },
     /// `cancel_job` on a job that already ended.
     #[error("job {id} already ended ({status}); there is nothing to cancel")]
     Ended {
@@ -106,7 +114,11 @@ pub(super) enum Detached {
 }
 
 fn job_status(task: &TaskEntry) -> JobView {
-    let detailed = task.detailed();
+    job_view(task.detailed())
+}
+
+/// A job's view from its task, live or stored.
+fn job_view(detailed: DetailedTask) -> JobView {
     let result: Option<CallToolResult> =
         detailed.result.and_then(|r| serde_json::from_value(r).ok());
     let failed_result = result.as_ref().is_some_and(CallToolResult::is_error);
@@ -271,7 +283,12 @@ impl McpServer {
         id: &str,
         wait: Duration,
     ) -> Result<JobView, JobError> {
-        let (task, record) = self.find_job(ctx, id)?;
+        let (task, record) = match self.find_job(ctx, id) {
+            Ok(found) => found,
+            // A job of a previous process (ended: a restart fails what was running)
+            // or of another replica: its stored state, no waiting.
+            Err(unknown) => return self.stored_job(ctx, id).await?.ok_or(unknown),
+        };
         if !wait.is_zero() && !task.task().status.is_terminal() {
             let _ = tokio::time::timeout(wait, async {
                 tokio::select! {
@@ -293,7 +310,25 @@ impl McpServer {
     /// over, so its Codex process is gone when this returns. A job that already ended
     /// is an error naming how it ended.
     pub async fn cancel_job(&self, ctx: &RequestCtx, id: &str) -> Result<JobView, JobError> {
-        let (task, record) = self.find_job(ctx, id)?;
+        let (task, record) = match self.find_job(ctx, id) {
+            Ok(found) => found,
+            Err(unknown) => {
+                let view = self.stored_job(ctx, id).await?.ok_or(unknown)?;
+                if view.status.is_terminal() {
+                    return Err(JobError::Ended {
+                        id: id.to_string(),
+                        status: view.status.as_str(),
+                    });
+                }
+                // Another replica runs it: the store records the cancel.
+                self.inner
+                    .tasks
+                    .cancel_stored(id)
+                    .await
+                    .map_err(|e| unreadable(id, e))?;
+                return Ok(self.stored_job(ctx, id).await?.unwrap_or(view));
+            }
+        };
         let before = job_status(&task);
         if before.status.is_terminal() {
             return Err(JobError::Ended {
@@ -339,6 +374,21 @@ impl McpServer {
             .collect()
     }
 
+    /// The caller's job `id` as the store has it (see [`super::tasks::TaskTable::stored`]).
+    async fn stored_job(&self, ctx: &RequestCtx, id: &str) -> Result<Option<JobView>, JobError> {
+        let caller = owner(ctx);
+        let stored = self
+            .inner
+            .tasks
+            .stored(id, caller.as_deref())
+            .await
+            .map_err(|e| unreadable(id, e))?;
+        Ok(stored.map(|(tool, detailed)| JobView {
+            tool,
+            ..job_view(detailed)
+        }))
+    }
+
     fn find_job(
         &self,
         ctx: &RequestCtx,
@@ -361,6 +411,13 @@ impl McpServer {
             .cloned()
             .ok_or_else(unknown)?;
         Ok((task, record))
+    }
+}
+
+fn unreadable(id: &str, e: ErrorObject) -> JobError {
+    JobError::Unreadable {
+        id: id.to_string(),
+        message: e.message,
     }
 }
 

@@ -211,14 +211,28 @@ impl TaskTable {
         if let Ok(entry) = self.find(id, owner) {
             return Ok(Found::Live(entry));
         }
+        match self.stored(id, owner).await? {
+            Some((_, detailed)) => Ok(Found::Stored(Box::new(detailed))),
+            None => Err(tasks_ext::unknown_task(id)),
+        }
+    }
+
+    /// `owner`'s task `id` as the store has it, with the tool it runs: a task of a
+    /// previous process or of another replica. `None` when unknown or expired.
+    pub(crate) async fn stored(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+    ) -> Result<Option<(String, DetailedTask)>, ErrorObject> {
         let Some(durable) = &self.durable else {
-            return Err(tasks_ext::unknown_task(id));
+            return Ok(None);
         };
         match task_durable::read(durable.store.as_ref(), &owner_key(owner), id).await? {
-            Some(stored) if !task_durable::expired(&stored, Utc::now()) => Ok(Found::Stored(
-                Box::new(task_durable::detailed_of(&stored, millis(POLL_INTERVAL))),
-            )),
-            _ => Err(tasks_ext::unknown_task(id)),
+            Some(stored) if !task_durable::expired(&stored, Utc::now()) => {
+                let detailed = task_durable::detailed_of(&stored, millis(POLL_INTERVAL));
+                Ok(Some((stored.tool, detailed)))
+            }
+            _ => Ok(None),
         }
     }
 

@@ -369,3 +369,52 @@ async fn bad_job_inputs_get_clear_errors() {
     let bobs = call(BOB, "list_sessions", json!({})).await;
     assert_eq!(structured(&bobs)["jobs"], json!([]));
 }
+
+/// A job is a task in the store: after mcpd is SIGKILLed and restarted on the same data,
+/// `get_job` still answers the finished job with its whole result, the job that was
+/// running is `failed` with the restart message, and cancelling it says it ended.
+#[tokio::test]
+async fn jobs_outlive_a_crash_of_mcpd() {
+    let Some(mut s) = Setup::start(Runtime::Local, "suggest", &[]).await else {
+        return;
+    };
+    s.model.push(chat_answer("finished before the crash"));
+    let done = start(&s.mcpd, "chat", json!({"message": "answer now"})).await;
+    let before = until_done(&s.mcpd, &done).await;
+    assert_eq!(before["status"], json!("completed"), "{before}");
+
+    s.model.push(Reply::hang());
+    let working = start(&s.mcpd, "chat", json!({"message": "never answered"})).await;
+    s.model
+        .wait_for_responses_requests(2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.restart_after_crash().await.unwrap();
+
+    let after = get_job(&s.mcpd, &done, 0).await;
+    assert_eq!(after["status"], json!("completed"), "{after}");
+    assert_eq!(
+        after["result"], before["result"],
+        "the whole result survives"
+    );
+    assert_eq!(after["tool"], json!("chat"), "{after}");
+
+    let failed = get_job(&s.mcpd, &working, 5).await;
+    assert_eq!(failed["status"], json!("failed"), "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("restarted")),
+        "{failed}"
+    );
+    let cancel = s
+        .mcpd
+        .call_tool("cancel_job", json!({"job_id": working}))
+        .await
+        .unwrap();
+    assert_eq!(cancel["isError"], json!(true), "{cancel}");
+    assert!(
+        error_text(&cancel).contains("already ended (failed)"),
+        "{cancel}"
+    );
+}
