@@ -320,6 +320,10 @@ authentication:
 authorization:
   mode: AlwaysAllow
 staticPodPath: ""
+# The Docker engine is shared with the other tests: never garbage-collect its images
+# (at 85% disk the kubelet deleted the agent image the Docker tests need).
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
 evictionHard:
   memory.available: "1Mi"
   nodefs.available: "1%"
