@@ -62,13 +62,14 @@ pub(super) async fn run_once(
 
 /// Attaches to the container, starts it, and returns its exit code and everything it
 /// printed. (Attaching before the start, rather than reading the logs after the exit,
-/// cannot miss output the log driver has not written yet.)
+/// cannot miss output the log driver has not written yet. The attach streams only, as
+/// `docker run` does: asking for the logs too made the engine sometimes replay lines the
+/// stream also delivered, so a report named a missing program twice.)
 async fn run(rt: &DockerRuntime, id: &str) -> Result<(i64, String), RuntimeError> {
     let opts = AttachContainerOptionsBuilder::new()
         .stdout(true)
         .stderr(true)
         .stream(true)
-        .logs(true)
         .build();
     let mut attached = rt
         .docker
