@@ -6,6 +6,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
+use codex_mcp_e2e::tokens::{ALICE, ALICE_AND_BOB, BOB};
 use codex_mcp_e2e::{
     Mcpd, install_fake_codex, local_env, mcpd_agents, mcpd_bin, run_mcpd, without_shell_settings,
 };
@@ -226,22 +227,10 @@ async fn a_bad_tokens_file_stops_startup_naming_the_setting() {
     );
 }
 
-const ALICE: &str = "alice-token-0123456789";
-const BOB: &str = "bob-token-0123456789ab";
 const ADMIN: &str = "admin-token-0123456789";
 
-/// A tokens file for alice, bob and an operator's admin token (acting only as `ops`).
-const SHARED: &str = r#"
-[[token]]
-name = "alice"
-token = "alice-token-0123456789"
-agents = ["alice"]
-
-[[token]]
-name = "bob"
-token = "bob-token-0123456789ab"
-agents = ["bob"]
-
+/// An operator's admin token (acting only as `ops`), added to alice and bob's file.
+const OPERATOR: &str = r#"
 [[token]]
 name = "operator"
 token = "admin-token-0123456789"
@@ -298,7 +287,7 @@ async fn server_tools_answer_a_token_only_for_its_agents() {
     let dir = temp_dir("e2e-tokens-scope").unwrap();
     let fake = install_fake_codex(dir.path()).unwrap();
     let tokens = dir.path().join("tokens.toml");
-    std::fs::write(&tokens, SHARED).unwrap();
+    std::fs::write(&tokens, format!("{ALICE_AND_BOB}{OPERATOR}")).unwrap();
     let mut env = local_env(
         &fake,
         &dir.path().join("data"),
