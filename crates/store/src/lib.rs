@@ -12,6 +12,8 @@
 //! - [`SqliteStore`] implements it on one embedded SQLite file, `codex-mcp.db`, in the
 //!   data dir (WAL, versioned migrations, one writer thread with group commit, a small
 //!   pool of read-only connections).
+//! - [`ConversationHold`]: one Codex turn at a time per conversation across every
+//!   process sharing a store ([`SessionStore::hold_conversation`]).
 //! - [`TaskStore`] (required by [`SessionStore`]) keeps durable MCP tasks and
 //!   background jobs; [`task`] holds their records.
 //! - [`model`] holds the plain serde records; [`StoreError`] the typed errors, whose
@@ -34,6 +36,7 @@
 //! See `docs/store.md` for the design, the measurements behind it and what a shared
 //! networked backend would need.
 
+mod conversation_hold;
 mod digest;
 pub mod error;
 pub mod model;
@@ -44,6 +47,7 @@ pub mod task;
 mod task_store;
 mod values;
 
+pub use conversation_hold::ConversationHold;
 pub use digest::{arguments_digest, arguments_digest_of_object};
 pub use error::StoreError;
 pub use model::{

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::conversation_hold::ConversationHold;
 use crate::error::StoreError;
 use crate::model::{
     Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
@@ -169,4 +170,18 @@ pub trait SessionStore: TaskStore + Send + Sync {
 
     /// Checks that the store answers (for `/health` and `mcpd doctor`).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Waits until no other process sharing this store runs a turn of `agent_id`'s
+    /// conversation `conversation_key`, and holds it until the returned hold is dropped.
+    /// The engine serialises its own turns first, so a process waits here with at most one
+    /// turn per conversation. A store only one process can open (SQLite) has nobody to wait
+    /// for: the default holds nothing. Dropping the future while it waits gives up the wait.
+    async fn hold_conversation(
+        &self,
+        agent_id: &str,
+        conversation_key: &str,
+    ) -> Result<ConversationHold, StoreError> {
+        let _ = (agent_id, conversation_key);
+        Ok(ConversationHold::in_process())
+    }
 }

@@ -250,6 +250,24 @@ pub async fn recent_calls(mcpd: &Mcpd, agent: &str) -> Vec<(String, String, Opti
         .unwrap_or_default()
 }
 
+/// Waits up to 15 s for the agent's newest call to be `tool` with `status` (the record
+/// is written just after the caller got its answer); panics with the calls seen.
+pub async fn wait_for_newest_call(mcpd: &Mcpd, agent: &str, tool: &str, status: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let calls = recent_calls(mcpd, agent).await;
+        let newest = calls.first().map(|(t, st, _)| (t.as_str(), st.as_str()));
+        if newest == Some((tool, status)) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{agent}'s newest call never became {tool} {status}: {calls:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 /// Sum of `calls_running` over every session `list_sessions` reports.
 pub async fn calls_running(mcpd: &Mcpd) -> u64 {
     let listed = mcpd

@@ -290,20 +290,26 @@ impl McpServer {
         self.inner.tasks.flush().await;
     }
 
-    /// Deletes ended tasks past their TTL every [`tasks::SWEEP_EVERY`] while the
-    /// server lives (only inside a Tokio runtime).
+    /// Deletes ended tasks past their TTL every [`tasks::SWEEP_EVERY`], and stops those
+    /// another replica cancelled every [`tasks::CHECK_EVERY`], while the server lives
+    /// (only inside a Tokio runtime).
     fn spawn_task_sweeper(&self) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let inner = Arc::downgrade(&self.inner);
         runtime.spawn(async move {
-            let mut tick = tokio::time::interval(tasks::SWEEP_EVERY);
+            let mut tick = tokio::time::interval(tasks::CHECK_EVERY);
+            let mut last_sweep = tokio::time::Instant::now();
             tick.tick().await;
             loop {
                 tick.tick().await;
                 let Some(inner) = inner.upgrade() else { return };
-                inner.tasks.sweep().await;
+                inner.tasks.stop_cancelled_elsewhere().await;
+                if last_sweep.elapsed() >= tasks::SWEEP_EVERY {
+                    last_sweep = tokio::time::Instant::now();
+                    inner.tasks.sweep().await;
+                }
             }
         });
     }

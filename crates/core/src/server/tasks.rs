@@ -550,5 +550,8 @@ impl TaskEntry {
     }
 }
 
+mod replicas;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use replicas::CHECK_EVERY;

@@ -12,6 +12,7 @@
 mod agents;
 mod cached;
 mod calls;
+mod conversation_lock;
 mod failure;
 mod migrations;
 mod replica;
@@ -23,6 +24,7 @@ use chrono::Utc;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+use crate::conversation_hold::ConversationHold;
 use crate::error::StoreError;
 use crate::model::{
     Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
@@ -43,6 +45,8 @@ const PRUNE_CHUNK: i64 = 2000;
 /// The PostgreSQL-backed [`SessionStore`].
 pub struct PostgresStore {
     pool: Pool,
+    /// How to open the connections that hold conversation locks (outside the pool).
+    config: tokio_postgres::Config,
     at: Location,
     recovered: Recovered,
     // Holds this replica's name for as long as the store lives; dropping it closes the
@@ -113,7 +117,7 @@ impl PostgresStore {
             }
         });
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -138,6 +142,7 @@ impl PostgresStore {
         }
         Ok(Self {
             pool,
+            config,
             at,
             recovered,
             replica,
@@ -358,6 +363,14 @@ impl SessionStore for PostgresStore {
             .await
             .map(drop)
             .map_err(|e| self.at.db(&e))
+    }
+
+    async fn hold_conversation(
+        &self,
+        agent_id: &str,
+        conversation_key: &str,
+    ) -> Result<ConversationHold, StoreError> {
+        conversation_lock::hold(&self.config, &self.at, agent_id, conversation_key).await
     }
 }
 

@@ -216,3 +216,53 @@ async fn text_postgres_cannot_hold_is_refused_and_nothing_is_half_written() {
     );
     assert_eq!(store.get_call("c1").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn replicas_take_turns_on_one_conversation_and_a_waiter_that_gives_up_leaves_the_queue() {
+    use std::time::Duration;
+    let Some(pg) = server() else { return };
+    let a = PostgresStore::connect(&pg.url(), "turns-a").await.unwrap();
+    let b = std::sync::Arc::new(PostgresStore::connect(&pg.url(), "turns-b").await.unwrap());
+    let held = a.hold_conversation("agent", "default").await.unwrap();
+    assert!(held.is_shared(), "{held:?}");
+    // Another conversation of the agent, and the same name on another agent, are free.
+    let free = tokio::time::timeout(Duration::from_secs(10), async {
+        (
+            b.hold_conversation("agent", "review").await.unwrap(),
+            b.hold_conversation("other-agent", "default").await.unwrap(),
+        )
+    })
+    .await
+    .expect("other conversations must not wait");
+    drop(free);
+    // The same conversation waits on the other replica until the first hold goes.
+    let waiter = {
+        let b = std::sync::Arc::clone(&b);
+        tokio::spawn(async move { b.hold_conversation("agent", "default").await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "the second replica's turn must wait");
+    drop(held);
+    let second = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("the waiting turn starts once the first hold is released")
+        .unwrap()
+        .unwrap();
+    // A waiter that gives up (its call was cancelled) does not keep the conversation
+    // once the holder releases it.
+    let gives_up = {
+        let b = std::sync::Arc::clone(&b);
+        tokio::spawn(async move { b.hold_conversation("agent", "default").await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    gives_up.abort();
+    drop(second);
+    let third = tokio::time::timeout(
+        Duration::from_secs(10),
+        a.hold_conversation("agent", "default"),
+    )
+    .await
+    .expect("a cancelled waiter must not keep the conversation")
+    .unwrap();
+    drop(third);
+}

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use codex_mcp_e2e::faults::recent_calls;
+use codex_mcp_e2e::faults::wait_for_newest_call;
 use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::tokens::{ALICE, BOB, alice_and_bob_env};
 use codex_mcp_e2e::{Mcpd, Runtime, Setup, error_text};
@@ -254,16 +254,7 @@ async fn cancel_job_stops_codex_and_the_job_says_cancelled(rt: Runtime) {
         format!("job {id} already ended (cancelled); there is nothing to cancel")
     );
     // The store recorded the call as cancelled.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let calls = recent_calls(&s.mcpd, "stopper").await;
-        let first = calls.first().map(|(t, st, _)| (t.clone(), st.clone()));
-        if first == Some(("chat".into(), "cancelled".into())) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{calls:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_newest_call(&s.mcpd, "stopper", "chat", "cancelled").await;
 }
 
 /// Bad inputs of the job tools, each a clear error: an unknown id, another token's job

@@ -20,6 +20,7 @@ mod faults;
 mod host_workspace;
 mod jobs;
 mod mcpd_process;
+mod replicas;
 mod rmcp_client;
 mod soak;
 mod store_durability;

@@ -310,13 +310,21 @@ impl AgentManager {
         let conversation = unless_cancelled(cancel, async {
             Ok(self
                 .conversations
-                .acquire(agent_id.as_str(), &call.conversation_key)
-                .await)
+                .acquire(
+                    self.store.as_ref(),
+                    agent_id.as_str(),
+                    &call.conversation_key,
+                )
+                .await?)
         })
         .await;
-        let thread = match (cancel.is_cancelled(), &conversation) {
-            (true, _) | (_, Err(_)) => Err(AgentError::Cancelled),
-            (false, Ok(_)) => self.thread(agent_id, &call.conversation_key).await,
+        let (_conversation, thread) = match (cancel.is_cancelled(), conversation) {
+            (true, _) => (None, Err(AgentError::Cancelled)),
+            (false, Err(e)) => (None, Err(e)),
+            (false, Ok(held)) => {
+                let thread = self.thread(agent_id, &call.conversation_key).await;
+                (Some(held), thread)
+            }
         };
         phases.mark("thread");
         let outcome = match thread {
