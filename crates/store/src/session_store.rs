@@ -58,6 +58,14 @@ pub trait SessionStore: TaskStore + Send + Sync {
         open_only: bool,
     ) -> Result<Vec<Session>, StoreError>;
 
+    /// The replica that holds session `id` open, when that is another process sharing
+    /// this store: a request for it reached the wrong replica. A store only one process
+    /// opens (SQLite) has no other: the default says `None`.
+    async fn session_elsewhere(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let _ = id;
+        Ok(None)
+    }
+
     /// Records a tool call starting (status `running`); counts it on its agent.
     async fn start_call(&self, call: CallStart) -> Result<(), StoreError>;
 

@@ -85,4 +85,14 @@ impl SessionObserver for SessionRecorder {
             });
         }
     }
+
+    async fn opened_elsewhere(&self, id: &str) -> Option<String> {
+        match self.manager.store().session_elsewhere(id).await {
+            Ok(replica) => replica,
+            Err(e) => {
+                tracing::debug!(session = id, error = %e, "could not look the session up");
+                None
+            }
+        }
+    }
 }

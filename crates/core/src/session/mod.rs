@@ -317,6 +317,12 @@ pub trait SessionObserver: Send + Sync + 'static {
     async fn opened(&self, session: &Session);
     /// A session closed (deleted, expired, replaced or at shutdown). Must not block.
     fn closed(&self, id: &str);
+    /// The replica holding session `id` open, when another process sharing the record
+    /// does (a request reached the wrong replica); `None` when nobody else can.
+    async fn opened_elsewhere(&self, id: &str) -> Option<String> {
+        let _ = id;
+        None
+    }
 }
 
 /// All live sessions, bounded in number.
@@ -336,6 +342,15 @@ pub struct SessionTable {
 pub struct TooManySessions(pub usize);
 
 impl SessionTable {
+    /// The replica holding session `id` open, when it is not this process (see
+    /// [`SessionObserver::opened_elsewhere`]).
+    pub async fn opened_elsewhere(&self, id: &str) -> Option<String> {
+        match &self.observer {
+            Some(observer) => observer.opened_elsewhere(id).await,
+            None => None,
+        }
+    }
+
     /// A table holding at most `max` sessions, each expiring after `idle_timeout`.
     pub fn new(max: usize, idle_timeout: Duration) -> Self {
         Self {

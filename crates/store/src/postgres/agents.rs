@@ -241,6 +241,24 @@ pub(crate) async fn close_session(
     Ok(())
 }
 
+/// The replica other than `mine` holding session `id` open, if any.
+pub(crate) async fn session_elsewhere(
+    c: &impl GenericClient,
+    at: &Location,
+    id: &str,
+    mine: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = cached::query_opt(
+        c,
+        "SELECT instance FROM sessions \
+             WHERE id = $1 AND closed_at IS NULL AND instance IS NOT NULL AND instance <> $2",
+        &[&id, &mine],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
+    row.map(|r| at.get(&r, "instance")).transpose()
+}
+
 /// Sessions newest first, filtered by agent and openness.
 pub(crate) async fn list_sessions(
     c: &impl GenericClient,

@@ -261,6 +261,10 @@ impl SessionStore for PostgresStore {
         agents::list_sessions(&self.client().await?, &self.at, agent_id, open_only).await
     }
 
+    async fn session_elsewhere(&self, id: &str) -> Result<Option<String>, StoreError> {
+        agents::session_elsewhere(&self.client().await?, &self.at, id, &self.replica.name).await
+    }
+
     async fn start_call(&self, call: CallStart) -> Result<(), StoreError> {
         in_transaction!(self, |tx| calls::start(
             &tx,

@@ -266,3 +266,21 @@ async fn replicas_take_turns_on_one_conversation_and_a_waiter_that_gives_up_leav
     .unwrap();
     drop(third);
 }
+
+#[tokio::test]
+async fn a_session_open_on_another_replica_is_named_with_that_replica() {
+    let Some(pg) = server() else { return };
+    let a = PostgresStore::connect(&pg.url(), "names-a").await.unwrap();
+    let b = PostgresStore::connect(&pg.url(), "names-b").await.unwrap();
+    a.open_session(session("open-on-a", None, 0)).await.unwrap();
+    assert_eq!(
+        (
+            b.session_elsewhere("open-on-a").await.unwrap(),
+            a.session_elsewhere("open-on-a").await.unwrap(),
+            b.session_elsewhere("unknown").await.unwrap(),
+        ),
+        (Some("names-a".to_string()), None, None)
+    );
+    a.close_session("open-on-a", at(1)).await.unwrap();
+    assert_eq!(b.session_elsewhere("open-on-a").await.unwrap(), None);
+}

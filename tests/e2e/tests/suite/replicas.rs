@@ -1,5 +1,6 @@
 //! Several mcpd replicas on one PostgreSQL database (issue 19): real Codex, a scripted
-//! model, a real PostgreSQL cluster. A background job started on one replica is fetched
+//! model, a real PostgreSQL cluster. A 2025-era session sent to the wrong replica is told
+//! where it lives; a background job started on one replica is fetched
 //! and cancelled through the other, and the Codex process of the replica running it
 //! stops; two replicas serving one agent in Docker take turns on its conversation, so the
 //! conversation never forks.
@@ -60,6 +61,45 @@ async fn a_job_started_on_one_replica_is_fetched_and_cancelled_through_the_other
     };
     let data2 = temp_dir("e2e-replica-2").unwrap();
     let r2 = second_replica(&s, data2.path()).await;
+
+    // A 2025-era session lives on the replica that opened it; the other one says where.
+    let session = s.mcpd.initialize(None).await.unwrap();
+    s.mcpd
+        .session_call(&session, None, "health_check", json!({}))
+        .await
+        .unwrap();
+    let refusal = |e: anyhow::Error| -> String {
+        let text = e.to_string();
+        let body: Value = serde_json::from_str(&text[text.find('{').unwrap_or(0)..]).unwrap();
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let elsewhere = r2
+        .session_call(&session, None, "health_check", json!({}))
+        .await
+        .map_err(refusal)
+        .unwrap_err();
+    assert_eq!(
+        elsewhere,
+        format!(
+            "Invalid request: session {session:?} is open on the mcpd replica \"r1\", not on \
+             this one: a 2025-era session stays on the replica that opened it, so route its \
+             requests there (session affinity on Mcp-Session-Id), use protocol 2026-07-28 (no \
+             sessions), or initialize again"
+        )
+    );
+    let unknown = r2
+        .session_call("no-such-session", None, "health_check", json!({}))
+        .await
+        .map_err(refusal)
+        .unwrap_err();
+    assert!(
+        unknown.contains("\"no-such-session\" not found"),
+        "{unknown}"
+    );
+
     s.model.push(Reply::hang());
     let started = s
         .mcpd

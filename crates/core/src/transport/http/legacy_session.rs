@@ -27,15 +27,26 @@ use crate::server::{Call, Connection, Identity, Step, TransportKind};
 use crate::session::{STANDALONE_STREAM, Session};
 
 /// The refusal for a session id that names no session this caller may use. An unknown
-/// id and another token's session get the same answer, so it tells nothing.
-fn no_such_session(id: &str) -> Response {
+/// id and another token's session get the same answer, so it tells nothing; a session
+/// another replica holds (replicas sharing a PostgreSQL record) is named as such, since a
+/// load balancer without session affinity is the likely fault.
+async fn no_such_session(state: &HttpState, id: &str) -> Response {
+    let message = match state.server.sessions().opened_elsewhere(id).await {
+        Some(replica) => format!(
+            "session {id:?} is open on the mcpd replica {replica:?}, not on this one: a \
+             2025-era session stays on the replica that opened it, so route its requests \
+             there (session affinity on Mcp-Session-Id), use protocol 2026-07-28 (no \
+             sessions), or initialize again"
+        ),
+        None => format!(
+            "session {id:?} not found: it expired, was deleted, or was opened with another \
+             bearer token; initialize again"
+        ),
+    };
     rpc_error(
         StatusCode::NOT_FOUND,
         None,
-        ErrorObject::invalid_request(format!(
-            "session {id:?} not found: it expired, was deleted, or was opened with another \
-             bearer token; initialize again"
-        )),
+        ErrorObject::invalid_request(message),
     )
 }
 
@@ -53,7 +64,7 @@ fn owned_session(state: &HttpState, extensions: &Extensions, id: &str) -> Option
 /// Finds the legacy session named by the request's header, or the error response.
 // The error is the finished HTTP response; these run once per request, off the hot path.
 #[allow(clippy::result_large_err)]
-fn find_session(
+async fn find_session(
     state: &HttpState,
     headers: &HeaderMap,
     extensions: &Extensions,
@@ -67,7 +78,10 @@ fn find_session(
             ),
         ));
     };
-    owned_session(state, extensions, id).ok_or_else(|| no_such_session(id))
+    match owned_session(state, extensions, id) {
+        Some(session) => Ok(session),
+        None => Err(no_such_session(state, id).await),
+    }
 }
 
 #[allow(clippy::result_large_err)]
@@ -104,7 +118,7 @@ pub(super) async fn legacy(
     if let Err(r) = check_legacy_version(&parts.headers) {
         return r;
     }
-    let session = match find_session(&state, &parts.headers, &parts.extensions) {
+    let session = match find_session(&state, &parts.headers, &parts.extensions).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -252,7 +266,7 @@ pub async fn get(State(state): State<HttpState>, request: axum::extract::Request
     if let Err(r) = check_legacy_version(&headers) {
         return r;
     }
-    let session = match find_session(&state, &headers, &parts.extensions) {
+    let session = match find_session(&state, &headers, &parts.extensions).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -335,7 +349,7 @@ pub async fn delete(State(state): State<HttpState>, request: axum::extract::Requ
         *r.status_mut() = StatusCode::OK;
         r
     } else {
-        no_such_session(id)
+        no_such_session(&state, id).await
     }
 }
 
