@@ -199,20 +199,42 @@ async fn create_and_start(
         .await
     {
         Ok(r) => r.id,
-        // Another server created it between our look and now: use that one.
-        Err(e) if status_of(&e) == Some(409) => match inspect(rt, agent).await? {
-            Some(c) => c.id.unwrap_or(name.clone()),
+        // Another server (a replica on the same engine) created it between our look and
+        // now: use that one once the engine shows it (it holds the name a moment before).
+        Err(e) if status_of(&e) == Some(409) => match created_elsewhere(rt, agent).await? {
+            Some(id) => id,
             None => return Err(rt.map_err("create container", e)),
         },
         Err(e) => return Err(rt.map_err("create container", e)),
     };
-    if let Err(e) = rt.docker.start_container(&id, None).await {
-        // A container that cannot start (bad network mode, say) is not left behind.
-        let _ = force_remove(rt, &id).await;
-        return Err(rt.map_err("start container", e));
+    match rt.docker.start_container(&id, None).await {
+        // 304: the other server started it first.
+        Ok(()) => {}
+        Err(e) if status_of(&e) == Some(304) => {}
+        Err(e) => {
+            // A container that cannot start (bad network mode, say) is not left behind.
+            let _ = force_remove(rt, &id).await;
+            return Err(rt.map_err("start container", e));
+        }
     }
     info!(%agent, container = %id, "agent container started");
     Ok(id)
+}
+
+/// The id of the agent's container another server just created, looked up for a few
+/// seconds (the engine refuses the name before it lists the container); `None` if it
+/// never shows.
+async fn created_elsewhere(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+) -> Result<Option<String>, RuntimeError> {
+    for _ in 0..50 {
+        if let Some(c) = inspect(rt, agent).await? {
+            return Ok(Some(c.id.unwrap_or_else(|| rt.container_name(agent))));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(None)
 }
 
 fn parse_time(s: Option<&str>) -> Option<DateTime<Utc>> {

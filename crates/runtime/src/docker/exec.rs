@@ -17,7 +17,7 @@ use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -376,19 +376,39 @@ async fn run_script(
     Ok(printed)
 }
 
-/// The exit code once the engine reports the exec as finished.
+/// The exit code once the engine reports the exec as finished. The output ends when the
+/// process closed it, which under load can be a while before the engine reports the exit:
+/// the turn is not over until then (the next turn of the conversation would find Codex's
+/// thread still held by this process), so this waits up to [`EXIT_WAIT`].
 async fn exit_code(docker: &bollard::Docker, exec_id: &str) -> Option<i32> {
-    for _ in 0..100 {
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < EXIT_WAIT {
         match docker.inspect_exec(exec_id).await {
             Ok(i) if i.running != Some(true) => {
+                let waited = started.elapsed();
+                if waited > Duration::from_secs(1) {
+                    tracing::info!(
+                        exec = exec_id,
+                        waited_ms = waited.as_millis() as u64,
+                        "the engine reported the exec's end long after its output ended"
+                    );
+                }
                 return i.exit_code.and_then(|c| i32::try_from(c).ok());
             }
             Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             Err(_) => return None,
         }
     }
+    warn!(
+        exec = exec_id,
+        "the exec still runs {} s after its output ended",
+        EXIT_WAIT.as_secs()
+    );
     None
 }
+
+/// How long [`exit_code`] waits for the engine to report an exec's end.
+const EXIT_WAIT: Duration = Duration::from_secs(30);
 
 #[cfg(test)]
 mod tests {
