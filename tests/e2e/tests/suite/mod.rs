@@ -19,6 +19,7 @@ mod docker_host_workspace;
 mod faults;
 mod host_workspace;
 mod jobs;
+mod long_runs;
 mod mcpd_process;
 mod rmcp_client;
 mod soak;
