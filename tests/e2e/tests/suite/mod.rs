@@ -8,6 +8,7 @@ mod auth_failures;
 mod auth_support;
 mod bearer_tokens;
 mod call_results;
+mod cancellation;
 mod codex_tools;
 mod dashboard;
 mod dashboard_browser;
