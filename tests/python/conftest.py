@@ -15,11 +15,12 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,31 @@ def codex_config_toml(model_url: str) -> str:
     )
 
 
+def serve_mcpd_with_codex(mcpd_bin: Path, handler: type[BaseHTTPRequestHandler], prefix: str):
+    """Yields a running mcpd that runs the real Codex (suggest mode) against a scripted
+    model: a threaded HTTP server on 127.0.0.1 answering with `handler`. Skips (fails
+    under CI=true) when Codex is missing; stops both afterwards."""
+    codex = codex_bin_or_skip()
+    model = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    model.daemon_threads = True
+    threading.Thread(target=model.serve_forever, daemon=True).start()
+
+    def env(tmp: Path) -> dict[str, str]:
+        config = tmp / "server-config.toml"
+        config.write_text(codex_config_toml(f"http://127.0.0.1:{model.server_address[1]}"))
+        return {
+            "CODEX_BIN": str(codex),
+            "CODEX_MCP_CODEX_CONFIG": str(config),
+            "CODEX_APPROVAL_MODE": "suggest",
+            "OPENAI_API_KEY": "sk-python-codex-test",
+        }
+
+    try:
+        yield from serve_mcpd(mcpd_bin, prefix, env)
+    finally:
+        model.shutdown()
+
+
 class ScriptedModelHandler(BaseHTTPRequestHandler):
     """The quiet parts of a scripted Responses API server: no request log, a helper to
     answer, and the model list Codex may ask for. Subclasses answer POST."""
@@ -227,15 +253,22 @@ class ScriptedModelHandler(BaseHTTPRequestHandler):
         self._send(200, "application/json", b'{"models": []}')
 
 
-def responses_sse(text: str) -> bytes:
-    """A Responses API event stream whose one assistant message is `text` (what a
-    scripted model sends Codex)."""
-    item = {
-        "type": "message",
-        "id": "msg_1",
-        "role": "assistant",
-        "content": [{"type": "output_text", "text": text}],
-    }
+def responses_events(text: str, reasoning: list[str] | tuple[str, ...] = ()) -> list[bytes]:
+    """The Responses API events (one `bytes` each) of a stream whose output is one
+    reasoning item per entry of `reasoning` (its summary text), then one assistant message
+    that is `text`: what a scripted model sends Codex. Send them one by one to stream."""
+    items = [
+        {"type": "reasoning", "id": f"rs_{i}", "summary": [{"type": "summary_text", "text": summary}]}
+        for i, summary in enumerate(reasoning)
+    ]
+    items.append(
+        {
+            "type": "message",
+            "id": "msg_1",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text}],
+        }
+    )
     usage = {
         "input_tokens": 10,
         "input_tokens_details": {"cached_tokens": 0},
@@ -243,15 +276,27 @@ def responses_sse(text: str) -> bytes:
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": 15,
     }
-    events = [
-        ("response.created", {"type": "response.created", "response": {"id": "resp_1"}}),
-        ("response.output_item.done", {"type": "response.output_item.done", "item": item}),
+    events = [("response.created", {"type": "response.created", "response": {"id": "resp_1"}})]
+    events += [
+        (
+            "response.output_item.done",
+            {"type": "response.output_item.done", "output_index": i, "item": item},
+        )
+        for i, item in enumerate(items)
+    ]
+    events.append(
         (
             "response.completed",
             {"type": "response.completed", "response": {"id": "resp_1", "usage": usage}},
-        ),
-    ]
-    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
+        )
+    )
+    return [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
+
+
+def responses_sse(text: str) -> bytes:
+    """A Responses API event stream whose one assistant message is `text` (what a
+    scripted model sends Codex)."""
+    return b"".join(responses_events(text))
 
 
 @pytest.fixture(scope="session")

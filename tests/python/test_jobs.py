@@ -11,15 +11,13 @@ tool's outputSchema, the background answer included).
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from conftest import ScriptedModelHandler, codex_bin_or_skip, codex_config_toml, responses_sse, serve_mcpd
+from conftest import ScriptedModelHandler, responses_sse, serve_mcpd_with_codex
 from mcp import Client
 
 READ_TIMEOUT_S = 10
@@ -42,24 +40,7 @@ class _SlowModel(ScriptedModelHandler):
 
 @pytest.fixture(scope="module")
 def mcpd_with_codex(mcpd_bin: Path):
-    codex = codex_bin_or_skip()
-    model = ThreadingHTTPServer(("127.0.0.1", 0), _SlowModel)
-    threading.Thread(target=model.serve_forever, daemon=True).start()
-
-    def env(tmp: Path) -> dict[str, str]:
-        config = tmp / "server-config.toml"
-        config.write_text(codex_config_toml(f"http://127.0.0.1:{model.server_address[1]}"))
-        return {
-            "CODEX_BIN": str(codex),
-            "CODEX_MCP_CODEX_CONFIG": str(config),
-            "CODEX_APPROVAL_MODE": "suggest",
-            "OPENAI_API_KEY": "sk-python-jobs-test",
-        }
-
-    try:
-        yield from serve_mcpd(mcpd_bin, "codex-mcp-pytest-jobs-", env)
-    finally:
-        model.shutdown()
+    yield from serve_mcpd_with_codex(mcpd_bin, _SlowModel, "codex-mcp-pytest-jobs-")
 
 
 def _run(fn: Any) -> Any:

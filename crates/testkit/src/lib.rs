@@ -63,7 +63,7 @@ pub use home::{
 pub use model::{Matcher, ScriptedModel};
 pub use oauth::{TOKEN_ENDPOINT_DELAY, TokenAnswer, TokenEndpoint};
 pub use postgres::PgServer;
-pub use reply::{Reply, ReplyFn, Usage, assistant_message, function_call, sse_event};
+pub use reply::{Reply, ReplyFn, Usage, assistant_message, function_call, reasoning, sse_event};
 pub use request::{Message, RecordedRequest};
 pub use run::{CodexOutput, run_codex};
 pub use scratch::temp_dir;

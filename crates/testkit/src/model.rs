@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::reply::{Kind, Reply, output_stream, sse_event};
+use crate::reply::{Kind, Reply, output_stream, reasoning, sse_event, streaming_steps};
 use crate::request::RecordedRequest;
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -288,8 +288,7 @@ fn render(
                 usage,
                 response_id,
             } => {
-                let n = state.next_id.fetch_add(1, Ordering::Relaxed);
-                let id = response_id.unwrap_or_else(|| format!("resp_{n}"));
+                let (id, n) = next_response_id(&state, response_id);
                 sse_response(output_stream(&items, &usage, &id, n))
             }
             Kind::HttpError {
@@ -313,6 +312,24 @@ fn render(
                 tokio::time::sleep(delay).await;
                 render(*inner, req, state).await
             }
+            Kind::Streaming {
+                total,
+                every,
+                answer,
+            } => match answer.kind {
+                Kind::Output {
+                    items,
+                    usage,
+                    response_id,
+                } => {
+                    let (id, n) = next_response_id(&state, response_id);
+                    streaming_response(total, every, items, &usage, &id, n)
+                }
+                other => {
+                    tokio::time::sleep(total).await;
+                    render(Reply { kind: other }, req, state).await
+                }
+            },
             Kind::Hang => {
                 let first = sse_event(
                     "response.created",
@@ -330,6 +347,43 @@ fn render(
             }
         }
     })
+}
+
+/// The server-wide response number and the response id (`resp_<n>` unless scripted).
+fn next_response_id(state: &State, scripted: Option<String>) -> (String, u64) {
+    let n = state.next_id.fetch_add(1, Ordering::Relaxed);
+    (scripted.unwrap_or_else(|| format!("resp_{n}")), n)
+}
+
+/// The events of a [`Reply::streaming`] reply: `response.created` at once, one reasoning
+/// item after each pause, then the answer's items and `response.completed` together.
+fn streaming_response(
+    total: Duration,
+    every: Duration,
+    answer: Vec<Value>,
+    usage: &crate::Usage,
+    id: &str,
+    n: u64,
+) -> Response<Body> {
+    let pauses = streaming_steps(total, every);
+    let count = pauses.len();
+    let mut items: Vec<Value> = (1..=count)
+        .map(|i| reasoning(&format!("step {i} of {count}")))
+        .collect();
+    items.extend(answer);
+    let whole = output_stream(&items, usage, id, n);
+    let mut events: Vec<String> = whole.split_inclusive("\n\n").map(str::to_owned).collect();
+    // created, one event per reasoning item, then the rest in one piece.
+    let rest: String = events.split_off(count + 1).concat();
+    let mut chunks: Vec<(Duration, String)> = vec![(Duration::ZERO, events.remove(0))];
+    chunks.extend(pauses.into_iter().zip(events));
+    chunks.push((Duration::ZERO, rest));
+    let stream = futures::stream::iter(chunks).then(|(pause, chunk)| async move {
+        tokio::time::sleep(pause).await;
+        Ok::<_, Infallible>(Frame::data(Bytes::from(chunk)))
+    });
+    let body = BodyExt::boxed_unsync(StreamBody::new(stream));
+    with_body(StatusCode::OK, "text/event-stream", body)
 }
 
 fn sse_response(body: String) -> Response<Body> {

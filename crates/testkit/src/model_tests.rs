@@ -167,3 +167,73 @@ async fn slow_waits_and_hang_ends_when_dropped() {
         .unwrap();
     assert!(text.contains("response.created"));
 }
+
+#[tokio::test]
+async fn streaming_sends_reasoning_items_before_the_answer() {
+    let model = ScriptedModel::start().await.unwrap();
+    model.push(Reply::streaming(
+        Duration::from_millis(900),
+        Duration::from_millis(300),
+        Reply::text("the end").with_usage(Usage::new(4, 2)),
+    ));
+    let mut s = TcpStream::connect(model.addr()).await.unwrap();
+    let body = prompt("x");
+    let req = format!(
+        "POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    // The first reasoning item arrives while the answer has not been sent yet.
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while !text.contains("step 1 of 3") {
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the stream ended early: {text}");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(!text.contains("response.completed"), "{text}");
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).await.unwrap();
+    text.push_str(&String::from_utf8_lossy(&rest));
+    // Chunked transfer encoding puts sizes between the events; keep the data lines.
+    let events = sse_data(&text);
+    let kinds: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            let item = &e["item"];
+            let detail = item["summary"][0]["text"]
+                .as_str()
+                .or(item["content"][0]["text"].as_str())
+                .unwrap_or_default();
+            (e["type"].as_str().unwrap().to_string(), detail.to_string())
+        })
+        .collect();
+    let done = |d: &str| ("response.output_item.done".to_string(), d.to_string());
+    assert_eq!(
+        kinds,
+        vec![
+            ("response.created".to_string(), String::new()),
+            done("step 1 of 3"),
+            done("step 2 of 3"),
+            done("step 3 of 3"),
+            done("the end"),
+            ("response.completed".to_string(), String::new()),
+        ]
+    );
+    assert_eq!(events[1]["item"]["id"], "rs_1_0");
+    assert_eq!(events[4]["output_index"], 3);
+    assert_eq!(events[5]["response"]["usage"]["total_tokens"], 6);
+}
+
+#[tokio::test]
+async fn streaming_an_error_waits_then_sends_it() {
+    let model = ScriptedModel::start().await.unwrap();
+    model.push(Reply::streaming(
+        Duration::from_millis(50),
+        Duration::from_millis(10),
+        Reply::http_error(503, "busy"),
+    ));
+    let (status, body) = http(&model, "POST", "/v1/responses", &prompt("x")).await;
+    assert_eq!(status, 503);
+    assert!(body.contains("busy"), "{body}");
+}

@@ -98,6 +98,13 @@ pub(crate) enum Kind {
     RawSse(String),
     /// Wait, then answer with the inner reply.
     Slow(Duration, Box<Reply>),
+    /// Send `response.created`, then one reasoning item every `every` until `total` has
+    /// passed, then the inner reply's items and `response.completed`.
+    Streaming {
+        total: Duration,
+        every: Duration,
+        answer: Box<Reply>,
+    },
     /// Send `response.created`, then keep the stream open forever.
     Hang,
     /// Let a function choose.
@@ -212,6 +219,23 @@ impl Reply {
         }
     }
 
+    /// Streams for `total` before answering with `answer`: `response.created` at once,
+    /// then a reasoning item (summary "step i of n") every `every`, then `answer`'s items
+    /// and `response.completed`. Codex reports each reasoning item as an
+    /// `item.completed` of type `reasoning` as it arrives, so a run stays busy and keeps
+    /// emitting events (mcpd's progress) for as long as a real long turn. An `answer`
+    /// that is not a well-formed output stream (an error, a hang) is sent after `total`
+    /// of silence instead, like [`slow`](Self::slow).
+    pub fn streaming(total: Duration, every: Duration, answer: Reply) -> Self {
+        Self {
+            kind: Kind::Streaming {
+                total,
+                every,
+                answer: Box::new(answer),
+            },
+        }
+    }
+
     /// Sends the headers and `response.created`, then nothing, never closing the stream
     /// until the [`ScriptedModel`](crate::ScriptedModel) is dropped: a model that hangs.
     pub fn hang() -> Self {
@@ -249,7 +273,9 @@ impl Reply {
     pub fn with_usage(mut self, new_usage: Usage) -> Self {
         match &mut self.kind {
             Kind::Output { usage, .. } => *usage = new_usage,
-            Kind::Slow(_, inner) => **inner = inner.as_ref().clone().with_usage(new_usage),
+            Kind::Slow(_, inner) | Kind::Streaming { answer: inner, .. } => {
+                **inner = inner.as_ref().clone().with_usage(new_usage)
+            }
             _ => {}
         }
         self
@@ -284,6 +310,16 @@ impl fmt::Debug for Reply {
                 .finish(),
             Kind::RawSse(body) => f.debug_tuple("Reply::RawSse").field(body).finish(),
             Kind::Slow(d, inner) => f.debug_tuple("Reply::Slow").field(d).field(inner).finish(),
+            Kind::Streaming {
+                total,
+                every,
+                answer,
+            } => f
+                .debug_struct("Reply::Streaming")
+                .field("total", total)
+                .field("every", every)
+                .field("answer", answer)
+                .finish(),
             Kind::Hang => f.write_str("Reply::Hang"),
             Kind::FromFn(_) => f.write_str("Reply::FromFn(..)"),
         }
@@ -308,6 +344,29 @@ pub fn function_call(name: &str, arguments: &Value) -> Value {
     })
 }
 
+/// A `reasoning` output item whose summary is `text` (what Codex shows as the reasoning
+/// item's text).
+pub fn reasoning(text: &str) -> Value {
+    json!({
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": text}],
+    })
+}
+
+/// The pauses of a [`Reply::streaming`] reply: `every` until `total` is used up (the last
+/// one shorter), at least one.
+pub(crate) fn streaming_steps(total: Duration, every: Duration) -> Vec<Duration> {
+    let every = every.max(Duration::from_millis(1));
+    let mut steps = Vec::new();
+    let mut left = total;
+    while left > every {
+        steps.push(every);
+        left -= every;
+    }
+    steps.push(left);
+    steps
+}
+
 /// One server-sent event: `event: TYPE`, `data: JSON`, blank line.
 pub fn sse_event(event_type: &str, data: &Value) -> String {
     format!("event: {event_type}\ndata: {data}\n\n")
@@ -323,8 +382,13 @@ pub(crate) fn output_stream(items: &[Value], usage: &Usage, response_id: &str, n
     for (i, item) in items.iter().enumerate() {
         let mut item = item.clone();
         if let Some(obj) = item.as_object_mut() {
-            let is_call = obj.get("type").and_then(Value::as_str) == Some("function_call");
-            let prefix = if is_call { "fc" } else { "msg" };
+            let kind = obj.get("type").and_then(Value::as_str);
+            let is_call = kind == Some("function_call");
+            let prefix = match kind {
+                Some("function_call") => "fc",
+                Some("reasoning") => "rs",
+                _ => "msg",
+            };
             obj.entry("id")
                 .or_insert_with(|| Value::String(format!("{prefix}_{n}_{i}")));
             if is_call {
@@ -374,6 +438,18 @@ mod tests {
             events[3]["response"]["usage"]["input_tokens_details"]["cached_tokens"],
             1
         );
+    }
+
+    #[test]
+    fn streaming_steps_use_up_the_total() {
+        let ms = Duration::from_millis;
+        assert_eq!(streaming_steps(ms(900), ms(300)), vec![ms(300); 3]);
+        assert_eq!(
+            streaming_steps(ms(1000), ms(300)),
+            vec![ms(300), ms(300), ms(300), ms(100)]
+        );
+        assert_eq!(streaming_steps(ms(100), ms(300)), vec![ms(100)]);
+        assert_eq!(streaming_steps(ms(0), ms(0)), vec![ms(0)]);
     }
 
     #[test]

@@ -113,34 +113,20 @@ impl Mcpd {
         session: Option<&str>,
         token: Option<&str>,
     ) -> reqwest::RequestBuilder {
-        let mut req = self
-            .http
-            .post(format!("{}/mcp", self.base))
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
-            .body(body.to_string());
-        if let Some(s) = session {
-            req = req
-                .header("mcp-session-id", s)
-                .header("mcp-protocol-version", "2025-11-25");
-        }
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        req
+        crate::task_clients::legacy_request(&self.http, &self.base, session, token, &body)
     }
 }
 
 /// Server-sent events read from a response as they arrive.
 #[derive(Default)]
-struct SseEvents {
+pub struct SseEvents {
     buffer: String,
 }
 
 impl SseEvents {
     /// The next complete event as (event name, data); `None` for a comment-only block
     /// (keep-alive). Fails when the stream ends or stays silent for 60 s.
-    async fn next(
+    pub async fn next(
         &mut self,
         response: &mut reqwest::Response,
     ) -> anyhow::Result<Option<(String, String)>> {

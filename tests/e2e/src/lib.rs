@@ -12,8 +12,10 @@ mod legacy_client;
 pub mod process_stats;
 pub mod scripted;
 pub mod setup;
+pub mod task_clients;
 pub mod tokens;
 
+pub use legacy_client::SseEvents;
 pub use setup::{Runtime, Setup};
 
 use std::path::PathBuf;

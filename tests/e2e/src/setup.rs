@@ -164,8 +164,8 @@ impl Setup {
         }
     }
 
-    /// Codex processes of this test still running: on the host (by the data dir in their
-    /// environment) or in the agent's container.
+    /// The agent's Codex processes still running: on the host (by the agent's Codex
+    /// home in their environment) or in the agent's container.
     pub fn codex_processes(&self, agent: &str) -> Vec<String> {
         match &self.docker {
             Some(scope) => scope
@@ -173,8 +173,36 @@ impl Setup {
                 .into_iter()
                 .filter(|p| p.contains("codex"))
                 .collect(),
-            None => host_codex_processes(&self.data),
+            None => host_codex_processes(&self.data.join("agents").join(agent).join("codex-home")),
         }
+    }
+
+    /// The agent's scratch area entries (one per suggest-mode call under way, named by
+    /// call id): in `<data>/agents/<agent>/scratch`, or `/scratch` in its container.
+    pub fn scratch_copies(&self, agent: &str) -> Vec<String> {
+        let mut names: Vec<String> = match &self.docker {
+            Some(scope) => crate::docker::docker_cli(&[
+                "exec",
+                &scope.container(agent),
+                "ls",
+                "-A",
+                "/scratch",
+            ])
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect(),
+            None => std::fs::read_dir(self.data.join("agents").join(agent).join("scratch"))
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        names.sort();
+        names
     }
 
     /// Waits up to ten seconds for the agent's Codex processes to be gone; panics with
@@ -203,9 +231,8 @@ fn must<T>(r: anyhow::Result<T>, what: &str) -> T {
     }
 }
 
-/// Host processes running Codex whose environment mentions `data` (mcpd's children).
-/// Command lines of live Codex processes started for the data dir `data` (found by the
-/// data dir in their environment), mcpd itself excluded.
+/// Command lines of live Codex processes whose environment mentions `data` (a data dir,
+/// or one agent's Codex home under it), mcpd itself excluded.
 pub fn host_codex_processes(data: &std::path::Path) -> Vec<String> {
     let marker = data.display().to_string();
     let mut left = Vec::new();

@@ -129,9 +129,13 @@ impl RequestCtx {
 
     /// The context of `task`, made from the request that created it: same caller,
     /// capabilities and answers so far, but no notification route (the request is
-    /// answered already) and the task's own cancellation.
+    /// answered already) and the task's own cancellation. In a legacy session the
+    /// request's progress token stays in use for the task's lifetime (2025-11-25:
+    /// progress of a task-augmented request keeps its original token); the
+    /// notifications go to the session's standalone stream.
     pub(crate) fn for_task(&self, task: Arc<TaskEntry>) -> Self {
         let i = &self.inner;
+        let progress_token = i.session.as_ref().and_then(|_| i.progress_token.clone());
         Self {
             inner: Arc::new(CtxInner {
                 server: i.server.clone(),
@@ -143,7 +147,7 @@ impl RequestCtx {
                 cancel: task.cancellation().clone(),
                 identity: i.identity.clone(),
                 transport: i.transport,
-                progress_token: None,
+                progress_token,
                 last_progress: Mutex::new(None),
                 input_responses: i.input_responses.clone(),
                 request_state: i.request_state.clone(),
@@ -256,11 +260,18 @@ impl RequestCtx {
         if let Some(message) = message {
             params["message"] = json!(message);
         }
-        self.send(Message::Notification(Notification::new(
-            methods::PROGRESS,
-            Some(params),
-        )))
-        .await;
+        let note = Message::Notification(Notification::new(methods::PROGRESS, Some(params)));
+        match (&self.inner.task, &self.inner.session, &self.inner.outbound) {
+            // A task's request was answered already: its progress goes to the session's
+            // standalone stream (lost when none is open, as the status notifications
+            // are), and stops once the task has ended.
+            (Some(task), Some(session), None) => {
+                if !self.inner.cancel.is_cancelled() && !task.task().status.is_terminal() {
+                    session.send_standalone(note);
+                }
+            }
+            _ => self.send(note).await,
+        }
     }
 
     /// The minimum level the client wants log messages at, if it opted in.

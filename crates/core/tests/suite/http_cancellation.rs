@@ -48,10 +48,10 @@ async fn closing_a_modern_stream_cancels_the_tool() {
     assert_eq!(h.probes.cancels(), 1);
 }
 
-/// A JSON-only call runs inside the request handler, so a client that goes away drops
-/// it; what must hold is that nothing stays registered as in flight.
+/// A JSON-only call whose client goes away is cancelled, not dropped: the tool sees its
+/// token (a Codex turn then cleans up), and nothing stays registered as in flight.
 #[tokio::test]
-async fn a_modern_json_call_whose_client_goes_away_is_unregistered() {
+async fn a_modern_json_call_whose_client_goes_away_is_cancelled() {
     let h = Harness::start().await;
     let headers = modern_headers("tools/call", Some("block"));
     // No progress token and JSON only: the answer would be plain JSON.
@@ -75,12 +75,36 @@ async fn a_modern_json_call_whose_client_goes_away_is_unregistered() {
     assert_eq!(h.server.in_flight().len(), 1);
     pending.abort();
     let _ = pending.await;
+    assert_cancelled_and_released(&h).await;
+}
+
+/// The tool saw its cancellation token and nothing is left in flight.
+async fn assert_cancelled_and_released(h: &Harness) {
+    eventually(STEP, "the tool observes its cancellation token", || {
+        h.probes.was_cancelled()
+    })
+    .await;
     eventually(
         STEP,
         "in-flight released after the client went away",
         || h.server.in_flight().is_empty(),
     )
     .await;
+}
+
+/// `POST /tools/{name}` whose client goes away: the same, cancelled and unregistered.
+#[tokio::test]
+async fn a_rest_call_whose_client_goes_away_is_cancelled() {
+    let h = Harness::start().await;
+    let url = h.url("/tools/block");
+    let client = h.http.clone();
+    let pending = tokio::spawn(async move { client.post(url).json(&json!({})).send().await });
+    eventually(STEP, "block started", || h.probes.block_started() == 1).await;
+    assert_eq!(h.server.in_flight().len(), 1);
+    assert!(!h.probes.was_cancelled());
+    pending.abort();
+    let _ = pending.await;
+    assert_cancelled_and_released(&h).await;
 }
 
 #[tokio::test]

@@ -413,3 +413,37 @@ async fn h_concurrent_agents_are_routed_by_request() {
     );
     assert_eq!(kit.model.responses_requests().len(), 2);
 }
+
+/// `Reply::streaming`: Codex reports each streamed reasoning item as an `item.completed`
+/// of type `reasoning` (its text the summary), then the answer: a long turn that keeps
+/// emitting events.
+#[tokio::test]
+async fn i_streamed_reasoning_items_become_reasoning_events() {
+    let Some(kit) = Kit::new().await else { return };
+    kit.model.push(Reply::streaming(
+        Duration::from_millis(1500),
+        Duration::from_millis(500),
+        Reply::text("finally"),
+    ));
+    let out = kit.exec("read-only", &[], "think for a while").await;
+    assert_eq!(out.code, Some(0));
+    assert_eq!(
+        out.event_types(),
+        [
+            "thread.started",
+            "turn.started",
+            "item.completed:reasoning",
+            "item.completed:reasoning",
+            "item.completed:reasoning",
+            "item.completed:agent_message",
+            "turn.completed"
+        ]
+    );
+    let texts: Vec<&str> = out
+        .completed_items("reasoning")
+        .iter()
+        .filter_map(|i| i["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["step 1 of 3", "step 2 of 3", "step 3 of 3"]);
+    assert_eq!(out.last_agent_message(), Some("finally"));
+}

@@ -1,9 +1,8 @@
 //! The ten tools through `mcpd` with the local runtime and the real Codex CLI; the only
 //! simulated part is the model (a scripted Responses-API server on 127.0.0.1).
 
-use std::time::Duration;
-
 use codex_mcp_e2e::docker::{derived_image, docker_ok, plain_image};
+use codex_mcp_e2e::task_clients::LegacySession;
 use codex_mcp_e2e::{Runtime, Setup, error_text};
 use codex_mcp_testkit::{Reply, temp_dir};
 use pretty_assertions::assert_eq;
@@ -25,7 +24,6 @@ codex_mcp_e2e::runtime_tests!(
     session_tools_report_the_agents_calls_and_threads,
     non_zero_exit_reports_the_stderr_tail,
     progress_notifications_increase_and_read_naturally,
-    cancelled_call_leaves_no_codex_process,
     tool_prompts_are_served_as_mcp_prompts,
 );
 
@@ -654,47 +652,6 @@ async fn non_zero_exit_reports_the_stderr_tail(rt: Runtime) {
     );
 }
 
-/// Sends a legacy-session tools/call with a progress token and returns the raw SSE body.
-async fn legacy_call(
-    base: &str,
-    session: &str,
-    id: u64,
-    name: &str,
-    args: Value,
-) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{base}/mcp"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", session)
-        .header("mcp-protocol-version", "2025-11-25")
-        .body(
-            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": {"name": name, "arguments": args, "_meta": {"progressToken": "p1"}}})
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn legacy_session(base: &str) -> String {
-    let http = reqwest::Client::new();
-    let init = http
-        .post(format!("{base}/mcp"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}}).to_string())
-        .send()
-        .await
-        .unwrap();
-    init.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn progress_notifications_increase_and_read_naturally(rt: Runtime) {
     let Some(s) = setup(rt, "suggest", &[]).await else {
         return;
@@ -703,18 +660,18 @@ async fn progress_notifications_increase_and_read_naturally(rt: Runtime) {
     s.model.push(Reply::json(
         json!({"reply": "done", "follow_up_suggestions": [], "referenced_files": []}),
     ));
-    let session = legacy_session(&s.mcpd.base).await;
-    let body = legacy_call(
-        &s.mcpd.base,
-        &session,
-        7,
-        "chat",
-        json!({"message": "run a check"}),
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let (session, _) = LegacySession::open(&s.mcpd.base, None).await;
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+        "name": "chat", "arguments": {"message": "run a check"},
+        "_meta": {"progressToken": "p1"}}});
+    let body = session
+        .post(&call)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let messages: Vec<Value> = body
         .lines()
         .filter_map(|l| l.strip_prefix("data:"))
@@ -741,53 +698,6 @@ async fn progress_notifications_increase_and_read_naturally(rt: Runtime) {
         "{texts:?}"
     );
     assert_eq!(messages.last().unwrap()["id"], json!(7));
-}
-
-async fn cancelled_call_leaves_no_codex_process(rt: Runtime) {
-    let Some(s) = setup(rt, "suggest", &[]).await else {
-        return;
-    };
-    s.model.push(Reply::hang());
-    let session = legacy_session(&s.mcpd.base).await;
-    let base = s.mcpd.base.clone();
-    let sid = session.clone();
-    let call = tokio::spawn(async move {
-        legacy_call(
-            &base,
-            &sid,
-            9,
-            "chat",
-            json!({"message": "wait forever", "agent_id": "waiter"}),
-        )
-        .await
-        .text()
-        .await
-    });
-    s.model
-        .wait_for_responses_requests(1, Duration::from_secs(20))
-        .await
-        .unwrap();
-    let cancel = reqwest::Client::new()
-        .post(format!("{}/mcp", s.mcpd.base))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", &session)
-        .header("mcp-protocol-version", "2025-11-25")
-        .body(json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9, "reason": "test"}}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancel.status().as_u16(), 202);
-    s.assert_no_codex_left("waiter").await;
-    let body = tokio::time::timeout(Duration::from_secs(10), call)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(
-        !body.contains("\"id\":9,\"result\""),
-        "a cancelled request gets no response: {body}"
-    );
 }
 
 async fn tool_prompts_are_served_as_mcp_prompts(rt: Runtime) {

@@ -1,12 +1,12 @@
 //! Background jobs on the Codex tools of `mcpd` (real Codex, scripted model): a
 //! `chat` called with `"background": true` answers at once with a job id; `get_job`
 //! shows it working with Codex's progress, then done with the same structured result a
-//! foreground call returns; `cancel_job` stops its Codex; the bad inputs of the job
-//! tools each get a clear error. Stateless HTTP (2026-07-28) and a legacy session.
+//! foreground call returns; the bad inputs of the job tools each get a clear error.
+//! Stateless HTTP (2026-07-28) and a legacy session. `cancel_job` is in
+//! `cancellation.rs`, with every other way of cancelling.
 
 use std::time::Duration;
 
-use codex_mcp_e2e::faults::wait_for_newest_call;
 use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::tokens::{ALICE, BOB, alice_and_bob_env};
 use codex_mcp_e2e::{Mcpd, Runtime, Setup, error_text};
@@ -14,10 +14,7 @@ use codex_mcp_testkit::Reply;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-codex_mcp_e2e::runtime_tests!(
-    a_background_chat_is_fetched_with_the_foreground_result,
-    cancel_job_stops_codex_and_the_job_says_cancelled,
-);
+codex_mcp_e2e::runtime_tests!(a_background_chat_is_fetched_with_the_foreground_result,);
 
 fn structured(result: &Value) -> Value {
     assert_eq!(result.get("isError"), None, "{result}");
@@ -207,54 +204,6 @@ async fn a_background_chat_is_fetched_with_the_foreground_result(rt: Runtime) {
         .await
         .unwrap();
     assert_eq!(structured(&got)["result"], expected, "{got}");
-}
-
-async fn cancel_job_stops_codex_and_the_job_says_cancelled(rt: Runtime) {
-    let Some(s) = Setup::start(rt, "suggest", &[]).await else {
-        return;
-    };
-    s.model.push(Reply::hang());
-    let id = start(
-        &s.mcpd,
-        "chat",
-        json!({"message": "wait forever", "agent_id": "stopper"}),
-    )
-    .await;
-    s.model
-        .wait_for_responses_requests(1, Duration::from_secs(30))
-        .await
-        .unwrap();
-    assert!(
-        !s.codex_processes("stopper").is_empty(),
-        "Codex runs for the job"
-    );
-    let cancelled = s
-        .mcpd
-        .call_tool("cancel_job", json!({"job_id": id}))
-        .await
-        .unwrap();
-    assert_eq!(
-        structured(&cancelled),
-        json!({"job_id": id, "status": "cancelled"})
-    );
-    // cancel_job answers once the run is over: no Codex left at once.
-    assert_eq!(s.codex_processes("stopper"), Vec::<String>::new());
-    s.assert_no_codex_left("stopper").await;
-    let job = get_job(&s.mcpd, &id, 0).await;
-    assert_eq!(job["status"], json!("cancelled"), "{job}");
-    assert_eq!(job["result"], Value::Null);
-    // Cancelling it again: it has ended already.
-    let again = s
-        .mcpd
-        .call_tool("cancel_job", json!({"job_id": id}))
-        .await
-        .unwrap();
-    assert_eq!(
-        error_text(&again),
-        format!("job {id} already ended (cancelled); there is nothing to cancel")
-    );
-    // The store recorded the call as cancelled.
-    wait_for_newest_call(&s.mcpd, "stopper", "chat", "cancelled").await;
 }
 
 /// Bad inputs of the job tools, each a clear error: an unknown id, another token's job

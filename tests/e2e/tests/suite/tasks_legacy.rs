@@ -1,16 +1,17 @@
 //! The 2025-11-25 task wire on the Codex tools of `mcpd` (real Codex, scripted model,
 //! local runtime), through raw JSON-RPC in legacy `/mcp` sessions: a slow `chat` run as
 //! a task, polled to completion, its result fetched with `tasks/result`, listed, seen
-//! from a second session of the same token and hidden from another token; a running
-//! task cancelled (no Codex process left); and tasks surviving a SIGKILL of `mcpd`
-//! (the finished one whole, the working one failed with the restart message). Bad
-//! input: unknown id, another token's id, `tasks/result` of a cancelled task, TTL out
-//! of range, cancelling an ended task.
+//! from a second session of the same token and hidden from another token; and tasks
+//! surviving a SIGKILL of `mcpd` (the finished one whole, the working one failed with
+//! the restart message). Bad input: unknown id, another token's id, TTL out of range,
+//! cancelling an ended task. Cancelling a running task is in `cancellation.rs`, with
+//! every other way of cancelling.
 
 use std::time::Duration;
 
 use codex_mcp_e2e::scripted::chat_answer;
-use codex_mcp_e2e::{Runtime, Setup, last_message};
+use codex_mcp_e2e::task_clients::LegacySession as Session;
+use codex_mcp_e2e::{Runtime, Setup};
 use codex_mcp_testkit::Reply;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -29,137 +30,10 @@ token = "bob-token-abcdefghijklmn"
 agents = ["*"]
 "#;
 
-/// A legacy `/mcp` session of one (optional) bearer token.
-#[derive(Clone)]
-struct Session {
-    base: String,
-    id: String,
-    token: Option<&'static str>,
-}
-
-impl Session {
-    async fn open(base: &str, token: Option<&'static str>) -> (Self, Value) {
-        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "e2e-tasks", "version": "1"}}});
-        let response = request(base, None, token, &body).send().await.unwrap();
-        let id = response.headers()["mcp-session-id"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        let init = last_message(&response.text().await.unwrap()).unwrap();
-        let session = Self {
-            base: base.to_string(),
-            id,
-            token,
-        };
-        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        request(base, Some(&session.id), token, &note)
-            .send()
-            .await
-            .unwrap();
-        (session, init["result"].clone())
-    }
-
-    /// One request; returns the whole JSON-RPC response.
-    async fn rpc(&self, method: &str, params: Value) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let text = request(&self.base, Some(&self.id), self.token, &body)
-            .timeout(Duration::from_secs(120))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        last_message(&text).unwrap()
-    }
-
-    /// A request that must succeed; returns its `result`.
-    async fn ok(&self, method: &str, params: Value) -> Value {
-        let reply = self.rpc(method, params).await;
-        assert!(reply.get("error").is_none(), "{method}: {reply}");
-        reply["result"].clone()
-    }
-
-    /// A request that must fail with `code`; returns the error's message.
-    async fn fails(&self, method: &str, params: Value, code: i64) -> String {
-        let reply = self.rpc(method, params).await;
-        assert_eq!(reply["error"]["code"], json!(code), "{method}: {reply}");
-        reply["error"]["message"].as_str().unwrap().to_string()
-    }
-
-    /// Starts `chat` for `agent` as a task; returns the created task.
-    async fn chat_task(&self, agent: &str, message: &str, ttl: Option<u64>) -> Value {
-        let mut task = json!({});
-        if let Some(ttl) = ttl {
-            task["ttl"] = json!(ttl);
-        }
-        let created = self
-            .ok(
-                "tools/call",
-                json!({"name": "chat", "task": task,
-                    "arguments": {"message": message, "agent_id": agent}}),
-            )
-            .await;
-        assert!(created.get("content").is_none(), "{created}");
-        assert_eq!(created["task"]["status"], json!("working"), "{created}");
-        created["task"].clone()
-    }
-
-    async fn poll_until_ended(&self, task: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-        loop {
-            let got = self.ok("tasks/get", json!({"taskId": task})).await;
-            assert_eq!(got["taskId"], json!(task), "{got}");
-            let status = got["status"].as_str().unwrap().to_string();
-            if ["completed", "failed", "cancelled"].contains(&status.as_str()) {
-                return got;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{task} still {status}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-}
-
-fn request(
-    base: &str,
-    session: Option<&str>,
-    token: Option<&str>,
-    body: &Value,
-) -> reqwest::RequestBuilder {
-    let mut req = reqwest::Client::new()
-        .post(format!("{base}/mcp"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(body.to_string());
-    if let Some(s) = session {
-        req = req
-            .header("mcp-session-id", s)
-            .header("mcp-protocol-version", "2025-11-25");
-    }
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    req
-}
-
 /// Reads the session's GET stream until a `notifications/tasks/status` with `status`
 /// arrives for `task`; returns its params.
 async fn status_notification(session: &Session, task: &str, status: &str) -> Value {
-    let mut req = reqwest::Client::new()
-        .get(format!("{}/mcp", session.base))
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session.id)
-        .header("mcp-protocol-version", "2025-11-25");
-    if let Some(t) = session.token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let mut response = req.send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    let mut response = session.listen().await;
     let mut text = String::new();
     loop {
         let chunk = tokio::time::timeout(Duration::from_secs(90), response.chunk())
@@ -342,44 +216,6 @@ async fn a_slow_task_is_polled_listed_and_its_result_fetched() {
         alice.ok("tasks/get", json!({"taskId": task})).await["status"],
         json!("completed")
     );
-}
-
-#[tokio::test]
-async fn cancelling_a_running_task_leaves_no_codex() {
-    let Some(s) = Setup::start(Runtime::Local, "suggest", &[]).await else {
-        return;
-    };
-    let (session, _) = Session::open(&s.mcpd.base, None).await;
-    s.model.push(Reply::hang());
-    let created = session.chat_task("waiter", "wait forever", None).await;
-    let task = created["taskId"].as_str().unwrap().to_string();
-    assert_eq!(
-        created["ttl"],
-        json!(3_600_000),
-        "the default TTL: {created}"
-    );
-    s.model
-        .wait_for_responses_requests(1, Duration::from_secs(30))
-        .await
-        .unwrap();
-    assert!(!s.codex_processes("waiter").is_empty());
-    let cancelled = session.ok("tasks/cancel", json!({"taskId": task})).await;
-    assert_eq!(cancelled["taskId"], json!(task));
-    assert_eq!(cancelled["status"], json!("cancelled"), "{cancelled}");
-    s.assert_no_codex_left("waiter").await;
-    let got = session.ok("tasks/get", json!({"taskId": task})).await;
-    assert_eq!(got["status"], json!("cancelled"));
-    let m = session
-        .fails("tasks/result", json!({"taskId": task}), -32602)
-        .await;
-    assert!(
-        m.contains("was cancelled") && m.contains("no result"),
-        "{m}"
-    );
-    let m = session
-        .fails("tasks/cancel", json!({"taskId": task}), -32602)
-        .await;
-    assert!(m.contains("already ended (cancelled)"), "{m}");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 
 pub mod bearer;
 mod caller;
+mod detached;
 mod gate;
 pub mod guard;
 mod headers;

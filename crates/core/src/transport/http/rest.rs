@@ -21,6 +21,7 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::detached::until_done_or_cancelled;
 use super::{HttpState, caller, json_response, read_body};
 use crate::server::{CtxParts, Identity, TransportKind};
 
@@ -51,13 +52,23 @@ async fn call(
     let parts = CtxParts {
         version: Some(ProtocolVersion::LATEST_LEGACY),
         request_id: Some(id),
-        cancel: Some(cancel),
+        cancel: Some(cancel.clone()),
         identity,
         transport: Some(TransportKind::Rest),
         ..CtxParts::default()
     };
-    let response = state.server.handle_request(request, parts).await;
+    // In its own task: a client that goes away cancels the call, which then stops Codex
+    // and cleans up, instead of being dropped half-way.
+    let server = state.server.clone();
+    let work = async move { server.handle_request(request, parts).await };
+    let response = until_done_or_cancelled(cancel, work).await;
     drop(guard);
+    let Some(response) = response else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the tool stopped before it answered",
+        );
+    };
     match (response.result, response.error) {
         (Some(result), None) => {
             let failed = result

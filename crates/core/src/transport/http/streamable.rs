@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -22,6 +21,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::detached::{AbortOnDrop, until_done_or_cancelled};
 use super::headers::{accepts, decode_header_value, header_str, names};
 use super::{
     HttpState, accepted, caller, grace_after, read_body, reply_response, rpc_error, sse,
@@ -141,9 +141,17 @@ async fn modern(
     let wants_stream =
         call.method() == methods::TOOLS_CALL && accepts(headers, "text/event-stream");
     if !wants_stream {
-        return match call.run().await {
-            Some(reply) => modern_reply(reply),
-            None => accepted(),
+        // Closing the connection before the answer cancels the request (and lets it
+        // clean up) rather than dropping it half-way.
+        let cancel = call.cancellation().clone();
+        return match until_done_or_cancelled(cancel, call.run()).await {
+            Some(Some(reply)) => modern_reply(reply),
+            Some(None) => accepted(),
+            None => rpc_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(id),
+                ErrorObject::internal("the request stopped before it was answered"),
+            ),
         };
     }
     let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
@@ -209,39 +217,6 @@ async fn modern(
 fn modern_reply(reply: Reply) -> Response {
     let status = reply.error().map_or(StatusCode::OK, modern_status);
     reply_response(status, reply)
-}
-
-/// How long a request whose stream was dropped may take to honour its (already
-/// cancelled) token before its task is aborted.
-const CANCEL_GRACE: Duration = Duration::from_secs(5);
-
-/// Aborts a spawned request task when its stream is dropped, unless the task ends by
-/// itself within [`CANCEL_GRACE`]. Dropping the stream also cancels the request's token;
-/// aborting at once would drop the handler before it could observe that and clean up.
-struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        let Some(mut handle) = self.0.take() else {
-            return;
-        };
-        if handle.is_finished() {
-            return;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    if tokio::time::timeout(CANCEL_GRACE, &mut handle)
-                        .await
-                        .is_err()
-                    {
-                        handle.abort();
-                    }
-                });
-            }
-            Err(_) => handle.abort(),
-        }
-    }
 }
 
 fn check_mirror_headers(
