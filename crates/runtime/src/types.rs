@@ -133,6 +133,11 @@ pub struct ExecSpec {
     /// Docker then runs it with the group that opens that folder and, after the agent's
     /// last such process ends, kills whatever it left running.
     pub writes_workspace: bool,
+    /// Names the run so that a restarted server can find it again
+    /// ([`AgentRuntime::reattach`]): the turn service passes the call's id. Letters,
+    /// digits, `-` and `_` only; at most one running process per id and agent. `None`:
+    /// an anonymous run, which a restarted server stops.
+    pub run_id: Option<String>,
 }
 
 impl ExecSpec {
@@ -163,6 +168,12 @@ impl ExecSpec {
     /// Lets the process write the live workspace (see [`ExecSpec::writes_workspace`]).
     pub fn writing_workspace(mut self) -> Self {
         self.writes_workspace = true;
+        self
+    }
+
+    /// Names the run (see [`ExecSpec::run_id`]).
+    pub fn run_id(mut self, id: impl Into<String>) -> Self {
+        self.run_id = Some(id.into());
         self
     }
 
@@ -290,6 +301,20 @@ pub trait AgentRuntime: Send + Sync + 'static {
             self.write_file(agent, f.path, f.bytes, f.mode).await?;
         }
         Ok(())
+    }
+
+    /// The run named `run_id` ([`ExecSpec::run_id`]) that a previous server started in
+    /// the agent's environment and that is still there: `None` when it is gone (or the
+    /// runtime cannot re-attach: the local and Kubernetes runtimes stop such runs at
+    /// start). The handle delivers the run's whole output, from its start, once it has
+    /// ended, then its exit status; killing or dropping it kills the run.
+    async fn reattach(
+        &self,
+        agent: &AgentId,
+        run_id: &str,
+    ) -> Result<Option<ExecHandle>, RuntimeError> {
+        let _ = (agent, run_id);
+        Ok(None)
     }
 
     /// The agent's state and resource use, `None` when the runtime knows nothing of it.

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use codex_mcp_runtime::{AgentId, AgentRuntime, ExecEvent, ExecSpec};
+use codex_mcp_runtime::{AgentId, AgentRuntime, ExecEvent, ExecHandle, ExecSpec};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +28,9 @@ pub struct CodexRun {
     /// Whether Codex may write the live workspace (a writing tool in auto mode); see
     /// `ExecSpec::writes_workspace`.
     pub writes_workspace: bool,
+    /// Names the process (`ExecSpec::run_id`: the call's id), so that a restarted server
+    /// can re-attach to it in a runtime that keeps runs across restarts (Docker).
+    pub run_id: Option<String>,
 }
 
 /// What a successful run produced.
@@ -116,7 +119,7 @@ pub async fn run(
     agent: &AgentId,
     run: CodexRun,
     cancel: &CancellationToken,
-    mut on_event: impl FnMut(&CodexEvent),
+    on_event: impl FnMut(&CodexEvent),
 ) -> Result<CodexOutcome, CodexError> {
     let program = run.command.program.clone();
     let mut spec = ExecSpec::new(run.command.argv())
@@ -125,20 +128,34 @@ pub async fn run(
     if run.writes_workspace {
         spec = spec.writing_workspace();
     }
+    if let Some(id) = run.run_id {
+        spec = spec.run_id(id);
+    }
     for (k, v) in run.env {
         spec = spec.env(k, v);
     }
-    let mut handle = runtime
+    let handle = runtime
         .exec(agent, spec)
         .await
         .map_err(|e| CodexError::Start {
             program: program.clone(),
             detail: e.to_string(),
         })?;
+    follow(handle, program, run.timeout, cancel, on_event).await
+}
 
+/// Reads a running (or re-attached) Codex process to its end: its events to `on_event`,
+/// the outcome from what they said. Cancellation and `timeout` kill it.
+pub async fn follow(
+    mut handle: ExecHandle,
+    program: String,
+    timeout: Duration,
+    cancel: &CancellationToken,
+    mut on_event: impl FnMut(&CodexEvent),
+) -> Result<CodexOutcome, CodexError> {
     let mut transcript = Transcript::default();
     let mut stderr: VecDeque<String> = VecDeque::new();
-    let deadline = tokio::time::sleep(run.timeout);
+    let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let code = loop {
         tokio::select! {
@@ -159,7 +176,7 @@ pub async fn run(
             },
             () = &mut deadline => {
                 handle.kill().await;
-                return Err(CodexError::TimedOut { after: run.timeout, thread_id: transcript.thread_id });
+                return Err(CodexError::TimedOut { after: timeout, thread_id: transcript.thread_id });
             }
             () = cancel.cancelled() => {
                 handle.kill().await;

@@ -325,14 +325,17 @@ async fn labelled_containers(
     Ok(out)
 }
 
-pub(super) async fn adopt(rt: &DockerRuntime) -> Result<Vec<AgentStatus>, RuntimeError> {
+pub(super) async fn adopt(
+    rt: &DockerRuntime,
+    keep: &[String],
+) -> Result<Vec<AgentStatus>, RuntimeError> {
     let found = labelled_containers(rt).await?;
     let mut out = Vec::with_capacity(found.len());
     for agent in found.keys() {
         if let Some(st) = status(rt, agent, false).await? {
             if st.state == AgentState::Running {
                 // Codex runs a killed server left behind would race this server's.
-                match super::exec::reap_orphans(rt, &rt.container_name(agent)).await {
+                match super::exec::reap_orphans(rt, &rt.container_name(agent), keep).await {
                     Ok(0) => {}
                     Ok(n) => {
                         info!(%agent, processes = n, "stopped Codex runs a previous mcpd left behind")

@@ -23,12 +23,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::labels::{AGENT_USER, VOLUMES, WORKSPACE, WRITER_USER};
-use super::{DockerRuntime, status_of};
+use super::{DockerRuntime, durable, status_of};
 use crate::handle::{self, Chunk, ExecParts};
 use crate::{AgentId, DiskUsage, ExecHandle, ExecSpec, RuntimeError, disk};
 
 /// Runs `"$@"` after recording the shell's pid (which, as the exec's session leader, is
-/// also the session and process group id) and removes the record afterwards.
+/// also the session and process group id) and removes the record afterwards. Named runs
+/// get `durable::WRAPPER` instead, which also keeps their output.
 const WRAPPER: &str = r#"f=$1; shift; echo $$ > "$f"; "$@"; rc=$?; rm -f "$f"; exit $rc"#;
 
 /// Kills the tree recorded in `$1`, giving it `$2` tenths of a second after SIGTERM.
@@ -73,12 +74,23 @@ rm -f "$f"
 "#;
 
 /// Kills every process tree whose pid file is still in `/tmp`: execs a previous server
-/// started and never saw end (it was killed). `$1` is [`KILLER`], `$2` the grace period.
+/// started and never saw end (it was killed). `$1` is [`KILLER`], `$2` the grace period,
+/// the other arguments ids of runs to keep (a server re-attaches to them, see
+/// `durable.rs`). The files of runs not kept (output of runs that ended meanwhile) are
+/// removed. Prints how many trees it killed.
 pub(crate) const REAPER: &str = r#"
-killer=$1; grace=$2; n=0
-for f in /tmp/.codex-mcp-exec-*.pid; do
+killer=$1; grace=$2; shift 2; keep=" $* "; n=0; p=/tmp/.codex-mcp-exec-
+for f in "$p"*.pid; do
   [ -s "$f" ] || continue
+  id=${f#"$p"}; id=${id%.pid}
+  case "$keep" in *" $id "*) continue;; esac
   sh -c "$killer" codex-mcp-kill "$f" "$grace"; n=$((n+1))
+done
+for f in "$p"*.out "$p"*.err "$p"*.rc "$p"*.code "$p"*.lost; do
+  [ -e "$f" ] || continue
+  id=${f#"$p"}; id=${id%.*}
+  case "$keep" in *" $id "*) continue;; esac
+  rm -f "$f"
 done
 echo "$n"
 "#;
@@ -171,35 +183,79 @@ pub(super) async fn exec(
     if cmd.argv.is_empty() {
         return Err(RuntimeError::InvalidExec("argv is empty".into()));
     }
-    let container = rt.container_name(agent);
-    let pidfile = format!("/tmp/.codex-mcp-exec-{:016x}.pid", rand::random::<u64>());
+    if let Some(id) = cmd
+        .run_id
+        .as_deref()
+        .filter(|id| !durable::valid_run_id(id))
+    {
+        return Err(RuntimeError::InvalidExec(format!(
+            "run id {id:?}: only letters, digits, '-' and '_' are allowed"
+        )));
+    }
+    let pidfile = durable::pid_file(cmd.run_id.as_deref());
+    let wrapper = match cmd.run_id {
+        Some(_) => durable::WRAPPER,
+        None => WRAPPER,
+    };
     let mut argv = vec![
         "sh".to_string(),
         "-c".into(),
-        WRAPPER.into(),
+        wrapper.into(),
         "codex-mcp-exec".into(),
         pidfile.clone(),
     ];
     argv.extend(cmd.argv);
+    let spec = Attach {
+        argv,
+        env: cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        user: if cmd.writes_workspace {
+            WRITER_USER
+        } else {
+            AGENT_USER
+        },
+        cwd: cmd.cwd,
+        stdin: cmd.stdin,
+        pidfile,
+        writes_workspace: cmd.writes_workspace,
+    };
+    attach(rt, agent, spec).await
+}
+
+/// One attached exec: what runs, as whom, and the pid file that kills it.
+pub(super) struct Attach {
+    pub argv: Vec<String>,
+    /// `K=V` entries.
+    pub env: Vec<String>,
+    pub user: &'static str,
+    /// The workspace when `None`.
+    pub cwd: Option<String>,
+    pub stdin: Option<Vec<u8>>,
+    /// Where the process's pid is (or will be) recorded, for the killer.
+    pub pidfile: String,
+    pub writes_workspace: bool,
+}
+
+/// Starts `spec` attached and hands back its handle: output streamed, killed through its
+/// pid file, exit code from the engine.
+pub(super) async fn attach(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    spec: Attach,
+) -> Result<ExecHandle, RuntimeError> {
+    let container = rt.container_name(agent);
     let opts = CreateExecOptions {
         attach_stdin: Some(true),
         attach_stdout: Some(true),
         attach_stderr: Some(true),
         tty: Some(false),
-        env: Some(cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        cmd: Some(argv),
-        user: Some(
-            if cmd.writes_workspace {
-                WRITER_USER
-            } else {
-                AGENT_USER
-            }
-            .to_string(),
-        ),
-        working_dir: Some(cmd.cwd.unwrap_or_else(|| WORKSPACE.to_string())),
+        env: Some(spec.env),
+        cmd: Some(spec.argv),
+        user: Some(spec.user.to_string()),
+        working_dir: Some(spec.cwd.unwrap_or_else(|| WORKSPACE.to_string())),
         ..Default::default()
     };
-    let mut writer = cmd.writes_workspace.then(|| rt.writers.start(&container));
+    let pidfile = spec.pidfile;
+    let mut writer = spec.writes_workspace.then(|| rt.writers.start(&container));
     let created = rt
         .docker
         .create_exec(&container, opts)
@@ -220,7 +276,7 @@ pub(super) async fn exec(
             "the engine did not attach to the process".into(),
         ));
     };
-    let stdin = cmd.stdin;
+    let stdin = spec.stdin;
     tokio::spawn(async move {
         if let Some(bytes) = stdin {
             // Fails only when the process stops reading: not our error.
@@ -266,12 +322,21 @@ pub(super) async fn exec(
     }))
 }
 
-/// Kills the processes a previous server left running in `container` (see [`REAPER`]) and
-/// returns how many process trees there were. Only correct before this server runs
-/// anything in the container.
-pub(super) async fn reap_orphans(rt: &DockerRuntime, container: &str) -> Result<u32, RuntimeError> {
+/// Kills the processes a previous server left running in `container` (see [`REAPER`]),
+/// except the runs named in `keep`, and returns how many process trees it killed. Only
+/// correct before this server runs anything in the container.
+pub(super) async fn reap_orphans(
+    rt: &DockerRuntime,
+    container: &str,
+    keep: &[String],
+) -> Result<u32, RuntimeError> {
     let grace_tenths = (rt.cfg.kill_grace.as_millis() / 100).to_string();
-    let cmd = vec!["sh", "-c", REAPER, "codex-mcp-reap", KILLER, &grace_tenths];
+    let mut cmd = vec!["sh", "-c", REAPER, "codex-mcp-reap", KILLER, &grace_tenths];
+    cmd.extend(
+        keep.iter()
+            .filter(|id| durable::valid_run_id(id))
+            .map(String::as_str),
+    );
     let printed = run_script(&rt.docker, container, cmd)
         .await
         .map_err(|e| rt.map_err("exec", e))?;
@@ -346,7 +411,7 @@ async fn kill_tree(docker: &bollard::Docker, container: &str, pidfile: &str, gra
 
 /// Runs `cmd` as the agent user in `container`, waits for it, and returns what it
 /// printed on stdout (its stderr is logged at debug level).
-async fn run_script(
+pub(super) async fn run_script(
     docker: &bollard::Docker,
     container: &str,
     cmd: Vec<&str>,

@@ -14,7 +14,8 @@
 //!   is never mounted.
 //! - **Processes** (`exec.rs`): the exec API, attached; each process runs under a tiny `sh`
 //!   wrapper that records its pid, so that killing it (another exec) can take its whole
-//!   tree, which the API itself cannot do.
+//!   tree, which the API itself cannot do, and copies its output to files in `/tmp`, so
+//!   it survives the server and a restarted server can re-attach to it (`durable.rs`).
 //! - **Files** (`archive.rs`): the archive (tar upload) API, so file contents never appear in
 //!   an environment, label or command line.
 //! - **Volumes** (`volume.rs`): the agent's data, created with the container, removed only
@@ -27,6 +28,7 @@
 mod archive;
 mod config;
 mod container;
+mod durable;
 pub(crate) mod exec;
 pub mod labels;
 mod layout;
@@ -155,7 +157,15 @@ impl DockerRuntime {
     /// resource figures (those take a second per container). Containers that carry our
     /// labels under an unexpected name are logged and left alone.
     pub async fn adopt(&self) -> Result<Vec<AgentStatus>, RuntimeError> {
-        container::adopt(self).await
+        container::adopt(self, &[]).await
+    }
+
+    /// [`DockerRuntime::adopt`], but the runs named in `keep` (by the run id they were
+    /// started with, [`ExecSpec::run_id`]) are left running, for the engine to
+    /// [`reattach`](AgentRuntime::reattach) to them; every other run a previous server
+    /// left behind is stopped as `adopt` does.
+    pub async fn adopt_keeping(&self, keep: &[String]) -> Result<Vec<AgentStatus>, RuntimeError> {
+        container::adopt(self, keep).await
     }
 
     /// Runs `codex --version` in a one-off container of the agent image (no network, no
@@ -250,6 +260,14 @@ impl AgentRuntime for DockerRuntime {
 
     async fn exec(&self, agent: &AgentId, cmd: ExecSpec) -> Result<ExecHandle, RuntimeError> {
         exec::exec(self, agent, cmd).await
+    }
+
+    async fn reattach(
+        &self,
+        agent: &AgentId,
+        run_id: &str,
+    ) -> Result<Option<ExecHandle>, RuntimeError> {
+        durable::reattach(self, agent, run_id).await
     }
 
     async fn write_file(

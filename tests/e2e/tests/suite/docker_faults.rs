@@ -1,5 +1,5 @@
 //! Faults through `mcpd` on a real Docker engine: an agent's container killed during a
-//! call, and `mcpd` itself killed with SIGKILL and restarted.
+//! call, and `mcpd` itself killed with SIGKILL (mid-turn, and restarted).
 
 use std::time::Duration;
 
@@ -134,4 +134,62 @@ async fn mcpd_killed_and_restarted_adopts_its_containers_and_the_conversation_go
         "the same containers serve the agents after the restart"
     );
     assert_eq!(s.scope().containers().len(), 2, "no duplicates");
+}
+
+/// What re-attaching after a restart builds on: when mcpd is SIGKILLed mid-turn, the
+/// agent's Codex is not killed by the lost exec stream. It finishes its turn in the
+/// container and leaves its whole transcript (final answer included) and its exit status
+/// next to its pid file, named by the call id, for the next mcpd.
+#[tokio::test]
+async fn codex_finishes_its_turn_in_the_container_after_mcpd_is_killed() {
+    let Some(mut s) = Setup::start(Runtime::Docker, "suggest", &[]).await else {
+        return;
+    };
+    s.model.push(Reply::slow(
+        Duration::from_secs(3),
+        chat_answer("answered after the crash"),
+    ));
+    let started = s
+        .mcpd
+        .call_tool(
+            "chat",
+            json!({"message": "take your time", "agent_id": "dev", "background": true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.get("isError"), None, "{started}");
+    s.model
+        .wait_for_responses_requests(1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    s.mcpd.kill().await.unwrap();
+
+    let container = s.scope().container("dev");
+    // Waits (up to 2 minutes) for the run's status, then prints it and the transcript.
+    let script = "p=/tmp/.codex-mcp-exec-call-; i=0
+        while ! ls $p*.rc >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 1200 ] && exit 1; sleep 0.1; done
+        cat $p*.rc; cat $p*.out";
+    // Off the test's thread: the scripted model answering Codex runs on it.
+    let printed =
+        tokio::task::spawn_blocking(move || docker_ok(&["exec", &container, "sh", "-c", script]))
+            .await
+            .unwrap()
+            .unwrap();
+    let (status, transcript) = printed.split_once('\n').unwrap_or_default();
+    assert_eq!(status, "0", "Codex ended normally:\n{printed}");
+    let events: Vec<Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.to_string().contains("answered after the crash")),
+        "the final answer is kept: {transcript}"
+    );
+    assert_eq!(
+        events.last().map(|e| e["type"].clone()),
+        Some(json!("turn.completed")),
+        "the whole transcript is kept: {transcript}"
+    );
 }

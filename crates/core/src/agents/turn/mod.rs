@@ -334,7 +334,9 @@ impl AgentManager {
                     Some(s) => s.workdir.clone(),
                     None => agent.env.workspace.clone(),
                 };
-                let run = self.codex_run(call, &agent, workdir, thread, schema, (writes, applies));
+                let mut run =
+                    self.codex_run(call, &agent, workdir, thread, schema, (writes, applies));
+                run.run_id = Some(call_id.to_string());
                 self.codex(request, run, progress).await
             }
             Err(e) => Err(e),
@@ -417,6 +419,7 @@ impl AgentManager {
             prompt: call.prompt.clone(),
             timeout: call.timeout,
             writes_workspace: applies,
+            run_id: None,
         }
     }
 

@@ -1,0 +1,204 @@
+//! A named run (how the turn service starts Codex) outlives the server that started it:
+//! the server dies, and its connection to the engine with it, the run goes on and keeps
+//! its output, and the next server keeps it at adoption and re-attaches to it.
+
+use super::docker_support;
+
+use codex_mcp_runtime::docker::DockerRuntime;
+use codex_mcp_runtime::{
+    AgentId, AgentRuntime, AgentSpec, ExecEvent, ExecOutput, ExecSpec, RuntimeError,
+};
+use docker_support::{BUSYBOX_IMAGE, TestEnv, id, run, top};
+use pretty_assertions::assert_eq;
+
+/// Waits in the container until `/tmp/go` exists, so the test decides when a run ends.
+const HELD: &str = "echo up; while [ ! -e /tmp/go ]; do sleep 0.05; done; \
+                    echo last; echo complaint >&2; exit 3";
+
+/// Starts each spec from a server that then dies: once every run has printed its first
+/// line, the server's Tokio runtime (its engine connection, the exec drivers) is dropped
+/// without killing anything, as a SIGKILL of mcpd would.
+fn start_and_die(t: &TestEnv, agent: &AgentId, specs: Vec<ExecSpec>) {
+    let config = TestEnv::config(&t.run, BUSYBOX_IMAGE);
+    let agent = agent.clone();
+    std::thread::spawn(move || {
+        let server = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        server.block_on(async {
+            let rt = DockerRuntime::connect(config).await.unwrap();
+            for spec in specs {
+                let mut h = rt.exec(&agent, spec).await.unwrap();
+                assert_eq!(h.events.recv().await, Some(ExecEvent::Stdout("up".into())));
+                // Dropping the handle would kill the run: a dead server never does.
+                std::mem::forget(h);
+            }
+        });
+        drop(server);
+    })
+    .join()
+    .unwrap();
+}
+
+fn held(run_id: &str) -> ExecSpec {
+    ExecSpec::new(["sh", "-c", HELD]).run_id(run_id)
+}
+
+/// The files runs keep in the container's `/tmp`, pid files (this `ls`'s own) apart.
+async fn run_files(rt: &DockerRuntime, agent: &AgentId) -> Vec<String> {
+    let ls = "cd /tmp && ls -a | grep codex-mcp-exec | grep -v '[.]pid$' || true";
+    let out = run(rt, agent, &["sh", "-c", ls]).await;
+    out.stdout
+}
+
+fn finished(stdout: &[&str], stderr: &[&str], code: i32) -> ExecOutput {
+    ExecOutput {
+        stdout: stdout.iter().map(|s| s.to_string()).collect(),
+        stderr: stderr.iter().map(|s| s.to_string()).collect(),
+        code: Some(code),
+    }
+}
+
+#[tokio::test]
+async fn a_named_run_survives_its_server_and_the_next_one_reattaches_to_it() {
+    let t = env_or_return!(BUSYBOX_IMAGE);
+    let a = id("reattach");
+    t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
+    let baseline = top(&t.rt, &a).await;
+    start_and_die(
+        &t,
+        &a,
+        vec![
+            held("call-kept"),
+            held("call-dropped"),
+            ExecSpec::new(["sh", "-c", "echo up; sleep 2001"]),
+        ],
+    );
+    let next = t.restart(BUSYBOX_IMAGE).await;
+    next.adopt_keeping(&["call-kept".to_string()])
+        .await
+        .unwrap();
+    // Only the kept run is left; the others are stopped with their files.
+    let left = top(&t.rt, &a).await;
+    assert!(left.iter().any(|p| p.contains("call-kept")), "{left:?}");
+    assert!(
+        !left
+            .iter()
+            .any(|p| p.contains("call-dropped") || p.contains("sleep 2001")),
+        "{left:?}"
+    );
+    let files = run_files(&next, &a).await;
+    assert!(files.iter().all(|f| f.contains("call-kept")), "{files:?}");
+
+    let mut h = next
+        .reattach(&a, "call-kept")
+        .await
+        .unwrap()
+        .expect("alive");
+    run(&next, &a, &["touch", "/tmp/go"]).await;
+    assert_eq!(
+        h.collect().await,
+        finished(&["up", "last"], &["complaint"], 3)
+    );
+    assert_eq!(top(&t.rt, &a).await, baseline);
+    // Read once: its files are gone, and so is the run.
+    assert_eq!(run_files(&next, &a).await, Vec::<String>::new());
+    assert!(next.reattach(&a, "call-kept").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_run_that_ended_while_no_server_was_attached_keeps_its_output_and_status() {
+    let t = env_or_return!(BUSYBOX_IMAGE);
+    let a = id("ended");
+    t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
+    start_and_die(&t, &a, vec![held("call-ended")]);
+    run(&t.rt, &a, &["touch", "/tmp/go"]).await;
+    // Wait until the run has recorded its status.
+    let wait = "while [ ! -e /tmp/.codex-mcp-exec-call-ended.rc ]; do sleep 0.05; done";
+    run(&t.rt, &a, &["sh", "-c", wait]).await;
+    let next = t.restart(BUSYBOX_IMAGE).await;
+    next.adopt_keeping(&["call-ended".to_string()])
+        .await
+        .unwrap();
+    let mut h = next
+        .reattach(&a, "call-ended")
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(
+        h.collect().await,
+        finished(&["up", "last"], &["complaint"], 3)
+    );
+}
+
+#[tokio::test]
+async fn a_run_killed_while_no_server_was_attached_is_gone_and_a_reattached_one_can_be_killed() {
+    let t = env_or_return!(BUSYBOX_IMAGE);
+    let a = id("killed");
+    t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
+    let baseline = top(&t.rt, &a).await;
+    start_and_die(&t, &a, vec![held("call-killed"), held("call-cancelled")]);
+    // Someone kills the first run's whole process group (its wrapper too).
+    let kill = "read -r p < /tmp/.codex-mcp-exec-call-killed.pid && kill -KILL -$p";
+    assert_eq!(run(&t.rt, &a, &["sh", "-c", kill]).await.code, Some(0));
+    let next = t.restart(BUSYBOX_IMAGE).await;
+    let keep = ["call-killed".to_string(), "call-cancelled".to_string()];
+    next.adopt_keeping(&keep).await.unwrap();
+    assert!(next.reattach(&a, "call-killed").await.unwrap().is_none());
+    assert!(next.reattach(&a, "call-never").await.unwrap().is_none());
+
+    let mut h = next
+        .reattach(&a, "call-cancelled")
+        .await
+        .unwrap()
+        .expect("alive");
+    h.kill().await;
+    assert_eq!(h.collect().await.code, None);
+    assert_eq!(top(&t.rt, &a).await, baseline);
+}
+
+#[tokio::test]
+async fn named_runs_clean_up_after_each_other_and_bad_run_ids_are_refused() {
+    let t = env_or_return!(BUSYBOX_IMAGE);
+    let a = id("names");
+    t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
+    let named = |id: &str| ExecSpec::new(["echo", "hi"]).run_id(id);
+    let out =
+        t.rt.exec(&a, named("call-1"))
+            .await
+            .unwrap()
+            .collect()
+            .await;
+    assert_eq!(out, finished(&["hi"], &[], 0));
+    // An ended run's files stay until the next named run starts, which removes them.
+    let files = |id: &str| {
+        ["err", "out", "rc"]
+            .iter()
+            .map(|ext| format!(".codex-mcp-exec-{id}.{ext}"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run_files(&t.rt, &a).await, files("call-1"));
+    t.rt.exec(&a, named("call-2"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(run_files(&t.rt, &a).await, files("call-2"));
+    // Anonymous runs leave nothing.
+    run(&t.rt, &a, &["true"]).await;
+    assert_eq!(run_files(&t.rt, &a).await, files("call-2"));
+
+    for bad in ["", "a b", "../x", "x;rm"] {
+        let err = t.rt.exec(&a, named(bad)).await.unwrap_err();
+        assert!(
+            matches!(&err, RuntimeError::InvalidExec(m) if m.contains("only letters, digits")),
+            "{bad:?}: {err}"
+        );
+        let err = t.rt.reattach(&a, bad).await.unwrap_err();
+        assert!(
+            matches!(err, RuntimeError::InvalidExec(_)),
+            "{bad:?}: {err}"
+        );
+    }
+}
