@@ -399,7 +399,9 @@ async fn a_client_that_goes_away_leaves_a_cancelled_record_not_a_running_one() {
         (call["status"].clone(), call["error"].clone()),
         (
             json!("cancelled"),
-            json!(codex_mcp_core::agents::records::ABANDONED)
+            // The transport cancels the call of a client that went away, as a cancel
+            // request would: the same record, Codex stopped by the same path.
+            json!(codex_mcp_core::agents::AgentError::Cancelled.to_string())
         )
     );
     // And Codex was stopped with it.
