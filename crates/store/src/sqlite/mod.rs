@@ -27,7 +27,7 @@ use chrono::Utc;
 
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
+    Agent, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
     NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
@@ -153,6 +153,19 @@ impl SessionStore for SqliteStore {
 
     async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
         self.readers.run(agents::list).await
+    }
+
+    async fn list_agents_page(&self, offset: u64, limit: u32) -> Result<AgentPage, StoreError> {
+        self.readers
+            .run(move |conn| agents::page(conn, offset, limit))
+            .await
+    }
+
+    async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError> {
+        let ids = ids.to_vec();
+        self.readers
+            .run(move |conn| agents::get_many(conn, &ids))
+            .await
     }
 
     async fn delete_agent(&self, id: &str) -> Result<Option<AgentDeleted>, StoreError> {
