@@ -7,4 +7,5 @@ mod docker_support;
 mod disk;
 mod docker;
 mod docker_orphans;
+mod docker_prepare;
 mod local;
