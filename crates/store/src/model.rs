@@ -163,6 +163,16 @@ pub struct Agent {
     pub usage: AgentUsage,
 }
 
+/// One page of the agents, most recently active first, with how many there are in all:
+/// what a listing needs to show a page and say whether more follow.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentPage {
+    /// The page's agents.
+    pub agents: Vec<Agent>,
+    /// Every stored agent, on this page or not.
+    pub total: u64,
+}
+
 /// Lifetime totals for one agent. Kept as counters on the agent, so pruning old call
 /// records does not shrink them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use chrono::Utc;
 use crate::conversation_hold::ConversationHold;
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
+    Agent, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
     NewSession, OutputEntry, OutputQuery, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::task_store::TaskStore;
@@ -40,6 +40,15 @@ pub trait SessionStore: TaskStore + Send + Sync {
 
     /// All agents with their usage totals, most recently active first.
     async fn list_agents(&self) -> Result<Vec<Agent>, StoreError>;
+
+    /// The page of [`Self::list_agents`] that skips `offset` agents and holds at most
+    /// `limit`, with the number of agents in all: costs the page, not the whole table
+    /// (an index on last activity), so a listing stays fast after months of agents.
+    async fn list_agents_page(&self, offset: u64, limit: u32) -> Result<AgentPage, StoreError>;
+
+    /// The stored agents among `ids` (unknown ids are left out), most recently active
+    /// first: one query for the agents a caller may see or a runtime reports.
+    async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError>;
 
     /// Deletes an agent with its sessions, calls and threads: the only way those go
     /// away other than call pruning. Returns `None` if there was no such agent.

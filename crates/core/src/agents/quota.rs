@@ -34,7 +34,9 @@ impl AgentManager {
         if self.store.get_agent(agent.as_str()).await?.is_some() {
             return Ok(Some(guard));
         }
-        let known = self.store.list_agents().await?.len();
+        // An empty page: only the count, not every agent's row.
+        let total = self.store.list_agents_page(0, 0).await?.total;
+        let known = usize::try_from(total).unwrap_or(usize::MAX);
         if known >= self.max_agents {
             tracing::warn!(agent = %agent, known, max = self.max_agents, "refused a new agent ({SETTING})");
             return Err(too_many(agent, known, self.max_agents));

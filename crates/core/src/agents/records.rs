@@ -151,17 +151,17 @@ impl AgentManager {
 
     /// Records where a ready agent lives (once per process): runtime, container,
     /// workspace, running. A failure is logged, not returned: the call can go on.
+    ///
+    /// The container id comes from the environment `ready` returned, not from the
+    /// runtime's `status`: on Docker that samples the container's stats, which takes the
+    /// engine about a second, on the first call of every agent.
     pub async fn record_location(&self, agent: &ReadyAgent) {
         if self.live.lock().located.contains(agent.id.as_str()) {
             return;
         }
-        let container = match self.runtime.status(&agent.id).await {
-            Ok(status) => status.and_then(|s| s.container_id),
-            Err(_) => None,
-        };
         let update = AgentUpdate {
             runtime: Some(runtime_name(self.runtime.kind()).to_string()),
-            container: Some(container),
+            container: Some(agent.env.container_id.clone()),
             workspace: Some(Some(agent.env.workspace.clone())),
             status: Some(AgentStatus::Running),
         };

@@ -40,6 +40,7 @@ pub async fn open(data_dir: &Path) -> Result<Arc<dyn SessionStore>, EmbedError> 
         interrupted_calls = recovered.calls,
         closed_sessions = recovered.sessions,
         failed_tasks = recovered.tasks,
+        full_integrity_check = store.checked_at_open(),
         "session store open"
     );
     Ok(Arc::new(store))

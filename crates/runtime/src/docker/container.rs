@@ -183,10 +183,10 @@ async fn create_and_start(
     rt.check_image(image).await?;
     // The new container runs the image in force now: remember its id for later checks.
     rt.image_id(image, true).await;
-    volume::ensure(rt, agent, bind.is_none()).await?;
+    let new_volumes = volume::ensure(rt, agent, bind.is_none()).await?;
     // Whatever the image (and whatever an earlier one left), the volumes are the agent
     // user's before its container starts; an image without Codex gets mcpd's.
-    let prepared = prepare::prepare(rt, agent, image, bind.is_none()).await?;
+    let prepared = prepare::prepare(rt, agent, image, bind.is_none(), new_volumes).await?;
     let name = rt.container_name(agent);
     let settings = layout::settings(rt, agent, bind);
     let opts = CreateContainerOptionsBuilder::new().name(&name).build();

@@ -66,6 +66,8 @@ pub struct DockerRuntime {
     image_ids: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
     /// Running processes that may write the workspace, by agent (see `exec.rs`).
     writers: exec::Writers,
+    /// Pinned Codex volumes this server has seen filled (see `prepare.rs`).
+    codex_filled: tokio::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl DockerRuntime {
@@ -111,6 +113,7 @@ impl DockerRuntime {
             nano_cpus,
             image_ids: tokio::sync::Mutex::default(),
             writers: exec::Writers::default(),
+            codex_filled: tokio::sync::Mutex::default(),
         })
     }
 

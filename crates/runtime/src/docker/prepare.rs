@@ -13,6 +13,14 @@
 //! The target image therefore needs only `sh`, `bash`, `git` and `sleep`; no agent user,
 //! no prepared folders. Without the helper image the step runs in the agent's own image
 //! (it then needs `chown` and `find`) and no Codex is supplied.
+//!
+//! The step is skipped (one container lifecycle less for a new agent: about a second,
+//! several under load) when it has nothing to do: the agent's volumes were all created
+//! just now, the agent's image is the helper image itself, and this server has already
+//! seen the pinned Codex volume filled. New empty volumes take their first contents,
+//! owner and mode from the image's folders at the mount points when the agent container
+//! is created, and mcpd's image has them as 1000:1000 (`/workspace` 0755,
+//! `/home/agent/.codex` and `/scratch` 0700): exactly what the step would set.
 
 use std::collections::HashMap;
 
@@ -69,14 +77,16 @@ pub(super) struct Prepared {
     pub path: String,
 }
 
-/// Prepares `agent`'s volumes for `image` (see the module documentation).
+/// Prepares `agent`'s volumes for `image` (see the module documentation);
+/// `new_volumes` says they were all created just now.
 pub(super) async fn prepare(
     rt: &DockerRuntime,
     agent: &AgentId,
     image: &str,
     with_workspace: bool,
+    new_volumes: bool,
 ) -> Result<Prepared, RuntimeError> {
-    let image_path = image_path(rt, image).await?;
+    let (image_path, image_id) = image_path(rt, image).await?;
     let helper_id = match rt.docker.inspect_image(&rt.cfg.helper_image).await {
         Ok(i) => i.id,
         Err(e) if status_of(&e) == Some(404) => None,
@@ -89,6 +99,19 @@ pub(super) async fn prepare(
             None
         }
     };
+    let path = match codex_volume {
+        Some(_) => format!("{image_path}:{CODEX_DIST}/codex/bin"),
+        None => image_path,
+    };
+    let own_image = helper_id.is_some() && image_id == helper_id;
+    if new_volumes
+        && own_image
+        && let Some(v) = &codex_volume
+        && rt.codex_filled.lock().await.contains(v)
+    {
+        tracing::debug!(%agent, %image, "new volumes take their owner from mcpd's agent image: no preparation step");
+        return Ok(Prepared { codex_volume, path });
+    }
     let mut mounts: Vec<Mount> = VOLUMES
         .iter()
         .filter(|(kind, _)| with_workspace || *kind != "workspace")
@@ -128,15 +151,17 @@ pub(super) async fn prepare(
             ),
         });
     }
-    let path = match codex_volume {
-        Some(_) => format!("{image_path}:{CODEX_DIST}/codex/bin"),
-        None => image_path,
-    };
+    if let Some(v) = &codex_volume {
+        rt.codex_filled.lock().await.insert(v.clone());
+    }
     Ok(Prepared { codex_volume, path })
 }
 
-/// The `PATH` `image` sets, or Debian's default when it sets none.
-async fn image_path(rt: &DockerRuntime, image: &str) -> Result<String, RuntimeError> {
+/// The `PATH` `image` sets (or Debian's default when it sets none), and its id.
+async fn image_path(
+    rt: &DockerRuntime,
+    image: &str,
+) -> Result<(String, Option<String>), RuntimeError> {
     let found = match rt.docker.inspect_image(image).await {
         Ok(i) => i,
         Err(e) if status_of(&e) == Some(404) => {
@@ -152,7 +177,7 @@ async fn image_path(rt: &DockerRuntime, image: &str) -> Result<String, RuntimeEr
         .into_iter()
         .flatten()
         .find_map(|e| e.strip_prefix("PATH=").map(str::to_string));
-    Ok(path.unwrap_or_else(|| DEFAULT_PATH.to_string()))
+    Ok((path.unwrap_or_else(|| DEFAULT_PATH.to_string()), found.id))
 }
 
 /// The pinned Codex volume of the helper image `helper_id` (created when missing; one
@@ -171,11 +196,19 @@ async fn codex_volume(rt: &DockerRuntime, helper_id: &str) -> Result<String, Run
         labels: Some(l),
         ..Default::default()
     };
-    // Creating an existing volume is a no-op for the engine.
-    rt.docker
-        .create_volume(req)
-        .await
-        .map_err(rt.err("create volume"))?;
+    match rt.docker.inspect_volume(&name).await {
+        Ok(_) => {}
+        Err(e) if status_of(&e) == Some(404) => {
+            // A new (or removed and recreated) volume is empty until a step fills it.
+            rt.codex_filled.lock().await.remove(&name);
+            // Creating a volume another server created meanwhile is a no-op.
+            rt.docker
+                .create_volume(req)
+                .await
+                .map_err(rt.err("create volume"))?;
+        }
+        Err(e) => return Err(rt.map_err("inspect volume", e)),
+    }
     Ok(name)
 }
 

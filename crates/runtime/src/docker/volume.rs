@@ -8,11 +8,14 @@ use super::{DockerRuntime, status_of};
 use crate::{AgentId, RuntimeError};
 
 /// Creates the agent's volumes that do not exist yet; refuses same-named foreign ones.
+/// True when this call created every one of them (a new agent: empty volumes that take
+/// their first contents and owner from the image when its container is created).
 pub(super) async fn ensure(
     rt: &DockerRuntime,
     agent: &AgentId,
     with_workspace: bool,
-) -> Result<(), RuntimeError> {
+) -> Result<bool, RuntimeError> {
+    let mut all_new = true;
     for (kind, _) in VOLUMES {
         if kind == "workspace" && !with_workspace {
             continue;
@@ -20,6 +23,7 @@ pub(super) async fn ensure(
         let name = labels::volume_name(&rt.cfg, agent, kind);
         match rt.docker.inspect_volume(&name).await {
             Ok(v) => {
+                all_new = false;
                 if !labels::is_ours(&rt.cfg, agent, Some(&v.labels)) {
                     return Err(RuntimeError::Unmanaged {
                         kind: "volume",
@@ -44,7 +48,7 @@ pub(super) async fn ensure(
             Err(e) => return Err(rt.map_err("inspect volume", e)),
         }
     }
-    Ok(())
+    Ok(all_new)
 }
 
 /// Our volumes (of one agent, or of all).

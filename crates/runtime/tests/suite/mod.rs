@@ -7,5 +7,6 @@ mod docker_support;
 mod disk;
 mod docker;
 mod docker_orphans;
+mod docker_prepare;
 mod docker_reattach;
 mod local;

@@ -6,7 +6,8 @@ use tokio_postgres::Row;
 
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentUpdate, AgentUsage, NewAgent, NewSession, Session, Thread, Timestamp,
+    Agent, AgentDeleted, AgentPage, AgentUpdate, AgentUsage, NewAgent, NewSession, Session, Thread,
+    Timestamp,
 };
 use crate::postgres::cached;
 use crate::postgres::failure::{Constraint, Location, constraint};
@@ -84,6 +85,53 @@ pub(crate) async fn list(c: &impl GenericClient, at: &Location) -> Result<Vec<Ag
         c,
         &format!("{AGENT} ORDER BY a.last_active_at DESC, a.id COLLATE \"C\""),
         &[],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
+    rows.iter().map(|r| agent(at, r)).collect()
+}
+
+/// One page of [`list`]; the order is served by the index `agents_by_activity`.
+pub(crate) async fn page(
+    c: &impl GenericClient,
+    at: &Location,
+    offset: u64,
+    limit: u32,
+) -> Result<AgentPage, StoreError> {
+    let row = cached::query_one(c, "SELECT count(*) AS total FROM agents", &[])
+        .await
+        .map_err(|e| at.db(&e))?;
+    let total = at.count(&row, "total")?;
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    let rows = cached::query(
+        c,
+        &format!("{AGENT} ORDER BY a.last_active_at DESC, a.id COLLATE \"C\" LIMIT $1 OFFSET $2"),
+        &[&i64::from(limit), &offset],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
+    Ok(AgentPage {
+        agents: rows
+            .iter()
+            .map(|r| agent(at, r))
+            .collect::<Result<_, _>>()?,
+        total,
+    })
+}
+
+/// The agents among `ids`, most recently active first.
+pub(crate) async fn get_many(
+    c: &impl GenericClient,
+    at: &Location,
+    ids: &[String],
+) -> Result<Vec<Agent>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = cached::query(
+        c,
+        &format!("{AGENT} WHERE a.id = ANY($1) ORDER BY a.last_active_at DESC, a.id COLLATE \"C\""),
+        &[&ids],
     )
     .await
     .map_err(|e| at.db(&e))?;

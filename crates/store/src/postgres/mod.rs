@@ -27,7 +27,7 @@ use tokio_postgres::NoTls;
 use crate::conversation_hold::ConversationHold;
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
+    Agent, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
     NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
@@ -233,6 +233,14 @@ impl SessionStore for PostgresStore {
 
     async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
         agents::list(&self.client().await?, &self.at).await
+    }
+
+    async fn list_agents_page(&self, offset: u64, limit: u32) -> Result<AgentPage, StoreError> {
+        agents::page(&self.client().await?, &self.at, offset, limit).await
+    }
+
+    async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError> {
+        agents::get_many(&self.client().await?, &self.at, ids).await
     }
 
     async fn delete_agent(&self, id: &str) -> Result<Option<AgentDeleted>, StoreError> {

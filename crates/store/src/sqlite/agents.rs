@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::StoreError;
-use crate::model::{Agent, AgentDeleted, AgentUpdate, AgentUsage, NewAgent, Timestamp};
+use crate::model::{Agent, AgentDeleted, AgentPage, AgentUpdate, AgentUsage, NewAgent, Timestamp};
 use crate::sqlite::convert::{count, ms, name, ts};
 use crate::sqlite::failure::Failure;
 
@@ -65,6 +65,38 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<Agent>, Failure> {
     let mut stmt =
         conn.prepare_cached(&format!("{SELECT} ORDER BY a.last_active_at DESC, a.id"))?;
     let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One page of [`list`]; the order is served by the index `agents_by_activity`.
+pub(crate) fn page(conn: &Connection, offset: u64, limit: u32) -> Result<AgentPage, Failure> {
+    let total = conn
+        .prepare_cached("SELECT count(*) FROM agents")?
+        .query_row([], |r| count(r, 0))?;
+    // SQLite takes a signed 64-bit OFFSET; anything beyond it is past the end anyway.
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} ORDER BY a.last_active_at DESC, a.id LIMIT ?1 OFFSET ?2"
+    ))?;
+    let agents = stmt
+        .query_map(params![limit, offset], from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(AgentPage { agents, total })
+}
+
+/// The agents among `ids`, most recently active first.
+pub(crate) fn get_many(conn: &Connection, ids: &[String]) -> Result<Vec<Agent>, Failure> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One JSON array parameter, so the statement is the same (and cached) for any count.
+    let ids =
+        serde_json::to_string(ids).map_err(|e| StoreError::invalid("agent ids", e.to_string()))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE a.id IN (SELECT value FROM json_each(?1)) \
+         ORDER BY a.last_active_at DESC, a.id"
+    ))?;
+    let rows = stmt.query_map([ids], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

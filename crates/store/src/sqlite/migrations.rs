@@ -112,8 +112,14 @@ CREATE INDEX tasks_running ON tasks(status) WHERE status IN ('working', 'input_r
 CREATE INDEX tasks_by_expiry ON tasks(created_at + ttl_ms) WHERE ttl_ms IS NOT NULL;
 ";
 
+/// Schema 4: agents in order of last activity, so a page of the agent listing reads
+/// the page instead of sorting the whole table (PostgreSQL has had it from its start).
+const V4: &str = r"
+CREATE INDEX agents_by_activity ON agents(last_active_at DESC, id);
+";
+
 /// Every migration, oldest first. The schema version is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The newest schema this build knows.
 pub(crate) fn known_version() -> i64 {
@@ -189,8 +195,8 @@ mod tests {
     fn fresh_database_gets_every_migration_once() {
         let mut conn = Connection::open_in_memory().unwrap();
         let path = PathBuf::from("mem");
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (0, 3));
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (3, 3));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (0, 4));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (4, 4));
         assert_eq!(user_version(&conn).unwrap(), known_version());
         assert_eq!(
             tables(&conn),
@@ -217,7 +223,7 @@ mod tests {
              VALUES ('c', 'a', 'chat', 'd', 1, 'running');",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (1, 3));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (1, 4));
         let calls: i64 = conn
             .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
             .unwrap();
@@ -242,7 +248,7 @@ mod tests {
              INSERT INTO call_outputs (call_id, result) VALUES ('c', '{}');",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (2, 3));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (2, 4));
         let outputs: i64 = conn
             .query_row("SELECT count(*) FROM call_outputs", [], |r| r.get(0))
             .unwrap();
@@ -253,6 +259,29 @@ mod tests {
             [],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn a_schema_3_file_gains_the_activity_index_that_pages_the_agents() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let path = PathBuf::from("mem");
+        migrate(&mut conn, &path, &[V1, V2, V3]).unwrap();
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (3, 4));
+        let plan: Vec<String> = conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT id FROM agents a \
+                 ORDER BY a.last_active_at DESC, a.id LIMIT 10 OFFSET 20",
+            )
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            vec!["SCAN a USING COVERING INDEX agents_by_activity".to_string()],
+            "the page is read in index order, not sorted"
+        );
     }
 
     #[test]
@@ -293,7 +322,7 @@ mod tests {
             StoreError::NewerSchema {
                 path,
                 found: 9,
-                known: 3
+                known: 4
             }
         );
     }

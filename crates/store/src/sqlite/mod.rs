@@ -7,6 +7,7 @@
 mod agents;
 mod calls;
 mod checkpointer;
+mod clean_mark;
 mod convert;
 mod failure;
 mod maintenance;
@@ -26,7 +27,7 @@ use chrono::Utc;
 
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
+    Agent, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
     NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
@@ -49,6 +50,7 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     writer: Writer,
     recovered: Recovered,
+    checked: bool,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -64,7 +66,7 @@ impl SqliteStore {
     /// Opens (creating if absent) `codex-mcp.db` in `data_dir`, creating the dir too;
     /// migrates it, then marks calls left running by a previous process `interrupted`.
     ///
-    /// Blocking (file I/O, an integrity check, migrations): from async code call it via
+    /// Blocking (file I/O, an integrity check unless the last close was clean, migrations): from async code call it via
     /// `tokio::task::spawn_blocking`. Fails with a typed error naming the file and the
     /// fix when the dir cannot be written, the file is not a codex-mcp database or is
     /// damaged, it comes from a newer codex-mcp, or another mcpd has it open; in every
@@ -83,11 +85,13 @@ impl SqliteStore {
             );
         }
         let readers = Arc::new(Readers::new(opened.path.clone()));
+        let checked = opened.checked;
         let writer = Writer::start(opened.conn, opened.path, opened.lock)?;
         Ok(Self {
             readers,
             writer,
             recovered,
+            checked,
         })
     }
 
@@ -99,6 +103,13 @@ impl SqliteStore {
     /// What recovery at open changed: calls marked interrupted, sessions closed.
     pub fn recovered_at_open(&self) -> Recovered {
         self.recovered
+    }
+
+    /// Whether open ran the full integrity check (`PRAGMA quick_check`, every page):
+    /// always, unless the previous process closed the file cleanly and it has not
+    /// changed since.
+    pub fn checked_at_open(&self) -> bool {
+        self.checked
     }
 
     /// The newest schema version this build knows (what `PRAGMA user_version` holds).
@@ -142,6 +153,19 @@ impl SessionStore for SqliteStore {
 
     async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
         self.readers.run(agents::list).await
+    }
+
+    async fn list_agents_page(&self, offset: u64, limit: u32) -> Result<AgentPage, StoreError> {
+        self.readers
+            .run(move |conn| agents::page(conn, offset, limit))
+            .await
+    }
+
+    async fn get_agents(&self, ids: &[String]) -> Result<Vec<Agent>, StoreError> {
+        let ids = ids.to_vec();
+        self.readers
+            .run(move |conn| agents::get_many(conn, &ids))
+            .await
     }
 
     async fn delete_agent(&self, id: &str) -> Result<Option<AgentDeleted>, StoreError> {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
+use crate::sqlite::clean_mark;
 use crate::sqlite::failure::{classify, classify_io};
 use crate::sqlite::migrations::{self, APPLICATION_ID, MIGRATIONS};
 
@@ -40,6 +41,8 @@ pub(crate) struct Opened {
     pub conn: Connection,
     /// The held lock file; dropping it lets another process open the database.
     pub lock: File,
+    /// Whether the full integrity check ran (it is skipped after a clean shutdown).
+    pub checked: bool,
 }
 
 /// Creates the data dir if needed, takes the lock, checks and migrates the database.
@@ -58,15 +61,16 @@ pub(crate) fn open(data_dir: &Path) -> Result<Opened, StoreError> {
         });
     }
     let path = data_dir.join(DB_FILE);
-    let lock = take_lock(data_dir, &path)?;
+    let mut lock = take_lock(data_dir, &path)?;
     check_header(&path)?;
+    let clean = clean_mark::take(&mut lock, &data_dir.join(LOCK_FILE), &path)?;
 
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(&path, flags).map_err(|e| classify(&e, &path))?;
     configure_common(&conn, &path)?;
-    check_contents(&conn, &path)?;
+    check_contents(&conn, &path, !clean)?;
 
     // Only now, with a file known to be ours (or empty), change anything.
     let mode: String = conn
@@ -94,7 +98,12 @@ pub(crate) fn open(data_dir: &Path) -> Result<Opened, StoreError> {
     if from != to {
         tracing::info!(path = %path.display(), from, to, "migrated codex-mcp.db");
     }
-    Ok(Opened { path, conn, lock })
+    Ok(Opened {
+        path,
+        conn,
+        lock,
+        checked: !clean,
+    })
 }
 
 /// Opens one more read-only connection to an already opened database.
@@ -176,8 +185,9 @@ fn check_header(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Read-only checks of a SQLite file: ours, not from a newer build, not damaged.
-fn check_contents(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+/// Read-only checks of a SQLite file: ours, not from a newer build, and (when `full`,
+/// i.e. unless the previous owner closed it cleanly; see `clean_mark`) not damaged.
+fn check_contents(conn: &Connection, path: &Path, full: bool) -> Result<(), StoreError> {
     let sql = |e: rusqlite::Error| classify(&e, path);
     let app_id: i32 = conn
         .pragma_query_value(None, "application_id", |r| r.get(0))
@@ -210,8 +220,12 @@ fn check_contents(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             });
         }
     }
-    // quick_check reads every page (O(size)); the database stays small because old
-    // calls are pruned, and finding damage here beats failing mid-call later.
+    if !full {
+        return Ok(());
+    }
+    // quick_check reads every page (O(size): seconds on a big store), so it runs only
+    // when the previous process did not close the file cleanly or the file changed
+    // since; finding damage here beats failing mid-call later.
     let mut stmt = conn.prepare("PRAGMA quick_check(5)").map_err(sql)?;
     let problems: Vec<String> = stmt
         .query_map([], |r| r.get::<_, String>(0))
@@ -273,6 +287,6 @@ mod tests {
         assert_eq!(get("journal_mode"), "Text(\"wal\")");
         assert_eq!(get("synchronous"), "Integer(1)");
         assert_eq!(get("foreign_keys"), "Integer(1)");
-        assert_eq!(get("user_version"), "Integer(3)");
+        assert_eq!(get("user_version"), "Integer(4)");
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StoreError;
 use crate::sqlite::checkpointer::Checkpointer;
+use crate::sqlite::clean_mark;
 use crate::sqlite::failure::{Failure, classify};
 
 /// Jobs waiting before callers are made to wait.
@@ -85,7 +86,7 @@ impl Writer {
     pub(crate) fn start(
         mut conn: Connection,
         path: PathBuf,
-        lock: std::fs::File,
+        mut lock: std::fs::File,
     ) -> Result<Self, StoreError> {
         let checkpointer = Checkpointer::start(&path, &mut conn)?;
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -93,11 +94,16 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("codex-mcp-store-writer".into())
             .spawn(move || {
-                run_loop(&conn, &path, rx);
+                let failed = run_loop(&conn, &path, rx);
                 drop(conn);
                 // The checkpointer's connection closes last: SQLite then checkpoints
                 // the whole WAL and removes it. Only after that is the lock released.
                 checkpointer.stop();
+                // A transaction SQLite failed (full disk, I/O error) may have left damage
+                // behind: then the next open checks the whole file.
+                if !failed {
+                    clean_mark::write(&mut lock, &path);
+                }
                 drop(lock);
             })
             .map_err(|e| StoreError::Database {
@@ -140,7 +146,9 @@ impl Drop for Writer {
     }
 }
 
-fn run_loop(conn: &Connection, path: &Path, mut rx: mpsc::Receiver<Box<dyn Work>>) {
+/// Runs batches until every sender is gone; true if SQLite failed any transaction.
+fn run_loop(conn: &Connection, path: &Path, mut rx: mpsc::Receiver<Box<dyn Work>>) -> bool {
+    let mut failed = false;
     let mut batch: Vec<Box<dyn Work>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -150,8 +158,9 @@ fn run_loop(conn: &Connection, path: &Path, mut rx: mpsc::Receiver<Box<dyn Work>
                 Err(_) => break,
             }
         }
-        run_batch(conn, path, batch.drain(..));
+        failed |= run_batch(conn, path, batch.drain(..));
     }
+    failed
 }
 
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
@@ -159,8 +168,10 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// Runs a batch in as few transactions as possible (one, unless SQLite itself rolls
-/// one back mid-batch, e.g. on a full disk).
-fn run_batch(conn: &Connection, path: &Path, jobs: impl Iterator<Item = Box<dyn Work>>) {
+/// one back mid-batch, e.g. on a full disk). True if SQLite failed a transaction (not
+/// a job's own error, which its savepoint undoes).
+fn run_batch(conn: &Connection, path: &Path, jobs: impl Iterator<Item = Box<dyn Work>>) -> bool {
+    let mut failed = false;
     let mut jobs = jobs.peekable();
     while jobs.peek().is_some() {
         if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
@@ -168,7 +179,7 @@ fn run_batch(conn: &Connection, path: &Path, jobs: impl Iterator<Item = Box<dyn 
             for job in jobs {
                 job.complete(Err(err.clone()));
             }
-            return;
+            return true;
         }
         let mut done: Vec<Box<dyn Work>> = Vec::new();
         let mut lost: Option<StoreError> = None;
@@ -210,8 +221,10 @@ fn run_batch(conn: &Connection, path: &Path, jobs: impl Iterator<Item = Box<dyn 
                 classify(&e, path)
             }),
         };
+        failed |= commit.is_err();
         for job in done {
             job.complete(commit.clone());
         }
     }
+    failed
 }

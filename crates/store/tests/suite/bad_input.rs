@@ -7,7 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use codex_mcp_store::sqlite::DB_FILE;
+use codex_mcp_store::sqlite::{DB_FILE, LOCK_FILE};
 use codex_mcp_store::{SessionStore, SqliteStore, StoreError};
 use pretty_assertions::assert_eq;
 
@@ -62,6 +62,63 @@ async fn damaged_pages_are_found_at_open_and_left_untouched() {
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().contains(&db.display().to_string()));
     assert_eq!(fs::read(&db).unwrap(), bytes);
+}
+
+/// The full check reads every page (seconds on a big store), so it is skipped when the
+/// previous store closed the file cleanly and nothing touched it since; damage after a
+/// clean close is still found (`damaged_pages_are_found_at_open_and_left_untouched`).
+#[tokio::test]
+async fn the_full_check_is_skipped_only_after_a_clean_close_of_an_unchanged_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join(LOCK_FILE);
+    let db = dir.path().join(DB_FILE);
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let mut checked = vec![("new file", store.checked_at_open())];
+    store.ensure_agent(common::agent("a1", 0)).await.unwrap();
+    store.close().await;
+    assert!(
+        !fs::read(&lock).unwrap().is_empty(),
+        "no mark after a clean close"
+    );
+
+    let store = SqliteStore::open(dir.path()).unwrap();
+    checked.push(("closed cleanly", store.checked_at_open()));
+    // While open there is no mark: a crash from here on means a full check.
+    assert_eq!(fs::read(&lock).unwrap(), b"");
+    store.close().await;
+
+    // What a killed process leaves: the mark its open cleared.
+    fs::write(&lock, b"").unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    checked.push(("no mark", store.checked_at_open()));
+    store.close().await;
+
+    // The same bytes written back (a restore from a copy): not the file that was closed.
+    let bytes = fs::read(&db).unwrap();
+    fs::write(&db, &bytes).unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    checked.push(("file rewritten", store.checked_at_open()));
+    store.close().await;
+
+    fs::write(&lock, b"not a mark").unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    checked.push(("foreign mark", store.checked_at_open()));
+    assert_eq!(
+        store.get_agent("a1").await.unwrap().map(|a| a.id),
+        Some("a1".into())
+    );
+    store.close().await;
+
+    assert_eq!(
+        checked,
+        vec![
+            ("new file", true),
+            ("closed cleanly", false),
+            ("no mark", true),
+            ("file rewritten", true),
+            ("foreign mark", true),
+        ]
+    );
 }
 
 #[test]

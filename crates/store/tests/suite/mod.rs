@@ -1,5 +1,6 @@
 //! One module per tested area; shared helpers sit beside them.
 
+mod agent_pages;
 mod bad_input;
 mod common;
 mod concurrency;

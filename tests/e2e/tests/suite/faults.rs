@@ -290,6 +290,8 @@ async fn a_full_data_disk_fails_calls_clearly_and_corrupts_nothing() {
         .await
         .unwrap()
         .unwrap_or_else(|e| panic!("the database opens and passes its integrity check: {e}"));
+    // A full disk failed transactions: no clean-shutdown mark, so the check really ran.
+    assert!(store.checked_at_open());
     let mut calls = codex_mcp_store::SessionStore::list_calls(&store, "dev", 100)
         .await
         .unwrap();

@@ -159,3 +159,60 @@ async fn the_data_dir_and_database_are_private_to_the_user() {
         "{log}"
     );
 }
+
+/// Whether this start's "session store open" line says the full integrity check ran.
+fn full_check(log: &str) -> Option<bool> {
+    let line = log.lines().find(|l| l.contains("session store open"))?;
+    // JSON lines (mcpd's default without a terminal) or text.
+    let said = |value: &str| {
+        line.contains(&format!("\"full_integrity_check\":{value}"))
+            || line.contains(&format!("full_integrity_check={value}"))
+    };
+    match (said("true"), said("false")) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// The full check of every page (seconds on a big store) runs at the first start, after
+/// a SIGKILL and after the file was replaced; after a SIGTERM it is skipped.
+#[tokio::test]
+async fn the_full_integrity_check_runs_after_a_crash_not_after_a_clean_stop() {
+    let dir = temp_dir("e2e-store-clean-stop").unwrap();
+    let data = dir.path().join("data");
+    let env = [
+        ("CODEX_MCP_DATA_DIR", data.display().to_string()),
+        ("CODEX_MCP_RUNTIME", "local".to_string()),
+    ];
+    let mut checks = Vec::new();
+    let mut mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    checks.push(("first start", full_check(&mcpd.log())));
+    let stopped = mcpd.terminate().await.unwrap();
+    assert_eq!(stopped.code(), Some(0), "{}", mcpd.log());
+
+    let mut mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    checks.push(("after SIGTERM", full_check(&mcpd.log())));
+    mcpd.kill().await.unwrap();
+
+    let mut mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    checks.push(("after SIGKILL", full_check(&mcpd.log())));
+    mcpd.terminate().await.unwrap();
+
+    // The same bytes written back (a restore from a copy): not the file that was closed.
+    let bytes = std::fs::read(db(&data)).unwrap();
+    std::fs::write(db(&data), &bytes).unwrap();
+    let mut mcpd = Mcpd::start(&env, dir.path()).await.unwrap();
+    checks.push(("after the file was rewritten", full_check(&mcpd.log())));
+    mcpd.terminate().await.unwrap();
+
+    assert_eq!(
+        checks,
+        vec![
+            ("first start", Some(true)),
+            ("after SIGTERM", Some(false)),
+            ("after SIGKILL", Some(true)),
+            ("after the file was rewritten", Some(true)),
+        ]
+    );
+}

@@ -19,12 +19,20 @@ use crate::agents::identity::Scope;
 use crate::server::ToolError;
 
 impl ServerToolHandler {
-    /// Stored agents by id.
-    async fn recorded(&self) -> Result<HashMap<String, Agent>, ToolError> {
+    /// The stored records of the environments in `statuses`, by id: one store query
+    /// for the environments, not a read of every agent ever recorded.
+    async fn recorded(
+        &self,
+        statuses: &[AgentStatus],
+    ) -> Result<HashMap<String, Agent>, ToolError> {
+        let ids: Vec<String> = statuses
+            .iter()
+            .map(|s| s.agent.as_str().to_owned())
+            .collect();
         Ok(self
             .manager
             .store()
-            .list_agents()
+            .get_agents(&ids)
             .await
             .map_err(store_error)?
             .into_iter()
@@ -57,8 +65,8 @@ impl ServerToolHandler {
         scope: &Scope<'_>,
     ) -> Result<ListActiveAgentsResponse, ToolError> {
         let now = Utc::now();
-        let recorded = self.recorded().await?;
         let statuses = self.sorted_statuses(scope).await?;
+        let recorded = self.recorded(&statuses).await?;
         let mut agents = Vec::with_capacity(statuses.len());
         for status in statuses {
             let (last, running) =
@@ -123,8 +131,8 @@ impl ServerToolHandler {
         scope: &Scope<'_>,
     ) -> Result<CleanupResponse, ToolError> {
         let now = Utc::now();
-        let recorded = self.recorded().await?;
         let statuses = self.sorted_statuses(scope).await?;
+        let recorded = self.recorded(&statuses).await?;
         let mut removed = Vec::new();
         let mut kept = 0;
         for status in statuses {

@@ -2,7 +2,7 @@
 //! tokens, threads, recent calls) joined with what the runtime says about its
 //! environment now.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use codex_mcp_runtime::{AgentId as RuntimeAgentId, AgentStatus};
 use codex_mcp_store::{Agent, Call, StoreError};
@@ -138,51 +138,66 @@ impl ServerToolHandler {
 
     /// `list_sessions`: recorded agents the caller may see, most recently active first,
     /// then environments without a record; the page `(offset, limit)` of that list. Only
-    /// the page's sessions are read in full (threads, recent calls): one page costs the
-    /// same with ten agents or ten thousand.
+    /// the page's agents are read from the store (a page of its agent listing, or the
+    /// few agents a token lists) and only they are read in full (threads, recent calls):
+    /// one page costs the same with ten recorded agents or ten thousand. The runtime is
+    /// asked once for its environments, which exist only for agents not cleaned up.
     pub(super) async fn list_sessions(
         &self,
         only: Option<&AgentId>,
         scope: &Scope<'_>,
         (offset, limit): (usize, usize),
     ) -> Result<ListSessionsResponse, ToolError> {
-        let mut statuses = self.statuses(scope).await?;
-        let agents = match only {
-            Some(id) => self
-                .manager
-                .store()
-                .get_agent(id.as_str())
-                .await
-                .map_err(store_error)?
-                .into_iter()
-                .collect(),
-            None => self
-                .manager
-                .store()
-                .list_agents()
-                .await
-                .map_err(store_error)?,
+        let store = self.manager.store();
+        let statuses = self.statuses(scope).await?;
+        let env_ids: Vec<String> = statuses.keys().cloned().collect();
+        let (page, recorded_total, recorded_envs) = match (only, scope) {
+            (None, Scope::All) => {
+                let limit32 = u32::try_from(limit).unwrap_or(u32::MAX);
+                let page = store
+                    .list_agents_page(offset as u64, limit32)
+                    .await
+                    .map_err(store_error)?;
+                let with_env = store.get_agents(&env_ids).await.map_err(store_error)?;
+                let total = usize::try_from(page.total).unwrap_or(usize::MAX);
+                (page.agents, total, with_env)
+            }
+            (only, scope) => {
+                let ids = match (only, scope) {
+                    (Some(id), _) => vec![id.as_str().to_owned()],
+                    (None, Scope::Token(grant)) => grant.agents.clone(),
+                    (None, Scope::All) => Vec::new(),
+                };
+                let agents: Vec<Agent> = store
+                    .get_agents(&ids)
+                    .await
+                    .map_err(store_error)?
+                    .into_iter()
+                    .filter(|a| scope.allows(&a.id))
+                    .collect();
+                let total = agents.len();
+                let page = agents.iter().skip(offset).take(limit).cloned().collect();
+                (page, total, agents)
+            }
         };
-        let agents: Vec<_> = agents
-            .into_iter()
-            .filter(|a| scope.allows(&a.id))
-            .map(|a| {
-                let status = statuses.remove(&a.id);
-                (a, status)
-            })
-            .collect();
-        let mut rest: Vec<_> = statuses
-            .into_values()
+        let recorded: HashSet<&str> = recorded_envs.iter().map(|a| a.id.as_str()).collect();
+        let mut rest: Vec<&AgentStatus> = statuses
+            .values()
+            .filter(|s| !recorded.contains(s.agent.as_str()))
             .filter(|s| only.is_none_or(|id| id.as_str() == s.agent.as_str()))
             .collect();
         rest.sort_by(|a, b| a.agent.as_str().cmp(b.agent.as_str()));
-        let total = agents.len() + rest.len();
+        let total = recorded_total.saturating_add(rest.len());
         let mut sessions = Vec::with_capacity(limit.min(total));
-        for (agent, status) in agents.iter().skip(offset).take(limit) {
-            sessions.push(self.session_info(agent, status.as_ref()).await?);
+        for agent in &page {
+            sessions.push(self.session_info(agent, statuses.get(&agent.id)).await?);
         }
-        let skip_rest = offset.saturating_sub(agents.len());
-        for status in rest.iter().skip(skip_rest).take(limit - sessions.len()) {
+        let skip_rest = offset.saturating_sub(recorded_total);
+        for status in rest
+            .into_iter()
+            .skip(skip_rest)
+            .take(limit - sessions.len())
+        {
             sessions.push(self.unrecorded_session(status)?);
         }
         let end = offset.saturating_add(limit);
