@@ -460,7 +460,16 @@ async fn exit_code(docker: &bollard::Docker, exec_id: &str) -> Option<i32> {
                 }
                 return i.exit_code.and_then(|c| i32::try_from(c).ok());
             }
-            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            // The engine usually reports the end within milliseconds of the output's:
+            // look again soon at first, then less often.
+            Ok(_) => {
+                let pause = if started.elapsed() < Duration::from_millis(200) {
+                    5
+                } else {
+                    20
+                };
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
             Err(_) => return None,
         }
     }
