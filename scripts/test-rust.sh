@@ -10,6 +10,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/test-lib.sh"
 cd "$ROOT"
 
+# Run by the compose step only (.config/nextest.toml).
+COMPOSE_TEST=compose_deployment_serves_python_clients_and_keeps_the_conversation
+
 rc=0
 if cargo nextest --version >/dev/null 2>&1; then
   echo "test-rust: cargo nextest run --workspace --no-fail-fast $*"
@@ -19,7 +22,9 @@ if cargo nextest --version >/dev/null 2>&1; then
     cargo test --workspace --doc || rc=$((rc == 0 ? 1 : rc))
   fi
 else
-  echo "test-rust: cargo-nextest not installed; cargo test --workspace --no-fail-fast $*"
-  cargo test --workspace --no-fail-fast "$@" || rc=$?
+  # Without nextest, .config/nextest.toml's default filter does not apply: leave the
+  # compose deployment test to the compose step here too.
+  echo "test-rust: cargo-nextest not installed; cargo test --workspace --no-fail-fast $* -- --skip $COMPOSE_TEST"
+  cargo test --workspace --no-fail-fast "$@" -- --skip "$COMPOSE_TEST" || rc=$?
 fi
 exit "$rc"

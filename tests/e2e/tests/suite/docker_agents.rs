@@ -420,7 +420,6 @@ async fn changed_limits_and_network_mode_recreate_the_container_keeping_its_data
 // Multi-threaded: the clients and compose run as blocking processes while the scripted
 // model answers on the runtime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the compose step: scripts/test.sh compose"]
 async fn compose_deployment_serves_python_clients_and_keeps_the_conversation() {
     use codex_mcp_e2e::compose::{ComposeDeploy, SERVER_CONTAINER, compose_command_or_skip};
     if !codex_mcp_e2e::docker::docker_ready_or_skip() {
