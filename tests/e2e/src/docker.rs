@@ -27,6 +27,8 @@ pub fn docker_ready_or_skip() -> bool {
 pub struct DockerScope {
     /// The instance name given to mcpd.
     pub instance: String,
+    /// Full ids of agents' containers, for reading their processes from the host's /proc.
+    ids: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Default for DockerScope {
@@ -44,6 +46,7 @@ impl DockerScope {
             .unwrap_or_default();
         Self {
             instance: format!("t{}x{nanos:08x}", std::process::id()),
+            ids: std::sync::Mutex::default(),
         }
     }
 
@@ -121,13 +124,34 @@ impl DockerScope {
     }
 
     /// Command lines of the processes in the agent's container (empty when it has none).
+    /// Read from the host's /proc when the container's processes are visible there (a few
+    /// milliseconds, so a test timing how fast a process goes measures the process, not a
+    /// `docker top`: a CLI start and an engine round trip, 100 ms and more on a busy
+    /// machine), else from `docker top`.
     pub fn processes(&self, agent: &str) -> Vec<String> {
-        docker_cli(&["top", &self.container(agent), "-eo", "pid,args"])
+        let name = self.container(agent);
+        let known = self.lock_ids().get(agent).cloned();
+        if let Some(found) = known.as_deref().and_then(host_processes_of) {
+            return found;
+        }
+        let listed: Vec<String> = docker_cli(&["top", &name, "-eo", "pid,args"])
             .unwrap_or_default()
             .lines()
             .skip(1)
             .map(str::to_string)
-            .collect()
+            .collect();
+        // A (re)created container: remember its id for the next look.
+        if !listed.is_empty()
+            && let Some(id) = docker_cli(&["inspect", "-f", "{{.Id}}", &name])
+        {
+            self.lock_ids()
+                .insert(agent.to_string(), id.trim().to_string());
+        }
+        listed
+    }
+
+    fn lock_ids(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        self.ids.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -135,6 +159,38 @@ impl Drop for DockerScope {
     fn drop(&mut self) {
         remove_labelled(&self.filter());
     }
+}
+
+/// "PID ARGS" of the host processes in the cgroup of container `id` (the engine names the
+/// container's full id in its cgroup path with either cgroup driver), or `None` when none
+/// is visible: the container stopped or was replaced, or its engine runs in another PID
+/// namespace than this test.
+fn host_processes_of(id: &str) -> Option<Vec<String>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let in_container = std::fs::read_to_string(entry.path().join("cgroup"))
+            .is_ok_and(|groups| groups.contains(id));
+        if !in_container {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        found.push(format!("{pid} {}", args.join(" ")));
+    }
+    (!found.is_empty()).then_some(found)
 }
 
 /// Single-quotes `s` for `sh`.

@@ -32,7 +32,8 @@ use crate::{AgentId, DiskUsage, ExecHandle, ExecSpec, RuntimeError, disk};
 /// get `durable::WRAPPER` instead, which also keeps their output.
 const WRAPPER: &str = r#"f=$1; shift; echo $$ > "$f"; "$@"; rc=$?; rm -f "$f"; exit $rc"#;
 
-/// Kills the tree recorded in `$1`, giving it `$2` tenths of a second after SIGTERM.
+/// Kills the tree recorded in `$1`, giving it `$2` tenths of a second after SIGTERM
+/// (looking every 20 ms whether it is gone: Codex ends on SIGTERM at once).
 /// POSIX sh with builtins only in the scan (`read`, not `cat`), so it works in minimal
 /// images (busybox) and does not itself add processes to what it scans.
 pub(crate) const KILLER: &str = r#"
@@ -46,7 +47,7 @@ members() {
     for d in /proc/[0-9]*; do
       p=${d#/proc/}
       case "$set_" in *" $p "*) continue;; esac
-      read -r s < "$d/stat" 2>/dev/null || continue
+      { read -r s < "$d/stat"; } 2>/dev/null || continue
       set -- ${s##*)}
       case "$set_" in *" $2 "*) set_="$set_$p "; changed=1; continue;; esac
       if [ "$3" = "$root" ] || [ "$4" = "$root" ]; then set_="$set_$p "; changed=1; fi
@@ -54,7 +55,7 @@ members() {
   done
   live=""
   for p in $set_; do
-    read -r s < "/proc/$p/stat" 2>/dev/null || continue
+    { read -r s < "/proc/$p/stat"; } 2>/dev/null || continue
     set -- ${s##*)}
     [ "$1" = Z ] || live="$live $p"
   done
@@ -62,9 +63,9 @@ members() {
 }
 pids=$(members); [ -n "$pids" ] || exit 0
 kill -TERM $pids 2>/dev/null
-n=0
-while [ $n -lt "$grace" ]; do
-  sleep 0.1; n=$((n+1)); pids=$(members); [ -n "$pids" ] || break
+n=0; limit=$((grace * 5))
+while [ $n -lt $limit ]; do
+  sleep 0.02; n=$((n+1)); pids=$(members); [ -n "$pids" ] || break
 done
 k=0
 while [ -n "$pids" ] && [ $k -lt 40 ]; do
@@ -402,8 +403,11 @@ pub(super) async fn live_execs(rt: &DockerRuntime, container: &str) -> Result<u3
 /// Runs the killer script and waits for it to finish.
 async fn kill_tree(docker: &bollard::Docker, container: &str, pidfile: &str, grace_tenths: &str) {
     let cmd = vec!["sh", "-c", KILLER, "codex-mcp-kill", pidfile, grace_tenths];
+    let started = std::time::Instant::now();
     match run_script(docker, container, cmd).await {
-        Ok(printed) => debug!(output = %printed, "killer"),
+        Ok(printed) => {
+            debug!(output = %printed, took_ms = started.elapsed().as_millis() as u64, "killer")
+        }
         // The container may be gone already, which kills everything anyway.
         Err(e) => debug!(error = %e, container, "kill exec failed"),
     }
