@@ -12,6 +12,7 @@ mod legacy_client;
 pub mod process_stats;
 pub mod scripted;
 pub mod setup;
+pub mod stdio_client;
 pub mod task_clients;
 pub mod tokens;
 

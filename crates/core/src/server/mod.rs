@@ -5,6 +5,7 @@
 //! result for the era. Nothing here knows about HTTP or stdio.
 
 mod call_limit;
+mod channel;
 mod connection;
 pub mod context;
 pub mod correlation;

@@ -15,9 +15,11 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Notify, oneshot};
 
+mod follow;
 mod in_flight;
 mod transport_kind;
 
+pub use follow::forward_standalone;
 pub use in_flight::{InFlight, InFlightGuard};
 pub use transport_kind::TransportKind;
 

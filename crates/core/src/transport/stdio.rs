@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::{Connection, Identity, McpServer, Step, TransportKind};
+use crate::server::{Connection, Identity, McpServer, TransportKind};
 
 /// Options of the stdio transport.
 #[derive(Debug, Clone)]
@@ -92,13 +92,7 @@ where
                 continue;
             }
         };
-        match connection.handle(message, identity.clone()).await {
-            Step::Quiet => {}
-            Step::Reply(reply) => {
-                let _ = tx.send(reply.into_message()).await;
-            }
-            Step::Run(call) => call.spawn(tx.clone()),
-        }
+        connection.handle_into(message, identity.clone(), &tx).await;
     }
     connection.close();
     drop(tx);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::setup::{Runtime, Setup};
+use codex_mcp_e2e::stdio_client::StdioMcpd;
 use codex_mcp_e2e::{is_shell_setting, listening_at, mcpd_bin, without_shell_settings};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -263,100 +264,6 @@ async fn listening_beyond_loopback_without_tokens_exits_2() {
         "MCPD_ALLOW_UNAUTHENTICATED=1",
     ] {
         assert!(stderr.contains(named), "{named}: {stderr}");
-    }
-}
-
-/// `mcpd serve --stdio` run by a test as an MCP client runs it: JSON-RPC lines on its
-/// stdin and stdout, stderr to a file.
-struct StdioMcpd {
-    child: Child,
-    stdin: tokio::process::ChildStdin,
-    stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    stderr: std::path::PathBuf,
-    next_id: u64,
-}
-
-impl StdioMcpd {
-    /// Starts it with `env` (inherited settings removed) and initializes a session.
-    async fn start(env: &[(&str, String)], stderr: std::path::PathBuf) -> Self {
-        Self::start_with(env, stderr, &[]).await
-    }
-
-    /// [`Self::start`] with more arguments after `serve --stdio`.
-    async fn start_with(env: &[(&str, String)], stderr: std::path::PathBuf, args: &[&str]) -> Self {
-        let mut cmd = Command::new(mcpd_bin());
-        without_shell_settings(&mut cmd)
-            .args(["serve", "--stdio"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
-            .kill_on_drop(true);
-        for (k, v) in env.iter().filter(|(k, _)| *k != "MCPD_LISTEN") {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn mcpd serve --stdio");
-        let mut client = Self {
-            stdin: child.stdin.take().unwrap(),
-            stdout: BufReader::new(child.stdout.take().unwrap()).lines(),
-            child,
-            stderr,
-            next_id: 0,
-        };
-        let init = client
-            .request(
-                "initialize",
-                json!({"protocolVersion": "2025-06-18", "capabilities": {},
-                       "clientInfo": {"name": "e2e-stdio", "version": "0"}}),
-            )
-            .await;
-        assert_eq!(
-            init["result"]["serverInfo"]["name"],
-            json!("mcpd"),
-            "{init}\n{}",
-            client.log()
-        );
-        client
-            .send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
-        client
-    }
-
-    async fn send(&mut self, message: &Value) {
-        self.stdin
-            .write_all(format!("{message}\n").as_bytes())
-            .await
-            .unwrap();
-        self.stdin.flush().await.unwrap();
-    }
-
-    /// Sends a request and returns its response, skipping notifications.
-    async fn request(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
-        loop {
-            let line = tokio::time::timeout(Duration::from_secs(120), self.stdout.next_line())
-                .await
-                .unwrap_or_else(|_| panic!("no answer to {method} within 120 s: {}", self.log()))
-                .expect("read stdout")
-                .unwrap_or_else(|| {
-                    panic!(
-                        "stdout closed before the answer to {method}: {}",
-                        self.log()
-                    )
-                });
-            let message: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("not JSON on stdout: {line:?}: {e}"));
-            if message["id"] == json!(id) {
-                return message;
-            }
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 }
 

@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
+use codex_mcp_e2e::SseEvents;
 use codex_mcp_e2e::scripted::chat_answer;
+use codex_mcp_e2e::stdio_client::StdioMcpd;
 use codex_mcp_e2e::task_clients::LegacySession as Session;
 use codex_mcp_e2e::{Runtime, Setup};
 use codex_mcp_testkit::Reply;
@@ -280,4 +282,123 @@ async fn tasks_outlive_a_crash_of_mcpd() {
         .fails("tasks/cancel", json!({"taskId": working}), -32602)
         .await;
     assert!(m.contains("already ended (failed)"), "{m}");
+}
+
+/// The status notifications and a task's progress reach clients whose transport has no
+/// GET stream: `mcpd serve --stdio` writes them on stdout, the 2024-era `/sse` transport
+/// on its event stream, each after the `CreateTaskResult` and ending with `completed`.
+#[tokio::test]
+async fn stdio_and_sse_clients_hear_their_task_end() {
+    let Some(s) = Setup::start(Runtime::Local, "suggest", &[]).await else {
+        return;
+    };
+    let call = |id: u64, agent: &str| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "chat", "task": {"ttl": 60_000}, "_meta": {"progressToken": "p"},
+            "arguments": {"message": format!("slow one for {agent}"), "agent_id": agent}}})
+    };
+    let reply = |agent: &str| {
+        Reply::streaming(
+            Duration::from_secs(3),
+            Duration::from_secs(1),
+            chat_answer(&format!("done for {agent}")),
+        )
+    };
+
+    // stdio: the task's answer, then its progress and status on stdout.
+    s.model.push(reply("piped"));
+    let mut stdio = StdioMcpd::start_version(&s.env, s.home.join("stdio.log"), "2025-11-25").await;
+    stdio.send(&call(7, "piped")).await;
+    let created = stdio.next_message().await;
+    assert_eq!(
+        created["result"]["task"]["status"],
+        json!("working"),
+        "{created}"
+    );
+    let task = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut heard = Vec::new();
+    let ended = loop {
+        let message = stdio.next_message().await;
+        let method = message["method"].as_str().unwrap_or_default().to_string();
+        if method == "notifications/tasks/status"
+            && message["params"]["status"] == json!("completed")
+        {
+            break message;
+        }
+        heard.push(method);
+    };
+    assert_eq!(ended["params"]["taskId"], json!(task), "{ended}");
+    assert!(
+        heard.iter().any(|m| m == "notifications/progress"),
+        "the turn's progress on stdout: {heard:?}\n{}",
+        stdio.log()
+    );
+    let result = stdio.request("tasks/result", json!({"taskId": task})).await;
+    assert_eq!(
+        result.pointer("/result/structuredContent/reply"),
+        Some(&json!("done for piped")),
+        "{result}"
+    );
+
+    // /sse: the same on the event stream.
+    s.model.push(reply("streamed"));
+    let http = reqwest::Client::new();
+    let mut stream = http
+        .get(format!("{}/sse", s.mcpd.base))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    let mut events = SseEvents::default();
+    let endpoint = loop {
+        if let Some((kind, data)) = events.next(&mut stream).await.unwrap()
+            && kind == "endpoint"
+        {
+            break data;
+        }
+    };
+    let post = |body: Value| {
+        http.post(format!("{}{endpoint}", s.mcpd.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "e2e-sse", "version": "1"}}});
+    for body in [
+        init,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        call(2, "streamed"),
+    ] {
+        post(body).await.unwrap().error_for_status().unwrap();
+    }
+    let mut task = None;
+    let mut heard = Vec::new();
+    let ended = loop {
+        let Some((_, data)) = events.next(&mut stream).await.unwrap() else {
+            continue;
+        };
+        let message: Value = serde_json::from_str(&data).unwrap();
+        if message["id"] == json!(2) {
+            task = message.pointer("/result/task/taskId").cloned();
+            assert!(task.is_some(), "{message}");
+            continue;
+        }
+        let method = message["method"].as_str().unwrap_or_default().to_string();
+        if method == "notifications/tasks/status"
+            && message["params"]["status"] == json!("completed")
+        {
+            break message;
+        }
+        heard.push(method);
+    };
+    assert_eq!(Some(&ended["params"]["taskId"]), task.as_ref(), "{ended}");
+    assert!(
+        heard.iter().any(|m| m == "notifications/progress"),
+        "the turn's progress on the /sse stream: {heard:?}"
+    );
 }

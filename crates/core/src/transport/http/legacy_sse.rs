@@ -16,7 +16,7 @@ use rand::RngCore;
 use tokio::sync::mpsc;
 
 use super::{HttpState, caller, read_body, rpc_error, sse};
-use crate::server::{Connection, Step, TransportKind};
+use crate::server::{Connection, TransportKind};
 
 /// One open `/sse` connection.
 pub(crate) struct SseConnection {
@@ -180,13 +180,7 @@ pub async fn post(State(state): State<HttpState>, request: axum::extract::Reques
         }
     };
     let caller = caller::identity(&parts.extensions, &parts.headers, &query);
-    match sse.conn.handle(message, caller).await {
-        Step::Quiet => {}
-        Step::Reply(reply) => {
-            let _ = sse.tx.send(reply.into_message()).await;
-        }
-        Step::Run(call) => call.spawn(sse.tx.clone()),
-    }
+    sse.conn.handle_into(message, caller, &sse.tx).await;
     accepted()
 }
 
