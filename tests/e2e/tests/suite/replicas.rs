@@ -36,11 +36,7 @@ async fn first_replica(pg: &PgServer, runtime: Runtime) -> Option<Setup> {
 
 /// A second replica beside the setup's: same settings, its own name and data dir.
 async fn second_replica(s: &Setup, data: &Path) -> Mcpd {
-    let mut env = s.env.clone();
-    env.retain(|(k, _)| !matches!(*k, "CODEX_MCP_REPLICA_NAME" | "CODEX_MCP_DATA_DIR"));
-    env.push(("CODEX_MCP_REPLICA_NAME", "r2".to_string()));
-    env.push(("CODEX_MCP_DATA_DIR", data.display().to_string()));
-    Mcpd::start(&env, &s.home).await.unwrap()
+    s.replica("r2", data).await.unwrap()
 }
 
 async fn get_job(mcpd: &Mcpd, id: &str) -> Value {
