@@ -317,8 +317,8 @@ pub trait AgentRuntime: Send + Sync + 'static {
     /// another run (another replica's turn on the same agent) that reads a target
     /// meanwhile finds the old file or the new one, whole and readable, never a missing,
     /// half-written or root-owned one. `None` when the files were written at once, which
-    /// the default does: a runtime whose writes are already atomic (the local one writes
-    /// a temporary file and renames it).
+    /// the default does: a runtime whose writes are already atomic (the local and
+    /// Kubernetes ones write a temporary file and rename it).
     async fn stage_files(
         &self,
         agent: &AgentId,
