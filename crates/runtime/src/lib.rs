@@ -36,6 +36,6 @@ pub use handle::{ExecHandle, ExecOutput, OutputTooLarge};
 pub use limits::{parse_cpu_limit, parse_memory_limit, parse_size, parse_workspace_roots};
 pub use types::{
     AgentEnv, AgentRuntime, AgentSpec, AgentState, AgentStatus, DISK_FILE_CAP, DiskUsage,
-    ExecEvent, ExecSpec, FileToWrite, RuntimeChoice, RuntimeKind,
+    ExecEvent, ExecSpec, FileToWrite, RuntimeChoice, RuntimeKind, StagedFiles,
 };
 pub use workspace::resolve_workspace;

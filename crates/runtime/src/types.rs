@@ -138,6 +138,9 @@ pub struct ExecSpec {
     /// digits, `-` and `_` only; at most one running process per id and agent. `None`:
     /// an anonymous run, which a restarted server stops.
     pub run_id: Option<String>,
+    /// Files [`AgentRuntime::stage_files`] uploaded for this run, moved into place just
+    /// before the process starts.
+    pub staged: Option<StagedFiles>,
 }
 
 impl ExecSpec {
@@ -174,6 +177,12 @@ impl ExecSpec {
     /// Names the run (see [`ExecSpec::run_id`]).
     pub fn run_id(mut self, id: impl Into<String>) -> Self {
         self.run_id = Some(id.into());
+        self
+    }
+
+    /// Installs `staged` when the run starts (see [`ExecSpec::staged`]).
+    pub fn staged(mut self, staged: Option<StagedFiles>) -> Self {
+        self.staged = staged;
         self
     }
 
@@ -303,6 +312,32 @@ pub trait AgentRuntime: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Writes `files` for the run `run_id` so that each replaces its target in one step
+    /// when that run starts (pass the result as its [`ExecSpec::staged`]): a process of
+    /// another run (another replica's turn on the same agent) that reads a target
+    /// meanwhile finds the old file or the new one, whole and readable, never a missing,
+    /// half-written or root-owned one. `None` when the files were written at once, which
+    /// the default does: a runtime whose writes are already atomic (the local and
+    /// Kubernetes ones write a temporary file and rename it).
+    async fn stage_files(
+        &self,
+        agent: &AgentId,
+        run_id: &str,
+        files: &[FileToWrite<'_>],
+    ) -> Result<Option<StagedFiles>, RuntimeError> {
+        let _ = run_id;
+        self.write_files(agent, files).await.map(|()| None)
+    }
+
+    /// Stops the run named `run_id` that another server started and left behind (it
+    /// died): its process would otherwise hold what the next run needs (Codex keeps a
+    /// thread's writer until it exits). Nothing happens when no such run is running. The
+    /// default does nothing: the local and Kubernetes runtimes stop such runs at start.
+    async fn stop_run(&self, agent: &AgentId, run_id: &str) -> Result<(), RuntimeError> {
+        let _ = (agent, run_id);
+        Ok(())
+    }
+
     /// The run named `run_id` ([`ExecSpec::run_id`]) that a previous server started in
     /// the agent's environment and that is still there: `None` when it is gone (or the
     /// runtime cannot re-attach: the local and Kubernetes runtimes stop such runs at
@@ -380,6 +415,16 @@ impl DiskUsage {
         self.bytes = self.bytes.saturating_add(bytes);
         true
     }
+}
+
+/// Files uploaded beside their targets by [`AgentRuntime::stage_files`], waiting for the
+/// run they were staged for to move them into place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StagedFiles {
+    /// The folder holding them (removed once they are moved).
+    pub(crate) folder: String,
+    /// Each staged file's name in `folder` and the path it replaces.
+    pub(crate) moves: Vec<(String, String)>,
 }
 
 /// One file for [`AgentRuntime::write_files`]: a path inside the environment (as for

@@ -20,101 +20,17 @@
 //! `1,5`), `CONCURRENCY_SECS` per row (default 20; quick 8), `CONCURRENCY_RUNTIMES`
 //! (default `local,docker`).
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use codex_mcp_e2e::bench::{
-    Table, answer_pong, chat_call, docker_exec_turn, emit, env_list, env_or, load_average, ms,
-    percentile, ping_chat, quick,
+    Table, answer_pong, chat_call, docker_exec_turn, emit, env_list, env_or, ms, percentile,
+    ping_chat, quick,
 };
+use codex_mcp_e2e::bench_loop::{Row, closed_loop};
 use codex_mcp_e2e::direct::{Direct, DirectAgent};
 use codex_mcp_e2e::{Runtime, Setup};
 use codex_mcp_tools::PreparedCall;
-use serde_json::{Value, json};
-
-/// One measured row: one side at one N.
-struct Row {
-    runtime: &'static str,
-    side: &'static str,
-    n: usize,
-    took: Duration,
-    times: Vec<Duration>,
-    failures: usize,
-    load: String,
-}
-
-impl Row {
-    fn calls_per_s(&self) -> f64 {
-        self.times.len() as f64 / self.took.as_secs_f64()
-    }
-
-    fn json(&self) -> Value {
-        json!({
-            "runtime": self.runtime, "side": self.side, "n": self.n,
-            "seconds": self.took.as_secs_f64(), "calls": self.times.len(),
-            "failures": self.failures, "calls_per_s": self.calls_per_s(),
-            "p50_ms": ms(percentile(&self.times, 0.5)),
-            "p99_ms": ms(percentile(&self.times, 0.99)),
-            "latencies_ms": self.times.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
-            "load": self.load,
-        })
-    }
-}
-
-/// `n` workers, each calling `turn(worker)` back to back until `secs` have passed (a
-/// call started before then is finished and counted); the row's time runs to the last.
-async fn closed_loop<F, Fut>(
-    runtime: &'static str,
-    side: &'static str,
-    n: usize,
-    secs: u64,
-    turn: F,
-) -> Row
-where
-    F: Fn(usize) -> Fut,
-    Fut: Future<Output = anyhow::Result<Duration>>,
-{
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(secs);
-    let turn = &turn;
-    let workers = (0..n).map(|w| async move {
-        let (mut times, mut failures) = (Vec::new(), 0);
-        while Instant::now() < deadline {
-            match turn(w).await {
-                Ok(d) => times.push(d),
-                Err(e) => {
-                    failures += 1;
-                    eprintln!("{runtime} {side} worker {w}: {e:#}");
-                }
-            }
-        }
-        (times, failures)
-    });
-    let results = futures::future::join_all(workers).await;
-    let took = start.elapsed();
-    let mut row = Row {
-        runtime,
-        side,
-        n,
-        took,
-        times: Vec::new(),
-        failures: 0,
-        load: load_average(),
-    };
-    for (times, failures) in results {
-        row.times.extend(times);
-        row.failures += failures;
-    }
-    eprintln!(
-        "{runtime} {side} N={n}: {} calls in {:.1} s, {:.2}/s, {} failures (load {})",
-        row.times.len(),
-        took.as_secs_f64(),
-        row.calls_per_s(),
-        row.failures,
-        row.load
-    );
-    row
-}
+use serde_json::json;
 
 fn agent(i: usize) -> String {
     format!("c{i}")

@@ -3,6 +3,7 @@
 //! scripted model on either runtime) and [`docker`] (the tests' slice of the engine).
 
 pub mod bench;
+pub mod bench_loop;
 pub mod compose;
 pub mod dashboard_feed;
 pub mod direct;

@@ -164,6 +164,16 @@ impl Setup {
         }
     }
 
+    /// Another mcpd replica beside the setup's (same database, runtime and settings)
+    /// named `name`, with its own data dir `data`: for a setup on PostgreSQL.
+    pub async fn replica(&self, name: &str, data: &std::path::Path) -> anyhow::Result<Mcpd> {
+        let mut env = self.env.clone();
+        env.retain(|(k, _)| !matches!(*k, "CODEX_MCP_REPLICA_NAME" | "CODEX_MCP_DATA_DIR"));
+        env.push(("CODEX_MCP_REPLICA_NAME", name.to_string()));
+        env.push(("CODEX_MCP_DATA_DIR", data.display().to_string()));
+        Mcpd::start(&env, &self.home).await
+    }
+
     /// The agent's Codex processes still running: on the host (by the agent's Codex
     /// home in their environment) or in the agent's container.
     pub fn codex_processes(&self, agent: &str) -> Vec<String> {

@@ -47,6 +47,13 @@ impl ConversationLocks {
     }
 }
 
+impl ConversationTurn {
+    /// Whether other processes share the store's hold (replicas on PostgreSQL).
+    pub(crate) fn is_shared(&self) -> bool {
+        self.hold.as_ref().is_some_and(ConversationHold::is_shared)
+    }
+}
+
 /// A running turn's hold on its conversation; the entry goes when nobody else waits.
 pub(crate) struct ConversationTurn {
     /// The store's hold, released before this process's lock so the other replicas'

@@ -2,6 +2,7 @@
 //! (configuration, credentials, output schemas) and remembered across calls (Codex
 //! threads, token totals).
 
+mod codex_home;
 mod conversation_lock;
 pub mod disk;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod identity;
 pub mod lifecycle;
 pub mod live;
 mod metrics;
+mod orphans;
 pub mod quota;
 pub mod records;
 pub mod session_key;
@@ -19,7 +21,7 @@ pub mod turn;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use codex_mcp_runtime::{AgentEnv, AgentId, AgentRuntime, AgentSpec, FileToWrite};
+use codex_mcp_runtime::{AgentEnv, AgentId, AgentRuntime, StagedFiles};
 use codex_mcp_store::SessionStore;
 use parking_lot::Mutex;
 
@@ -134,6 +136,8 @@ pub struct AgentManager {
     conversations: conversation_lock::ConversationLocks,
     /// Agents' disk use, measured at most every [`disk::DISK_REFRESH`].
     disk: disk::DiskCache,
+    /// Interrupted calls whose left-behind run this process has stopped (or found gone).
+    orphans: orphans::CheckedRuns,
 }
 
 /// What a prepared agent offers a call.
@@ -145,6 +149,12 @@ pub struct ReadyAgent {
     pub env: AgentEnv,
     /// Extra variables for its Codex process (from the credential source).
     pub codex_env: Vec<(String, String)>,
+    /// The Codex home's files staged for this turn's run, which installs them as it
+    /// starts (`None`: the runtime wrote them at once).
+    pub staged: Option<StagedFiles>,
+    /// The tool whose output schema is among `staged`, remembered as installed once
+    /// the run succeeded.
+    pub staged_schema: Option<&'static str>,
 }
 
 impl AgentManager {
@@ -171,6 +181,7 @@ impl AgentManager {
             dashboard: Arc::default(),
             conversations: conversation_lock::ConversationLocks::default(),
             disk: disk::DiskCache::default(),
+            orphans: orphans::CheckedRuns::default(),
         }
     }
 
@@ -239,79 +250,6 @@ impl AgentManager {
             (_, true) => Sandbox::WorkspaceWrite,
             (_, false) => Sandbox::ReadOnly,
         }
-    }
-
-    /// Makes sure the agent's environment exists and holds the current configuration
-    /// and credentials (written again on every call: one archive upload on Docker). Fails with a
-    /// sentence the caller can act on.
-    pub async fn ready(&self, id: &AgentId) -> Result<ReadyAgent, AgentError> {
-        let spec = match self.config.workspaces.get(id.as_str()) {
-            Some(folder) => AgentSpec::new().with_workspace_host_path(folder),
-            None => AgentSpec::new(),
-        };
-        let env = self.runtime.ensure(id, &spec).await?;
-        let creds = match &self.credentials {
-            Some(source) => source.for_agent(id).await?,
-            None => None,
-        };
-        let Some(creds) = creds else {
-            return Err(AgentError::NoCredentials);
-        };
-        // Rewritten before every turn, not once: the model runs as the user that owns the
-        // Codex home and may have changed either file in an earlier turn (a provider
-        // `base_url` of its own, a `notify` program, other credentials).
-        // Both in one `write_files`: on Docker that is one archive upload (one API call).
-        let auth_path = format!("{}/auth.json", env.codex_home);
-        let config = self.config.codex_config.as_deref().unwrap_or_default();
-        let config_path = format!("{}/config.toml", env.codex_home);
-        let files = [
-            FileToWrite {
-                path: &auth_path,
-                bytes: &creds.auth_json,
-                mode: 0o600,
-            },
-            FileToWrite {
-                path: &config_path,
-                bytes: config.as_bytes(),
-                mode: 0o600,
-            },
-        ];
-        self.runtime.write_files(id, &files).await?;
-        Ok(ReadyAgent {
-            id: id.clone(),
-            env,
-            codex_env: creds.env,
-        })
-    }
-
-    /// Writes a tool's output schema into the agent's Codex home (once) and returns its
-    /// path inside the environment.
-    pub async fn schema_path(
-        &self,
-        agent: &ReadyAgent,
-        tool: &'static str,
-        schema: &serde_json::Value,
-    ) -> Result<String, AgentError> {
-        let path = format!("{}/codex-mcp/schemas/{tool}.json", agent.env.codex_home);
-        let known = self
-            .memory
-            .lock()
-            .get(agent.id.as_str())
-            .is_some_and(|m| m.schemas.contains(&tool));
-        if !known {
-            // A `Value` always renders (`{:#}` is its pretty form), so no empty file.
-            let text = format!("{schema:#}");
-            self.runtime
-                .write_file(&agent.id, &path, text.as_bytes(), 0o600)
-                .await?;
-            self.memory
-                .lock()
-                .entry(agent.id.as_str().to_string())
-                .or_default()
-                .schemas
-                .push(tool);
-        }
-        Ok(path)
     }
 
     /// Turns the thread's running totals into this call's tokens.

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use codex_mcp_runtime::{AgentId, AgentRuntime, ExecEvent, ExecHandle, ExecSpec};
+use codex_mcp_runtime::{AgentId, AgentRuntime, ExecEvent, ExecHandle, ExecSpec, StagedFiles};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +31,8 @@ pub struct CodexRun {
     /// Names the process (`ExecSpec::run_id`: the call's id), so that a restarted server
     /// can re-attach to it in a runtime that keeps runs across restarts (Docker).
     pub run_id: Option<String>,
+    /// Files the run moves into place as it starts (`ExecSpec::staged`).
+    pub staged: Option<StagedFiles>,
 }
 
 /// What a successful run produced.
@@ -131,6 +133,7 @@ pub async fn run(
     if let Some(id) = run.run_id {
         spec = spec.run_id(id);
     }
+    spec = spec.staged(run.staged);
     for (k, v) in run.env {
         spec = spec.env(k, v);
     }

@@ -118,6 +118,51 @@ pub(super) async fn write_files(
     upload(rt, agent, root, tar).await
 }
 
+/// Where [`stage_files`] puts the files of run `ID`: `STAGING/ID/`, in the Codex home,
+/// so that moving them into place is a rename within one file system.
+const STAGING: &str = "codex-mcp/staged";
+
+/// Uploads `files` (all in the Codex home) into a folder of their own beside their
+/// targets, in one archive upload, for run `run_id` to move into place when it starts
+/// (see [`crate::AgentRuntime::stage_files`] and [`super::exec`]'s installer). The engine
+/// extracts an upload by removing each file, creating it as root, writing it and then
+/// giving it to the agent's user: a Codex process reading the target meanwhile would
+/// find it missing, unreadable or half-written. Files elsewhere are written at once.
+pub(super) async fn stage_files(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    run_id: &str,
+    files: &[crate::FileToWrite<'_>],
+) -> Result<Option<crate::StagedFiles>, RuntimeError> {
+    let in_home = files
+        .iter()
+        .all(|f| split(f.path).is_some_and(|(root, _)| root == CODEX_HOME));
+    if !in_home || !super::durable::valid_run_id(run_id) {
+        return write_files(rt, agent, files).await.map(|()| None);
+    }
+    let folder = format!("{STAGING}/{run_id}");
+    let dirs: Vec<String> = ["codex-mcp", STAGING, &folder]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let names: Vec<String> = (0..files.len()).map(|i| format!("{folder}/f{i}")).collect();
+    let entries: Vec<(&str, &[u8], u32)> = names
+        .iter()
+        .zip(files)
+        .map(|(name, f)| (name.as_str(), f.bytes, f.mode))
+        .collect();
+    let tar =
+        tarball_of(&dirs, &entries).map_err(RuntimeError::io("build archive for", CODEX_HOME))?;
+    upload(rt, agent, CODEX_HOME, tar).await?;
+    Ok(Some(crate::StagedFiles {
+        folder: format!("{CODEX_HOME}/{folder}"),
+        moves: (0..files.len())
+            .zip(files)
+            .map(|(i, f)| (format!("f{i}"), f.path.to_string()))
+            .collect(),
+    }))
+}
+
 /// One `PUT /containers/{id}/archive` of `tar` into `folder`.
 async fn upload(
     rt: &DockerRuntime,

@@ -36,6 +36,78 @@ echo $$ > "$f"
 { read -r rc < "$b.code"; } 2>/dev/null || rc=125
 echo "$rc" > "$b.rc"; rm -f "$b.code" "$f"; exit "$rc""#;
 
+/// Moves the files staged in folder `$1` into place (pairs of a name in it and a target
+/// path, up to `--`), then becomes the process after `--`. `mv` within one file system is
+/// a rename: a reader sees the old file or the new one (see `archive::stage_files`).
+pub(crate) const INSTALLER: &str = r#"d=$1; shift
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+  t=$2; p=${t%/*}
+  [ -d "$p" ] || mkdir -p -m 700 "$p" || exit 126
+  mv -f "$d/$1" "$t" || { echo "codex-mcp: could not install $t" >&2; exit 126; }
+  shift 2
+done
+shift; rmdir "$d" 2>/dev/null; exec "$@""#;
+
+/// Runs [`super::exec::KILLER`] (`$2`, grace `$3`) on the pid file `$1` when that run
+/// still runs; nothing otherwise (the killer would wait for the file to appear).
+const STOPPER: &str = r#"[ -s "$1" ] || exit 0; exec sh -c "$2" codex-mcp-kill "$1" "$3""#;
+
+/// `argv` preceded by the installer of `staged`, when there is something to install.
+pub(crate) fn with_installer(
+    staged: Option<&crate::StagedFiles>,
+    argv: Vec<String>,
+) -> Vec<String> {
+    let Some(staged) = staged.filter(|s| !s.moves.is_empty()) else {
+        return argv;
+    };
+    let mut out = vec![
+        "sh".to_string(),
+        "-c".into(),
+        INSTALLER.into(),
+        "codex-mcp-install".into(),
+        staged.folder.clone(),
+    ];
+    for (name, target) in &staged.moves {
+        out.push(name.clone());
+        out.push(target.clone());
+    }
+    out.push("--".into());
+    out.extend(argv);
+    out
+}
+
+/// Stops the run `id` of `agent` if it still runs (see
+/// [`crate::AgentRuntime::stop_run`]): one exec, which kills its process tree.
+pub(super) async fn stop(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    id: &str,
+) -> Result<(), RuntimeError> {
+    if !valid_run_id(id) {
+        return Err(RuntimeError::InvalidExec(format!(
+            "run id {id:?}: only letters, digits, '-' and '_' are allowed"
+        )));
+    }
+    let container = rt.container_name(agent);
+    let pidfile = pid_file(Some(id));
+    let grace_tenths = (rt.cfg.kill_grace.as_millis() / 100).to_string();
+    let cmd = vec![
+        "sh",
+        "-c",
+        STOPPER,
+        "codex-mcp-stop",
+        &pidfile,
+        super::exec::KILLER,
+        &grace_tenths,
+    ];
+    match super::exec::run_script(&rt.docker, &container, cmd).await {
+        Ok(_) => Ok(()),
+        // No container, or a stopped one: nothing runs there.
+        Err(e) if matches!(super::status_of(&e), Some(404 | 409)) => Ok(()),
+        Err(e) => Err(rt.map_err("exec", e)),
+    }
+}
+
 /// Says where the run `$1` (a file base) stands: `running`, `finished` or `gone`.
 const PROBE: &str = r#"b=$1
 if [ -s "$b.pid" ] && read -r p < "$b.pid" && [ -d "/proc/$p" ]; then echo running

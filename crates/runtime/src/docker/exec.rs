@@ -205,7 +205,7 @@ pub(super) async fn exec(
         "codex-mcp-exec".into(),
         pidfile.clone(),
     ];
-    argv.extend(cmd.argv);
+    argv.extend(durable::with_installer(cmd.staged.as_ref(), cmd.argv));
     let spec = Attach {
         argv,
         env: cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),

@@ -291,6 +291,19 @@ impl AgentRuntime for DockerRuntime {
         archive::write_files(self, agent, files).await
     }
 
+    async fn stage_files(
+        &self,
+        agent: &AgentId,
+        run_id: &str,
+        files: &[crate::FileToWrite<'_>],
+    ) -> Result<Option<crate::StagedFiles>, RuntimeError> {
+        archive::stage_files(self, agent, run_id, files).await
+    }
+
+    async fn stop_run(&self, agent: &AgentId, run_id: &str) -> Result<(), RuntimeError> {
+        durable::stop(self, agent, run_id).await
+    }
+
     async fn status(&self, agent: &AgentId) -> Result<Option<AgentStatus>, RuntimeError> {
         container::status(self, agent, true).await
     }

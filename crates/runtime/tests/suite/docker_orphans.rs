@@ -45,3 +45,41 @@ async fn adopting_a_container_stops_runs_a_dead_server_left_behind() {
         (vec!["still here".to_string()], Some(0))
     );
 }
+
+#[tokio::test]
+async fn another_server_stops_a_named_run_a_dead_server_left_behind() {
+    let t = env_or_return!(BUSYBOX_IMAGE);
+    let a = id("left-run");
+    t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
+    let baseline = top(&t.rt, &a).await;
+    let mut h =
+        t.rt.exec(
+            &a,
+            ExecSpec::new(["sh", "-c", "sleep 2002 & echo up; wait"]).run_id("call-left"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(h.events.recv().await, Some(ExecEvent::Stdout("up".into())));
+    std::mem::forget(h);
+    let other =
+        t.rt.exec(&a, ExecSpec::new(["sleep", "2003"]).run_id("call-other"))
+            .await
+            .unwrap();
+
+    // Another server (a replica), with no handle on the run, stops it by its id.
+    let replica = t.restart(BUSYBOX_IMAGE).await;
+    replica.stop_run(&a, "call-left").await.unwrap();
+    let procs = top(&t.rt, &a).await;
+    assert!(
+        !procs.iter().any(|p| p.contains("2002")) && procs.iter().any(|p| p.contains("sleep 2003")),
+        "only the other run is left: {procs:?}"
+    );
+    // A run that is gone, or never was, is nothing to stop; a bad id is refused.
+    replica.stop_run(&a, "call-left").await.unwrap();
+    replica.stop_run(&a, "never-ran").await.unwrap();
+    replica.stop_run(&id("no-such-agent"), "x").await.unwrap();
+    let e = replica.stop_run(&a, "../x").await.unwrap_err();
+    assert!(e.to_string().contains("only letters"), "{e}");
+    other.kill().await;
+    assert_eq!(top(&t.rt, &a).await, baseline);
+}

@@ -6,6 +6,7 @@ mod docker_support;
 
 mod disk;
 mod docker;
+mod docker_install;
 mod docker_orphans;
 mod docker_prepare;
 mod docker_reattach;

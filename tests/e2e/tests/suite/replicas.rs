@@ -3,7 +3,8 @@
 //! where it lives; a background job started on one replica is fetched
 //! and cancelled through the other, and the Codex process of the replica running it
 //! stops; two replicas serving one agent in Docker take turns on its conversation, so the
-//! conversation never forks.
+//! conversation never forks; twenty agents served by two replicas at random lose no call,
+//! and a replica killed mid-call leaves that call interrupted and the agent usable.
 
 use std::path::Path;
 use std::time::Duration;
@@ -35,11 +36,7 @@ async fn first_replica(pg: &PgServer, runtime: Runtime) -> Option<Setup> {
 
 /// A second replica beside the setup's: same settings, its own name and data dir.
 async fn second_replica(s: &Setup, data: &Path) -> Mcpd {
-    let mut env = s.env.clone();
-    env.retain(|(k, _)| !matches!(*k, "CODEX_MCP_REPLICA_NAME" | "CODEX_MCP_DATA_DIR"));
-    env.push(("CODEX_MCP_REPLICA_NAME", "r2".to_string()));
-    env.push(("CODEX_MCP_DATA_DIR", data.display().to_string()));
-    Mcpd::start(&env, &s.home).await.unwrap()
+    s.replica("r2", data).await.unwrap()
 }
 
 async fn get_job(mcpd: &Mcpd, id: &str) -> Value {
@@ -215,4 +212,162 @@ async fn two_replicas_serving_one_docker_agent_take_turns_on_its_conversation() 
             .collect::<Vec<_>>(),
         vec!["succeeded"; 5]
     );
+}
+
+/// The word a call of `agent` sends as its `n`th message.
+fn word(agent: usize, n: usize) -> String {
+    format!("agent{agent:02}-word{n:02}")
+}
+
+#[tokio::test]
+async fn twenty_agents_over_two_replicas_lose_nothing_and_outlive_a_killed_replica() {
+    const AGENTS: usize = 20;
+    const ROUNDS: usize = 5; // two calls at once per round: 10 calls per agent
+    let Some(pg) = PgServer::start_or_skip() else {
+        return;
+    };
+    let Some(mut s) = first_replica(&pg, Runtime::Docker).await else {
+        return;
+    };
+    let data2 = temp_dir("e2e-replica-2").unwrap();
+    let mut r2 = second_replica(&s, data2.path()).await;
+    // Every answer takes 200 ms; a message saying HANG-NOW never gets one.
+    s.model.set_fallback(Reply::from_fn(|request| {
+        if request
+            .user_texts()
+            .last()
+            .is_some_and(|t| t.contains("HANG-NOW"))
+        {
+            Reply::hang()
+        } else {
+            Reply::slow(Duration::from_millis(200), chat_answer("noted"))
+        }
+    }));
+    // Which replica serves each call: a seeded xorshift; the seed is printed, and
+    // REPLICA_CHOICE_SEED reruns a failure's choices.
+    let mut seed = std::env::var("REPLICA_CHOICE_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+        | 1;
+    eprintln!("replica choice seed: {seed}");
+    let mut choices = Vec::new();
+    for _ in 0..AGENTS * ROUNDS * 2 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        choices.push(seed.is_multiple_of(2));
+    }
+    let (r1_ref, r2_ref) = (&s.mcpd, &r2);
+    let agents = (0..AGENTS).map(|a| {
+        let choices = &choices;
+        async move {
+            for round in 0..ROUNDS {
+                let calls = (0..2).map(|k| {
+                    let n = round * 2 + k;
+                    let replica = if choices[a * ROUNDS * 2 + n] {
+                        r1_ref
+                    } else {
+                        r2_ref
+                    };
+                    async move {
+                        replica
+                            .call_tool(
+                                "chat",
+                                json!({"message": word(a, n), "agent_id": format!("many-{a:02}")}),
+                            )
+                            .await
+                    }
+                });
+                for result in futures::future::join_all(calls).await {
+                    let result = result.unwrap();
+                    assert_eq!(structured(&result)["reply"], json!("noted"), "{result}");
+                }
+            }
+        }
+    });
+    futures::future::join_all(agents).await;
+    // Nothing lost: the database holds every call, succeeded.
+    let counted = pg
+        .psql(
+            "codex_mcp",
+            "SELECT count(*) FROM calls WHERE tool = 'chat' AND status = 'succeeded'",
+        )
+        .unwrap();
+    assert_eq!(counted, (AGENTS * ROUNDS * 2).to_string());
+    // Never two turns of one agent at once, wherever they ran: in the model's log each
+    // agent's turns arrive one after another, each seeing every earlier word of its
+    // conversation and its own.
+    let requests = s.model.responses_requests();
+    for a in 0..AGENTS {
+        let seen: Vec<usize> = requests
+            .iter()
+            .filter(|r| {
+                r.user_texts()
+                    .join("\n")
+                    .contains(&format!("agent{a:02}-word"))
+            })
+            .map(|r| {
+                let texts = r.user_texts().join("\n");
+                (0..ROUNDS * 2)
+                    .filter(|n| texts.contains(&word(a, *n)))
+                    .count()
+            })
+            .collect();
+        assert_eq!(seen, (1..=ROUNDS * 2).collect::<Vec<_>>(), "agent {a}");
+    }
+
+    // r2 dies in the middle of a call; r1 marks that call interrupted (its sweep runs
+    // every 5 s) and the agent goes on through r1.
+    let base = r2.base.clone();
+    let stuck = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{base}/tools/chat"))
+            .json(&json!({"message": "HANG-NOW", "agent_id": "many-00"}))
+            .send()
+            .await
+    });
+    s.model
+        .wait_for_responses_requests(AGENTS * ROUNDS * 2 + 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    r2.kill().await.unwrap();
+    assert!(stuck.await.unwrap().is_err());
+    wait_for_newest_call(&s.mcpd, "many-00", "chat", "interrupted").await;
+    // r2's Codex outlives r2 in the container and holds the thread's writer: the next
+    // turn stops it first.
+    assert!(
+        !s.codex_processes("many-00").is_empty(),
+        "the dead replica's Codex still runs"
+    );
+    let next = s
+        .mcpd
+        .call_tool("chat", json!({"message": "after", "agent_id": "many-00"}))
+        .await
+        .unwrap();
+    assert_eq!(structured(&next)["reply"], json!("noted"));
+    s.assert_no_codex_left("many-00").await;
+
+    // r2 comes back under its name and serves again.
+    r2 = second_replica(&s, data2.path()).await;
+    let rejoined = r2
+        .call_tool("chat", json!({"message": "again", "agent_id": "many-01"}))
+        .await
+        .unwrap();
+    assert_eq!(structured(&rejoined)["reply"], json!("noted"));
+    let statuses = pg
+        .psql(
+            "codex_mcp",
+            "SELECT status || ':' || count(*) FROM calls GROUP BY status ORDER BY status",
+        )
+        .unwrap();
+    assert_eq!(
+        statuses,
+        format!("interrupted:1\nsucceeded:{}", AGENTS * ROUNDS * 2 + 2)
+    );
+    s.mcpd.terminate().await.unwrap();
 }

@@ -289,11 +289,10 @@ impl AgentManager {
         let applies = writes && self.config.approval.applies_changes();
         let (agent, schema) = unless_cancelled(cancel, async {
             self.admit(agent_id).await?;
-            let agent = self.ready(agent_id).await?;
-            self.record_location(&agent).await;
-            let schema = self
-                .schema_path(&agent, call.tool.name, &call.codex_output_schema)
+            let (agent, schema) = self
+                .ready(agent_id, call_id, call.tool.name, &call.codex_output_schema)
                 .await?;
+            self.record_location(&agent).await;
             Ok((agent, schema))
         })
         .await?;
@@ -322,6 +321,9 @@ impl AgentManager {
             (true, _) => (None, Err(AgentError::Cancelled)),
             (false, Err(e)) => (None, Err(e)),
             (false, Ok(held)) => {
+                if held.is_shared() {
+                    self.stop_orphaned_runs(agent_id, call_id).await;
+                }
                 let thread = self.thread(agent_id, &call.conversation_key).await;
                 (Some(held), thread)
             }
@@ -337,7 +339,11 @@ impl AgentManager {
                 let mut run =
                     self.codex_run(call, &agent, workdir, thread, schema, (writes, applies));
                 run.run_id = Some(call_id.to_string());
-                self.codex(request, run, progress).await
+                let outcome = self.codex(request, run, progress).await;
+                if let (Ok(_), Some(tool)) = (&outcome, agent.staged_schema) {
+                    self.schema_installed(agent_id, tool);
+                }
+                outcome
             }
             Err(e) => Err(e),
         };
@@ -420,6 +426,7 @@ impl AgentManager {
             timeout: call.timeout,
             writes_workspace: applies,
             run_id: None,
+            staged: agent.staged.clone(),
         }
     }
 

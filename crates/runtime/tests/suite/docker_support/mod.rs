@@ -185,11 +185,12 @@ pub fn id(s: &str) -> AgentId {
 }
 
 pub async fn run(rt: &DockerRuntime, agent: &AgentId, argv: &[&str]) -> ExecOutput {
-    rt.exec(agent, ExecSpec::new(argv.iter().copied()))
-        .await
-        .unwrap()
-        .collect()
-        .await
+    run_spec(rt, agent, ExecSpec::new(argv.iter().copied())).await
+}
+
+/// Runs `spec` to its end.
+pub async fn run_spec(rt: &DockerRuntime, agent: &AgentId, spec: ExecSpec) -> ExecOutput {
+    rt.exec(agent, spec).await.unwrap().collect().await
 }
 
 /// Commands of the container's processes (via the engine's `top`, from outside).
