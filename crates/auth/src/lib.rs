@@ -41,7 +41,10 @@ pub use error::{AuthError, RefreshError};
 pub use fsutil::{AUTH_FILE_MODE, FileStamp, ReadProblem};
 pub use inject::{AGENT_ENV_REMOVE, AgentAuthFile, REFRESH_URL_ENV, write_agent_auth};
 pub use login::{LoginCommand, login_command};
-pub use refresh::{BrokerReply, CODEX_CLIENT_ID, DEFAULT_TOKEN_URL, RefreshConfig, TokenRefresher};
+pub use refresh::{
+    BrokerReply, CODEX_CLIENT_ID, DEFAULT_TOKEN_URL, LoginShare, RefreshConfig, ShareError,
+    ShareHold, TokenRefresher,
+};
 pub use secret::Secret;
 pub use settings::{MethodSetting, Settings};
 pub use status::{AuthMethod, AuthStatus};

@@ -201,4 +201,25 @@ pub trait SessionStore: TaskStore + Send + Sync {
         let _ = (agent_id, conversation_key);
         Ok(ConversationHold::in_process())
     }
+
+    /// Waits until no other process sharing this store refreshes the ChatGPT login, and
+    /// keeps them out until the hold is dropped. Alone on its store (SQLite), a process
+    /// has nobody to wait for: the default holds nothing.
+    async fn hold_login_refresh(&self) -> Result<ConversationHold, StoreError> {
+        Ok(ConversationHold::in_process())
+    }
+
+    /// The ChatGPT login (auth.json bytes) another process sharing this store refreshed
+    /// last, for this one to adopt instead of spending the single-use refresh token
+    /// again. Alone on its store, there is none: the default says `None`.
+    async fn shared_login(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+
+    /// Publishes a refreshed login for the other processes sharing this store (see
+    /// [`Self::shared_login`]); alone on its store, a process keeps nothing.
+    async fn publish_login(&self, auth_json: &[u8]) -> Result<(), StoreError> {
+        let _ = auth_json;
+        Ok(())
+    }
 }

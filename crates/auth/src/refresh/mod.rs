@@ -9,6 +9,7 @@
 
 mod endpoint;
 mod policy;
+mod share;
 pub mod upstream;
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -18,14 +19,15 @@ use chrono::{DateTime, Utc};
 
 pub use endpoint::BrokerReply;
 pub use policy::RefreshConfig;
+pub use share::{LoginShare, ShareError, ShareHold};
 pub use upstream::{CODEX_CLIENT_ID, DEFAULT_TOKEN_URL, RefreshReason};
 
 use crate::authfile;
 use crate::broker::BrokerKey;
-use crate::credentials::{ChatGptLogin, Credentials, Fingerprint, Login};
+use crate::credentials::Credentials;
 use crate::detect::{self, DetectInputs, Detection, NO_CREDENTIALS_MESSAGE};
 use crate::error::{AuthError, RefreshError};
-use crate::fsutil::{self, FileStamp, PendingWrite};
+use crate::fsutil::{self, PendingWrite};
 use crate::inject::AgentAuthFile;
 use crate::status::AuthStatus;
 
@@ -54,6 +56,8 @@ struct Inner {
     http: std::sync::OnceLock<reqwest::Client>,
     state: RwLock<State>,
     flight: tokio::sync::Mutex<()>,
+    /// The other replicas of the deployment, when there are any (see [`share`]).
+    share: Option<Arc<dyn LoginShare>>,
 }
 
 /// Holds the server's credentials, keeps the ChatGPT login fresh for every agent and for
@@ -125,8 +129,19 @@ impl TokenRefresher {
                     notes: Vec::new(),
                 }),
                 flight: tokio::sync::Mutex::new(()),
+                share: None,
             }),
         })
+    }
+
+    /// Refreshes in turn with the other replicas of a deployment sharing this login
+    /// (see [`LoginShare`]). Call before the refresher is cloned or used.
+    #[must_use]
+    pub fn with_share(mut self, share: Arc<dyn LoginShare>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.share = Some(share);
+        }
+        self
     }
 
     fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
@@ -333,6 +348,12 @@ impl TokenRefresher {
                 self.reload_locked();
                 continue;
             }
+            // The other replicas: one refreshes at a time, and a login one of them
+            // refreshed meanwhile is adopted instead of spending the token again.
+            let _shared = match self.shared_turn(&cur, &path, generation).await? {
+                share::Turn::Adopted(theirs) => return Ok(theirs),
+                share::Turn::Ours(hold) => hold,
+            };
             let pending = match PendingWrite::create(&path, true) {
                 Ok(p) => p,
                 Err(e) => {
@@ -400,35 +421,18 @@ impl TokenRefresher {
                 path.display()
             ));
         }
-        let Some(tokens) = parsed.tokens.clone() else {
+        if let Some(share) = &self.inner.share
+            && let Err(e) = share.publish(&bytes).await
+        {
+            tracing::error!(error = %e, "the refreshed login could not be published to the other replicas");
+            notes.push(format!(
+                "The login was refreshed, but the other replicas could not be told ({e}); they will adopt it from the host's file or need `codex login` again."
+            ));
+        }
+        if parsed.tokens.is_none() {
             return self.current().ok_or_else(no_credentials);
-        };
-        let login = Login::ChatGpt(Box::new(ChatGptLogin {
-            tokens,
-            last_refresh: parsed.last_refresh,
-            file: Some(parsed),
-        }));
-        // Stamped after the write: the stamp is racy (just written), so the next check
-        // hashes the file and still notices a host write in the same tick.
-        let stamp = FileStamp::current(path);
-        let fresh = Credentials::new(
-            login,
-            cur.source().clone(),
-            Fingerprint::of(&bytes),
-            stamp,
-            now,
-        );
-        Ok(self.write(|s| {
-            s.generation += 1;
-            s.installed = Instant::now();
-            s.failure = None;
-            s.notes = notes;
-            let mut fresh = fresh;
-            fresh.generation = s.generation;
-            let fresh = Arc::new(fresh);
-            s.current = Some(fresh.clone());
-            fresh
-        }))
+        }
+        Ok(self.install(cur, parsed, &bytes, path, now, notes))
     }
 
     fn recent_failure(&self, generation: u64) -> Option<RefreshError> {

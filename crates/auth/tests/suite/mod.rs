@@ -7,3 +7,4 @@ mod inject;
 mod real_codex;
 mod redaction;
 mod refresh;
+mod shared_refresh;

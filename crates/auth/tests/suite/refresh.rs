@@ -20,16 +20,7 @@ fn key() -> BrokerKey {
 }
 
 fn refresher(home: &std::path::Path, endpoint: &TokenEndpoint) -> TokenRefresher {
-    let config = RefreshConfig {
-        token_url: endpoint.url.clone(),
-        request_timeout: Duration::from_secs(5),
-        ..RefreshConfig::default()
-    };
-    let inputs = DetectInputs {
-        home: Some(home.to_path_buf()),
-        ..Default::default()
-    };
-    TokenRefresher::new(inputs, config, key()).unwrap()
+    common::refresher_at(home, endpoint, key())
 }
 
 fn access_token_of(creds: &codex_mcp_auth::Credentials) -> String {

@@ -13,8 +13,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use codex_mcp_auth::{
-    AuthError, AuthMethod, AuthStatus, BrokerKey, BrokerReply, DetectInputs, REFRESH_URL_ENV,
-    RefreshConfig, TokenRefresher,
+    AuthError, AuthMethod, AuthStatus, BrokerKey, BrokerReply, DetectInputs, LoginShare,
+    REFRESH_URL_ENV, RefreshConfig, TokenRefresher,
 };
 use codex_mcp_runtime::AgentId;
 use codex_mcp_tools::tools::health::CredentialsHealth;
@@ -61,11 +61,25 @@ impl AgentCredentialSource {
     /// `agents_reach_server`: whether agents' Codex can dial this server (local runtime,
     /// or Docker with the host's network), so their token refreshes may go through it.
     pub fn start(inputs: DetectInputs, agents_reach_server: bool) -> Result<Arc<Self>, AuthError> {
-        let refresher = TokenRefresher::new(
+        Self::start_shared(inputs, agents_reach_server, None)
+    }
+
+    /// [`Self::start`] for one replica of several sharing the login through `share`
+    /// (e.g. [`super::login_share::StoreLoginShare`] on PostgreSQL): one refresh serves
+    /// the whole deployment.
+    pub fn start_shared(
+        inputs: DetectInputs,
+        agents_reach_server: bool,
+        share: Option<Arc<dyn LoginShare>>,
+    ) -> Result<Arc<Self>, AuthError> {
+        let mut refresher = TokenRefresher::new(
             inputs,
             RefreshConfig::from_process_env(),
             BrokerKey::random(),
         )?;
+        if let Some(share) = share {
+            refresher = refresher.with_share(share);
+        }
         tokio::spawn(refresher.clone().run_background(BACKGROUND_INTERVAL));
         let status = refresher.status();
         tracing::info!(

@@ -9,6 +9,7 @@ pub mod credentials;
 mod error;
 pub mod facts;
 pub mod file_modes;
+pub mod login_share;
 pub mod session_key_file;
 pub mod store;
 
@@ -295,7 +296,9 @@ impl CodexMcpBuilder {
             .unwrap_or(kind == RuntimeKind::Local);
         let (source, bridge) = match self.credentials {
             Credentials::Detect(inputs) => {
-                let bridge = AgentCredentialSource::start(inputs, reach)?;
+                let share = login_share::StoreLoginShare(Arc::clone(&store));
+                let bridge =
+                    AgentCredentialSource::start_shared(inputs, reach, Some(Arc::new(share)))?;
                 (
                     Some(Arc::clone(&bridge) as Arc<dyn CredentialSource>),
                     Some(bridge),

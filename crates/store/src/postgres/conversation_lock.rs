@@ -16,15 +16,18 @@ use crate::postgres::failure::{Location, reason};
 
 /// First key of every conversation lock ("CMTC"); the second is `hashtext` of the agent
 /// and conversation. A hash collision only makes two conversations take turns.
-const CONVERSATION_LOCKS: i32 = 0x434d_5443;
+pub(crate) const CONVERSATION_LOCKS: i32 = 0x434d_5443;
 
-/// Waits for `agent_id`'s conversation `conversation_key` to be free in the whole
-/// database, and holds it.
+/// The first key of the lock replicas take to refresh their shared login ("CMLR").
+pub(crate) const LOGIN_REFRESH: i32 = 0x434d_4c52;
+
+/// Waits for the lock (`space`, `hashtext(key)`) to be free in the whole database, and
+/// holds it on a connection of its own.
 pub(crate) async fn hold(
     config: &tokio_postgres::Config,
     at: &Location,
-    agent_id: &str,
-    conversation_key: &str,
+    space: i32,
+    key: &str,
 ) -> Result<ConversationHold, StoreError> {
     let (client, connection) =
         config
@@ -41,12 +44,8 @@ pub(crate) async fn hold(
             tracing::debug!(location, error = %e, "a conversation lock connection ended");
         }
     });
-    let key = format!("{agent_id}\n{conversation_key}");
     client
-        .execute(
-            "SELECT pg_advisory_lock($1, hashtext($2))",
-            &[&CONVERSATION_LOCKS, &key],
-        )
+        .execute("SELECT pg_advisory_lock($1, hashtext($2))", &[&space, &key])
         .await
         .map_err(|e| at.db(&e))?;
     Ok(ConversationHold::kept_by(client))

@@ -16,6 +16,7 @@ mod conversation_lock;
 mod failure;
 mod migrations;
 mod replica;
+mod shared_login;
 mod tasks;
 
 use std::fmt;
@@ -382,7 +383,34 @@ impl SessionStore for PostgresStore {
         agent_id: &str,
         conversation_key: &str,
     ) -> Result<ConversationHold, StoreError> {
-        conversation_lock::hold(&self.config, &self.at, agent_id, conversation_key).await
+        let key = format!("{agent_id}\n{conversation_key}");
+        conversation_lock::hold(
+            &self.config,
+            &self.at,
+            conversation_lock::CONVERSATION_LOCKS,
+            &key,
+        )
+        .await
+    }
+
+    async fn hold_login_refresh(&self) -> Result<ConversationHold, StoreError> {
+        conversation_lock::hold(
+            &self.config,
+            &self.at,
+            conversation_lock::LOGIN_REFRESH,
+            "login",
+        )
+        .await
+    }
+
+    async fn shared_login(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.client().await?;
+        shared_login::load(&client, &self.at).await
+    }
+
+    async fn publish_login(&self, auth_json: &[u8]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        shared_login::publish(&client, &self.at, auth_json, &self.replica.name).await
     }
 }
 

@@ -284,3 +284,50 @@ async fn a_session_open_on_another_replica_is_named_with_that_replica() {
     a.close_session("open-on-a", at(1)).await.unwrap();
     assert_eq!(b.session_elsewhere("open-on-a").await.unwrap(), None);
 }
+
+/// Replicas sharing a ChatGPT login: one refreshes at a time, and what one publishes the
+/// others read back whole (the last publish wins). SQLite, alone on its file, shares
+/// nothing.
+#[tokio::test]
+async fn replicas_refresh_their_shared_login_in_turn_and_read_what_the_last_published() {
+    use std::time::Duration;
+    let Some(pg) = server() else { return };
+    let a = PostgresStore::connect(&pg.url(), "login-a").await.unwrap();
+    let b = std::sync::Arc::new(PostgresStore::connect(&pg.url(), "login-b").await.unwrap());
+    assert_eq!(b.shared_login().await.unwrap(), None);
+    let held = a.hold_login_refresh().await.unwrap();
+    let waiter = {
+        let b = std::sync::Arc::clone(&b);
+        tokio::spawn(async move { b.hold_login_refresh().await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiter.is_finished(),
+        "the second replica waits for the first's refresh"
+    );
+    // Another agent's conversation lock is not the login's.
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        b.hold_conversation("agent", "login"),
+    )
+    .await
+    .expect("conversations do not wait for the login")
+    .unwrap();
+    a.publish_login(br#"{"tokens": "first"}"#).await.unwrap();
+    a.publish_login(br#"{"tokens": "second"}"#).await.unwrap();
+    drop(held);
+    let _b_turn = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("the waiting replica gets its turn")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        b.shared_login().await.unwrap(),
+        Some(br#"{"tokens": "second"}"#.to_vec())
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = codex_mcp_store::SqliteStore::open(dir.path()).unwrap();
+    sqlite.publish_login(b"{}").await.unwrap();
+    assert_eq!(sqlite.shared_login().await.unwrap(), None);
+}

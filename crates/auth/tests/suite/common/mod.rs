@@ -118,3 +118,22 @@ pub async fn endpoint(script: Script) -> TokenEndpoint {
     .await
     .unwrap()
 }
+
+/// A refresher reading the login in `home`, refreshing at `endpoint`, minting tickets with
+/// `key`.
+pub fn refresher_at(
+    home: &Path,
+    endpoint: &TokenEndpoint,
+    key: codex_mcp_auth::BrokerKey,
+) -> codex_mcp_auth::TokenRefresher {
+    let config = codex_mcp_auth::RefreshConfig {
+        token_url: endpoint.url.clone(),
+        request_timeout: std::time::Duration::from_secs(5),
+        ..codex_mcp_auth::RefreshConfig::default()
+    };
+    let inputs = codex_mcp_auth::DetectInputs {
+        home: Some(home.to_path_buf()),
+        ..Default::default()
+    };
+    codex_mcp_auth::TokenRefresher::new(inputs, config, key).unwrap()
+}
