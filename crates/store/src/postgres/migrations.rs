@@ -121,8 +121,14 @@ CREATE INDEX tasks_running_by_instance ON tasks(instance)
 CREATE INDEX tasks_by_expiry ON tasks((created_at + ttl_ms)) WHERE ttl_ms IS NOT NULL;
 ";
 
+/// Schema 4: a task's arguments (SQLite schema 5), so a restarted replica can re-attach
+/// to the task's Codex run and finish its call.
+const V4: &str = r"
+ALTER TABLE tasks ADD COLUMN arguments TEXT;
+";
+
 /// Every migration, oldest first. The schema version is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Applies the migrations the database has not seen yet; returns the versions before
 /// and after.

@@ -16,6 +16,7 @@ mod conversation_lock;
 mod failure;
 mod migrations;
 mod replica;
+mod resume;
 mod tasks;
 
 use std::fmt;
@@ -31,7 +32,7 @@ use crate::model::{
     NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
-use crate::task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress};
+use crate::task::{LeftTask, NewTask, Task, TaskFinish, TaskPage, TaskProgress};
 use crate::task_store::TaskStore;
 use failure::{Location, reason};
 use replica::Replica;
@@ -211,6 +212,23 @@ impl TaskStore for PostgresStore {
     async fn expire_tasks(&self, now: Timestamp) -> Result<u64, StoreError> {
         tasks::expire(&self.client().await?, &self.at, now).await
     }
+
+    async fn bind_task_call(
+        &self,
+        id: &str,
+        call_id: &str,
+        arguments: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        resume::bind(&self.client().await?, &self.at, id, call_id, arguments).await
+    }
+
+    async fn left_running(&self) -> Result<Vec<LeftTask>, StoreError> {
+        resume::left_running(&self.client().await?, &self.at, &self.replica.name).await
+    }
+
+    async fn fail_left_running(&self, task: &LeftTask, at: Timestamp) -> Result<(), StoreError> {
+        resume::fail(&self.client().await?, &self.at, task, at).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -346,6 +364,11 @@ impl SessionStore for PostgresStore {
     async fn sweep_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError> {
         let mut client = self.client().await?;
         self.replica.sweep(&mut client, &self.at, at, false).await
+    }
+
+    async fn live_runs_elsewhere(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        self.replica.live_runs_elsewhere(&client, &self.at).await
     }
 
     async fn prune_before(&self, cutoff: Timestamp) -> Result<Pruned, StoreError> {
