@@ -289,6 +289,21 @@ impl CodexMcpBuilder {
             Some(given) => given,
             None => (local_runtime(&self.data_dir).await, None),
         };
+        // Before anything is recorded or run: the runs to spare are those of tasks to
+        // re-attach and those of live replicas sharing the runtime; every other run a
+        // previous process left is stopped.
+        let left = store
+            .left_running()
+            .await
+            .map_err(EmbedError::LeftRunning)?;
+        let mut keep: Vec<String> = left.iter().map(|t| t.call_id.clone()).collect();
+        keep.extend(
+            store
+                .live_runs_elsewhere()
+                .await
+                .map_err(EmbedError::LeftRunning)?,
+        );
+        runtime.reap_left_runs(&keep).await?;
         let kind = runtime.kind();
         let reach = self
             .agents_reach_server
@@ -322,6 +337,7 @@ impl CodexMcpBuilder {
         let session_key = session_key_file::load_or_create(&self.data_dir)?;
         let codex_program = self.agent.codex_program.clone();
         let task_store: Arc<dyn codex_mcp_store::TaskStore> = store.clone();
+        let task_store_ref = Arc::clone(&task_store);
         let mut manager = AgentManager::new(runtime, self.agent, source, store)
             .with_session_key(session_key)
             .with_max_agents(self.max_agents);
@@ -386,6 +402,15 @@ impl CodexMcpBuilder {
                 .push(dashboard::PAGE_PATH.to_string());
         }
         let server = builder.build();
+        if !left.is_empty() {
+            let count = left.len();
+            let reattached = server.reattach_tasks(task_store_ref.as_ref(), left).await;
+            tracing::info!(
+                tasks = count,
+                reattached,
+                "took over the tasks a previous mcpd left running"
+            );
+        }
         Ok(CodexMcp {
             http: HttpState::new(server.clone(), options),
             server,

@@ -143,27 +143,7 @@ impl TaskTable {
     /// is readable here at once and queued for the store ([`Self::flush`] waits for it).
     pub(crate) fn create_with(&self, owner: Option<String>, spec: TaskSpec) -> Arc<TaskEntry> {
         let now = Utc::now();
-        let writer = self.durable.as_ref().map(|d| d.writer.clone());
-        let entry = Arc::new(TaskEntry {
-            id: new_task_id(),
-            owner,
-            created_at: now,
-            ttl: spec.ttl,
-            expires: Instant::now() + spec.ttl,
-            cancel: CancellationToken::new(),
-            state: Mutex::new(TaskState {
-                status: TaskStatus::Working,
-                status_message: None,
-                last_updated_at: now,
-                result: None,
-                error: None,
-                input_requests: Map::new(),
-                answers: Map::new(),
-            }),
-            answered: Notify::new(),
-            changed: watch::Sender::new(0),
-            writer,
-        });
+        let entry = self.entry(new_task_id(), owner, now, spec.ttl, None);
         if let Some(writer) = &entry.writer {
             writer.send(Write::Create(NewTask {
                 id: entry.id.clone(),
@@ -177,6 +157,61 @@ impl TaskTable {
                 status_message: None,
             }));
         }
+        self.insert(entry)
+    }
+
+    /// Takes over a running task of the store that a previous process of this server
+    /// left (it is re-attached to its work): held here again, changes written through.
+    pub(crate) fn resume(&self, stored: &codex_mcp_store::Task) -> Arc<TaskEntry> {
+        let ttl = Duration::from_millis(stored.ttl_ms.unwrap_or(u64::MAX / 2));
+        let owner = task_durable::owner_of_key(&stored.owner);
+        let mut entry = self.entry(
+            stored.id.clone(),
+            owner,
+            stored.created_at,
+            ttl,
+            stored.status_message.clone(),
+        );
+        // Its TTL counts from its creation, as before the restart.
+        let age = (Utc::now() - stored.created_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        entry.expires = Instant::now() + ttl.saturating_sub(age);
+        self.insert(Arc::new(entry))
+    }
+
+    fn entry(
+        &self,
+        id: String,
+        owner: Option<String>,
+        created_at: DateTime<Utc>,
+        ttl: Duration,
+        status_message: Option<String>,
+    ) -> TaskEntry {
+        TaskEntry {
+            id,
+            owner,
+            created_at,
+            ttl,
+            expires: Instant::now() + ttl,
+            cancel: CancellationToken::new(),
+            state: Mutex::new(TaskState {
+                status: TaskStatus::Working,
+                status_message,
+                last_updated_at: Utc::now(),
+                result: None,
+                error: None,
+                input_requests: Map::new(),
+                answers: Map::new(),
+            }),
+            answered: Notify::new(),
+            changed: watch::Sender::new(0),
+            writer: self.durable.as_ref().map(|d| d.writer.clone()),
+        }
+    }
+
+    fn insert(&self, entry: impl Into<Arc<TaskEntry>>) -> Arc<TaskEntry> {
+        let entry = entry.into();
         let mut tasks = self.tasks.lock();
         tasks.retain(|_, t| !t.expired());
         tasks.insert(entry.id.clone(), entry.clone());
@@ -469,6 +504,18 @@ impl TaskEntry {
         );
         self.cancel.cancel();
         self.answered.notify_waiters();
+    }
+
+    /// Records the call doing this task's work and its arguments in the store, so a
+    /// restarted server can re-attach to the call and finish the task.
+    pub(crate) fn bind_call(&self, call_id: &str, arguments: &Map<String, Value>) {
+        if let Some(writer) = &self.writer {
+            writer.send(Write::Bind(
+                self.id.clone(),
+                call_id.to_string(),
+                Value::Object(arguments.clone()),
+            ));
+        }
     }
 
     /// Sets the human-readable status message (an ended task keeps its own).

@@ -39,6 +39,23 @@ pub struct TurnRequest {
     pub session: Option<String>,
     /// Cancelling it stops Codex; the call is recorded `cancelled`.
     pub cancel: CancellationToken,
+    /// The call's id when the caller chose it ([`crate::agents::records::new_call_id`]):
+    /// a task binds its call before the call starts. `None`: a new one.
+    pub call_id: Option<String>,
+}
+
+/// Where a turn's Codex comes from: started now, or a run a previous process of this
+/// server started for the call, re-attached (everything else is the same turn).
+#[derive(Debug, Clone)]
+enum Origin {
+    /// A new call: recorded, snapshot taken, Codex started.
+    Fresh,
+    /// The `running` call `call_id` started at `started_at`: its record, snapshot and
+    /// Codex run are taken over.
+    Reattach {
+        call_id: String,
+        started_at: codex_mcp_store::Timestamp,
+    },
 }
 
 /// One step of a turn, in order: `step` 0 is the preparation, then one per Codex event
@@ -195,6 +212,29 @@ impl AgentManager {
     /// Starts one Codex turn (see the module docs). Nothing runs until the returned
     /// [`Turn`]'s future is polled.
     pub fn run_turn(self: &Arc<Self>, request: TurnRequest) -> Turn {
+        self.turn_from(request, Origin::Fresh)
+    }
+
+    /// The turn of call `call_id` (still `running` in the store, started at
+    /// `started_at`) that a previous process of this server started: re-attaches to its
+    /// Codex run and finishes it as [`Self::run_turn`] would have. A run that is gone
+    /// (or a runtime that cannot re-attach) ends it with [`AgentError::RunGone`].
+    pub fn reattach_turn(
+        self: &Arc<Self>,
+        request: TurnRequest,
+        call_id: String,
+        started_at: codex_mcp_store::Timestamp,
+    ) -> Turn {
+        self.turn_from(
+            request,
+            Origin::Reattach {
+                call_id,
+                started_at,
+            },
+        )
+    }
+
+    fn turn_from(self: &Arc<Self>, request: TurnRequest, origin: Origin) -> Turn {
         let (tx, rx) = mpsc::unbounded_channel();
         let manager = Arc::clone(self);
         let progress = Progress {
@@ -204,7 +244,7 @@ impl AgentManager {
         };
         Turn {
             progress: TurnProgressStream(rx),
-            outcome: Box::pin(async move { manager.turn(request, progress).await }),
+            outcome: Box::pin(async move { manager.turn(request, origin, progress).await }),
         }
     }
 
@@ -212,18 +252,27 @@ impl AgentManager {
     async fn turn(
         self: Arc<Self>,
         request: TurnRequest,
+        origin: Origin,
         mut progress: Progress,
     ) -> Result<TurnOutcome, AgentError> {
         let tool = request.call.tool.name;
         let mut phases = Phases::start();
-        let record = self
-            .open_call(
-                &request.agent,
-                tool,
-                &request.arguments,
-                request.session.as_deref(),
-            )
-            .await?;
+        let record = match &origin {
+            Origin::Fresh => {
+                self.open_call(
+                    &request.agent,
+                    tool,
+                    &request.arguments,
+                    request.session.as_deref(),
+                    request.call_id.clone(),
+                )
+                .await?
+            }
+            Origin::Reattach {
+                call_id,
+                started_at,
+            } => self.resume_call(&request.agent, tool, call_id, *started_at),
+        };
         let call_id = record.id().to_string();
         phases.mark("open_call");
         self.dashboard.call_started(
@@ -235,8 +284,12 @@ impl AgentManager {
         progress.watched = Some((Arc::clone(&self.dashboard), call_id.clone()));
         progress.send(format!("preparing agent {}", request.agent));
         let result = self
-            .turn_steps(&request, &call_id, progress, &mut phases)
+            .turn_steps(&request, &origin, &call_id, progress, &mut phases)
             .await;
+        if let (Err(AgentError::Cancelled), Origin::Reattach { .. }) = (&result, &origin) {
+            // Cancelled before (or while) re-attaching: the run must not outlive it.
+            self.stop_left_run(&request.agent, &call_id).await;
+        }
         let end = match &result {
             Ok(done) => CallEnd {
                 status: CallStatus::Succeeded,
@@ -273,6 +326,7 @@ impl AgentManager {
     async fn turn_steps(
         &self,
         request: &TurnRequest,
+        origin: &Origin,
         call_id: &str,
         progress: Progress,
         phases: &mut Phases,
@@ -300,9 +354,12 @@ impl AgentManager {
         phases.mark("ready");
         // Not cancelled half-way: a snapshot either exists and is cleaned up below, or
         // does not exist.
-        let snap = match writes {
-            true => Some(snapshot::take(runtime, &agent, call_id, !applies).await?),
-            false => None,
+        let snap = match (writes, origin) {
+            (false, _) => None,
+            (true, Origin::Fresh) => {
+                Some(snapshot::take(runtime, &agent, call_id, !applies).await?)
+            }
+            (true, Origin::Reattach { .. }) => Some(snapshot::existing(&agent, call_id, !applies)),
         };
         phases.mark("snapshot");
         // Held until this turn has stored its thread: the conversation's next turn
@@ -337,7 +394,7 @@ impl AgentManager {
                 let mut run =
                     self.codex_run(call, &agent, workdir, thread, schema, (writes, applies));
                 run.run_id = Some(call_id.to_string());
-                self.codex(request, run, progress).await
+                self.codex(request, origin, run, progress).await
             }
             Err(e) => Err(e),
         };
@@ -391,6 +448,17 @@ impl AgentManager {
         })
     }
 
+    /// Stops the run `call_id` a previous process started, if it is still there.
+    async fn stop_left_run(&self, agent: &AgentId, call_id: &str) {
+        match self.runtime.reattach(agent, call_id).await {
+            Ok(Some(handle)) => handle.kill().await,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(call = %call_id, %agent, error = %e, "could not stop a cancelled re-attached run")
+            }
+        }
+    }
+
     /// The Codex process for a prepared agent, working in `workdir`; `(writes, applies)`:
     /// whether the tool writes, and whether its changes land in the live workspace.
     fn codex_run(
@@ -423,20 +491,38 @@ impl AgentManager {
         }
     }
 
-    /// Runs Codex with progress; remembers the thread it ran on, even when it failed.
+    /// Runs Codex (or re-attaches to the call's run) with progress; remembers the
+    /// thread it ran on, even when it failed.
     async fn codex(
         &self,
         request: &TurnRequest,
+        origin: &Origin,
         run: CodexRun,
         mut progress: Progress,
     ) -> Result<CodexOutcome, AgentError> {
         let runtime = self.runtime.as_ref();
-        let outcome = codex::run(runtime, &request.agent, run, &request.cancel, |event| {
+        let on_event = |event: &events::CodexEvent| {
             if let Some(message) = events::describe(event) {
                 progress.send(message);
             }
-        })
-        .await;
+        };
+        let outcome = match origin {
+            Origin::Fresh => {
+                codex::run(runtime, &request.agent, run, &request.cancel, on_event).await
+            }
+            Origin::Reattach { call_id, .. } => {
+                let handle = unless_cancelled(&request.cancel, async {
+                    Ok(runtime.reattach(&request.agent, call_id).await?)
+                })
+                .await?;
+                let Some(handle) = handle else {
+                    return Err(AgentError::RunGone);
+                };
+                tracing::info!(call = %call_id, agent = %request.agent, "re-attached to a Codex run a previous mcpd started");
+                let program = run.command.program;
+                codex::driver::follow(handle, program, run.timeout, &request.cancel, on_event).await
+            }
+        };
         let thread = match &outcome {
             Ok(o) => o.thread_id.as_deref(),
             Err(e) => e.thread_id(),
