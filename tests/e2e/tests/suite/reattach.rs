@@ -127,6 +127,34 @@ async fn reattach_a_job_and_a_task_whose_codex_survived_a_sigkill_and_both_compl
     s.assert_no_codex_left("dev").await;
 }
 
+/// SIGTERM (a service manager's stop) exits without waiting for detached work: a
+/// job's Codex goes on in its container as after a SIGKILL, and the next mcpd
+/// re-attaches to it.
+#[tokio::test]
+async fn reattach_a_job_after_a_sigterm_and_it_completes() {
+    let Some(mut s) = Setup::start(Runtime::Docker, "suggest", &[]).await else {
+        return;
+    };
+    let job = job_running_in_codex(
+        &s,
+        Reply::slow(Duration::from_secs(8), chat_answer("after the stop")),
+    )
+    .await;
+    let status = s.mcpd.terminate().await.unwrap();
+    assert!(status.success(), "{status}");
+    s.mcpd = Mcpd::start(&s.env, &s.home).await.unwrap();
+    let done = until_done(&s.mcpd, &job).await;
+    assert_eq!(
+        (&done["status"], &done["result"]["reply"]),
+        (&json!("completed"), &json!("after the stop")),
+        "{done}"
+    );
+    assert_eq!(
+        last_call(&s.mcpd, "dev").await,
+        ("chat".into(), "succeeded".into(), None)
+    );
+}
+
 #[tokio::test]
 async fn reattach_finds_the_run_killed_while_mcpd_was_down_and_fails_the_job() {
     let Some(mut s) = Setup::start(Runtime::Docker, "suggest", &[]).await else {
