@@ -289,21 +289,7 @@ impl CodexMcpBuilder {
             Some(given) => given,
             None => (local_runtime(&self.data_dir).await, None),
         };
-        // Before anything is recorded or run: the runs to spare are those of tasks to
-        // re-attach and those of live replicas sharing the runtime; every other run a
-        // previous process left is stopped.
-        let left = store
-            .left_running()
-            .await
-            .map_err(EmbedError::LeftRunning)?;
-        let mut keep: Vec<String> = left.iter().map(|t| t.call_id.clone()).collect();
-        keep.extend(
-            store
-                .live_runs_elsewhere()
-                .await
-                .map_err(EmbedError::LeftRunning)?,
-        );
-        runtime.reap_left_runs(&keep).await?;
+        let left = store::reap_left_runs(store.as_ref(), runtime.as_ref()).await?;
         let kind = runtime.kind();
         let reach = self
             .agents_reach_server

@@ -160,26 +160,6 @@ impl TaskTable {
         self.insert(entry)
     }
 
-    /// Takes over a running task of the store that a previous process of this server
-    /// left (it is re-attached to its work): held here again, changes written through.
-    pub(crate) fn resume(&self, stored: &codex_mcp_store::Task) -> Arc<TaskEntry> {
-        let ttl = Duration::from_millis(stored.ttl_ms.unwrap_or(u64::MAX / 2));
-        let owner = task_durable::owner_of_key(&stored.owner);
-        let mut entry = self.entry(
-            stored.id.clone(),
-            owner,
-            stored.created_at,
-            ttl,
-            stored.status_message.clone(),
-        );
-        // Its TTL counts from its creation, as before the restart.
-        let age = (Utc::now() - stored.created_at)
-            .to_std()
-            .unwrap_or(Duration::ZERO);
-        entry.expires = Instant::now() + ttl.saturating_sub(age);
-        self.insert(Arc::new(entry))
-    }
-
     fn entry(
         &self,
         id: String,
@@ -506,18 +486,6 @@ impl TaskEntry {
         self.answered.notify_waiters();
     }
 
-    /// Records the call doing this task's work and its arguments in the store, so a
-    /// restarted server can re-attach to the call and finish the task.
-    pub(crate) fn bind_call(&self, call_id: &str, arguments: &Map<String, Value>) {
-        if let Some(writer) = &self.writer {
-            writer.send(Write::Bind(
-                self.id.clone(),
-                call_id.to_string(),
-                Value::Object(arguments.clone()),
-            ));
-        }
-    }
-
     /// Sets the human-readable status message (an ended task keeps its own).
     pub fn set_status_message(&self, message: impl Into<String>) {
         let mut state = self.state.lock();
@@ -598,6 +566,7 @@ impl TaskEntry {
 }
 
 mod replicas;
+mod resume;
 #[cfg(test)]
 mod tests;
 

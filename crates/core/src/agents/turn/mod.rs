@@ -25,6 +25,7 @@ use super::snapshot;
 use super::{AgentError, AgentManager, ReadyAgent};
 use crate::codex::{self, CodexCommand, CodexOutcome, CodexRun, Usage, events};
 use phases::Phases;
+use reattach::Origin;
 
 /// One turn to run: the validated call, who runs it, and how to stop it.
 #[derive(Debug, Clone)]
@@ -42,20 +43,6 @@ pub struct TurnRequest {
     /// The call's id when the caller chose it ([`crate::agents::records::new_call_id`]):
     /// a task binds its call before the call starts. `None`: a new one.
     pub call_id: Option<String>,
-}
-
-/// Where a turn's Codex comes from: started now, or a run a previous process of this
-/// server started for the call, re-attached (everything else is the same turn).
-#[derive(Debug, Clone)]
-enum Origin {
-    /// A new call: recorded, snapshot taken, Codex started.
-    Fresh,
-    /// The `running` call `call_id` started at `started_at`: its record, snapshot and
-    /// Codex run are taken over.
-    Reattach {
-        call_id: String,
-        started_at: codex_mcp_store::Timestamp,
-    },
 }
 
 /// One step of a turn, in order: `step` 0 is the preparation, then one per Codex event
@@ -213,25 +200,6 @@ impl AgentManager {
     /// [`Turn`]'s future is polled.
     pub fn run_turn(self: &Arc<Self>, request: TurnRequest) -> Turn {
         self.turn_from(request, Origin::Fresh)
-    }
-
-    /// The turn of call `call_id` (still `running` in the store, started at
-    /// `started_at`) that a previous process of this server started: re-attaches to its
-    /// Codex run and finishes it as [`Self::run_turn`] would have. A run that is gone
-    /// (or a runtime that cannot re-attach) ends it with [`AgentError::RunGone`].
-    pub fn reattach_turn(
-        self: &Arc<Self>,
-        request: TurnRequest,
-        call_id: String,
-        started_at: codex_mcp_store::Timestamp,
-    ) -> Turn {
-        self.turn_from(
-            request,
-            Origin::Reattach {
-                call_id,
-                started_at,
-            },
-        )
     }
 
     fn turn_from(self: &Arc<Self>, request: TurnRequest, origin: Origin) -> Turn {
@@ -448,17 +416,6 @@ impl AgentManager {
         })
     }
 
-    /// Stops the run `call_id` a previous process started, if it is still there.
-    async fn stop_left_run(&self, agent: &AgentId, call_id: &str) {
-        match self.runtime.reattach(agent, call_id).await {
-            Ok(Some(handle)) => handle.kill().await,
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(call = %call_id, %agent, error = %e, "could not stop a cancelled re-attached run")
-            }
-        }
-    }
-
     /// The Codex process for a prepared agent, working in `workdir`; `(writes, applies)`:
     /// whether the tool writes, and whether its changes land in the live workspace.
     fn codex_run(
@@ -511,14 +468,7 @@ impl AgentManager {
                 codex::run(runtime, &request.agent, run, &request.cancel, on_event).await
             }
             Origin::Reattach { call_id, .. } => {
-                let handle = unless_cancelled(&request.cancel, async {
-                    Ok(runtime.reattach(&request.agent, call_id).await?)
-                })
-                .await?;
-                let Some(handle) = handle else {
-                    return Err(AgentError::RunGone);
-                };
-                tracing::info!(call = %call_id, agent = %request.agent, "re-attached to a Codex run a previous mcpd started");
+                let handle = self.left_run(request, call_id).await?;
                 let program = run.command.program;
                 codex::driver::follow(handle, program, run.timeout, &request.cancel, on_event).await
             }
@@ -542,5 +492,6 @@ impl AgentManager {
 }
 
 mod phases;
+mod reattach;
 #[cfg(test)]
 mod tests;
