@@ -127,6 +127,50 @@ async fn reattach_a_job_and_a_task_whose_codex_survived_a_sigkill_and_both_compl
     s.assert_no_codex_left("dev").await;
 }
 
+/// A writing tool in suggest mode re-attached: the diff comes from the scratch copy the
+/// first mcpd made (which is then removed), the live workspace is untouched.
+#[tokio::test]
+async fn reattach_an_implement_job_and_its_diff_comes_from_the_scratch_copy() {
+    let Some(mut s) = Setup::start(Runtime::Docker, "suggest", &[]).await else {
+        return;
+    };
+    s.write_workspace("dev", "notes.txt", "old line\n").unwrap();
+    s.model
+        .push(Reply::exec_command("printf 'new line\\n' > notes.txt"));
+    s.model.push(Reply::slow(
+        Duration::from_secs(8),
+        Reply::json(
+            json!({"diff": "", "explanation": "rewrote", "files_changed": [], "integration_notes": []}),
+        ),
+    ));
+    let job = start_job(
+        &s.mcpd,
+        "implement",
+        json!({"task": "rewrite notes", "target_files": ["notes.txt"], "agent_id": "dev"}),
+    )
+    .await;
+    s.model
+        .wait_for_responses_requests(2, Duration::from_secs(120))
+        .await
+        .unwrap();
+    s.restart_after_crash().await.unwrap();
+    let done = until_done(&s.mcpd, &job).await;
+    assert_eq!(done["status"], json!("completed"), "{done}");
+    let diff = done["result"]["diff"].as_str().unwrap_or_default();
+    assert!(
+        diff.contains("--- a/notes.txt")
+            && diff.contains("-old line")
+            && diff.contains("+new line"),
+        "{done}"
+    );
+    assert_eq!(s.read_workspace("dev", "notes.txt").unwrap(), "old line\n");
+    assert_eq!(s.scratch_copies("dev"), Vec::<String>::new());
+    assert_eq!(
+        last_call(&s.mcpd, "dev").await,
+        ("implement".into(), "succeeded".into(), None)
+    );
+}
+
 /// SIGTERM (a service manager's stop) exits without waiting for detached work: a
 /// job's Codex goes on in its container as after a SIGKILL, and the next mcpd
 /// re-attaches to it.
