@@ -54,6 +54,16 @@ async fn assert_failed_by_the_restart(mcpd: &Mcpd, job: &str) {
     );
 }
 
+/// Once Codex has sent the model `requests` requests (so it runs in the container),
+/// SIGKILLs mcpd and starts it again on the same data.
+async fn crash_once_asked(s: &mut Setup, requests: usize) {
+    s.model
+        .wait_for_responses_requests(requests, Duration::from_secs(120))
+        .await
+        .unwrap();
+    s.restart_after_crash().await.unwrap();
+}
+
 /// Starts a background `chat` for agent `dev` whose model answer is `reply`, and waits
 /// until Codex has asked the model (it runs in the container).
 async fn job_running_in_codex(s: &Setup, reply: Reply) -> String {
@@ -86,11 +96,7 @@ async fn reattach_a_job_and_a_task_whose_codex_survived_a_sigkill_and_both_compl
     )
     .await;
     let task = create_chat_task(&s.mcpd.base, "ops", "task please").await;
-    s.model
-        .wait_for_responses_requests(2, Duration::from_secs(120))
-        .await
-        .unwrap();
-    s.restart_after_crash().await.unwrap();
+    crash_once_asked(&mut s, 2).await;
 
     let done = until_done(&s.mcpd, &job).await;
     assert_eq!(
@@ -149,11 +155,7 @@ async fn reattach_an_implement_job_and_its_diff_comes_from_the_scratch_copy() {
         json!({"task": "rewrite notes", "target_files": ["notes.txt"], "agent_id": "dev"}),
     )
     .await;
-    s.model
-        .wait_for_responses_requests(2, Duration::from_secs(120))
-        .await
-        .unwrap();
-    s.restart_after_crash().await.unwrap();
+    crash_once_asked(&mut s, 2).await;
     let done = until_done(&s.mcpd, &job).await;
     assert_eq!(done["status"], json!("completed"), "{done}");
     let diff = done["result"]["diff"].as_str().unwrap_or_default();
