@@ -84,7 +84,8 @@ async fn runtime(settings: &Settings) -> anyhow::Result<(Arc<dyn AgentRuntime>, 
         let cfg = docker_config(settings)?;
         let rt = DockerRuntime::connect(cfg).await?;
         rt.probe().await?;
-        rt.adopt().await?;
+        // Adopting its containers (stopping the Codex runs a previous mcpd left,
+        // but those the engine re-attaches to) happens at build, once the store is read.
         Ok::<_, codex_mcp_runtime::RuntimeError>(rt)
     };
     let tokens = settings.tokens_file.is_some();

@@ -352,6 +352,16 @@ pub trait AgentRuntime: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Stops the Codex runs a previous server left in the agents' environments, except
+    /// those named in `keep` (by [`ExecSpec::run_id`]): runs the engine re-attaches to,
+    /// and runs of other live servers sharing this runtime. The engine calls it once at
+    /// start, after reading the store. The default does nothing: the local runtime stops
+    /// such runs when it is created, and Kubernetes when it is adopted.
+    async fn reap_left_runs(&self, keep: &[String]) -> Result<(), RuntimeError> {
+        let _ = keep;
+        Ok(())
+    }
+
     /// The agent's state and resource use, `None` when the runtime knows nothing of it.
     async fn status(&self, agent: &AgentId) -> Result<Option<AgentStatus>, RuntimeError>;
 

@@ -58,7 +58,10 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use session_store::SessionStore;
 pub use sqlite::SqliteStore;
-pub use task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress, TaskStatus};
+pub use task::{
+    CALL_INTERRUPTED, LeftTask, NewTask, TASK_INTERRUPTED, Task, TaskFinish, TaskPage,
+    TaskProgress, TaskStatus,
+};
 pub use task_store::{MAX_TASK_PAGE, TaskStore};
 
 /// The current time at the precision the store keeps (milliseconds), so a value

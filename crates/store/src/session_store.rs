@@ -155,10 +155,13 @@ pub trait SessionStore: TaskStore + Send + Sync {
         conversation_key: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Marks every `running` call `interrupted`, every running task `failed` (the
-    /// server restarted) and closes every open session, as of `at`. Only correct at
-    /// startup, before this process records anything: it assumes no call is really
-    /// running. [`crate::SqliteStore::open`] already does it.
+    /// Marks `running` calls `interrupted`, running tasks `failed` (the server
+    /// restarted) and closes every open session, as of `at`, except a running task whose
+    /// bound call is still running ([`TaskStore::bind_task_call`]): it and its call are
+    /// left for the engine, which re-attaches to the call's Codex run or fails them
+    /// ([`TaskStore::left_running`]). Only correct at startup, before this process
+    /// records anything: it assumes no call is really running.
+    /// [`crate::SqliteStore::open`] already does it.
     async fn recover_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError>;
 
     /// Marks `interrupted` the running calls, and closes the open sessions, of other
@@ -168,6 +171,14 @@ pub trait SessionStore: TaskStore + Send + Sync {
     async fn sweep_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError> {
         let _ = at;
         Ok(Recovered::default())
+    }
+
+    /// The calls (their ids, which name their Codex runs) that other processes sharing
+    /// this store are running now: a replica starting on a shared container engine must
+    /// not stop those runs when it adopts the engine's containers. A store only one
+    /// process can open (SQLite) has no other: the default is empty.
+    async fn live_runs_elsewhere(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
     }
 
     /// Deletes finished calls that ended before `cutoff`, and closed sessions that closed

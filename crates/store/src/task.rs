@@ -91,6 +91,28 @@ pub struct Task {
     pub error: Option<String>,
 }
 
+/// The error recorded on a call that was running when its server stopped and that no
+/// restarted server finished.
+pub const CALL_INTERRUPTED: &str = "mcpd stopped while this call was running";
+
+/// The error (and status message) of a task that was running when its server stopped
+/// and whose work could not be re-attached.
+pub const TASK_INTERRUPTED: &str = "the server restarted while this task was running; run it again";
+
+/// A task a previous process of this server left running with its call's Codex run
+/// possibly still alive: what a restarted server needs to re-attach to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftTask {
+    /// The task as stored (`working` or `input_required`, with its `call_id`).
+    pub task: Task,
+    /// The call doing its work, still `running` in the store.
+    pub call_id: String,
+    /// The agent the call runs as.
+    pub agent_id: String,
+    /// The tool call's arguments, as received.
+    pub arguments: serde_json::Value,
+}
+
 /// A change to a running task: its status (`working` or `input_required`) and message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskProgress {

@@ -6,7 +6,7 @@
 
 use crate::error::StoreError;
 use crate::model::Timestamp;
-use crate::task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress};
+use crate::task::{LeftTask, NewTask, Task, TaskFinish, TaskPage, TaskProgress};
 
 /// The most tasks one [`TaskStore::list_tasks`] page holds.
 pub const MAX_TASK_PAGE: u32 = 200;
@@ -46,4 +46,26 @@ pub trait TaskStore: Send + Sync {
     /// Deletes ended tasks whose TTL ran out by `now` (created + ttl < now); returns how
     /// many. Running tasks past their TTL are kept: the engine cancels them first.
     async fn expire_tasks(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// Records the call doing task `id`'s work and the call's arguments (a JSON object),
+    /// so that a restarted server can re-attach to the call's Codex run and finish it.
+    /// `NotFound` for an unknown task; an ended task is `TaskEnded`.
+    async fn bind_task_call(
+        &self,
+        id: &str,
+        call_id: &str,
+        arguments: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// The tasks a previous process of this server (this replica) left running that
+    /// startup recovery kept for the engine to decide on: each has a bound call
+    /// ([`Self::bind_task_call`]) that is still `running`. Every other running task was
+    /// failed at open.
+    async fn left_running(&self) -> Result<Vec<LeftTask>, StoreError>;
+
+    /// Fails a task [`Self::left_running`] returned whose work cannot be re-attached:
+    /// the task `failed` with [`crate::TASK_INTERRUPTED`], its call `interrupted` with
+    /// [`crate::CALL_INTERRUPTED`], as of `at`. A task or call that already ended is left
+    /// as it is.
+    async fn fail_left_running(&self, task: &LeftTask, at: Timestamp) -> Result<(), StoreError>;
 }

@@ -117,6 +117,10 @@ retry when one finishes, or raise MAX_CONCURRENT_SESSIONS"
     /// The call was cancelled (by the client or the holder of the turn).
     #[error("the call was cancelled and Codex was stopped")]
     Cancelled,
+    /// A restarted server found the Codex run of a call its previous process started
+    /// gone (or its runtime cannot re-attach to runs): the call is `interrupted`.
+    #[error("{}", codex_mcp_store::CALL_INTERRUPTED)]
+    RunGone,
 }
 
 impl AgentError {
@@ -125,6 +129,7 @@ impl AgentError {
         match self {
             Self::Cancelled => CallStatus::Cancelled,
             Self::TimedOut(_) => CallStatus::TimedOut,
+            Self::RunGone => CallStatus::Interrupted,
             _ => CallStatus::Failed,
         }
     }

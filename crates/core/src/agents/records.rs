@@ -118,8 +118,9 @@ pub fn runtime_name(kind: RuntimeKind) -> &'static str {
     }
 }
 
-/// A correlation id unique across restarts: start time and 64 random bits.
-fn new_call_id() -> String {
+/// A correlation id unique across restarts: start time and 64 random bits. A caller
+/// that must know a call's id before it starts (a task binds its call) makes one here.
+pub fn new_call_id() -> String {
     use rand::RngCore as _;
     format!(
         "call-{}-{:016x}",
@@ -178,17 +179,19 @@ impl AgentManager {
         }
     }
 
-    /// Records a call starting. Fails (and the call must not run) when the store
-    /// cannot record it: a call nobody can find later is worse than a refused one.
+    /// Records a call starting, under `id` when the caller chose it ([`new_call_id`]).
+    /// Fails (and the call must not run) when the store cannot record it: a call nobody
+    /// can find later is worse than a refused one.
     pub async fn begin_call(
         &self,
         agent: &AgentId,
         tool: &str,
         arguments: &Map<String, Value>,
         session: Option<&str>,
+        id: Option<String>,
     ) -> Result<CallRecord, AgentError> {
         self.record_agent(agent).await?;
-        let id = new_call_id();
+        let id = id.unwrap_or_else(new_call_id);
         let mut start = CallStart {
             id: id.clone(),
             agent_id: agent.as_str().to_string(),
@@ -225,12 +228,39 @@ impl AgentManager {
         tool: &str,
         arguments: &Map<String, Value>,
         session: Option<&str>,
+        id: Option<String>,
     ) -> Result<OpenCall, AgentError> {
-        let record = self.begin_call(agent, tool, arguments, session).await?;
+        let record = self.begin_call(agent, tool, arguments, session, id).await?;
         Ok(OpenCall {
             manager: Arc::clone(self),
             record: Some(record),
         })
+    }
+
+    /// The record of call `id`, which a previous process of this server started at
+    /// `started_at` and left `running`, to finish it: a restarted server re-attaching
+    /// to the call's Codex run. Counts it running on its agent, as starting one does.
+    pub fn resume_call(
+        self: &Arc<Self>,
+        agent: &AgentId,
+        tool: &str,
+        id: &str,
+        started_at: DateTime<Utc>,
+    ) -> OpenCall {
+        let age = (Utc::now() - started_at)
+            .to_std()
+            .unwrap_or(std::time::Duration::ZERO);
+        let started = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        self.touch(agent, 1);
+        OpenCall {
+            manager: Arc::clone(self),
+            record: Some(CallRecord {
+                id: id.to_string(),
+                agent: agent.clone(),
+                tool: tool.to_string(),
+                started,
+            }),
+        }
     }
 
     /// Records how a call ended. A store failure here is logged: the client still gets

@@ -85,6 +85,22 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// The snapshot [`take`] made for call `call_id` (the same `copy`), by its place: a
+/// restarted server finishing a call its previous process started diffs against it.
+pub fn existing(agent: &ReadyAgent, call_id: &str, copy: bool) -> Snapshot {
+    let scratch = format!("{}/{call_id}", agent.env.scratch_root);
+    let workdir = if copy {
+        format!("{scratch}/workspace")
+    } else {
+        agent.env.workspace.clone()
+    };
+    Snapshot {
+        git_dir: format!("{scratch}/git"),
+        workdir,
+        scratch,
+    }
+}
+
 /// Records the workspace; with `copy`, also makes the scratch copy Codex will work in.
 pub async fn take(
     runtime: &dyn AgentRuntime,
@@ -92,13 +108,11 @@ pub async fn take(
     call_id: &str,
     copy: bool,
 ) -> Result<Snapshot, SnapshotError> {
-    let scratch = format!("{}/{call_id}", agent.env.scratch_root);
-    let git_dir = format!("{scratch}/git");
-    let workdir = if copy {
-        format!("{scratch}/workspace")
-    } else {
-        agent.env.workspace.clone()
-    };
+    let Snapshot {
+        git_dir,
+        workdir,
+        scratch,
+    } = existing(agent, call_id, copy);
     let copy_step = if copy {
         format!(
             "mkdir -p {w} && cp -a {src}/. {w}/ && ",

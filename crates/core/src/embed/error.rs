@@ -25,6 +25,10 @@ pub enum EmbedError {
     /// The PostgreSQL store named by the database URL cannot be used.
     #[error("the PostgreSQL store: {0}")]
     Database(codex_mcp_store::StoreError),
+    /// The store could not say which tasks a previous process left running, or which
+    /// runs other replicas are doing: nothing would be safe to stop or re-attach.
+    #[error("cannot read the tasks a previous mcpd left running: {0}")]
+    LeftRunning(codex_mcp_store::StoreError),
     /// The agent runtime (Docker or local) cannot be used.
     #[error("agent runtime: {0}")]
     Runtime(#[from] codex_mcp_runtime::RuntimeError),

@@ -290,6 +290,7 @@ impl CodexMcpBuilder {
             Some(given) => given,
             None => (local_runtime(&self.data_dir).await, None),
         };
+        let left = store::reap_left_runs(store.as_ref(), runtime.as_ref()).await?;
         let kind = runtime.kind();
         let reach = self
             .agents_reach_server
@@ -325,6 +326,7 @@ impl CodexMcpBuilder {
         let session_key = session_key_file::load_or_create(&self.data_dir)?;
         let codex_program = self.agent.codex_program.clone();
         let task_store: Arc<dyn codex_mcp_store::TaskStore> = store.clone();
+        let task_store_ref = Arc::clone(&task_store);
         let mut manager = AgentManager::new(runtime, self.agent, source, store)
             .with_session_key(session_key)
             .with_max_agents(self.max_agents);
@@ -389,6 +391,15 @@ impl CodexMcpBuilder {
                 .push(dashboard::PAGE_PATH.to_string());
         }
         let server = builder.build();
+        if !left.is_empty() {
+            let count = left.len();
+            let reattached = server.reattach_tasks(task_store_ref.as_ref(), left).await;
+            tracing::info!(
+                tasks = count,
+                reattached,
+                "took over the tasks a previous mcpd left running"
+            );
+        }
         Ok(CodexMcp {
             http: HttpState::new(server.clone(), options),
             server,

@@ -127,3 +127,25 @@ pub fn spawn_retention(store: Arc<dyn SessionStore>, days: u64) {
         }
     });
 }
+
+/// Before anything is recorded or run: stops every Codex run a previous process left in
+/// `runtime` but those of the tasks the store kept to re-attach and those of live
+/// replicas sharing the runtime; returns the kept tasks, for the engine to take over.
+pub(super) async fn reap_left_runs(
+    store: &dyn SessionStore,
+    runtime: &dyn codex_mcp_runtime::AgentRuntime,
+) -> Result<Vec<codex_mcp_store::LeftTask>, EmbedError> {
+    let left = store
+        .left_running()
+        .await
+        .map_err(EmbedError::LeftRunning)?;
+    let mut keep: Vec<String> = left.iter().map(|t| t.call_id.clone()).collect();
+    keep.extend(
+        store
+            .live_runs_elsewhere()
+            .await
+            .map_err(EmbedError::LeftRunning)?,
+    );
+    runtime.reap_left_runs(&keep).await?;
+    Ok(left)
+}

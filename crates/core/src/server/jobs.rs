@@ -9,6 +9,7 @@
 //! only to the bearer token that started it.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,58 @@ use super::tasks::{TaskEntry, TaskSpec};
 
 /// How long a cancelled call may take to stop on its own before it is dropped.
 pub(super) const CANCEL_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs a detached call of `tool` for `task` in the background, holding `permit`: its
+/// result (or error) ends the task, the task's cancellation stops it (after a grace to
+/// clean up), and `finished` is dropped once the run is over. Shared by new tasks and
+/// tasks a restarted server re-attaches to.
+pub(super) fn drive(
+    task: Arc<TaskEntry>,
+    tool: &str,
+    permit: Option<CallPermit>,
+    finished: CancellationToken,
+    call: impl Future<Output = Result<CallToolResult, ToolError>> + Send + 'static,
+) {
+    let correlation_id = correlation::new_id("call");
+    let span = tracing::info_span!(
+        "tool_call",
+        correlation_id = %correlation_id,
+        tool = %tool,
+        task = %task.id()
+    );
+    let call = correlation::scope(correlation_id, call.instrument(span));
+    tokio::spawn(async move {
+        let _permit = permit;
+        let _finished = finished.drop_guard();
+        let mut running = tokio::spawn(call);
+        let joined = tokio::select! {
+            joined = &mut running => joined,
+            () = task.cancellation().cancelled() => {
+                // The call sees the same token (a Codex turn stops its process on
+                // it); it gets a moment to clean up before it is dropped.
+                if tokio::time::timeout(CANCEL_GRACE, &mut running).await.is_err() {
+                    running.abort();
+                }
+                return;
+            }
+        };
+        match joined {
+            Ok(Ok(result)) => match encode(result) {
+                Ok(value) => task.complete(value),
+                Err(e) => task.fail(e),
+            },
+            Ok(Err(ToolError::Failed(message))) => match encode(CallToolResult::error(message)) {
+                Ok(value) => task.complete(value),
+                Err(e) => task.fail(e),
+            },
+            Ok(Err(ToolError::Protocol(error))) => task.fail(error),
+            Ok(Err(ToolError::Pending(_))) => task.fail(ErrorObject::internal(
+                "the tool asked for input without its task",
+            )),
+            Err(join) => task.fail(ErrorObject::internal(format!("the tool stopped: {join}"))),
+        }
+    });
+}
 
 /// What the job tools know of each detached call beyond its task, oldest first.
 #[derive(Default)]
@@ -187,63 +240,32 @@ impl McpServer {
         let entry = self.inner.tasks.create_with(caller.clone(), spec);
         // In the store before the client hears of it.
         self.inner.tasks.flush().await;
+        let finished = self.record_job(&entry, name, caller);
+        let task_ctx = ctx.for_task(entry.clone());
+        let call = async move { tool.call(arguments, task_ctx).await };
+        drive(entry.clone(), name, Some(permit), finished, call);
+        Ok(Detached::Started(entry))
+    }
+
+    /// Makes `entry` a job the job tools find (running `tool`, visible to `owner`);
+    /// returns the token to drop once its run is over.
+    pub(super) fn record_job(
+        &self,
+        entry: &TaskEntry,
+        tool: &str,
+        owner: Option<String>,
+    ) -> CancellationToken {
         let finished = CancellationToken::new();
         self.inner.jobs.record(
             JobRecord {
                 id: entry.id().to_string(),
-                tool: name.to_string(),
-                owner: caller,
+                tool: tool.to_string(),
+                owner,
                 finished: finished.clone(),
             },
             &self.inner.tasks,
         );
-        let task_ctx = ctx.for_task(entry.clone());
-        let correlation_id = correlation::new_id("call");
-        let span = tracing::info_span!(
-            "tool_call",
-            correlation_id = %correlation_id,
-            tool = %name,
-            task = %entry.id()
-        );
-        let call = correlation::scope(
-            correlation_id,
-            async move { tool.call(arguments, task_ctx).await }.instrument(span),
-        );
-        let task = entry.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let _finished = finished.drop_guard();
-            let mut running = tokio::spawn(call);
-            let joined = tokio::select! {
-                joined = &mut running => joined,
-                () = task.cancellation().cancelled() => {
-                    // The call sees the same token (a Codex turn stops its process on
-                    // it); it gets a moment to clean up before it is dropped.
-                    if tokio::time::timeout(CANCEL_GRACE, &mut running).await.is_err() {
-                        running.abort();
-                    }
-                    return;
-                }
-            };
-            match joined {
-                Ok(Ok(result)) => match encode(result) {
-                    Ok(value) => task.complete(value),
-                    Err(e) => task.fail(e),
-                },
-                Ok(Err(ToolError::Failed(message))) => {
-                    match encode(CallToolResult::error(message)) {
-                        Ok(value) => task.complete(value),
-                        Err(e) => task.fail(e),
-                    }
-                }
-                Ok(Err(ToolError::Protocol(error))) => task.fail(error),
-                Ok(Err(ToolError::Pending(_))) => task.fail(ErrorObject::internal(
-                    "the tool asked for input without its task",
-                )),
-                Err(join) => task.fail(ErrorObject::internal(format!("the tool stopped: {join}"))),
-            }
-        });
-        Ok(Detached::Started(entry))
+        finished
     }
 
     /// `"background": true`: starts the call detached and answers at once with the

@@ -12,6 +12,7 @@ pub mod correlation;
 mod dispatch;
 pub mod grant;
 pub mod jobs;
+mod reattach;
 pub mod registry;
 mod task_calls;
 mod task_durable;

@@ -31,6 +31,17 @@ pub enum ToolError {
     Failed(String),
 }
 
+impl ToolError {
+    /// What fails a task whose call did not survive a restart of the server (its run is
+    /// gone, or its tool cannot re-attach): the store's restart sentence, as the task's
+    /// error and status message.
+    pub fn restarted() -> Self {
+        Self::Protocol(super::task_durable::plain_internal(
+            codex_mcp_store::TASK_INTERRUPTED,
+        ))
+    }
+}
+
 impl From<AskError> for ToolError {
     fn from(err: AskError) -> Self {
         match err {
@@ -63,6 +74,24 @@ pub trait ToolHandler: Send + Sync + 'static {
     /// with [`RequestCtx::ask`]. None unless overridden.
     fn questions_before_task(&self) -> Vec<Question> {
         Vec::new()
+    }
+    /// Whether a call of this tool that a previous process of this server ran as a
+    /// task, and left running, can be finished after a restart ([`Self::reattach`]).
+    /// False unless overridden: such a task is failed with the restart message.
+    fn reattachable(&self) -> bool {
+        false
+    }
+    /// Finishes `left`'s call (its arguments, as first received, are in `left`), which a
+    /// previous process of this server started, in task context `ctx`: the result the
+    /// call would have had. Only called when [`Self::reattachable`]; the default fails
+    /// the task with the restart message.
+    async fn reattach(
+        &self,
+        left: codex_mcp_store::LeftTask,
+        ctx: RequestCtx,
+    ) -> Result<CallToolResult, ToolError> {
+        let _ = (left, ctx);
+        Err(ToolError::restarted())
     }
 }
 

@@ -26,6 +26,11 @@ pub(crate) fn owner_key(owner: Option<&str>) -> String {
     }
 }
 
+/// The caller an [`owner_key`] was made for.
+pub(crate) fn owner_of_key(key: &str) -> Option<String> {
+    key.strip_prefix("token:").map(str::to_string)
+}
+
 /// ISO-8601 with milliseconds, as both task wires show times.
 pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -58,9 +63,15 @@ pub(crate) fn error_text(error: &ErrorObject) -> String {
 }
 
 /// A stored error back as a protocol error. The store writes plain sentences itself
-/// (the restart recovery), which become internal errors carrying that sentence.
+/// (the restart recovery), which become internal errors of exactly that sentence.
 fn error_of(text: &str) -> ErrorObject {
-    serde_json::from_str(text).unwrap_or_else(|_| ErrorObject::internal(text))
+    serde_json::from_str(text).unwrap_or_else(|_| plain_internal(text))
+}
+
+/// An internal error whose message is `sentence` as it is (not prefixed): what a task
+/// failed by a restart says, whether the store or a restarted server failed it.
+pub(crate) fn plain_internal(sentence: &str) -> ErrorObject {
+    ErrorObject::new(codex_mcp_protocol::ErrorCode::INTERNAL_ERROR, sentence)
 }
 
 /// The protocol view of a stored task.
@@ -102,6 +113,8 @@ pub(crate) enum Write {
     Create(NewTask),
     Progress(String, TaskProgress),
     Finish(String, TaskFinish),
+    /// Task id, the call doing its work, the call's arguments.
+    Bind(String, String, Value),
     /// Answered once every write before it is done.
     Flush(oneshot::Sender<()>),
 }
@@ -163,6 +176,10 @@ async fn write_all(store: Arc<dyn TaskStore>, mut rx: mpsc::UnboundedReceiver<Wr
             Write::Finish(id, finish) => {
                 let outcome = store.finish_task(&id, finish).await.map(|_| ());
                 ("finish", id, outcome)
+            }
+            Write::Bind(id, call_id, arguments) => {
+                let outcome = store.bind_task_call(&id, &call_id, &arguments).await;
+                ("bind", id, outcome)
             }
             Write::Flush(done) => {
                 let _ = done.send(());
@@ -240,7 +257,14 @@ mod tests {
             &stored(StoredStatus::Failed, Some("the server restarted")),
             1,
         );
-        assert_eq!(d.error, Some(ErrorObject::internal("the server restarted")));
+        assert_eq!(d.error, Some(plain_internal("the server restarted")));
+        assert_eq!(
+            d.error.map(|e| (e.code, e.message)),
+            Some((
+                codex_mcp_protocol::ErrorCode::INTERNAL_ERROR,
+                "the server restarted".to_string()
+            ))
+        );
         let d = detailed_of(&stored(StoredStatus::Cancelled, Some("x")), 1);
         assert_eq!(d.error, None);
         assert_eq!(d.task.created_at, "2026-01-01T00:00:00.000Z");
@@ -258,6 +282,8 @@ mod tests {
             assert_eq!(protocol_status(stored_status(s)), s);
         }
         assert_ne!(owner_key(Some("anonymous")), owner_key(None));
+        assert_eq!(owner_of_key(&owner_key(Some("ci"))), Some("ci".into()));
+        assert_eq!(owner_of_key(&owner_key(None)), None);
         let later = DateTime::parse_from_rfc3339("2026-01-01T00:00:02Z")
             .unwrap()
             .with_timezone(&Utc);

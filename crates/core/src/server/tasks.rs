@@ -143,27 +143,7 @@ impl TaskTable {
     /// is readable here at once and queued for the store ([`Self::flush`] waits for it).
     pub(crate) fn create_with(&self, owner: Option<String>, spec: TaskSpec) -> Arc<TaskEntry> {
         let now = Utc::now();
-        let writer = self.durable.as_ref().map(|d| d.writer.clone());
-        let entry = Arc::new(TaskEntry {
-            id: new_task_id(),
-            owner,
-            created_at: now,
-            ttl: spec.ttl,
-            expires: Instant::now() + spec.ttl,
-            cancel: CancellationToken::new(),
-            state: Mutex::new(TaskState {
-                status: TaskStatus::Working,
-                status_message: None,
-                last_updated_at: now,
-                result: None,
-                error: None,
-                input_requests: Map::new(),
-                answers: Map::new(),
-            }),
-            answered: Notify::new(),
-            changed: watch::Sender::new(0),
-            writer,
-        });
+        let entry = self.entry(new_task_id(), owner, now, spec.ttl, None);
         if let Some(writer) = &entry.writer {
             writer.send(Write::Create(NewTask {
                 id: entry.id.clone(),
@@ -177,6 +157,41 @@ impl TaskTable {
                 status_message: None,
             }));
         }
+        self.insert(entry)
+    }
+
+    fn entry(
+        &self,
+        id: String,
+        owner: Option<String>,
+        created_at: DateTime<Utc>,
+        ttl: Duration,
+        status_message: Option<String>,
+    ) -> TaskEntry {
+        TaskEntry {
+            id,
+            owner,
+            created_at,
+            ttl,
+            expires: Instant::now() + ttl,
+            cancel: CancellationToken::new(),
+            state: Mutex::new(TaskState {
+                status: TaskStatus::Working,
+                status_message,
+                last_updated_at: Utc::now(),
+                result: None,
+                error: None,
+                input_requests: Map::new(),
+                answers: Map::new(),
+            }),
+            answered: Notify::new(),
+            changed: watch::Sender::new(0),
+            writer: self.durable.as_ref().map(|d| d.writer.clone()),
+        }
+    }
+
+    fn insert(&self, entry: impl Into<Arc<TaskEntry>>) -> Arc<TaskEntry> {
+        let entry = entry.into();
         let mut tasks = self.tasks.lock();
         tasks.retain(|_, t| !t.expired());
         tasks.insert(entry.id.clone(), entry.clone());
@@ -551,6 +566,7 @@ impl TaskEntry {
 }
 
 mod replicas;
+mod resume;
 #[cfg(test)]
 mod tests;
 

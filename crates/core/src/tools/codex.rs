@@ -14,8 +14,11 @@ use serde_json::{Map, Value, json};
 
 use super::{inline, results};
 
+use crate::agents::records::new_call_id;
 use crate::agents::{AgentError, AgentManager, TurnRequest};
 use crate::server::{RequestCtx, ToolError, ToolHandler};
+use codex_mcp_runtime::AgentId;
+use codex_mcp_store::LeftTask;
 
 /// A Codex tool, from the catalogue or an embedder's own ([`ToolSpec::new_codex`]),
 /// served through an agent manager.
@@ -40,13 +43,29 @@ impl CodexToolHandler {
         let call = codex_mcp_tools::prepare_call(self.spec, &arguments)?;
         let argument = call.agent_id.as_ref().map(|a| a.as_str());
         let agent = self.manager.resolve_agent(argument, ctx.identity())?;
+        // A task's call is bound to it before it starts, so that a restarted server can
+        // re-attach to its Codex run (`Self::reattach`).
+        let call_id = ctx.task().map(|task| {
+            let id = new_call_id();
+            task.bind_call(&id, &arguments);
+            id
+        });
         Ok(TurnRequest {
             call,
             arguments,
             agent,
             session: ctx.identity().session_id.clone(),
             cancel: ctx.cancellation().clone(),
+            call_id,
         })
+    }
+
+    /// The tool's result of a finished turn, as every way in gives it.
+    fn result(&self, outcome: crate::agents::TurnOutcome) -> CallToolResult {
+        let limit = self.manager.config().inline_result_bytes;
+        let mut result = inline_result(outcome.call_id, outcome.structured, limit);
+        crate::server::correlation::stamp(&mut result);
+        result
     }
 }
 
@@ -74,10 +93,56 @@ impl ToolHandler for CodexToolHandler {
             .run_turn(request)
             .run_with(|p| ctx.progress(p.step as f64, None, Some(p.message)))
             .await?;
-        let limit = self.manager.config().inline_result_bytes;
-        let mut result = inline_result(outcome.call_id, outcome.structured, limit);
-        crate::server::correlation::stamp(&mut result);
-        Ok(result)
+        Ok(self.result(outcome))
+    }
+
+    fn reattachable(&self) -> bool {
+        true
+    }
+
+    /// The same turn as [`Self::call`], re-attached to the Codex run the previous
+    /// process started: the call is prepared again from its stored arguments, as the
+    /// agent the store recorded it for. Arguments that no longer prepare (a changed
+    /// catalogue) fail the task with the restart message and interrupt the call.
+    async fn reattach(&self, left: LeftTask, ctx: RequestCtx) -> Result<CallToolResult, ToolError> {
+        let prepared = match (&left.arguments, AgentId::new(left.agent_id.clone())) {
+            (Value::Object(arguments), Ok(agent)) => {
+                codex_mcp_tools::prepare_call(self.spec, arguments)
+                    .ok()
+                    .map(|call| (call, arguments.clone(), agent))
+            }
+            _ => None,
+        };
+        let store = self.manager.store();
+        let Some((call, arguments, agent)) = prepared else {
+            tracing::warn!(task = %left.task.id, "the stored arguments no longer make a call");
+            if let Err(e) = store.fail_left_running(&left, codex_mcp_store::now()).await {
+                tracing::error!(task = %left.task.id, error = %e, "could not record the call interrupted");
+            }
+            return Err(ToolError::restarted());
+        };
+        let request = TurnRequest {
+            call,
+            arguments,
+            agent,
+            session: None,
+            cancel: ctx.cancellation().clone(),
+            call_id: None,
+        };
+        let started_at = match store.get_call(&left.call_id).await {
+            Ok(Some(call)) => call.started_at,
+            _ => left.task.created_at,
+        };
+        let outcome = self
+            .manager
+            .reattach_turn(request, left.call_id, started_at)
+            .run_with(|p| ctx.progress(p.step as f64, None, Some(p.message)))
+            .await
+            .map_err(|e| match e {
+                AgentError::RunGone => ToolError::restarted(),
+                other => ToolError::from(other),
+            })?;
+        Ok(self.result(outcome))
     }
 }
 

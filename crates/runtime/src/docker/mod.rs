@@ -273,6 +273,10 @@ impl AgentRuntime for DockerRuntime {
         durable::reattach(self, agent, run_id).await
     }
 
+    async fn reap_left_runs(&self, keep: &[String]) -> Result<(), RuntimeError> {
+        container::adopt(self, keep).await.map(drop)
+    }
+
     async fn write_file(
         &self,
         agent: &AgentId,

@@ -11,12 +11,12 @@ use crate::postgres::cached;
 use crate::postgres::failure::{Constraint, Location, constraint};
 use crate::values::{int, ms, opt_int};
 
-/// The error recorded on calls found running at startup (the same text as SQLite's).
-const INTERRUPTED_ERROR: &str = "mcpd stopped while this call was running";
+use crate::task::{CALL_INTERRUPTED, TASK_INTERRUPTED};
 
-/// The error recorded on tasks found running at startup (the same text as SQLite's).
-const TASK_INTERRUPTED_ERROR: &str =
-    "the server restarted while this task was running; run it again";
+/// A running task whose bound call is still running: a restarted replica may re-attach
+/// to it (the SQLite backend's rule too).
+pub(crate) const RESUMABLE: &str = "status IN ('working', 'input_required') \
+     AND arguments IS NOT NULL AND call_id IN (SELECT id FROM calls WHERE status = 'running')";
 
 const SELECT: &str = "SELECT id, agent_id, session_id, tool, arguments_digest, started_at, \
      finished_at, status, error, duration_ms, tokens_in, tokens_out, thread_id FROM calls";
@@ -272,18 +272,35 @@ pub(crate) async fn instances_with_work(
 }
 
 /// Marks replica `instance`'s running calls interrupted and its running tasks failed, and
-/// closes its open sessions, as of `when` (run in a transaction).
+/// closes its open sessions, as of `when` (run in a transaction). With `keep_resumable`
+/// (this replica at its start), a task it may re-attach to ([`RESUMABLE`]) is kept with
+/// its call.
 pub(crate) async fn recover(
     c: &impl GenericClient,
     at: &Location,
     instance: Option<&str>,
     when: Timestamp,
+    keep_resumable: bool,
 ) -> Result<Recovered, StoreError> {
+    let tasks = cached::execute(
+        c,
+        &format!(
+            "UPDATE tasks SET status = 'failed', updated_at = greatest(created_at, $1), \
+             status_message = $2, error = $2 \
+             WHERE status IN ('working', 'input_required') AND instance IS NOT DISTINCT FROM $3 \
+             AND NOT ($4 AND {RESUMABLE})"
+        ),
+        &[&ms(when), &TASK_INTERRUPTED, &instance, &keep_resumable],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
     let calls = cached::execute(
         c,
         "UPDATE calls SET status = 'interrupted', finished_at = greatest(started_at, $1), \
-         error = $2 WHERE status = 'running' AND instance IS NOT DISTINCT FROM $3",
-        &[&ms(when), &INTERRUPTED_ERROR, &instance],
+         error = $2 WHERE status = 'running' AND instance IS NOT DISTINCT FROM $3 \
+         AND id NOT IN (SELECT call_id FROM tasks \
+         WHERE status IN ('working', 'input_required') AND call_id IS NOT NULL)",
+        &[&ms(when), &CALL_INTERRUPTED, &instance],
     )
     .await
     .map_err(|e| at.db(&e))?;
@@ -292,15 +309,6 @@ pub(crate) async fn recover(
         "UPDATE sessions SET closed_at = greatest(opened_at, $1) \
          WHERE closed_at IS NULL AND instance IS NOT DISTINCT FROM $2",
         &[&ms(when), &instance],
-    )
-    .await
-    .map_err(|e| at.db(&e))?;
-    let tasks = cached::execute(
-        c,
-        "UPDATE tasks SET status = 'failed', updated_at = greatest(created_at, $1), \
-         status_message = $2, error = $2 \
-         WHERE status IN ('working', 'input_required') AND instance IS NOT DISTINCT FROM $3",
-        &[&ms(when), &TASK_INTERRUPTED_ERROR, &instance],
     )
     .await
     .map_err(|e| at.db(&e))?;

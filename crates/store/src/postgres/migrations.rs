@@ -121,9 +121,15 @@ CREATE INDEX tasks_running_by_instance ON tasks(instance)
 CREATE INDEX tasks_by_expiry ON tasks((created_at + ttl_ms)) WHERE ttl_ms IS NOT NULL;
 ";
 
-/// Schema 4: the ChatGPT login the replicas share, as the last refresh left it (one row;
-/// `docs/scaling.md`). PostgreSQL only: a SQLite store has one process, nobody to share with.
+/// Schema 4: a task's arguments (SQLite schema 5), so a restarted replica can re-attach
+/// to the task's Codex run and finish its call.
 const V4: &str = r"
+ALTER TABLE tasks ADD COLUMN arguments TEXT;
+";
+
+/// Schema 5: the ChatGPT login the replicas share, as the last refresh left it (one row;
+/// `docs/scaling.md`). PostgreSQL only: a SQLite store has one process, nobody to share with.
+const V5: &str = r"
 CREATE TABLE shared_login (
     id         BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (id),
     auth_json  BYTEA NOT NULL,
@@ -133,7 +139,7 @@ CREATE TABLE shared_login (
 ";
 
 /// Every migration, oldest first. The schema version is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Applies the migrations the database has not seen yet; returns the versions before
 /// and after.

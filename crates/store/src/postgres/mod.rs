@@ -16,6 +16,7 @@ mod conversation_lock;
 mod failure;
 mod migrations;
 mod replica;
+mod resume;
 mod shared_login;
 mod tasks;
 
@@ -32,7 +33,7 @@ use crate::model::{
     NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
-use crate::task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress};
+use crate::task::{LeftTask, NewTask, Task, TaskFinish, TaskPage, TaskProgress};
 use crate::task_store::TaskStore;
 use failure::{Location, reason};
 use replica::Replica;
@@ -90,6 +91,11 @@ fn location_of(config: &tokio_postgres::Config) -> String {
 }
 
 impl PostgresStore {
+    /// The schema version this build writes (the migrations it knows).
+    pub fn schema_version() -> i64 {
+        i64::try_from(migrations::MIGRATIONS.len()).unwrap_or(i64::MAX)
+    }
+
     /// Connects to the database at `url` (a `postgres://` URL or a libpq key=value
     /// string) as the replica `replica` (unique among the processes sharing the
     /// database), migrates it, and marks `interrupted` the calls left running by a
@@ -211,6 +217,23 @@ impl TaskStore for PostgresStore {
 
     async fn expire_tasks(&self, now: Timestamp) -> Result<u64, StoreError> {
         tasks::expire(&self.client().await?, &self.at, now).await
+    }
+
+    async fn bind_task_call(
+        &self,
+        id: &str,
+        call_id: &str,
+        arguments: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        resume::bind(&self.client().await?, &self.at, id, call_id, arguments).await
+    }
+
+    async fn left_running(&self) -> Result<Vec<LeftTask>, StoreError> {
+        resume::left_running(&self.client().await?, &self.at, &self.replica.name).await
+    }
+
+    async fn fail_left_running(&self, task: &LeftTask, at: Timestamp) -> Result<(), StoreError> {
+        resume::fail(&self.client().await?, &self.at, task, at).await
     }
 }
 
@@ -347,6 +370,11 @@ impl SessionStore for PostgresStore {
     async fn sweep_interrupted(&self, at: Timestamp) -> Result<Recovered, StoreError> {
         let mut client = self.client().await?;
         self.replica.sweep(&mut client, &self.at, at, false).await
+    }
+
+    async fn live_runs_elsewhere(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        self.replica.live_runs_elsewhere(&client, &self.at).await
     }
 
     async fn prune_before(&self, cutoff: Timestamp) -> Result<Pruned, StoreError> {

@@ -10,6 +10,7 @@ use crate::error::StoreError;
 use crate::model::{Recovered, Timestamp};
 use crate::postgres::calls;
 use crate::postgres::failure::Location;
+use crate::postgres::resume;
 
 /// First key of every replica lock ("CMCP"); the second is `hashtext(name)`.
 const REPLICA_LOCKS: i32 = 0x434d_4350;
@@ -74,7 +75,7 @@ impl Replica {
             if held && !try_lock(&self.lock, at, instance.as_deref()).await? {
                 continue;
             }
-            let recovered = recover_one(c, at, instance.as_deref(), when).await;
+            let recovered = recover_one(c, at, instance.as_deref(), when, mine).await;
             if held {
                 unlock(&self.lock, at, instance.as_deref()).await?;
             }
@@ -87,14 +88,39 @@ impl Replica {
     }
 }
 
+impl Replica {
+    /// The running calls of the other replicas that are alive (their lock is taken):
+    /// runs this replica must not stop when it adopts a shared container engine.
+    pub(crate) async fn live_runs_elsewhere(
+        &self,
+        c: &deadpool_postgres::Client,
+        at: &Location,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut runs = Vec::new();
+        for instance in calls::instances_with_work(c, at).await? {
+            let Some(name) = instance.filter(|n| *n != self.name) else {
+                continue;
+            };
+            // Taking the lock means the replica is gone: its calls are no one's runs.
+            if try_lock(&self.lock, at, Some(&name)).await? {
+                unlock(&self.lock, at, Some(&name)).await?;
+                continue;
+            }
+            runs.extend(resume::running_calls(c, at, &name).await?);
+        }
+        Ok(runs)
+    }
+}
+
 async fn recover_one(
     c: &mut deadpool_postgres::Client,
     at: &Location,
     instance: Option<&str>,
     when: Timestamp,
+    keep_resumable: bool,
 ) -> Result<Recovered, StoreError> {
     let tx = c.transaction().await.map_err(|e| at.db(&e))?;
-    let recovered = calls::recover(&tx, at, instance, when).await?;
+    let recovered = calls::recover(&tx, at, instance, when, keep_resumable).await?;
     tx.commit().await.map_err(|e| at.db(&e))?;
     Ok(recovered)
 }

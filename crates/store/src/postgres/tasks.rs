@@ -54,7 +54,7 @@ fn json(value: Option<&serde_json::Value>) -> Result<Option<String>, StoreError>
         .transpose()
 }
 
-async fn by_id(
+pub(crate) async fn by_id(
     c: &impl GenericClient,
     at: &Location,
     id: &str,
@@ -176,7 +176,7 @@ pub(crate) async fn list(
 
 /// The task after a change that touched `changed` rows: when none, the task has ended
 /// (`TaskEnded`) or does not exist (`NotFound`).
-async fn changed_task(
+pub(crate) async fn changed_task(
     c: &impl GenericClient,
     at: &Location,
     id: &str,

@@ -5,37 +5,37 @@ use rusqlite::{Connection, params};
 use crate::model::{Recovered, Timestamp};
 use crate::sqlite::convert::ms;
 use crate::sqlite::failure::Failure;
-
-/// The error recorded on calls found running at startup.
-pub(crate) const INTERRUPTED_ERROR: &str = "mcpd stopped while this call was running";
-
-/// The error recorded on tasks found running at startup.
-pub(crate) const TASK_INTERRUPTED_ERROR: &str =
-    "the server restarted while this task was running; run it again";
+use crate::task::{CALL_INTERRUPTED, TASK_INTERRUPTED};
 
 /// Rows deleted per pruning transaction, so pruning never holds the writer for long.
 pub(crate) const PRUNE_CHUNK: u32 = 2000;
 
+/// A running task whose bound call is still running: the engine may re-attach to it.
+pub(crate) const RESUMABLE: &str = "status IN ('working', 'input_required') \
+     AND arguments IS NOT NULL AND call_id IN (SELECT id FROM calls WHERE status = 'running')";
+
 /// Marks running calls interrupted, running tasks failed and closes open sessions, as
-/// of `at`.
+/// of `at`; a task the engine may re-attach to ([`RESUMABLE`]) is kept with its call.
 pub(crate) fn recover(conn: &Connection, at: Timestamp) -> Result<Recovered, Failure> {
+    let tasks = conn
+        .prepare_cached(&format!(
+            "UPDATE tasks SET status = 'failed', updated_at = max(created_at, ?1), \
+             status_message = ?2, error = ?2 WHERE status IN ('working', 'input_required') \
+             AND NOT ({RESUMABLE})"
+        ))?
+        .execute(params![ms(at), TASK_INTERRUPTED])?;
     let calls = conn
         .prepare_cached(
             "UPDATE calls SET status = 'interrupted', finished_at = max(started_at, ?1), \
-             error = ?2 WHERE status = 'running'",
+             error = ?2 WHERE status = 'running' AND id NOT IN (SELECT call_id FROM tasks \
+             WHERE status IN ('working', 'input_required') AND call_id IS NOT NULL)",
         )?
-        .execute(params![ms(at), INTERRUPTED_ERROR])?;
+        .execute(params![ms(at), CALL_INTERRUPTED])?;
     let sessions = conn
         .prepare_cached(
             "UPDATE sessions SET closed_at = max(opened_at, ?1) WHERE closed_at IS NULL",
         )?
         .execute([ms(at)])?;
-    let tasks = conn
-        .prepare_cached(
-            "UPDATE tasks SET status = 'failed', updated_at = max(created_at, ?1), \
-             status_message = ?2, error = ?2 WHERE status IN ('working', 'input_required')",
-        )?
-        .execute(params![ms(at), TASK_INTERRUPTED_ERROR])?;
     Ok(Recovered {
         calls: u64::try_from(calls).unwrap_or(u64::MAX),
         sessions: u64::try_from(sessions).unwrap_or(u64::MAX),

@@ -118,8 +118,14 @@ const V4: &str = r"
 CREATE INDEX agents_by_activity ON agents(last_active_at DESC, id);
 ";
 
+/// Schema 5: a task's arguments (the tool call's JSON object, as received), so a
+/// restarted server can re-attach to the task's Codex run and finish its call.
+const V5: &str = r"
+ALTER TABLE tasks ADD COLUMN arguments TEXT;
+";
+
 /// Every migration, oldest first. The schema version is `MIGRATIONS.len()`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The newest schema this build knows.
 pub(crate) fn known_version() -> i64 {
@@ -195,8 +201,8 @@ mod tests {
     fn fresh_database_gets_every_migration_once() {
         let mut conn = Connection::open_in_memory().unwrap();
         let path = PathBuf::from("mem");
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (0, 4));
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (4, 4));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (0, 5));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (5, 5));
         assert_eq!(user_version(&conn).unwrap(), known_version());
         assert_eq!(
             tables(&conn),
@@ -223,7 +229,7 @@ mod tests {
              VALUES ('c', 'a', 'chat', 'd', 1, 'running');",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (1, 4));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (1, 5));
         let calls: i64 = conn
             .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
             .unwrap();
@@ -248,7 +254,7 @@ mod tests {
              INSERT INTO call_outputs (call_id, result) VALUES ('c', '{}');",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (2, 4));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (2, 5));
         let outputs: i64 = conn
             .query_row("SELECT count(*) FROM call_outputs", [], |r| r.get(0))
             .unwrap();
@@ -262,11 +268,34 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_4_file_gains_task_arguments_and_its_tasks_have_none() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let path = PathBuf::from("mem");
+        migrate(&mut conn, &path, &[V1, V2, V3, V4]).unwrap();
+        conn.execute(
+            "INSERT INTO tasks (id, owner, tool, status, created_at, updated_at) \
+             VALUES ('t', 'o', 'chat', 'working', 1, 1)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (4, 5));
+        let arguments: Option<String> = conn
+            .query_row("SELECT arguments FROM tasks WHERE id = 't'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            arguments, None,
+            "a task of an older mcpd cannot be re-attached"
+        );
+    }
+
+    #[test]
     fn a_schema_3_file_gains_the_activity_index_that_pages_the_agents() {
         let mut conn = Connection::open_in_memory().unwrap();
         let path = PathBuf::from("mem");
         migrate(&mut conn, &path, &[V1, V2, V3]).unwrap();
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (3, 4));
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), (3, 5));
         let plan: Vec<String> = conn
             .prepare(
                 "EXPLAIN QUERY PLAN SELECT id FROM agents a \
@@ -322,7 +351,7 @@ mod tests {
             StoreError::NewerSchema {
                 path,
                 found: 9,
-                known: 4
+                known: 5
             }
         );
     }

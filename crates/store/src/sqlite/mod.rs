@@ -14,6 +14,7 @@ mod maintenance;
 mod migrations;
 mod open;
 mod readers;
+mod resume;
 mod sessions;
 mod tasks;
 mod threads;
@@ -31,7 +32,7 @@ use crate::model::{
     NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
-use crate::task::{NewTask, Task, TaskFinish, TaskPage, TaskProgress};
+use crate::task::{LeftTask, NewTask, Task, TaskFinish, TaskPage, TaskProgress};
 use crate::task_store::TaskStore;
 use readers::Readers;
 use writer::Writer;
@@ -64,7 +65,9 @@ impl fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if absent) `codex-mcp.db` in `data_dir`, creating the dir too;
-    /// migrates it, then marks calls left running by a previous process `interrupted`.
+    /// migrates it, then marks calls left running by a previous process `interrupted`
+    /// (but those of tasks the engine may re-attach to, see
+    /// [`SessionStore::recover_interrupted`]).
     ///
     /// Blocking (file I/O, an integrity check unless the last close was clean, migrations): from async code call it via
     /// `tokio::task::spawn_blocking`. Fails with a typed error naming the file and the
@@ -363,6 +366,29 @@ impl TaskStore for SqliteStore {
 
     async fn expire_tasks(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.writer.run(move |conn| tasks::expire(conn, now)).await
+    }
+
+    async fn bind_task_call(
+        &self,
+        id: &str,
+        call_id: &str,
+        arguments: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let (id, call_id, arguments) = (id.to_owned(), call_id.to_owned(), arguments.clone());
+        self.writer
+            .run(move |conn| resume::bind(conn, &id, &call_id, &arguments))
+            .await
+    }
+
+    async fn left_running(&self) -> Result<Vec<LeftTask>, StoreError> {
+        self.readers.run(resume::left_running).await
+    }
+
+    async fn fail_left_running(&self, task: &LeftTask, at: Timestamp) -> Result<(), StoreError> {
+        let task = task.clone();
+        self.writer
+            .run(move |conn| resume::fail(conn, &task, at))
+            .await
     }
 }
 

@@ -287,6 +287,6 @@ mod tests {
         assert_eq!(get("journal_mode"), "Text(\"wal\")");
         assert_eq!(get("synchronous"), "Integer(1)");
         assert_eq!(get("foreign_keys"), "Integer(1)");
-        assert_eq!(get("user_version"), "Integer(4)");
+        assert_eq!(get("user_version"), "Integer(5)");
     }
 }

@@ -57,7 +57,7 @@ fn json(value: Option<&serde_json::Value>) -> Result<Option<String>, StoreError>
 }
 
 /// One task by id, whoever owns it.
-fn by_id(conn: &Connection, id: &str) -> Result<Option<Task>, Failure> {
+pub(crate) fn by_id(conn: &Connection, id: &str) -> Result<Option<Task>, Failure> {
     let row = conn
         .prepare_cached(&format!("{SELECT} WHERE id = ?1"))?
         .query_row([id], from_row)
@@ -151,7 +151,7 @@ pub(crate) fn list(
 
 /// The task after a change that touched `changed` rows: when none, the task has ended
 /// (`TaskEnded`) or does not exist (`NotFound`).
-fn changed_task(conn: &Connection, id: &str, changed: usize) -> Result<Task, Failure> {
+pub(crate) fn changed_task(conn: &Connection, id: &str, changed: usize) -> Result<Task, Failure> {
     match by_id(conn, id)? {
         Some(task) if changed > 0 => Ok(task),
         Some(task) => Err(StoreError::TaskEnded {

@@ -4,6 +4,7 @@ mod agent_pages;
 mod bad_input;
 mod common;
 mod concurrency;
+mod left_running;
 mod outputs;
 mod postgres_only;
 mod restart;

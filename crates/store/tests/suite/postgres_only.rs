@@ -121,6 +121,39 @@ async fn replicas_share_the_record_and_a_gone_one_leaves_its_calls_interrupted()
     assert_eq!(a.recovered_at_open(), Recovered::default());
 }
 
+/// What a replica starting on a shared container engine must spare: the running calls
+/// of the other replicas that are alive, not its own and not those of a gone one.
+#[tokio::test]
+async fn live_runs_elsewhere_are_the_running_calls_of_live_other_replicas() {
+    let Some(pg) = server() else { return };
+    let a = PostgresStore::connect(&pg.url(), "live-a").await.unwrap();
+    let b = PostgresStore::connect(&pg.url(), "live-b").await.unwrap();
+    a.ensure_agent(agent("x", 0)).await.unwrap();
+    a.start_call(call("run-a", "x", None, 1)).await.unwrap();
+    a.start_call(call("done-a", "x", None, 1)).await.unwrap();
+    a.finish_call("done-a", finish(CallStatus::Succeeded, 2))
+        .await
+        .unwrap();
+    b.start_call(call("run-b", "x", None, 2)).await.unwrap();
+    assert_eq!(
+        b.live_runs_elsewhere().await.unwrap(),
+        vec!["run-a".to_string()]
+    );
+    assert_eq!(
+        a.live_runs_elsewhere().await.unwrap(),
+        vec!["run-b".to_string()]
+    );
+    // a is gone: nobody runs its call any more.
+    drop(a);
+    while !b.live_runs_elsewhere().await.unwrap().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        b.get_call("run-b").await.unwrap().unwrap().status,
+        CallStatus::Running
+    );
+}
+
 #[tokio::test]
 async fn an_unreachable_server_is_named_without_the_password() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -184,7 +217,7 @@ async fn a_database_from_a_newer_codex_mcp_is_refused_untouched() {
         StoreError::DatabaseNewerSchema {
             location: format!("postgres://127.0.0.1:{}/codex_mcp", pg.port()),
             found: 99,
-            known: 3,
+            known: PostgresStore::schema_version(),
         }
     );
     assert_eq!(

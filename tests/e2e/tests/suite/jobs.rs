@@ -7,53 +7,15 @@
 
 use std::time::Duration;
 
+use codex_mcp_e2e::jobs::{get_job, start_job as start, structured_ok as structured, until_done};
 use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::tokens::{ALICE, BOB, alice_and_bob_env};
-use codex_mcp_e2e::{Mcpd, Runtime, Setup, error_text};
+use codex_mcp_e2e::{Runtime, Setup, error_text};
 use codex_mcp_testkit::Reply;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 codex_mcp_e2e::runtime_tests!(a_background_chat_is_fetched_with_the_foreground_result,);
-
-fn structured(result: &Value) -> Value {
-    assert_eq!(result.get("isError"), None, "{result}");
-    result["structuredContent"].clone()
-}
-
-/// Starts `arguments` on `tool` in the background; returns the job id.
-async fn start(mcpd: &Mcpd, tool: &str, mut arguments: Value) -> String {
-    arguments["background"] = json!(true);
-    let started = mcpd.call_tool(tool, arguments).await.unwrap();
-    let job = structured(&started);
-    let id = job["job_id"].as_str().unwrap_or_default().to_string();
-    assert_eq!(job, json!({"job_id": id, "status": "working"}));
-    let text = started["content"][0]["text"].as_str().unwrap_or_default();
-    assert!(
-        text.contains("get_job") && text.contains(&id),
-        "the answer says how to fetch it: {text}"
-    );
-    id
-}
-
-async fn get_job(mcpd: &Mcpd, id: &str, wait: u32) -> Value {
-    let got = mcpd
-        .call_tool("get_job", json!({"job_id": id, "wait_seconds": wait}))
-        .await
-        .unwrap();
-    structured(&got)
-}
-
-/// `get_job` with the longest wait until the job ends (a few rounds at most).
-async fn until_done(mcpd: &Mcpd, id: &str) -> Value {
-    for _ in 0..4 {
-        let job = get_job(mcpd, id, 50).await;
-        if job["status"] != json!("working") {
-            return job;
-        }
-    }
-    panic!("job {id} still working after 200 s");
-}
 
 /// A result's `_meta` without its ids.
 fn without_ids(mut meta: Value) -> Value {

@@ -22,6 +22,7 @@ mod host_workspace;
 mod jobs;
 mod long_runs;
 mod mcpd_process;
+mod reattach;
 mod replicas;
 mod rmcp_client;
 mod soak;

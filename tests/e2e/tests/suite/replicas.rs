@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use codex_mcp_e2e::faults::{recent_calls, wait_for_newest_call};
+use codex_mcp_e2e::jobs::{start_job, until_done};
 use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::{Mcpd, Runtime, Setup};
 use codex_mcp_testkit::{PgServer, Reply, temp_dir};
@@ -370,4 +371,40 @@ async fn twenty_agents_over_two_replicas_lose_nothing_and_outlive_a_killed_repli
         format!("interrupted:1\nsucceeded:{}", AGENTS * ROUNDS * 2 + 2)
     );
     s.mcpd.terminate().await.unwrap();
+}
+
+/// A replica starting on the Docker engine another live replica uses spares that
+/// replica's running Codex when it adopts the agents' containers: the first replica's
+/// job goes on and completes.
+#[tokio::test]
+async fn reattach_spares_the_live_runs_of_another_replica_at_its_start() {
+    let Some(pg) = PgServer::start_or_skip() else {
+        return;
+    };
+    let Some(s) = first_replica(&pg, Runtime::Docker).await else {
+        return;
+    };
+    s.model.push(Reply::slow(
+        Duration::from_secs(6),
+        chat_answer("r1 finished"),
+    ));
+    let job = start_job(
+        &s.mcpd,
+        "chat",
+        json!({"message": "long work", "agent_id": "shared"}),
+    )
+    .await;
+    s.model
+        .wait_for_responses_requests(1, Duration::from_secs(120))
+        .await
+        .unwrap();
+    // r2 adopts the same containers while r1's Codex runs in one of them.
+    let data2 = temp_dir("e2e-replica-2").unwrap();
+    let _r2 = second_replica(&s, data2.path()).await;
+    let done = until_done(&s.mcpd, &job).await;
+    assert_eq!(
+        (&done["status"], &done["result"]["reply"]),
+        (&json!("completed"), &json!("r1 finished")),
+        "{done}"
+    );
 }

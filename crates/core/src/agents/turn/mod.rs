@@ -25,6 +25,7 @@ use super::snapshot;
 use super::{AgentError, AgentManager, ReadyAgent};
 use crate::codex::{self, CodexCommand, CodexOutcome, CodexRun, Usage, events};
 use phases::Phases;
+use reattach::Origin;
 
 /// One turn to run: the validated call, who runs it, and how to stop it.
 #[derive(Debug, Clone)]
@@ -39,6 +40,9 @@ pub struct TurnRequest {
     pub session: Option<String>,
     /// Cancelling it stops Codex; the call is recorded `cancelled`.
     pub cancel: CancellationToken,
+    /// The call's id when the caller chose it ([`crate::agents::records::new_call_id`]):
+    /// a task binds its call before the call starts. `None`: a new one.
+    pub call_id: Option<String>,
 }
 
 /// One step of a turn, in order: `step` 0 is the preparation, then one per Codex event
@@ -195,6 +199,10 @@ impl AgentManager {
     /// Starts one Codex turn (see the module docs). Nothing runs until the returned
     /// [`Turn`]'s future is polled.
     pub fn run_turn(self: &Arc<Self>, request: TurnRequest) -> Turn {
+        self.turn_from(request, Origin::Fresh)
+    }
+
+    fn turn_from(self: &Arc<Self>, request: TurnRequest, origin: Origin) -> Turn {
         let (tx, rx) = mpsc::unbounded_channel();
         let manager = Arc::clone(self);
         let progress = Progress {
@@ -204,7 +212,7 @@ impl AgentManager {
         };
         Turn {
             progress: TurnProgressStream(rx),
-            outcome: Box::pin(async move { manager.turn(request, progress).await }),
+            outcome: Box::pin(async move { manager.turn(request, origin, progress).await }),
         }
     }
 
@@ -212,18 +220,27 @@ impl AgentManager {
     async fn turn(
         self: Arc<Self>,
         request: TurnRequest,
+        origin: Origin,
         mut progress: Progress,
     ) -> Result<TurnOutcome, AgentError> {
         let tool = request.call.tool.name;
         let mut phases = Phases::start();
-        let record = self
-            .open_call(
-                &request.agent,
-                tool,
-                &request.arguments,
-                request.session.as_deref(),
-            )
-            .await?;
+        let record = match &origin {
+            Origin::Fresh => {
+                self.open_call(
+                    &request.agent,
+                    tool,
+                    &request.arguments,
+                    request.session.as_deref(),
+                    request.call_id.clone(),
+                )
+                .await?
+            }
+            Origin::Reattach {
+                call_id,
+                started_at,
+            } => self.resume_call(&request.agent, tool, call_id, *started_at),
+        };
         let call_id = record.id().to_string();
         phases.mark("open_call");
         self.dashboard.call_started(
@@ -235,8 +252,12 @@ impl AgentManager {
         progress.watched = Some((Arc::clone(&self.dashboard), call_id.clone()));
         progress.send(format!("preparing agent {}", request.agent));
         let result = self
-            .turn_steps(&request, &call_id, progress, &mut phases)
+            .turn_steps(&request, &origin, &call_id, progress, &mut phases)
             .await;
+        if let (Err(AgentError::Cancelled), Origin::Reattach { .. }) = (&result, &origin) {
+            // Cancelled before (or while) re-attaching: the run must not outlive it.
+            self.stop_left_run(&request.agent, &call_id).await;
+        }
         let end = match &result {
             Ok(done) => CallEnd {
                 status: CallStatus::Succeeded,
@@ -273,6 +294,7 @@ impl AgentManager {
     async fn turn_steps(
         &self,
         request: &TurnRequest,
+        origin: &Origin,
         call_id: &str,
         progress: Progress,
         phases: &mut Phases,
@@ -299,9 +321,12 @@ impl AgentManager {
         phases.mark("ready");
         // Not cancelled half-way: a snapshot either exists and is cleaned up below, or
         // does not exist.
-        let snap = match writes {
-            true => Some(snapshot::take(runtime, &agent, call_id, !applies).await?),
-            false => None,
+        let snap = match (writes, origin) {
+            (false, _) => None,
+            (true, Origin::Fresh) => {
+                Some(snapshot::take(runtime, &agent, call_id, !applies).await?)
+            }
+            (true, Origin::Reattach { .. }) => Some(snapshot::existing(&agent, call_id, !applies)),
         };
         phases.mark("snapshot");
         // Held until this turn has stored its thread: the conversation's next turn
@@ -339,7 +364,7 @@ impl AgentManager {
                 let mut run =
                     self.codex_run(call, &agent, workdir, thread, schema, (writes, applies));
                 run.run_id = Some(call_id.to_string());
-                let outcome = self.codex(request, run, progress).await;
+                let outcome = self.codex(request, origin, run, progress).await;
                 if let (Ok(_), Some(tool)) = (&outcome, agent.staged_schema) {
                     self.schema_installed(agent_id, tool);
                 }
@@ -430,20 +455,31 @@ impl AgentManager {
         }
     }
 
-    /// Runs Codex with progress; remembers the thread it ran on, even when it failed.
+    /// Runs Codex (or re-attaches to the call's run) with progress; remembers the
+    /// thread it ran on, even when it failed.
     async fn codex(
         &self,
         request: &TurnRequest,
+        origin: &Origin,
         run: CodexRun,
         mut progress: Progress,
     ) -> Result<CodexOutcome, AgentError> {
         let runtime = self.runtime.as_ref();
-        let outcome = codex::run(runtime, &request.agent, run, &request.cancel, |event| {
+        let on_event = |event: &events::CodexEvent| {
             if let Some(message) = events::describe(event) {
                 progress.send(message);
             }
-        })
-        .await;
+        };
+        let outcome = match origin {
+            Origin::Fresh => {
+                codex::run(runtime, &request.agent, run, &request.cancel, on_event).await
+            }
+            Origin::Reattach { call_id, .. } => {
+                let handle = self.left_run(request, call_id).await?;
+                let program = run.command.program;
+                codex::driver::follow(handle, program, run.timeout, &request.cancel, on_event).await
+            }
+        };
         let thread = match &outcome {
             Ok(o) => o.thread_id.as_deref(),
             Err(e) => e.thread_id(),
@@ -463,5 +499,6 @@ impl AgentManager {
 }
 
 mod phases;
+mod reattach;
 #[cfg(test)]
 mod tests;

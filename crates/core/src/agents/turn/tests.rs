@@ -110,6 +110,7 @@ impl Setup {
             agent: AgentId::new("turn-test").unwrap(),
             session: None,
             cancel,
+            call_id: None,
         }
     }
 

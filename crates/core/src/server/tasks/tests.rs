@@ -74,3 +74,58 @@ async fn cancel_wakes_a_waiting_question() {
     assert_eq!(d.task.status, TaskStatus::Cancelled);
     assert_eq!(d.input_requests, None);
 }
+
+/// A task bound to its call is resumed by a restarted server's table under its own id,
+/// owner, creation time and TTL, as the store has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bound_task_is_resumed_as_the_store_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(codex_mcp_store::SqliteStore::open(dir.path()).unwrap());
+    let table = TaskTable::new(Some(store.clone() as Arc<dyn TaskStore>));
+    let spec = TaskSpec {
+        tool: "chat".into(),
+        ttl: Duration::from_secs(90),
+    };
+    let first = table.create_with(Some("alice".into()), spec);
+    let arguments = json!({"message": "hi"}).as_object().unwrap().clone();
+    first.bind_call("call-1", &arguments);
+    first.set_status_message("Codex is thinking");
+    table.flush().await;
+    let stored = store
+        .get_task(&owner_key(Some("alice")), first.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.call_id.as_deref(), Some("call-1"));
+
+    let restarted = TaskTable::new(Some(store.clone() as Arc<dyn TaskStore>));
+    let resumed = restarted.resume(&stored);
+    assert!(restarted.find(first.id(), Some("alice")).is_ok());
+    assert!(restarted.find(first.id(), None).is_err());
+    let (before, after) = (first.task(), resumed.task());
+    assert_eq!(
+        (
+            after.task_id,
+            after.status,
+            after.status_message,
+            after.created_at,
+            after.ttl_ms
+        ),
+        (
+            before.task_id,
+            TaskStatus::Working,
+            Some("Codex is thinking".to_string()),
+            before.created_at,
+            Some(90_000)
+        )
+    );
+    // Its end is written through, as a new task's is.
+    resumed.complete(json!({"content": [], "isError": false}));
+    restarted.flush().await;
+    let ended = store
+        .get_task(&owner_key(Some("alice")), first.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.status, codex_mcp_store::TaskStatus::Completed);
+}
