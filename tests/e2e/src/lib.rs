@@ -8,6 +8,7 @@ pub mod dashboard_feed;
 pub mod direct;
 pub mod docker;
 pub mod faults;
+pub mod kubernetes;
 mod legacy_client;
 pub mod process_stats;
 pub mod scripted;

@@ -9,4 +9,5 @@ mod docker;
 mod docker_orphans;
 mod docker_prepare;
 mod docker_reattach;
+mod kubernetes;
 mod local;

@@ -4,44 +4,11 @@
 use std::time::Duration;
 
 use codex_mcp_e2e::docker::docker_ok;
+use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::{Runtime, Setup};
 use codex_mcp_testkit::Reply;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-
-fn chat_answer(reply: &str) -> Reply {
-    Reply::json(json!({"reply": reply, "follow_up_suggestions": [], "referenced_files": []}))
-}
-
-async fn chat(s: &Setup, agent: &str, message: &str) -> Value {
-    s.mcpd
-        .call_tool("chat", json!({"message": message, "agent_id": agent}))
-        .await
-        .unwrap()
-}
-
-/// Has the agent's Codex write `keep.txt` with `implement` (auto mode: into the workspace
-/// volume; read-only tools cannot), then starts a `chat` conversation about it.
-async fn write_keep_file(s: &Setup, agent: &str) {
-    s.model
-        .push(Reply::exec_command("printf 'kept\\n' > keep.txt"));
-    s.model.push(Reply::json(
-        json!({"diff": "", "explanation": "wrote it", "files_changed": [], "integration_notes": []}),
-    ));
-    let r = s
-        .mcpd
-        .call_tool(
-            "implement",
-            json!({"task": "write keep.txt", "target_files": ["keep.txt"], "agent_id": agent}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.get("isError"), None, "{r}\n{}", s.mcpd.log());
-    assert_eq!(s.read_workspace(agent, "keep.txt").unwrap(), "kept\n");
-    s.model.push(chat_answer("written"));
-    let r = chat(s, agent, "write keep.txt").await;
-    assert_eq!(r.get("isError"), None, "{r}\n{}", s.mcpd.log());
-}
 
 fn container_id(s: &Setup, agent: &str) -> String {
     docker_ok(&["inspect", "-f", "{{.Id}}", &s.scope().container(agent)])
@@ -55,7 +22,7 @@ async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates
     let Some(s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
         return;
     };
-    write_keep_file(&s, "dev").await;
+    s.write_keep_file("dev").await;
     let before = container_id(&s, "dev");
 
     s.model.push(Reply::hang());
@@ -67,7 +34,7 @@ async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates
             .unwrap();
         docker_ok(&["kill", &s.scope().container("dev")]).unwrap();
     };
-    let call = tokio::time::timeout(Duration::from_secs(60), chat(&s, "dev", "wait"));
+    let call = tokio::time::timeout(Duration::from_secs(60), s.chat("dev", "wait"));
     let (broken, ()) = tokio::join!(call, kill);
     let broken = broken.unwrap();
     let text = broken
@@ -80,7 +47,7 @@ async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates
         "a clear error: {text}"
     );
 
-    assert_keep_file_seen_by_codex(&s, "dev").await;
+    s.assert_keep_file_seen_by_codex("dev").await;
     assert_eq!(
         container_id(&s, "dev"),
         before,
@@ -89,24 +56,9 @@ async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates
 
     // A container removed outright is recreated, with the same volumes.
     docker_ok(&["rm", "-f", &s.scope().container("dev")]).unwrap();
-    assert_keep_file_seen_by_codex(&s, "dev").await;
+    s.assert_keep_file_seen_by_codex("dev").await;
     assert_ne!(container_id(&s, "dev"), before, "a new container");
     assert_eq!(s.scope().containers().len(), 1);
-}
-
-/// The agent's next call works and its Codex finds `keep.txt` in the workspace.
-async fn assert_keep_file_seen_by_codex(s: &Setup, agent: &str) {
-    s.model.push(Reply::exec_command("cat keep.txt"));
-    s.model.push(chat_answer("still there"));
-    let next = chat(s, agent, "is keep.txt there?").await;
-    assert_eq!(next.get("isError"), None, "{next}\n{}", s.mcpd.log());
-    let follow_up = s.model.responses_requests().pop().unwrap();
-    let output: String = follow_up
-        .function_call_outputs()
-        .iter()
-        .map(|o| o.to_string())
-        .collect();
-    assert!(output.contains("kept"), "the file survived: {output}");
 }
 
 #[tokio::test]
@@ -114,14 +66,14 @@ async fn mcpd_killed_and_restarted_adopts_its_containers_and_the_conversation_go
     let Some(mut s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
         return;
     };
-    write_keep_file(&s, "dev").await;
+    s.write_keep_file("dev").await;
     s.model.push(chat_answer("other"));
-    assert_eq!(chat(&s, "ops", "hello").await.get("isError"), None);
+    assert_eq!(s.chat("ops", "hello").await.get("isError"), None);
     let before = (container_id(&s, "dev"), container_id(&s, "ops"));
 
     s.restart_after_crash().await.unwrap();
     let asked_before = s.model.responses_requests().len();
-    assert_keep_file_seen_by_codex(&s, "dev").await;
+    s.assert_keep_file_seen_by_codex("dev").await;
     let resumed = &s.model.responses_requests()[asked_before];
     assert!(
         resumed.user_texts().join("\n").contains("write keep.txt"),
