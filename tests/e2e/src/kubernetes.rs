@@ -146,7 +146,7 @@ impl KubeScope {
     /// one when the file has one).
     pub fn read_workspace(&self, agent: &str, file: &str) -> anyhow::Result<String> {
         // A marker keeps the file's last line end, which joining lines would lose.
-        let out = self.in_pod(agent, &format!("cat /workspace/{file}; echo .end"), false)?;
+        let out = self.in_pod(agent, &format!("cat /workspace/{file} && echo .end"), false)?;
         Ok(out.strip_suffix(".end").map(str::to_string).unwrap_or(out))
     }
 

@@ -81,7 +81,7 @@ async fn an_agent_is_a_hardened_pod_that_gets_no_credential_in_its_spec() {
             "readOnlyRootFilesystem": true,
             "allowPrivilegeEscalation": false,
             "drop": ["ALL"],
-            "limits": {"cpu": "500m", "memory": "1Gi"},
+            "limits": {"cpu": "500m", "memory": "1073741824"},
             "labels": {"managed": "true", "instance": "e2e"},
         })
     );
