@@ -148,6 +148,29 @@ impl Setup {
         Ok(())
     }
 
+    /// What identifies the agent's container or pod (a new one gets a new id): the
+    /// container's id, the pod's uid; `None` when it has none, and always on the local
+    /// runtime.
+    pub fn environment_id(&self, agent: &str) -> Option<String> {
+        if let Some(kube) = &self.kube {
+            return kube
+                .pod_json(agent)
+                .and_then(|p| p["metadata"]["uid"].as_str().map(str::to_string));
+        }
+        let scope = self.docker.as_ref()?;
+        crate::docker::docker_cli(&["inspect", "-f", "{{.Id}}", &scope.container(agent)])
+            .map(|id| id.trim().to_string())
+    }
+
+    /// How many containers or pods the test's agents have (0 on the local runtime).
+    pub fn environment_count(&self) -> usize {
+        match (&self.kube, &self.docker) {
+            (Some(kube), _) => kube.ns.names("pods").len(),
+            (None, Some(scope)) => scope.containers().len(),
+            (None, None) => 0,
+        }
+    }
+
     /// The Kubernetes namespace; panics on the other runtimes (a test bug).
     pub fn kube(&self) -> &KubeScope {
         match &self.kube {

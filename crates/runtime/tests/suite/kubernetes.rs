@@ -544,7 +544,7 @@ async fn a_pod_deleted_mid_exec_ends_the_exec_and_the_next_ensure_makes_a_new_po
 }
 
 #[tokio::test]
-async fn an_image_the_node_does_not_have_fails_at_once_and_leaves_no_pod() {
+async fn an_image_the_node_does_not_have_fails_naming_it_and_leaves_no_pod() {
     let Some(t) = K8s::new().await else { return };
     let rt = KubernetesRuntime::connect(config(&t.ns).with_image("codex-mcp-no-such-image:0"))
         .await

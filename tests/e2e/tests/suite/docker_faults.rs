@@ -10,20 +10,13 @@ use codex_mcp_testkit::Reply;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-fn container_id(s: &Setup, agent: &str) -> String {
-    docker_ok(&["inspect", "-f", "{{.Id}}", &s.scope().container(agent)])
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
 #[tokio::test]
 async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates_it() {
     let Some(s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
         return;
     };
     s.write_keep_file("dev").await;
-    let before = container_id(&s, "dev");
+    let before = s.environment_id("dev");
 
     s.model.push(Reply::hang());
     let hanging = s.model.responses_requests().len() + 1;
@@ -49,7 +42,7 @@ async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates
 
     s.assert_keep_file_seen_by_codex("dev").await;
     assert_eq!(
-        container_id(&s, "dev"),
+        s.environment_id("dev"),
         before,
         "the stopped container was started again"
     );
@@ -57,19 +50,29 @@ async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates
     // A container removed outright is recreated, with the same volumes.
     docker_ok(&["rm", "-f", &s.scope().container("dev")]).unwrap();
     s.assert_keep_file_seen_by_codex("dev").await;
-    assert_ne!(container_id(&s, "dev"), before, "a new container");
+    assert_ne!(s.environment_id("dev"), before, "a new container");
     assert_eq!(s.scope().containers().len(), 1);
 }
 
 #[tokio::test]
 async fn mcpd_killed_and_restarted_adopts_its_containers_and_the_conversation_goes_on() {
-    let Some(mut s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
+    killed_and_restarted_mcpd_adopts_the_agents_and_the_conversation_goes_on(Runtime::Docker).await;
+}
+
+// The same with pods of the test cluster (docs/kubernetes.md).
+codex_mcp_e2e::kubernetes_tests!(
+    killed_and_restarted_mcpd_adopts_the_agents_and_the_conversation_goes_on
+);
+
+async fn killed_and_restarted_mcpd_adopts_the_agents_and_the_conversation_goes_on(rt: Runtime) {
+    let Some(mut s) = Setup::start(rt, "auto", &[]).await else {
         return;
     };
     s.write_keep_file("dev").await;
     s.model.push(chat_answer("other"));
     assert_eq!(s.chat("ops", "hello").await.get("isError"), None);
-    let before = (container_id(&s, "dev"), container_id(&s, "ops"));
+    let before = (s.environment_id("dev"), s.environment_id("ops"));
+    assert!(before.0.is_some() && before.1.is_some(), "{before:?}");
 
     s.restart_after_crash().await.unwrap();
     let asked_before = s.model.responses_requests().len();
@@ -81,11 +84,11 @@ async fn mcpd_killed_and_restarted_adopts_its_containers_and_the_conversation_go
         resumed.user_texts()
     );
     assert_eq!(
-        (container_id(&s, "dev"), container_id(&s, "ops")),
+        (s.environment_id("dev"), s.environment_id("ops")),
         before,
-        "the same containers serve the agents after the restart"
+        "the same containers (pods) serve the agents after the restart"
     );
-    assert_eq!(s.scope().containers().len(), 2, "no duplicates");
+    assert_eq!(s.environment_count(), 2, "no duplicates");
 }
 
 /// What re-attaching after a restart builds on: when mcpd is SIGKILLed mid-turn, the

@@ -2,7 +2,8 @@
 //! the test cluster (`scripts/k8s-cluster.sh`), the real Codex in it, the scripted model on
 //! 127.0.0.1 (reachable from `hostNetwork` pods). Pods and PVCs are checked through the
 //! API (kubectl). The tools themselves run on the cluster in `codex_tools` and
-//! `cancellation` (their `kubernetes::` tests).
+//! `cancellation`, the restart after a SIGKILL in `docker_faults` (their `kubernetes::`
+//! tests).
 
 use std::time::Duration;
 
@@ -14,13 +15,6 @@ use serde_json::{Value, json};
 
 async fn kube_setup(approval: &str, extra: &[(&'static str, String)]) -> Option<Setup> {
     Setup::start(Runtime::Kubernetes, approval, extra).await
-}
-
-/// The pod's uid (a new pod has a new one); `None` when the agent has no pod.
-fn pod_uid(s: &Setup, agent: &str) -> Option<String> {
-    s.kube()
-        .pod_json(agent)
-        .and_then(|p| p["metadata"]["uid"].as_str().map(str::to_string))
 }
 
 /// Waits up to a minute for `check` to hold; the last value it saw otherwise.
@@ -99,44 +93,12 @@ async fn an_agent_is_a_hardened_pod_that_gets_no_credential_in_its_spec() {
 }
 
 #[tokio::test]
-async fn mcpd_killed_and_restarted_adopts_its_pods_and_the_conversation_goes_on() {
-    let Some(mut s) = kube_setup("auto", &[]).await else {
-        return;
-    };
-    s.write_keep_file("dev").await;
-    s.model.push(chat_answer("other"));
-    assert_eq!(s.chat("ops", "hello").await.get("isError"), None);
-    let before = (pod_uid(&s, "dev"), pod_uid(&s, "ops"));
-
-    s.restart_after_crash().await.unwrap();
-    let asked_before = s.model.responses_requests().len();
-    s.assert_keep_file_seen_by_codex("dev").await;
-    let resumed = &s.model.responses_requests()[asked_before];
-    assert!(
-        resumed.user_texts().join("\n").contains("write keep.txt"),
-        "the agent's conversation continues after the restart: {:?}",
-        resumed.user_texts()
-    );
-    assert_eq!(
-        (pod_uid(&s, "dev"), pod_uid(&s, "ops")),
-        before,
-        "the same pods serve the agents after the restart"
-    );
-    let kube = s.kube();
-    assert_eq!(kube.ns.names("pods"), {
-        let mut pods = vec![kube.pod("dev"), kube.pod("ops")];
-        pods.sort();
-        pods
-    });
-}
-
-#[tokio::test]
 async fn a_pod_deleted_during_a_call_fails_that_call_and_the_next_call_works() {
     let Some(s) = kube_setup("auto", &[]).await else {
         return;
     };
     s.write_keep_file("dev").await;
-    let before = pod_uid(&s, "dev");
+    let before = s.environment_id("dev");
 
     s.model.push(Reply::hang());
     let hanging = s.model.responses_requests().len() + 1;
@@ -172,7 +134,11 @@ async fn a_pod_deleted_during_a_call_fails_that_call_and_the_next_call_works() {
     );
 
     s.assert_keep_file_seen_by_codex("dev").await;
-    assert_ne!(pod_uid(&s, "dev"), before, "a new pod on the same PVCs");
+    assert_ne!(
+        s.environment_id("dev"),
+        before,
+        "a new pod on the same PVCs"
+    );
     assert_eq!(s.kube().ns.names("pvc"), s.kube().pvcs("dev"));
 }
 
