@@ -302,6 +302,9 @@ impl Floor {
                     threads,
                 })
             }
+            Runtime::Kubernetes => {
+                anyhow::bail!("the concurrency bench measures the local and Docker runtimes only")
+            }
         }
     }
 
