@@ -177,3 +177,69 @@ async fn an_idle_agents_pod_is_deleted_its_pvcs_kept_and_purge_deletes_them() {
     assert_eq!(kube.ns.names("pods"), Vec::<String>::new());
     eventually(Vec::<String>::new(), || kube.ns.names("pvc")).await;
 }
+
+/// `deploy/kubernetes/`'s ServiceAccount, applied as the files are: the API server's own
+/// authorizer (asked through impersonation) lets it reach pods, exec and PVCs in its
+/// namespace and nothing else: no Secrets, no other namespace, nothing cluster-wide.
+#[tokio::test]
+async fn the_manifests_service_account_reaches_only_its_own_namespaces_agents() {
+    let Some(kubeconfig) = codex_mcp_testkit::kubernetes::cluster_or_skip() else {
+        return;
+    };
+    let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/kubernetes");
+    let kubectl = |args: &[&str]| codex_mcp_testkit::kubernetes::kubectl(&kubeconfig, args);
+    let namespace = format!("{deploy}/namespace.yaml");
+    let rbac = format!("{deploy}/rbac.yaml");
+    kubectl(&["apply", "-f", &namespace, "-f", &rbac]).unwrap();
+    let can = |verb: &str, resource: &str, ns: Option<&str>| {
+        let mut args = vec![
+            "auth",
+            "can-i",
+            verb,
+            resource,
+            "--as=system:serviceaccount:codex-mcp:mcpd",
+        ];
+        match ns {
+            Some(ns) => args.extend(["--namespace", ns]),
+            None => args.push("--all-namespaces"),
+        }
+        // `can-i` says `no` with exit status 1.
+        kubectl(&args).is_ok()
+    };
+    let asked = [
+        ("create", "pods", Some("codex-mcp")),
+        ("delete", "pods", Some("codex-mcp")),
+        ("create", "pods/exec", Some("codex-mcp")),
+        ("create", "persistentvolumeclaims", Some("codex-mcp")),
+        ("delete", "persistentvolumeclaims", Some("codex-mcp")),
+        ("get", "secrets", Some("codex-mcp")),
+        ("list", "secrets", Some("codex-mcp")),
+        ("get", "configmaps", Some("codex-mcp")),
+        ("create", "pods", Some("default")),
+        ("get", "secrets", Some("kube-system")),
+        ("list", "pods", None),
+        ("create", "namespaces", None),
+        ("get", "nodes", None),
+    ];
+    let answers: Vec<(String, bool)> = asked
+        .iter()
+        .map(|(verb, resource, ns)| {
+            (
+                format!("{verb} {resource} in {}", ns.unwrap_or("all namespaces")),
+                can(verb, resource, *ns),
+            )
+        })
+        .collect();
+    let want: Vec<(String, bool)> = asked
+        .iter()
+        .map(|(verb, resource, ns)| {
+            (
+                format!("{verb} {resource} in {}", ns.unwrap_or("all namespaces")),
+                *ns == Some("codex-mcp") && !matches!(*resource, "secrets" | "configmaps"),
+            )
+        })
+        .collect();
+    // Waited for, so that a next run can apply the namespace again.
+    let _ = kubectl(&["delete", "-f", &namespace, "--timeout=120s"]);
+    assert_eq!(answers, want);
+}
