@@ -55,6 +55,33 @@ impl Setup {
         assert_eq!(r.get("isError"), None, "{r}\n{}", self.mcpd.log());
     }
 
+    /// A `chat` for `agent` during which `interrupt` runs, once Codex has asked the model
+    /// (which never answers): what killing or deleting the agent's environment mid-call
+    /// does to the call. Returns the call's result text, which must be an error.
+    pub async fn chat_interrupted_by(&self, agent: &str, interrupt: impl FnOnce()) -> String {
+        self.model.push(Reply::hang());
+        let hanging = self.model.responses_requests().len() + 1;
+        let act = async {
+            if let Err(e) = self
+                .model
+                .wait_for_responses_requests(hanging, std::time::Duration::from_secs(60))
+                .await
+            {
+                panic!("Codex never asked the model: {e}");
+            }
+            interrupt();
+        };
+        let call = tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            self.chat(agent, "wait"),
+        );
+        let (broken, ()) = tokio::join!(call, act);
+        match broken {
+            Ok(result) => crate::error_text(&result),
+            Err(_) => panic!("the interrupted call did not end in 120 s"),
+        }
+    }
+
     /// The agent's next call works and its Codex finds `keep.txt` in the workspace.
     pub async fn assert_keep_file_seen_by_codex(&self, agent: &str) {
         self.model.push(Reply::exec_command("cat keep.txt"));

@@ -18,23 +18,11 @@ async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates
     s.write_keep_file("dev").await;
     let before = s.environment_id("dev");
 
-    s.model.push(Reply::hang());
-    let hanging = s.model.responses_requests().len() + 1;
-    let kill = async {
-        s.model
-            .wait_for_responses_requests(hanging, Duration::from_secs(30))
-            .await
-            .unwrap();
-        docker_ok(&["kill", &s.scope().container("dev")]).unwrap();
-    };
-    let call = tokio::time::timeout(Duration::from_secs(60), s.chat("dev", "wait"));
-    let (broken, ()) = tokio::join!(call, kill);
-    let broken = broken.unwrap();
-    let text = broken
-        .pointer("/content/0/text")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    assert_eq!(broken.get("isError"), Some(&json!(true)), "{broken}");
+    let text = s
+        .chat_interrupted_by("dev", || {
+            docker_ok(&["kill", &s.scope().container("dev")]).unwrap();
+        })
+        .await;
     assert!(
         text.contains("container") && text.contains("stopped during the call"),
         "a clear error: {text}"

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::{Runtime, Setup};
-use codex_mcp_testkit::Reply;
 use pretty_assertions::assert_eq;
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn kube_setup(approval: &str, extra: &[(&'static str, String)]) -> Option<Setup> {
     Setup::start(Runtime::Kubernetes, approval, extra).await
@@ -100,34 +99,20 @@ async fn a_pod_deleted_during_a_call_fails_that_call_and_the_next_call_works() {
     s.write_keep_file("dev").await;
     let before = s.environment_id("dev");
 
-    s.model.push(Reply::hang());
-    let hanging = s.model.responses_requests().len() + 1;
-    let delete = async {
-        s.model
-            .wait_for_responses_requests(hanging, Duration::from_secs(60))
-            .await
-            .unwrap();
-        let pod = s.kube().pod("dev");
-        s.kube()
-            .ns
-            .kubectl(&[
+    let pod = s.kube().pod("dev");
+    let text = s
+        .chat_interrupted_by("dev", || {
+            let delete = [
                 "delete",
                 "pod",
                 &pod,
                 "--grace-period=0",
                 "--force",
                 "--wait=false",
-            ])
-            .unwrap();
-    };
-    let call = tokio::time::timeout(Duration::from_secs(120), s.chat("dev", "wait"));
-    let (broken, ()) = tokio::join!(call, delete);
-    let broken = broken.unwrap();
-    let text = broken
-        .pointer("/content/0/text")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    assert_eq!(broken.get("isError"), Some(&json!(true)), "{broken}");
+            ];
+            s.kube().ns.kubectl(&delete).unwrap();
+        })
+        .await;
     assert!(
         text.contains("pod") && text.contains("stopped during the call"),
         "a clear error: {text}"
