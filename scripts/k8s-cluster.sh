@@ -214,10 +214,11 @@ sys.exit(0 if ready and ready[0]["status"] == "True" else 1)' 2>/dev/null
 }
 
 # start NAME BINARY ARGS...: runs a component in the background, its log in $STATE/NAME.log.
+# Without `up`'s lock (fd 9): a component holding it would block every later `up`.
 start() {
   local name=$1
   shift
-  setsid nohup "$@" >"$STATE/$name.log" 2>&1 </dev/null &
+  setsid nohup "$@" >"$STATE/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >>"$STATE/pids"
 }
 
@@ -230,7 +231,7 @@ clusters:
 - name: codex-mcp-test
   cluster:
     server: https://127.0.0.1:$port
-    certificate-authority: $STATE/pki/apiserver.crt
+    certificate-authority: $STATE/pki/ca.crt
 contexts:
 - name: codex-mcp-test
   context:
@@ -269,10 +270,19 @@ cmd_up() {
   echo "$token,admin,admin,system:masters" >"$STATE/tokens.csv"
   openssl genrsa -out "$STATE/pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$STATE/pki/sa.key" -pubout -out "$STATE/pki/sa.pub" 2>/dev/null
-  # The API server's serving certificate, valid for 127.0.0.1 and localhost.
-  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=127.0.0.1 \
-    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-    -keyout "$STATE/pki/apiserver.key" -out "$STATE/pki/apiserver.crt" 2>/dev/null
+  # A CA of the cluster's own and the API server's serving certificate signed by it, valid
+  # for 127.0.0.1 and localhost. (rustls, as in kube-rs, refuses a self-signed CA
+  # certificate as a server's certificate: CaUsedAsEndEntity.)
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=codex-mcp-test-ca \
+    -keyout "$STATE/pki/ca.key" -out "$STATE/pki/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+    -keyout "$STATE/pki/apiserver.key" -out "$STATE/pki/apiserver.csr" 2>/dev/null
+  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+    >"$STATE/pki/apiserver.ext"
+  openssl x509 -req -days 30 -in "$STATE/pki/apiserver.csr" -CA "$STATE/pki/ca.crt" \
+    -CAkey "$STATE/pki/ca.key" -CAcreateserial -extfile "$STATE/pki/apiserver.ext" \
+    -out "$STATE/pki/apiserver.crt" 2>/dev/null
   write_kubeconfig "$STATE/kubeconfig" "$api_port" "$token"
 
   start etcd "$K8S_BIN/etcd" --data-dir "$STATE/etcd" \
@@ -297,6 +307,7 @@ cmd_up() {
   start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
     --kubeconfig "$STATE/kubeconfig" --leader-elect=false --port 0 --secure-port "$cm_port" \
     --bind-address 127.0.0.1 --service-account-private-key-file "$STATE/pki/sa.key" \
+    --root-ca-file "$STATE/pki/ca.crt" \
     --use-service-account-credentials=false --enable-hostpath-provisioner \
     --controllers '*,-nodeipam'
   start kube-scheduler "$K8S_BIN/kube-scheduler" \

@@ -14,10 +14,14 @@
 #      (tests/e2e/tests/suite/dashboard.rs).
 #   5. Debian's postgresql (server binaries only are used: the tests start private
 #      clusters with initdb + pg_ctl, see crates/testkit/src/postgres.rs).
+#   6. The Kubernetes test cluster's binaries (`scripts/k8s-cluster.sh build`: Kubernetes
+#      1.20.2 from Debian's source package, etcd, the pause image; cached in
+#      $DEPS/k8s-1.20.2, about 6 minutes cold on two idle cores), after step 3 (the
+#      pause image goes into the Docker engine). The tests start the cluster themselves.
 #
 # $DEPS is $TEST_DEPS_DIR or <repo>/.cache/test-deps (git-ignored).
 # Environment:
-#   TEST_SKIP_DOCKER=1  skip step 3 (for a quick local run of the protocol tests only)
+#   TEST_SKIP_DOCKER=1  skip steps 3 and 6 (for a quick local run of the protocol tests only)
 set -euo pipefail
 
 # shellcheck source=scripts/test-lib.sh
@@ -118,19 +122,22 @@ fi
 #        scripts/build-agent-image.sh; run only when present) -----------------------------
 run_optional() {
   local script=$ROOT/scripts/$1 t=$SECONDS
+  shift
   if [ ! -f "$script" ]; then
-    say "scripts/$1 not present: skipped"
+    say "scripts/${script##*/} not present: skipped"
     return 0
   fi
-  say "running scripts/$1"
-  bash "$script"
-  say "scripts/$1 done in $(fmt_duration $((SECONDS - t)))"
+  say "running scripts/${script##*/} $*"
+  bash "$script" "$@"
+  say "scripts/${script##*/} $* done in $(fmt_duration $((SECONDS - t)))"
 }
 if [ "${TEST_SKIP_DOCKER:-0}" = 1 ]; then
   say "TEST_SKIP_DOCKER=1: Docker engine and agent image skipped"
 else
   run_optional docker-setup.sh
   run_optional build-agent-image.sh
+  # --- 6. The Kubernetes test cluster's binaries (docs/kubernetes.md) -------------------
+  run_optional k8s-cluster.sh build
 fi
 
 say "done in $(fmt_duration $((SECONDS - started)))"

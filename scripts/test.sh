@@ -6,10 +6,13 @@
 #
 # Steps:
 #   deps         scripts/test-deps.sh: Node 22 + conformance suite, Python venv with the MCP
-#                SDK, Docker engine + agent image (idempotent; into .cache/test-deps)
+#                SDK, Docker engine + agent image, the Kubernetes test cluster's binaries
+#                (idempotent; into .cache/test-deps)
 #   build        cargo build --workspace --all-targets (debug)
 #   rust         scripts/test-rust.sh: cargo nextest run --workspace (+ doctests), or
-#                cargo test --workspace without nextest
+#                cargo test --workspace without nextest; the Kubernetes tests start the
+#                test cluster (scripts/k8s-cluster.sh up), which is stopped (`down`) when
+#                the step ends
 #   conformance  scripts/conformance.sh: the official MCP conformance suite against
 #                conformance-server and mcpd
 #   python       scripts/test-python.sh: mcpd driven by the official Python MCP SDK
@@ -178,7 +181,8 @@ while [ $i -lt ${#steps[@]} ]; do
       fi
       [ "$build_rc" -eq 0 ] || { print_summary; exit 1; } ;;
     rust)
-      run_step rust bash scripts/test-rust.sh || true ;;
+      run_step rust bash scripts/test-rust.sh || true
+      bash scripts/k8s-cluster.sh down >>"$LOGS/rust.log" 2>&1 || true ;;
     conformance)
       run_step conformance bash scripts/conformance.sh || true ;;
     python)

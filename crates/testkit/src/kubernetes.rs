@@ -2,11 +2,14 @@
 //! single-node Kubernetes 1.20 on 127.0.0.1, built once from Debian's source package and
 //! cached), shared by every test of the run and left running for the next.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use crate::is_ci;
+
+/// The storage class `scripts/k8s-cluster.sh up` creates (hostPath, test-only).
+pub const STORAGE_CLASS: &str = "codex-mcp-hostpath";
 
 /// The kubeconfig of the running test cluster, started when needed. `None` (after a loud
 /// notice) when it cannot be started outside CI; under `CI=true` that panics instead, so a
@@ -51,4 +54,79 @@ fn up() -> Result<PathBuf, String> {
         ));
     }
     Ok(PathBuf::from(path))
+}
+
+/// Runs kubectl against the cluster of `kubeconfig`; its stdout, or an error carrying the
+/// command and its stderr.
+pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("kubectl")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "kubectl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// One test's own namespace in the test cluster, deleted with everything in it (pods,
+/// PVCs) when dropped, also when the test fails.
+#[derive(Debug)]
+pub struct TestNamespace {
+    /// The namespace's name (`cmt-<pid>x<random>`).
+    pub name: String,
+    /// The cluster's kubeconfig.
+    pub kubeconfig: PathBuf,
+}
+
+impl TestNamespace {
+    /// Creates a fresh namespace; `None` when there is no cluster (see [`cluster_or_skip`]).
+    pub fn create() -> Option<Self> {
+        let kubeconfig = cluster_or_skip()?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let name = format!("cmt-{}x{nanos:08x}", std::process::id());
+        if let Err(e) = kubectl(&kubeconfig, &["create", "namespace", &name]) {
+            panic!("creating the test namespace {name}: {e:#}");
+        }
+        Some(Self { name, kubeconfig })
+    }
+
+    /// Runs kubectl in this namespace.
+    pub fn kubectl(&self, args: &[&str]) -> anyhow::Result<String> {
+        let mut all = vec!["--namespace", self.name.as_str()];
+        all.extend_from_slice(args);
+        kubectl(&self.kubeconfig, &all)
+    }
+
+    /// Names of the objects of `kind` (`pods`, `pvc`) in this namespace, sorted; those
+    /// being deleted included.
+    pub fn names(&self, kind: &str) -> Vec<String> {
+        let listed = self
+            .kubectl(&["get", kind, "-o", "name"])
+            .unwrap_or_else(|e| panic!("listing {kind}: {e:#}"));
+        let mut names: Vec<String> = listed
+            .lines()
+            .map(|l| l.rsplit('/').next().unwrap_or(l).to_string())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        // Not waited for: the namespace controller removes the pods and PVCs in it.
+        let _ = kubectl(
+            &self.kubeconfig,
+            &["delete", "namespace", &self.name, "--wait=false"],
+        );
+    }
 }

@@ -218,6 +218,9 @@ impl Floor {
                     threads,
                 })
             }
+            Runtime::Kubernetes => {
+                anyhow::bail!("the concurrency bench measures the local and Docker runtimes only")
+            }
         }
     }
 

@@ -10,6 +10,7 @@ pub mod direct;
 pub mod docker;
 pub mod faults;
 pub mod jobs;
+pub mod kubernetes;
 mod legacy_client;
 pub mod process_stats;
 pub mod scripted;

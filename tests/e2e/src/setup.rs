@@ -7,6 +7,7 @@ use codex_mcp_testkit::{CodexHome, ScriptedModel, codex_bin_or_skip, temp_dir};
 
 use crate::Mcpd;
 use crate::docker::{AGENT_IMAGE, DockerScope, docker_ready_or_skip};
+use crate::kubernetes::KubeScope;
 
 /// Where the agents of a test live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,9 @@ pub enum Runtime {
     /// One container per agent from [`AGENT_IMAGE`], network mode `host` so that Codex
     /// inside reaches the scripted model on 127.0.0.1.
     Docker,
+    /// One pod per agent in the test cluster (`scripts/k8s-cluster.sh`), on the host's
+    /// network like `Docker`; `mcpd` outside the cluster with a kubeconfig.
+    Kubernetes,
 }
 
 impl Runtime {
@@ -24,6 +28,7 @@ impl Runtime {
         match self {
             Self::Local => "local",
             Self::Docker => "docker",
+            Self::Kubernetes => "kubernetes",
         }
     }
 }
@@ -40,6 +45,8 @@ pub struct Setup {
     pub runtime: Runtime,
     /// The test's engine slice (Docker only); dropped after `mcpd`, removing everything.
     pub docker: Option<DockerScope>,
+    /// The test's namespace (Kubernetes only); dropped after `mcpd`, deleting everything.
+    pub kube: Option<KubeScope>,
     /// Holds the Codex home and `server-config.toml`.
     pub home: PathBuf,
     /// The environment `mcpd` was started with.
@@ -55,6 +62,7 @@ fn base_env(
     home: &std::path::Path,
     config: &std::path::Path,
     scope: Option<&DockerScope>,
+    kube: Option<&KubeScope>,
 ) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("CODEX_MCP_RUNTIME", runtime.name().to_string()),
@@ -64,9 +72,10 @@ fn base_env(
         // No ~/.codex of the developer's: the only credential is the key.
         ("HOME", home.display().to_string()),
     ];
-    match scope {
-        None => env.push(("CODEX_BIN", codex.display().to_string())),
-        Some(scope) => env.extend([
+    match (scope, kube) {
+        (_, Some(kube)) => env.extend(kube.mcpd_env()),
+        (None, None) => env.push(("CODEX_BIN", codex.display().to_string())),
+        (Some(scope), None) => env.extend([
             ("CODEX_MCP_AGENT_IMAGE", AGENT_IMAGE.to_string()),
             ("CODEX_MCP_INSTANCE", scope.instance.clone()),
             ("CONTAINER_NETWORK_MODE", "host".to_string()),
@@ -100,6 +109,10 @@ impl Setup {
             "server-config.toml",
         );
         let scope = (runtime == Runtime::Docker).then(DockerScope::new);
+        let kube = match runtime {
+            Runtime::Kubernetes => Some(KubeScope::new()?),
+            _ => None,
+        };
         let mut env = base_env(
             runtime,
             &codex,
@@ -107,6 +120,7 @@ impl Setup {
             home_dir.path(),
             &config,
             scope.as_ref(),
+            kube.as_ref(),
         );
         env.push(("CODEX_APPROVAL_MODE", approval.to_string()));
         for (k, v) in extra_env {
@@ -120,6 +134,7 @@ impl Setup {
             data: data_dir.path().to_path_buf(),
             runtime,
             docker: scope,
+            kube,
             home: home_dir.path().to_path_buf(),
             env,
             _dirs: vec![home_dir, data_dir],
@@ -133,6 +148,37 @@ impl Setup {
         Ok(())
     }
 
+    /// What identifies the agent's container or pod (a new one gets a new id): the
+    /// container's id, the pod's uid; `None` when it has none, and always on the local
+    /// runtime.
+    pub fn environment_id(&self, agent: &str) -> Option<String> {
+        if let Some(kube) = &self.kube {
+            return kube
+                .pod_json(agent)
+                .and_then(|p| p["metadata"]["uid"].as_str().map(str::to_string));
+        }
+        let scope = self.docker.as_ref()?;
+        crate::docker::docker_cli(&["inspect", "-f", "{{.Id}}", &scope.container(agent)])
+            .map(|id| id.trim().to_string())
+    }
+
+    /// How many containers or pods the test's agents have (0 on the local runtime).
+    pub fn environment_count(&self) -> usize {
+        match (&self.kube, &self.docker) {
+            (Some(kube), _) => kube.ns.names("pods").len(),
+            (None, Some(scope)) => scope.containers().len(),
+            (None, None) => 0,
+        }
+    }
+
+    /// The Kubernetes namespace; panics on the other runtimes (a test bug).
+    pub fn kube(&self) -> &KubeScope {
+        match &self.kube {
+            Some(k) => k,
+            None => panic!("not a Kubernetes setup"),
+        }
+    }
+
     /// The Docker slice; panics on the local runtime (a test bug).
     pub fn scope(&self) -> &DockerScope {
         match &self.docker {
@@ -143,6 +189,9 @@ impl Setup {
 
     /// Writes `file` in the agent's workspace, wherever that lives.
     pub fn write_workspace(&self, agent: &str, file: &str, text: &str) -> anyhow::Result<()> {
+        if let Some(kube) = &self.kube {
+            return kube.write_workspace(agent, file, text);
+        }
         match &self.docker {
             Some(scope) => scope.write_workspace(agent, file, text),
             None => {
@@ -155,6 +204,9 @@ impl Setup {
 
     /// Reads `file` in the agent's workspace, wherever that lives.
     pub fn read_workspace(&self, agent: &str, file: &str) -> anyhow::Result<String> {
+        if let Some(kube) = &self.kube {
+            return kube.read_workspace(agent, file);
+        }
         match &self.docker {
             Some(scope) => scope.read_workspace(agent, file),
             None => {
@@ -177,6 +229,13 @@ impl Setup {
     /// The agent's Codex processes still running: on the host (by the agent's Codex
     /// home in their environment) or in the agent's container.
     pub fn codex_processes(&self, agent: &str) -> Vec<String> {
+        if let Some(kube) = &self.kube {
+            return kube
+                .processes(agent)
+                .into_iter()
+                .filter(|p| p.contains("codex"))
+                .collect();
+        }
         match &self.docker {
             Some(scope) => scope
                 .processes(agent)
@@ -190,6 +249,11 @@ impl Setup {
     /// The agent's scratch area entries (one per suggest-mode call under way, named by
     /// call id): in `<data>/agents/<agent>/scratch`, or `/scratch` in its container.
     pub fn scratch_copies(&self, agent: &str) -> Vec<String> {
+        if let Some(kube) = &self.kube {
+            let mut names = kube.scratch(agent);
+            names.sort();
+            return names;
+        }
         let mut names: Vec<String> = match &self.docker {
             Some(scope) => crate::docker::docker_cli(&[
                 "exec",
@@ -271,6 +335,17 @@ macro_rules! runtime_tests {
         }
         mod docker {
             $( #[tokio::test] async fn $name() { super::$name($crate::setup::Runtime::Docker).await } )*
+        }
+    };
+}
+
+/// Generates `kubernetes::NAME` tests calling `NAME(Runtime::Kubernetes)`: the parts of a
+/// [`runtime_tests!`](crate::runtime_tests) suite that also run on the test cluster.
+#[macro_export]
+macro_rules! kubernetes_tests {
+    ($($name:ident),* $(,)?) => {
+        mod kubernetes {
+            $( #[tokio::test] async fn $name() { super::$name($crate::setup::Runtime::Kubernetes).await } )*
         }
     };
 }

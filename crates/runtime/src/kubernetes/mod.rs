@@ -58,6 +58,11 @@ impl KubernetesRuntime {
     /// checks that it answers. Fails with [`RuntimeError::ClusterUnreachable`] otherwise.
     pub async fn connect(cfg: KubernetesConfig) -> Result<Self, RuntimeError> {
         let unreachable = |detail: String| RuntimeError::ClusterUnreachable { detail };
+        // kube's TLS uses rustls' process-wide provider, which rustls cannot choose by
+        // itself when a process has both of its back-ends compiled in (an embedder's, the
+        // e2e tests'): then the client panics. Ring, as kube's `ring` feature says, unless
+        // the process already chose one (an error then, and nothing changes).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let config = match &cfg.kubeconfig {
             Some(path) => {
                 let file = kube::config::Kubeconfig::read_from(path)

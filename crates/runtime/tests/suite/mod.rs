@@ -10,4 +10,5 @@ mod docker_install;
 mod docker_orphans;
 mod docker_prepare;
 mod docker_reattach;
+mod kubernetes;
 mod local;

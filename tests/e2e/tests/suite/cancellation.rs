@@ -27,6 +27,7 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 codex_mcp_e2e::runtime_tests!(every_way_of_cancelling_stops_codex_and_records_cancelled);
+codex_mcp_e2e::kubernetes_tests!(every_way_of_cancelling_stops_codex_and_records_cancelled);
 
 /// When the client cancels, counted from the start of its call.
 const CANCEL_AT: Duration = Duration::from_secs(5);

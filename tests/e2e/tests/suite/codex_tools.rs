@@ -27,6 +27,17 @@ codex_mcp_e2e::runtime_tests!(
     tool_prompts_are_served_as_mcp_prompts,
 );
 
+// The same tools with every agent a pod of the test cluster (docs/kubernetes.md).
+codex_mcp_e2e::kubernetes_tests!(
+    every_codex_tool_returns_schema_valid_structured_content,
+    chat_continues_one_agents_conversation_and_not_anothers,
+    implement_in_suggest_mode_leaves_the_workspace_and_returns_the_diff,
+    implement_in_auto_mode_changes_the_workspace,
+    suggest_mode_and_read_only_tools_cannot_write_the_live_workspace,
+    timeout_stops_codex_and_says_so,
+    non_zero_exit_reports_the_stderr_tail,
+);
+
 async fn setup(rt: Runtime, approval: &str, extra_env: &[(&'static str, String)]) -> Option<Setup> {
     Setup::start(rt, approval, extra_env).await
 }
@@ -298,7 +309,7 @@ async fn implement_in_auto_mode_changes_the_workspace(rt: Runtime) {
 /// agent's folder in the data dir on the host.
 fn live_workspace(s: &Setup, agent: &str) -> String {
     match s.runtime {
-        Runtime::Docker => "/workspace".into(),
+        Runtime::Docker | Runtime::Kubernetes => "/workspace".into(),
         Runtime::Local => s
             .data
             .join("agents")
@@ -407,10 +418,11 @@ async fn timeout_stops_codex_and_says_so(rt: Runtime) {
 
 /// Local: `CODEX_BIN` names nothing, and the error says so. Docker: an agent image
 /// whose `PATH` has no Codex still works: mcpd's pinned Codex is mounted for it (last on
-/// its `PATH`).
+/// its `PATH`). (Not run on Kubernetes: pods get no pinned Codex.)
 async fn missing_codex_binary_is_named(rt: Runtime) {
     let override_env = match rt {
         Runtime::Local => ("CODEX_BIN", "/nonexistent/codex".to_string()),
+        Runtime::Kubernetes => panic!("not a Kubernetes test: pods get no pinned Codex"),
         Runtime::Docker => {
             if !codex_mcp_e2e::docker::docker_ready_or_skip() {
                 return;
@@ -612,7 +624,7 @@ async fn session_tools_report_the_agents_calls_and_threads(rt: Runtime) {
 }
 
 /// A Codex that fails at once: a script as `CODEX_BIN` (local), or the same script as
-/// the image's `codex` (Docker).
+/// the image's `codex` (Docker, Kubernetes: the image is on the node's engine).
 async fn non_zero_exit_reports_the_stderr_tail(rt: Runtime) {
     const FAKE: &str = "#!/bin/sh\necho 'fatal: the fake codex broke' >&2\nexit 3\n";
     let dir = temp_dir("e2e-fake-codex").unwrap();
@@ -624,7 +636,7 @@ async fn non_zero_exit_reports_the_stderr_tail(rt: Runtime) {
             std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
             ("CODEX_BIN", fake.display().to_string())
         }
-        Runtime::Docker => {
+        Runtime::Docker | Runtime::Kubernetes => {
             if !codex_mcp_e2e::docker::docker_ready_or_skip() {
                 return;
             }

@@ -4,124 +4,67 @@
 use std::time::Duration;
 
 use codex_mcp_e2e::docker::docker_ok;
+use codex_mcp_e2e::scripted::chat_answer;
 use codex_mcp_e2e::{Runtime, Setup};
 use codex_mcp_testkit::Reply;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-
-fn chat_answer(reply: &str) -> Reply {
-    Reply::json(json!({"reply": reply, "follow_up_suggestions": [], "referenced_files": []}))
-}
-
-async fn chat(s: &Setup, agent: &str, message: &str) -> Value {
-    s.mcpd
-        .call_tool("chat", json!({"message": message, "agent_id": agent}))
-        .await
-        .unwrap()
-}
-
-/// Has the agent's Codex write `keep.txt` with `implement` (auto mode: into the workspace
-/// volume; read-only tools cannot), then starts a `chat` conversation about it.
-async fn write_keep_file(s: &Setup, agent: &str) {
-    s.model
-        .push(Reply::exec_command("printf 'kept\\n' > keep.txt"));
-    s.model.push(Reply::json(
-        json!({"diff": "", "explanation": "wrote it", "files_changed": [], "integration_notes": []}),
-    ));
-    let r = s
-        .mcpd
-        .call_tool(
-            "implement",
-            json!({"task": "write keep.txt", "target_files": ["keep.txt"], "agent_id": agent}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.get("isError"), None, "{r}\n{}", s.mcpd.log());
-    assert_eq!(s.read_workspace(agent, "keep.txt").unwrap(), "kept\n");
-    s.model.push(chat_answer("written"));
-    let r = chat(s, agent, "write keep.txt").await;
-    assert_eq!(r.get("isError"), None, "{r}\n{}", s.mcpd.log());
-}
-
-fn container_id(s: &Setup, agent: &str) -> String {
-    docker_ok(&["inspect", "-f", "{{.Id}}", &s.scope().container(agent)])
-        .unwrap()
-        .trim()
-        .to_string()
-}
 
 #[tokio::test]
 async fn a_container_killed_during_a_call_fails_that_call_and_the_next_recreates_it() {
     let Some(s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
         return;
     };
-    write_keep_file(&s, "dev").await;
-    let before = container_id(&s, "dev");
+    s.write_keep_file("dev").await;
+    let before = s.environment_id("dev");
 
-    s.model.push(Reply::hang());
-    let hanging = s.model.responses_requests().len() + 1;
-    let kill = async {
-        s.model
-            .wait_for_responses_requests(hanging, Duration::from_secs(30))
-            .await
-            .unwrap();
-        docker_ok(&["kill", &s.scope().container("dev")]).unwrap();
-    };
-    let call = tokio::time::timeout(Duration::from_secs(60), chat(&s, "dev", "wait"));
-    let (broken, ()) = tokio::join!(call, kill);
-    let broken = broken.unwrap();
-    let text = broken
-        .pointer("/content/0/text")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    assert_eq!(broken.get("isError"), Some(&json!(true)), "{broken}");
+    let text = s
+        .chat_interrupted_by("dev", || {
+            docker_ok(&["kill", &s.scope().container("dev")]).unwrap();
+        })
+        .await;
     assert!(
         text.contains("container") && text.contains("stopped during the call"),
         "a clear error: {text}"
     );
 
-    assert_keep_file_seen_by_codex(&s, "dev").await;
+    s.assert_keep_file_seen_by_codex("dev").await;
     assert_eq!(
-        container_id(&s, "dev"),
+        s.environment_id("dev"),
         before,
         "the stopped container was started again"
     );
 
     // A container removed outright is recreated, with the same volumes.
     docker_ok(&["rm", "-f", &s.scope().container("dev")]).unwrap();
-    assert_keep_file_seen_by_codex(&s, "dev").await;
-    assert_ne!(container_id(&s, "dev"), before, "a new container");
+    s.assert_keep_file_seen_by_codex("dev").await;
+    assert_ne!(s.environment_id("dev"), before, "a new container");
     assert_eq!(s.scope().containers().len(), 1);
-}
-
-/// The agent's next call works and its Codex finds `keep.txt` in the workspace.
-async fn assert_keep_file_seen_by_codex(s: &Setup, agent: &str) {
-    s.model.push(Reply::exec_command("cat keep.txt"));
-    s.model.push(chat_answer("still there"));
-    let next = chat(s, agent, "is keep.txt there?").await;
-    assert_eq!(next.get("isError"), None, "{next}\n{}", s.mcpd.log());
-    let follow_up = s.model.responses_requests().pop().unwrap();
-    let output: String = follow_up
-        .function_call_outputs()
-        .iter()
-        .map(|o| o.to_string())
-        .collect();
-    assert!(output.contains("kept"), "the file survived: {output}");
 }
 
 #[tokio::test]
 async fn mcpd_killed_and_restarted_adopts_its_containers_and_the_conversation_goes_on() {
-    let Some(mut s) = Setup::start(Runtime::Docker, "auto", &[]).await else {
+    killed_and_restarted_mcpd_adopts_the_agents_and_the_conversation_goes_on(Runtime::Docker).await;
+}
+
+// The same with pods of the test cluster (docs/kubernetes.md).
+codex_mcp_e2e::kubernetes_tests!(
+    killed_and_restarted_mcpd_adopts_the_agents_and_the_conversation_goes_on
+);
+
+async fn killed_and_restarted_mcpd_adopts_the_agents_and_the_conversation_goes_on(rt: Runtime) {
+    let Some(mut s) = Setup::start(rt, "auto", &[]).await else {
         return;
     };
-    write_keep_file(&s, "dev").await;
+    s.write_keep_file("dev").await;
     s.model.push(chat_answer("other"));
-    assert_eq!(chat(&s, "ops", "hello").await.get("isError"), None);
-    let before = (container_id(&s, "dev"), container_id(&s, "ops"));
+    assert_eq!(s.chat("ops", "hello").await.get("isError"), None);
+    let before = (s.environment_id("dev"), s.environment_id("ops"));
+    assert!(before.0.is_some() && before.1.is_some(), "{before:?}");
 
     s.restart_after_crash().await.unwrap();
     let asked_before = s.model.responses_requests().len();
-    assert_keep_file_seen_by_codex(&s, "dev").await;
+    s.assert_keep_file_seen_by_codex("dev").await;
     let resumed = &s.model.responses_requests()[asked_before];
     assert!(
         resumed.user_texts().join("\n").contains("write keep.txt"),
@@ -129,11 +72,11 @@ async fn mcpd_killed_and_restarted_adopts_its_containers_and_the_conversation_go
         resumed.user_texts()
     );
     assert_eq!(
-        (container_id(&s, "dev"), container_id(&s, "ops")),
+        (s.environment_id("dev"), s.environment_id("ops")),
         before,
-        "the same containers serve the agents after the restart"
+        "the same containers (pods) serve the agents after the restart"
     );
-    assert_eq!(s.scope().containers().len(), 2, "no duplicates");
+    assert_eq!(s.environment_count(), 2, "no duplicates");
 }
 
 /// What re-attaching after a restart builds on: when mcpd is SIGKILLed mid-turn, the

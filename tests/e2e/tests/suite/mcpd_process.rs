@@ -345,6 +345,11 @@ async fn http_and_two_stdio_share_one_agent(runtime: Runtime) {
             1,
             "one container for the agent"
         ),
+        Runtime::Kubernetes => assert_eq!(
+            s.kube().ns.names("pods"),
+            vec![s.kube().pod("shared")],
+            "one pod for the agent"
+        ),
     }
     for client in &clients {
         assert!(

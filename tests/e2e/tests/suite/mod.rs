@@ -20,6 +20,7 @@ mod docker_host_workspace;
 mod faults;
 mod host_workspace;
 mod jobs;
+mod kubernetes;
 mod long_runs;
 mod mcpd_process;
 mod reattach;
