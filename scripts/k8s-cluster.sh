@@ -332,14 +332,16 @@ authorization:
   mode: AlwaysAllow
 staticPodPath: ""
 # The Docker engine is shared with the other tests: never garbage-collect its images
-# (at 85% disk the kubelet deleted the agent image the Docker tests need).
+# (at 85% disk the kubelet deleted the agent image the Docker tests need), and never
+# reach "disk pressure", whose reclaim also deletes every image no pod uses (it did at
+# 99% disk): the thresholds are absolute and tiny, so only a truly full disk trips them.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard:
   memory.available: "1Mi"
-  nodefs.available: "1%"
-  imagefs.available: "1%"
-  nodefs.inodesFree: "1%"
+  nodefs.available: "1Mi"
+  imagefs.available: "1Mi"
+  nodefs.inodesFree: "1"
 KUBELET
   start kubelet "$K8S_BIN/kubelet" --config "$STATE/kubelet.yaml" \
     --kubeconfig "$STATE/kubeconfig" --container-runtime docker \
