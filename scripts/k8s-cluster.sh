@@ -257,6 +257,14 @@ cmd_up() {
     return 0
   fi
   cmd_down >/dev/null 2>&1 || true
+  # Two kubelets on one Docker engine each remove the other's pod containers as unknown
+  # (every sandbox then restarts in a loop): refuse, naming the other one.
+  local other
+  other=$(ps -eo pid=,args= | awk '$2 ~ /(^|\/)kubelet$/ {print $1, $2; exit}')
+  if [ -n "$other" ]; then
+    say "another kubelet already runs on this machine (pid and binary: $other); two clusters on one Docker engine kill each other's pods: stop it first (scripts/k8s-cluster.sh down with its TEST_DEPS_DIR)"
+    return 1
+  fi
   cmd_build
   local t=$SECONDS
   mkdir -p "$STATE/pki" "$STATE/etcd" "$STATE/kubelet" "$STATE/kubelet-pki"
