@@ -105,7 +105,7 @@ pub(super) async fn ensure(
         } else {
             info!(%agent, phase = phase(&p), "pod unusable: recreating it (PVCs kept)");
         }
-        delete_and_wait(rt, &name).await?;
+        delete_and_wait(rt, &name, kill_grace(rt)).await?;
     }
     ensure_pvcs(rt, agent).await?;
     match rt
@@ -119,8 +119,13 @@ pub(super) async fn ensure(
         Err(e) => return Err(rt.map_err("create pod", e)),
     }
     if let Err(e) = wait_running(rt, agent, &name).await {
-        // A pod that cannot start (image missing, unschedulable) is not left behind.
-        let _ = delete_and_wait(rt, &name).await;
+        // A pod that cannot start (image missing, unschedulable) is not left behind. No
+        // process of ours ever ran in it, so it goes without a grace period: a graceful
+        // delete of a pod stuck pulling waits on the kubelet's back-off (over a minute on
+        // a loaded node).
+        if let Err(gone) = delete_and_wait(rt, &name, 0).await {
+            warn!(%agent, pod = %name, error = %gone, "could not delete the pod that did not start");
+        }
         return Err(e);
     }
     info!(%agent, pod = %name, "agent pod running");
@@ -256,11 +261,19 @@ async fn wait_running(
     }
 }
 
-/// Deletes the pod (its processes get the grace period) and waits until it is gone.
-async fn delete_and_wait(rt: &KubernetesRuntime, name: &str) -> Result<(), RuntimeError> {
-    let grace = u32::try_from(rt.cfg.kill_grace.as_secs())
+/// The grace period, in whole seconds (at least one), a running pod's processes get.
+fn kill_grace(rt: &KubernetesRuntime) -> u32 {
+    u32::try_from(rt.cfg.kill_grace.as_secs())
         .unwrap_or(2)
-        .max(1);
+        .max(1)
+}
+
+/// Deletes the pod (its processes get `grace` seconds) and waits until it is gone.
+async fn delete_and_wait(
+    rt: &KubernetesRuntime,
+    name: &str,
+    grace: u32,
+) -> Result<(), RuntimeError> {
     match rt
         .pods()
         .delete(name, &DeleteParams::default().grace_period(grace))
@@ -457,7 +470,7 @@ pub(super) async fn list(rt: &KubernetesRuntime) -> Result<Vec<AgentStatus>, Run
 pub(super) async fn stop(rt: &KubernetesRuntime, agent: &AgentId) -> Result<(), RuntimeError> {
     let _guard = rt.locks.lock(agent).await;
     if get_pod(rt, agent).await?.is_some() {
-        delete_and_wait(rt, &rt.pod_name(agent)).await?;
+        delete_and_wait(rt, &rt.pod_name(agent), kill_grace(rt)).await?;
     }
     Ok(())
 }
@@ -469,7 +482,7 @@ pub(super) async fn remove(
 ) -> Result<(), RuntimeError> {
     let _guard = rt.locks.lock(agent).await;
     if get_pod(rt, agent).await?.is_some() {
-        delete_and_wait(rt, &rt.pod_name(agent)).await?;
+        delete_and_wait(rt, &rt.pod_name(agent), kill_grace(rt)).await?;
     }
     if purge {
         for name in rt.pvc_names(agent) {
