@@ -3,7 +3,10 @@
 # (docs/kubernetes.md, /work/shared/facts/KUBERNETES.md says why it is built this way).
 #
 #   scripts/k8s-cluster.sh build   build Kubernetes 1.20.2 from Debian's source package
-#                                  (idempotent: cached under $DEPS/k8s-1.20.2/)
+#                                  (idempotent: cached under $DEPS/k8s-1.20.2/) and the
+#                                  pause image (in the Docker engine)
+#   scripts/k8s-cluster.sh binaries  the same without the pause image: needs no Docker
+#                                  engine (scripts/test.sh runs it alongside the build)
 #   scripts/k8s-cluster.sh up      build if needed, start etcd, kube-apiserver,
 #                                  controller-manager, scheduler and kubelet (dockershim on
 #                                  the local Docker engine) on free loopback ports, wait for
@@ -108,11 +111,26 @@ build_pause_image() {
 }
 
 cmd_build() {
+  cmd_binaries
+  build_pause_image
+}
+
+# The binaries, once: a second caller (`up` while scripts/test.sh's background build runs)
+# waits on the lock for the first one's result instead of building again.
+cmd_binaries() {
+  mkdir -p "$K8S_DIR"
+  exec 8>"$K8S_DIR/build.lock"
+  flock 8
   if have_binaries && [ -f "$K8S_DIR/pause.c" ]; then
     say "kubernetes $K8S_VERSION + etcd: present in $K8S_BIN"
-    build_pause_image
+    exec 8>&-
     return 0
   fi
+  build_binaries
+  exec 8>&-
+}
+
+build_binaries() {
   local t=$SECONDS
   mkdir -p "$K8S_DIR"
   local missing=()
@@ -179,7 +197,6 @@ cmd_build() {
   fi
   cp "$src/build/pause/linux/pause.c" "$K8S_DIR/pause.c"
   echo "$BUILD_STAMP" >"$K8S_BIN/.build"
-  build_pause_image
   # The source tree and Go cache are 1+ GB; the binaries are all that is kept.
   rm -rf "$src" "$K8S_DIR/dl" "$K8S_DIR/etcd-deb"
   say "built kubernetes $K8S_VERSION into $K8S_BIN in $(fmt_duration $((SECONDS - t)))"
@@ -214,11 +231,12 @@ sys.exit(0 if ready and ready[0]["status"] == "True" else 1)' 2>/dev/null
 }
 
 # start NAME BINARY ARGS...: runs a component in the background, its log in $STATE/NAME.log.
-# Without `up`'s lock (fd 9): a component holding it would block every later `up`.
+# Without `up`'s lock (fd 9) or the build's (fd 8): a component holding one would block
+# every later `up` or `build`.
 start() {
   local name=$1
   shift
-  setsid nohup "$@" >"$STATE/$name.log" 2>&1 </dev/null 9>&- &
+  setsid nohup "$@" >"$STATE/$name.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >>"$STATE/pids"
 }
 
@@ -409,10 +427,11 @@ cmd_env() {
 
 case ${1:-} in
   build) cmd_build ;;
+  binaries) cmd_binaries ;;
   up) cmd_up ;;
   down) cmd_down ;;
   env) cmd_env ;;
   *)
-    echo "usage: $0 build|up|down|env" >&2
+    echo "usage: $0 build|binaries|up|down|env" >&2
     exit 2 ;;
 esac

@@ -18,10 +18,13 @@
 #      1.20.2 from Debian's source package, etcd, the pause image; cached in
 #      $DEPS/k8s-1.20.2, about 6 minutes cold on two idle cores), after step 3 (the
 #      pause image goes into the Docker engine). The tests start the cluster themselves.
+#      scripts/test.sh builds them in a job of their own instead (TEST_DEPS_SKIP_K8S=1),
+#      alongside the other steps, since only its last step needs them.
 #
 # $DEPS is $TEST_DEPS_DIR or <repo>/.cache/test-deps (git-ignored).
 # Environment:
-#   TEST_SKIP_DOCKER=1  skip steps 3 and 6 (for a quick local run of the protocol tests only)
+#   TEST_SKIP_DOCKER=1    skip steps 3 and 6 (for a quick local run of the protocol tests only)
+#   TEST_DEPS_SKIP_K8S=1  skip step 6 (scripts/test.sh builds the cluster in its own job)
 set -euo pipefail
 
 # shellcheck source=scripts/test-lib.sh
@@ -137,7 +140,11 @@ else
   run_optional docker-setup.sh
   run_optional build-agent-image.sh
   # --- 6. The Kubernetes test cluster's binaries (docs/kubernetes.md) -------------------
-  run_optional k8s-cluster.sh build
+  if [ "${TEST_DEPS_SKIP_K8S:-0}" = 1 ]; then
+    say "TEST_DEPS_SKIP_K8S=1: the Kubernetes cluster's binaries are built by the caller"
+  else
+    run_optional k8s-cluster.sh build
+  fi
 fi
 
 say "done in $(fmt_duration $((SECONDS - started)))"

@@ -43,6 +43,13 @@ clean_env_args() {
   done
 }
 
+# The tests that need the Kubernetes test cluster (nextest filterset): the integration
+# tests with `kubernetes` in their path (crates/runtime/tests/suite/kubernetes.rs,
+# tests/e2e/tests/suite/kubernetes.rs, the `kubernetes` modules of the e2e suites). The
+# `rust` step runs everything else; the `kubernetes` step runs these once the cluster's
+# binaries are built.
+CLUSTER_TESTS='kind(test) & test(/kubernetes/)'
+
 # Prints `seconds` as `1m 05s` or `42s`.
 fmt_duration() {
   local s=$1
@@ -76,8 +83,11 @@ apt_install() {
       return 1
     fi
   fi
-  # NEEDRESTART_*: Debian's needrestart otherwise asks which services to restart.
-  if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 NEEDRESTART_MODE=l \
+  # NEEDRESTART_*: Debian's needrestart otherwise asks which services to restart. flock:
+  # the test command installs from two jobs at once (test-deps.sh and the Kubernetes
+  # build), and a second apt-get fails at once on apt's own locks instead of waiting.
+  mkdir -p "$DEPS"
+  if ! flock "$DEPS/apt.lock" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 NEEDRESTART_MODE=l \
     sh -c 'apt-get update -q && apt-get install -y -q "$@"' apt_install "$@" >>"$log" 2>&1; then
     echo "apt_install: apt-get install $* failed; last lines of $log:" >&2
     tail -n 20 "$log" >&2 || true

@@ -1,38 +1,44 @@
 #!/usr/bin/env bash
 # THE test command of codex-mcp: installs what the tests need, builds, and runs every test.
 #
-#   scripts/test.sh            all steps: deps build rust conformance python compose
+#   scripts/test.sh            all steps: deps build rust conformance python compose kubernetes
 #   scripts/test.sh STEP...    only those steps, in the order given
 #
 # Steps:
 #   deps         scripts/test-deps.sh: Node 22 + conformance suite, Python venv with the MCP
-#                SDK, Docker engine + agent image, the Kubernetes test cluster's binaries
-#                (idempotent; into .cache/test-deps)
+#                SDK, Docker engine + agent image, Chromium, PostgreSQL (idempotent; into
+#                .cache/test-deps)
 #   build        cargo build --workspace --all-targets (debug)
 #   rust         scripts/test-rust.sh: cargo nextest run --workspace (+ doctests), or
-#                cargo test --workspace without nextest; the Kubernetes tests start the
-#                test cluster (scripts/k8s-cluster.sh up), which is stopped (`down`) when
-#                the step ends
+#                cargo test --workspace without nextest: every test except the Kubernetes
+#                cluster's
 #   conformance  scripts/conformance.sh: the official MCP conformance suite against
 #                conformance-server and mcpd
 #   python       scripts/test-python.sh: mcpd driven by the official Python MCP SDK
 #   compose      the compose deployment (deploy/docker-compose.yml, docs/deploy.md):
 #                installs docker-compose (Debian package) if missing, then runs the e2e
-#                test that builds both images and drives the container (ignored by the
+#                test that builds both images and drives the container (left out of the
 #                rust step's nextest run; run alone: `scripts/test.sh compose`)
+#   kubernetes   scripts/test-rust.sh --cluster: the tests that need the Kubernetes test
+#                cluster (docs/kubernetes.md); they start it (scripts/k8s-cluster.sh up),
+#                and it is stopped (`down`) when the step ends
 #
-# `deps` runs in the background during `build` (when both are asked for, in that order).
-# `deps` or `build` failing stops the run. A failing test step does not: the other test
-# steps still run, and the exit code is non-zero at the end. Each step's output is also in
-# target/test-logs/STEP.log. The last line is the sum of every runner's counts (Rust tests,
-# Python tests, conformance runs): "total: N passed, M failed".
+# The cluster's binaries take 6-12 minutes to build cold and only the last step needs them:
+# when `kubernetes` is asked for, `scripts/k8s-cluster.sh binaries` starts at once in a job
+# of its own (at a lower CPU priority) and runs alongside every other step; the
+# `kubernetes` step waits for it. `deps` runs in the background during `build` (when both
+# are asked for, in that order). `deps` or `build` failing stops the run. A failing test
+# step does not: the other test steps still run, and the exit code is non-zero at the end.
+# Each step's output is also in target/test-logs/STEP.log. The last line is the sum of
+# every runner's counts (Rust tests, Python tests, conformance runs):
+# "total: N passed, M failed".
 set -euo pipefail
 
 # shellcheck source=scripts/test-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/test-lib.sh"
 cd "$ROOT"
 
-all_steps=(deps build rust conformance python compose)
+all_steps=(deps build rust conformance python compose kubernetes)
 if [ $# -gt 0 ]; then steps=("$@"); else steps=("${all_steps[@]}"); fi
 for s in "${steps[@]}"; do
   case " ${all_steps[*]} " in *" $s "*) ;; *)
@@ -54,7 +60,7 @@ failed_steps=()
 counts() {
   local step=$1 log=$2
   case $step in
-    rust | compose)
+    rust | compose | kubernetes)
       # nextest: "Summary [ 12.3s] 150 tests run: 148 passed, 2 failed, 3 skipped"
       # cargo test (doctests, or without nextest): "test result: ok. 5 passed; 0 failed; ..."
       strip_ansi <"$log" | awk '
@@ -144,10 +150,26 @@ print_summary() {
   echo "total: $total_passed passed, $total_failed failed"
 }
 
+# The Kubernetes cluster's binaries, in a job of their own from the start (see the top).
+k8s_pid=""
+case " ${steps[*]} " in *" kubernetes "*)
+  if [ "${TEST_SKIP_DOCKER:-0}" != 1 ]; then
+    export TEST_DEPS_SKIP_K8S=1
+    rm -f "$LOGS/k8s-binaries.seconds"
+    (
+      t=$SECONDS rc=0
+      nice -n 10 bash scripts/k8s-cluster.sh binaries >"$LOGS/k8s-binaries.log" 2>&1 </dev/null || rc=$?
+      echo $((SECONDS - t)) >"$LOGS/k8s-binaries.seconds"
+      exit "$rc"
+    ) &
+    k8s_pid=$!
+  fi ;;
+esac
+
 # `deps` mostly downloads and `build` mostly compiles: when `deps` is directly followed by
 # `build` (the default), they run side by side and the deps output is shown after the build.
 deps_pid=""
-trap '[ -z "$deps_pid" ] || kill "$deps_pid" 2>/dev/null || true' EXIT
+trap 'for p in $deps_pid $k8s_pid; do kill "$p" 2>/dev/null || true; done' EXIT
 i=0
 while [ $i -lt ${#steps[@]} ]; do
   step=${steps[$i]}
@@ -181,14 +203,25 @@ while [ $i -lt ${#steps[@]} ]; do
       fi
       [ "$build_rc" -eq 0 ] || { print_summary; exit 1; } ;;
     rust)
-      run_step rust bash scripts/test-rust.sh || true
-      bash scripts/k8s-cluster.sh down >>"$LOGS/rust.log" 2>&1 || true ;;
+      run_step rust bash scripts/test-rust.sh || true ;;
     conformance)
       run_step conformance bash scripts/conformance.sh || true ;;
     python)
       run_step python bash scripts/test-python.sh || true ;;
     compose)
       run_step compose bash scripts/test-compose.sh || true ;;
+    kubernetes)
+      if [ -n "$k8s_pid" ]; then
+        banner "kubernetes: waiting for scripts/k8s-cluster.sh binaries (started with the run)"
+        k8s_rc=0
+        wait "$k8s_pid" || k8s_rc=$?
+        k8s_pid=""
+        cat "$LOGS/k8s-binaries.log"
+        record_step k8s-binaries "$k8s_rc" "$(cat "$LOGS/k8s-binaries.seconds" 2>/dev/null || echo 0)" "(ran alongside the steps above)"
+      fi
+      # A failed build fails here too: `up` (run by the first test) builds or says why.
+      run_step kubernetes bash scripts/test-rust.sh --cluster || true
+      bash scripts/k8s-cluster.sh down >>"$LOGS/kubernetes.log" 2>&1 || true ;;
   esac
   i=$((i + 1))
 done

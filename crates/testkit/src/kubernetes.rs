@@ -15,6 +15,15 @@ pub const STORAGE_CLASS: &str = "codex-mcp-hostpath";
 /// notice) when it cannot be started outside CI; under `CI=true` that panics instead, so a
 /// missing cluster fails the run and never passes silently.
 pub fn cluster_or_skip() -> Option<PathBuf> {
+    // scripts/test.sh runs the cluster's tests in a step of their own, chosen by name
+    // (CLUSTER_TESTS in scripts/test-lib.sh): a test that needs the cluster must say so.
+    if let Some(test) = std::thread::current().name().filter(|n| n.contains("::")) {
+        assert!(
+            test.contains("kubernetes"),
+            "{test} needs the Kubernetes test cluster: its path must contain `kubernetes` \
+             (scripts/test.sh runs those tests once the cluster's binaries are built)"
+        );
+    }
     static STARTED: Mutex<Option<Result<PathBuf, String>>> = Mutex::new(None);
     let mut started = STARTED.lock().unwrap_or_else(|e| e.into_inner());
     let found = started.get_or_insert_with(up).clone();
