@@ -396,7 +396,11 @@ KUBELET
 }
 
 cmd_down() {
-  if [ -f "$STATE/pids" ]; then
+  # Only a state dir that had a cluster cleans the engine and the hostPath volumes below: a
+  # `down` with another TEST_DEPS_DIR must not take another cluster's pods or data.
+  local had_cluster=0 ids
+  [ -f "$STATE/pids" ] && had_cluster=1
+  if [ $had_cluster = 1 ]; then
     local pid
     # Reverse order: kubelet first, etcd last.
     for pid in $(tac "$STATE/pids"); do kill "$pid" 2>/dev/null || true; done
@@ -406,9 +410,10 @@ cmd_down() {
     done
   fi
   # The pods' containers (dockershim names them k8s_*).
-  local ids
-  ids=$(docker ps -aq --filter name=^k8s_ 2>/dev/null || true)
-  [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+  if [ $had_cluster = 1 ]; then
+    ids=$(docker ps -aq --filter name=^k8s_ 2>/dev/null || true)
+    [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+  fi
   if [ -d "$STATE" ]; then
     awk -v s="$STATE" 'index($2, s) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
       umount -l "$m" 2>/dev/null || true
@@ -416,7 +421,7 @@ cmd_down() {
     rm -rf "$STATE"
   fi
   # What the hostPath provisioner made.
-  rm -rf /tmp/hostpath_pv /tmp/hostpath-provisioner
+  [ $had_cluster = 0 ] || rm -rf /tmp/hostpath_pv /tmp/hostpath-provisioner
   say "cluster down"
 }
 
