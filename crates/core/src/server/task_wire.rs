@@ -18,7 +18,7 @@ use super::McpServer;
 use super::context::RequestCtx;
 use super::dispatch::{Outcome, encode, params_as};
 use super::task_durable::is_tool_error;
-use super::tasks::{Found, MIN_TASK_TTL, POLL_INTERVAL, TaskEntry};
+use super::tasks::{Found, MIN_TASK_TTL, POLL_INTERVAL, TaskEntry, millis};
 use crate::session::Session;
 
 /// The bearer token name of the caller: tasks are visible to it alone (both wires).
@@ -32,10 +32,6 @@ pub(super) fn owner(ctx: &RequestCtx) -> Option<String> {
 /// The 2025-11-25 view of a task (a tool error shows as `failed`).
 fn wire_task(detailed: &DetailedTask) -> WireTask {
     WireTask::from_task(&detailed.task, is_tool_error(detailed.result.as_ref()))
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl McpServer {

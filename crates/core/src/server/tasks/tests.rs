@@ -1,6 +1,7 @@
 //! Unit tests of the task table and its entries.
 use super::*;
 use pretty_assertions::assert_eq;
+use serde_json::json;
 
 fn q(key: &str) -> (String, String, Value) {
     (
