@@ -196,14 +196,25 @@ pub async fn run_spec(rt: &DockerRuntime, agent: &AgentId, spec: ExecSpec) -> Ex
 /// Commands of the container's processes (via the engine's `top`, from outside).
 pub async fn top(rt: &DockerRuntime, agent: &AgentId) -> Vec<String> {
     let opts = TopOptionsBuilder::new().ps_args("-eo pid,args").build();
-    let t = rt
-        .client()
-        .top_processes(&rt.container_name(agent), Some(opts))
-        .await
-        .unwrap();
-    t.processes
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| p.join(" "))
-        .collect()
+    // A container just started may still show `runc init` for its first process (the
+    // engine's start returns before that process has become the image's command, which
+    // takes a while on a loaded machine): wait for the settled list.
+    for _ in 0..100 {
+        let t = rt
+            .client()
+            .top_processes(&rt.container_name(agent), Some(opts.clone()))
+            .await
+            .unwrap();
+        let procs: Vec<String> = t
+            .processes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.join(" "))
+            .collect();
+        if !procs.iter().any(|p| p.ends_with("runc init")) {
+            return procs;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the container of {agent} still shows `runc init` after 10 s");
 }
