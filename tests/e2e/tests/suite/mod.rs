@@ -21,6 +21,7 @@ mod faults;
 mod host_workspace;
 mod jobs;
 mod kubernetes;
+mod kubernetes_deploy;
 mod long_runs;
 mod mcpd_process;
 mod reattach;
