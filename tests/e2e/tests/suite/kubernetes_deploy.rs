@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use codex_mcp_e2e::compose::{build_server_image, free_port};
 use codex_mcp_e2e::docker::{docker_cli, docker_ready_or_skip};
-use codex_mcp_testkit::kubernetes::{STORAGE_CLASS, cluster_or_skip, kubectl};
+use codex_mcp_testkit::kubernetes::{
+    STORAGE_CLASS, cluster_or_skip, kubeconfig_with_token, kubectl,
+};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -148,17 +150,6 @@ async fn ready_pod(d: &Deployment) -> String {
         .kubectl(&["logs", "deployment/mcpd", "--all-containers"])
         .unwrap_or_else(|e| format!("{e:#}"));
     panic!("mcpd's pod never became Ready: {last:#}\nlogs:\n{logs}");
-}
-
-/// A copy of `kubeconfig` whose user is `token`'s owner.
-fn kubeconfig_with_token(kubeconfig: &Path, token: &str, dir: &Path) -> PathBuf {
-    let copy = dir.join("kubeconfig");
-    std::fs::copy(kubeconfig, &copy).unwrap();
-    let user = ["config", "view", "-o", "jsonpath={.users[0].name}"];
-    let user = kubectl(&copy, &user).unwrap();
-    let token = format!("--token={}", token.trim());
-    kubectl(&copy, &["config", "set-credentials", user.trim(), &token]).unwrap();
-    copy
 }
 
 /// The HTTP status of `GET path` on the API server with the kubeconfig's credentials.
@@ -302,7 +293,7 @@ async fn kubernetes_mcpd_deployed_from_the_manifests_answers_health_and_its_acco
     let token = d
         .kubectl(&["exec", &pod, "-c", "mcpd", "--", "cat", token_file])
         .unwrap();
-    let as_mcpd = kubeconfig_with_token(&kubeconfig, &token, dir.path());
+    let as_mcpd = kubeconfig_with_token(&kubeconfig, &token, dir.path()).unwrap();
     let want: Vec<(String, u16)> = REQUESTS
         .iter()
         .map(|(path, code)| (format!("GET {path}"), *code))
