@@ -57,8 +57,9 @@ fn delete_namespace(kubeconfig: &Path) {
     }
 }
 
-/// The objects of a manifest file as JSON (kubectl parses the YAML).
-fn objects(kubeconfig: &Path, file: &str) -> Vec<Value> {
+/// The objects of a manifest file of `deploy/kubernetes/` as JSON (kubectl parses the
+/// YAML).
+pub(super) fn objects(kubeconfig: &Path, file: &str) -> Vec<Value> {
     let path = format!("{DEPLOY}/{file}");
     let args = ["create", "--dry-run=client", "-o", "json", "-f", &path];
     let out = kubectl(kubeconfig, &args).unwrap_or_else(|e| panic!("{file}: {e:#}"));
@@ -302,4 +303,29 @@ async fn kubernetes_mcpd_deployed_from_the_manifests_answers_health_and_its_acco
 
     let (answers, want) = can_i_table(&kubeconfig);
     assert_eq!(answers, want);
+
+    // `mcpd doctor` in the pod, with the ServiceAccount: what its Role reaches passes
+    // (the ConfigMap sets no storage class: the cluster's default); the cluster-wide
+    // nodes cannot be listed, so the image on them cannot be known, which is no failure.
+    let doctor = d
+        .kubectl(&["exec", &pod, "-c", "mcpd", "--", "mcpd", "doctor"])
+        .unwrap_or_else(|e| panic!("mcpd doctor in the pod failed: {e:#}"));
+    let statuses: Vec<&str> = doctor
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split_once(':').map(|(head, _)| head))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            "ok    Kubernetes API",
+            "ok    namespace",
+            "ok    permissions",
+            "ok    storage class",
+            "?     agent image on a node",
+            "ok    data directory",
+            "ok    credentials",
+        ],
+        "{doctor}"
+    );
 }

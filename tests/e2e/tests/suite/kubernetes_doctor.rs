@@ -8,10 +8,12 @@ use std::time::Duration;
 use codex_mcp_e2e::compose::free_port;
 use codex_mcp_e2e::docker::{AGENT_IMAGE, docker_ready_or_skip};
 use codex_mcp_e2e::run_mcpd;
+use codex_mcp_runtime::kubernetes::doctor::ROLE_RULES;
 use codex_mcp_testkit::kubernetes::{
     STORAGE_CLASS, TestNamespace, kubeconfig_with_server, kubeconfig_with_token,
 };
 use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
 
 /// `(status, check)` of each line `mcpd doctor` printed, and the fixes of the failures.
 #[derive(Debug, Default)]
@@ -247,6 +249,32 @@ async fn kubernetes_doctor_passes_on_the_test_cluster_and_names_each_fix() {
             "{case}: the fix names {phrase:?}:\n{out}"
         );
     }
+    // The doctor asks exactly the verbs of rbac.yaml's Role.
+    let role = super::kubernetes_deploy::objects(&ns.kubeconfig, "rbac.yaml")
+        .into_iter()
+        .find(|o| o["kind"] == "Role")
+        .unwrap();
+    let in_yaml: Vec<Value> = role["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|rule| {
+            let group = rule["apiGroups"][0].clone();
+            let verbs = rule["verbs"].clone();
+            rule["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |r| json!([group, r, verbs]))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let asked: Vec<Value> = ROLE_RULES
+        .iter()
+        .map(|(group, resource, verbs)| json!([group, resource, verbs]))
+        .collect();
+    assert_eq!(asked, in_yaml);
+
     // The unbound token's missing verbs are named, every one of the Role's.
     let unbound_out = &fixes[4].2;
     for verb in [
