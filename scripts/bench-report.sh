@@ -9,7 +9,8 @@
 #                                                  their last results in target/bench-report
 #
 # Benches, in the report's order: protocol (bins/mcpd/benches/protocol_load), chat_overhead,
-# docker_overhead, concurrency, cold_start, history, memory (tests/e2e/benches/). Each
+# docker_overhead, concurrency, cold_start, history, memory, kubernetes (tests/e2e/benches/;
+# kubernetes also needs the test cluster, scripts/k8s-cluster.sh, started when needed). Each
 # writes NAME.md (its markdown table and the machine's load) and NAME.json (its figures)
 # to target/bench-report/ (BENCH_OUT_DIR); tools/bench-report gathers them and draws the
 # charts with plotters. mcpd is the release build (MCPD_BIN); the e2e harnesses are built
@@ -22,7 +23,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/test-lib.sh"
 cd "$ROOT"
 
-all=(protocol chat_overhead docker_overhead concurrency cold_start history memory)
+all=(protocol chat_overhead docker_overhead concurrency cold_start history memory kubernetes)
 if [ $# -gt 0 ]; then benches=("$@"); else benches=("${all[@]}"); fi
 for b in "${benches[@]}"; do
   case " ${all[*]} " in *" $b "*) ;; *)

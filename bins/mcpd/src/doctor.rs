@@ -18,6 +18,8 @@ enum Verdict {
     Fail { problem: String, fix: String },
     /// Not checked, because an earlier check failed.
     Skipped(&'static str),
+    /// Cannot be known with these credentials (not a failure); why.
+    Unknown(String),
 }
 
 fn fail(problem: impl Into<String>, fix: impl Into<String>) -> Verdict {
@@ -35,21 +37,29 @@ pub async fn run(settings: &Settings) -> ExitCode {
         RuntimeChoice::Auto => settings.persistent_mode,
         RuntimeChoice::Local | RuntimeChoice::Kubernetes => false,
     };
+    let kubernetes = settings.runtime == RuntimeChoice::Kubernetes;
     let mut checks: Vec<(&str, Verdict)> = Vec::new();
     if docker {
         checks.extend(docker_checks(settings).await);
+    } else if kubernetes {
+        checks.extend(kubernetes_checks(settings).await);
     } else {
         checks.push(("Codex on this host", local_codex(settings).await));
     }
     checks.push(("data directory", data_dir(&settings.data_dir)));
     checks.push(("credentials", credentials(settings)));
-    let runtime = if docker { "docker" } else { "local" };
+    let runtime = match (docker, kubernetes) {
+        (true, _) => "docker",
+        (false, true) => "kubernetes",
+        (false, false) => "local",
+    };
     println!("mcpd doctor (runtime: {runtime})");
     let mut failed = 0;
     for (name, verdict) in &checks {
         match verdict {
             Verdict::Ok(what) => println!("  ok    {name}: {what}"),
             Verdict::Skipped(why) => println!("  skip  {name}: {why}"),
+            Verdict::Unknown(why) => println!("  ?     {name}: {why}"),
             Verdict::Fail { problem, fix } => {
                 failed += 1;
                 println!("  FAIL  {name}: {problem}");
@@ -124,6 +134,25 @@ async fn docker_checks(settings: &Settings) -> Vec<(&'static str, Verdict)> {
     out.push((CODEX, image_codex(&rt, &image).await));
     out.push((TOOLS, image_tools(&rt, &images).await));
     out
+}
+
+/// The cluster: API, namespace, the Role's permissions, storage class, image on a node
+/// (`codex_mcp_runtime::kubernetes::doctor`). Codex runs in the agents' pods, not here.
+async fn kubernetes_checks(settings: &Settings) -> Vec<(&'static str, Verdict)> {
+    use codex_mcp_runtime::kubernetes::doctor::{self, Outcome};
+    doctor::doctor(app::kubernetes_config(settings))
+        .await
+        .into_iter()
+        .map(|c| {
+            let verdict = match c.outcome {
+                Outcome::Ok(what) => Verdict::Ok(what),
+                Outcome::Fail { problem, fix } => Verdict::Fail { problem, fix },
+                Outcome::Unknown(why) => Verdict::Unknown(why),
+                Outcome::Skipped(why) => Verdict::Skipped(why),
+            };
+            (c.name, verdict)
+        })
+        .collect()
 }
 
 /// The image's own Codex, or else the pinned one mcpd mounts from its helper image.

@@ -83,6 +83,53 @@ pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// A copy of `kubeconfig` in `dir` whose user is `token`'s owner (a ServiceAccount's
+/// token: its own reach, not the admin's).
+pub fn kubeconfig_with_token(
+    kubeconfig: &Path,
+    token: &str,
+    dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let token = format!("--token={}", token.trim());
+    edited_copy(kubeconfig, &dir.join("kubeconfig-token"), "users", &token)
+}
+
+/// A copy of `kubeconfig` in `dir` whose API server is `server` (an address where none
+/// listens, for tests of an unreachable cluster).
+pub fn kubeconfig_with_server(
+    kubeconfig: &Path,
+    server: &str,
+    dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let server = format!("--server={server}");
+    edited_copy(
+        kubeconfig,
+        &dir.join("kubeconfig-server"),
+        "clusters",
+        &server,
+    )
+}
+
+/// Copies `kubeconfig` to `copy` and sets `flag` on its first entry of `section` (`users`
+/// with `kubectl config set-credentials`, `clusters` with `set-cluster`).
+fn edited_copy(
+    kubeconfig: &Path,
+    copy: &Path,
+    section: &str,
+    flag: &str,
+) -> anyhow::Result<PathBuf> {
+    std::fs::copy(kubeconfig, copy)?;
+    let path = format!("jsonpath={{.{section}[0].name}}");
+    let name = kubectl(copy, &["config", "view", "-o", &path])?;
+    let set = if section == "users" {
+        "set-credentials"
+    } else {
+        "set-cluster"
+    };
+    kubectl(copy, &["config", set, name.trim(), flag])?;
+    Ok(copy.to_path_buf())
+}
+
 /// One test's own namespace in the test cluster, deleted with everything in it (pods,
 /// PVCs) when dropped, also when the test fails.
 #[derive(Debug)]

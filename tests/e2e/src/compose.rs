@@ -52,7 +52,7 @@ pub fn venv_python() -> PathBuf {
 }
 
 /// A free port on 127.0.0.1 (bound, read, released).
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
@@ -72,6 +72,26 @@ pub struct ComposeDeploy {
     /// The agents' slice of the engine (dropped after the deployment).
     pub scope: DockerScope,
     _dir: tempfile::TempDir,
+}
+
+/// Builds the server image `image` (and the agent image, cached) from the `mcpd` under
+/// test the way users do: `scripts/compose-up.sh` with `BUILD_ONLY=1`. `env` are the
+/// script's settings (`CODEX_MCP_UID`, `DOCKER_GID`, ...).
+pub fn build_server_image(image: &str, env: &[(String, String)]) -> Result<()> {
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/compose-up.sh"))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("BUILD_ONLY", "1")
+        .env("SERVER_IMAGE", image)
+        .env("MCPD_BIN", crate::mcpd_bin())
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "compose-up.sh BUILD_ONLY=1 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 impl ComposeDeploy {
@@ -161,23 +181,9 @@ impl ComposeDeploy {
         Ok(deploy)
     }
 
-    /// `scripts/compose-up.sh` with `BUILD_ONLY=1`: the agent image (cached) and this
-    /// test's server image from the `mcpd` under test.
+    /// The agent image (cached) and this test's server image from the `mcpd` under test.
     fn build_images(&self) -> Result<()> {
-        let out = Command::new("bash")
-            .arg(repo().join("scripts/compose-up.sh"))
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("BUILD_ONLY", "1")
-            .env("SERVER_IMAGE", &self.image)
-            .env("MCPD_BIN", crate::mcpd_bin())
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "compose-up.sh BUILD_ONLY=1 failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(())
+        build_server_image(&self.image, &self.env)
     }
 
     /// Runs the compose command with this deployment's files, profile and variables.

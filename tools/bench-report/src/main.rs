@@ -16,7 +16,7 @@ const START: &str = "<!-- bench-report:start -->";
 const END: &str = "<!-- bench-report:end -->";
 
 /// The sections, in order: file stem and heading.
-const SECTIONS: [(&str, &str); 7] = [
+const SECTIONS: [(&str, &str); 8] = [
     ("protocol", "Protocol throughput (`protocol_load`)"),
     (
         "chat_overhead",
@@ -30,6 +30,10 @@ const SECTIONS: [(&str, &str); 7] = [
     ("cold_start", "Cold start (`cold_start`)"),
     ("history", "A long history (`history`)"),
     ("memory", "Memory (`memory`)"),
+    (
+        "kubernetes",
+        "Kubernetes runtime against Docker (`kubernetes`)",
+    ),
 ];
 
 fn main() -> anyhow::Result<()> {

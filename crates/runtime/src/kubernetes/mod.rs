@@ -17,6 +17,7 @@
 
 mod agents;
 mod config;
+pub mod doctor;
 mod exec;
 mod files;
 pub mod names;

@@ -21,6 +21,8 @@ mod faults;
 mod host_workspace;
 mod jobs;
 mod kubernetes;
+mod kubernetes_deploy;
+mod kubernetes_doctor;
 mod long_runs;
 mod mcpd_process;
 mod reattach;
