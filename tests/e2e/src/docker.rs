@@ -165,7 +165,7 @@ impl Drop for DockerScope {
 /// container's full id in its cgroup path with either cgroup driver), or `None` when none
 /// is visible: the container stopped or was replaced, or its engine runs in another PID
 /// namespace than this test.
-fn host_processes_of(id: &str) -> Option<Vec<String>> {
+pub(crate) fn host_processes_of(id: &str) -> Option<Vec<String>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let name = entry.file_name();
