@@ -34,6 +34,7 @@ pub use codex_mcp_protocol::AgentId;
 pub use error::RuntimeError;
 pub use handle::{ExecHandle, ExecOutput, OutputTooLarge};
 pub use limits::{parse_cpu_limit, parse_memory_limit, parse_size, parse_workspace_roots};
+pub(crate) use types::CarriedFile;
 pub use types::{
     AgentEnv, AgentRuntime, AgentSpec, AgentState, AgentStatus, DISK_FILE_CAP, DiskUsage,
     ExecEvent, ExecSpec, FileToWrite, RuntimeChoice, RuntimeKind, StagedFiles,

@@ -427,14 +427,35 @@ impl DiskUsage {
     }
 }
 
-/// Files uploaded beside their targets by [`AgentRuntime::stage_files`], waiting for the
-/// run they were staged for to move them into place.
+/// Files [`AgentRuntime::stage_files`] prepared for one run, which puts them in place
+/// as it starts: uploaded beside their targets, or carried by the run itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StagedFiles {
-    /// The folder holding them (removed once they are moved).
+    /// The folder holding the uploaded ones (removed once they are moved).
     pub(crate) folder: String,
-    /// Each staged file's name in `folder` and the path it replaces.
+    /// Each uploaded file's name in `folder` and the path it replaces.
     pub(crate) moves: Vec<(String, String)>,
+    /// Files nothing uploaded: the run receives them ahead of its stdin and writes
+    /// them itself (Docker: no archive upload, see `docker/carry.rs`).
+    pub(crate) carried: Vec<CarriedFile>,
+}
+
+/// One file a run writes itself before it starts (see [`StagedFiles`]).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct CarriedFile {
+    /// The path it replaces.
+    pub(crate) target: String,
+    /// Its contents (credentials, maybe: never printed).
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for CarriedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CarriedFile")
+            .field("target", &self.target)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// One file for [`AgentRuntime::write_files`]: a path inside the environment (as for

@@ -8,6 +8,7 @@ pub mod compose;
 pub mod dashboard_feed;
 pub mod direct;
 pub mod docker;
+pub mod docker_proxy;
 pub mod faults;
 pub mod jobs;
 pub mod kubernetes;

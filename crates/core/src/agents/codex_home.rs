@@ -3,9 +3,9 @@
 //!
 //! Replicas sharing a Docker engine (or two conversations of one agent) run turns of one
 //! agent side by side, so another turn's Codex may be reading these files while this one
-//! installs them. The runtime stages them beside their targets and the turn's own run
-//! moves them into place as it starts ([`AgentRuntime::stage_files`]): on Docker, still
-//! one archive upload per turn and no other API call.
+//! installs them. The runtime stages them for the turn's own run, which puts each in
+//! place in one step as it starts ([`AgentRuntime::stage_files`]): on Docker the run
+//! carries them in at the head of its stdin, so installing them costs no API call.
 //!
 //! [`AgentRuntime::stage_files`]: codex_mcp_runtime::AgentRuntime::stage_files
 
@@ -70,7 +70,7 @@ impl AgentManager {
                 mode: 0o600,
             });
         }
-        // All in one staging: on Docker that is one archive upload (one API call).
+        // All in one staging: on Docker, carried in by the run (no API call).
         let staged = self.runtime.stage_files(id, run_id, &files).await?;
         let staged_schema = match (&staged, schema_known) {
             (_, true) => None,

@@ -122,8 +122,10 @@ pub(super) async fn write_files(
 /// so that moving them into place is a rename within one file system.
 const STAGING: &str = "codex-mcp/staged";
 
-/// Uploads `files` (all in the Codex home) into a folder of their own beside their
-/// targets, in one archive upload, for run `run_id` to move into place when it starts
+/// Stages `files` (all in the Codex home) for run `run_id`: carried in by the run itself
+/// when they are text of mode `0600` (`carry.rs`: no API call), else uploaded into a
+/// folder of their own beside their targets, in one archive upload, for the run to
+/// move into place when it starts
 /// (see [`crate::AgentRuntime::stage_files`] and [`super::exec`]'s installer). The engine
 /// extracts an upload by removing each file, creating it as root, writing it and then
 /// giving it to the agent's user: a Codex process reading the target meanwhile would
@@ -139,6 +141,13 @@ pub(super) async fn stage_files(
         .all(|f| split(f.path).is_some_and(|(root, _)| root == CODEX_HOME));
     if !in_home || !super::durable::valid_run_id(run_id) {
         return write_files(rt, agent, files).await.map(|()| None);
+    }
+    if super::carry::carriable(files) {
+        // No upload at all: the run writes them (see `carry.rs`).
+        return Ok(Some(crate::StagedFiles {
+            carried: super::carry::carried(files),
+            ..crate::StagedFiles::default()
+        }));
     }
     let folder = format!("{STAGING}/{run_id}");
     let dirs: Vec<String> = ["codex-mcp", STAGING, &folder]
@@ -160,6 +169,7 @@ pub(super) async fn stage_files(
             .zip(files)
             .map(|(i, f)| (format!("f{i}"), f.path.to_string()))
             .collect(),
+        carried: Vec::new(),
     }))
 }
 

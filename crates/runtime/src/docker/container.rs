@@ -37,23 +37,43 @@ pub(super) async fn ensure(
         .as_deref()
         .map(|p| resolve_workspace(p, &rt.cfg.workspace_roots))
         .transpose()?;
+    // Left running by this server: trusted, no engine call (see `known.rs`).
+    if let Some(env) = rt.known.running(agent, bind.as_deref()) {
+        return Ok(env);
+    }
+    ensure_now(rt, agent, bind).await
+}
+
+/// [`ensure`] asking the engine: finds, starts or (re)creates the container with the
+/// workspace `bind`, and remembers it running unless a settings change waits for it to
+/// be idle.
+pub(super) async fn ensure_now(
+    rt: &DockerRuntime,
+    agent: &AgentId,
+    bind: Option<std::path::PathBuf>,
+) -> Result<AgentEnv, RuntimeError> {
     let _guard = rt.locks.lock(agent).await;
-    let id = match inspect(rt, agent).await? {
-        None => create_and_start(rt, agent, bind.as_deref()).await?,
+    let (id, settled) = match inspect(rt, agent).await? {
+        None => (create_and_start(rt, agent, bind.as_deref()).await?, true),
         Some(c) => reuse_or_replace(rt, agent, c, bind.as_deref()).await?,
     };
-    Ok(env_for(id))
+    let env = env_for(id);
+    if settled {
+        rt.known.set(agent, bind, env.clone());
+    }
+    Ok(env)
 }
 
 /// Decides what to do with an existing container of the agent: reuse it, start it, or
 /// recreate it (volumes kept) when it is unusable or its security-relevant settings
-/// differ from the ones in force, unless a call is running in it.
+/// differ from the ones in force, unless a call is running in it. Returns its id, and
+/// false when it was kept with settings to change once it is idle.
 async fn reuse_or_replace(
     rt: &DockerRuntime,
     agent: &AgentId,
     c: ContainerInspectResponse,
     bind: Option<&Path>,
-) -> Result<String, RuntimeError> {
+) -> Result<(String, bool), RuntimeError> {
     let id = c.id.clone().unwrap_or_else(|| rt.container_name(agent));
     let mut state = c.state.as_ref().and_then(|s| s.status);
     if state == Some(ContainerStateStatusEnum::PAUSED) {
@@ -73,29 +93,30 @@ async fn reuse_or_replace(
     if !changed.is_empty() {
         if running && busy(rt, agent, &id).await {
             warn!(%agent, settings = ?changed, "security-relevant settings changed, but a call is running in the container: kept until it is idle");
-            return Ok(id);
+            return Ok((id, false));
         }
         info!(%agent, settings = ?changed, "security-relevant settings changed: recreating the container (volumes kept)");
-        return replace(rt, agent, &id, bind).await;
+        return replace(rt, agent, &id, bind).await.map(|id| (id, true));
     }
-    match state {
-        Some(ContainerStateStatusEnum::RUNNING) => Ok(id),
+    let id = match state {
+        Some(ContainerStateStatusEnum::RUNNING) => id,
         Some(
             ContainerStateStatusEnum::CREATED
             | ContainerStateStatusEnum::EXITED
             | ContainerStateStatusEnum::RESTARTING,
         ) => match rt.docker.start_container(&id, None).await {
-            Ok(()) => Ok(id),
+            Ok(()) => id,
             Err(e) => {
                 warn!(%agent, error = %e, "could not restart the container: recreating it");
-                replace(rt, agent, &id, bind).await
+                replace(rt, agent, &id, bind).await?
             }
         },
         _ => {
             info!(%agent, ?state, "container unusable: recreating it");
-            replace(rt, agent, &id, bind).await
+            replace(rt, agent, &id, bind).await?
         }
-    }
+    };
+    Ok((id, true))
 }
 
 /// Whether a process this runtime started still runs in the container (its pid file is
@@ -373,6 +394,7 @@ pub(super) async fn list(rt: &DockerRuntime) -> Result<Vec<AgentStatus>, Runtime
 
 pub(super) async fn stop(rt: &DockerRuntime, agent: &AgentId) -> Result<(), RuntimeError> {
     let _guard = rt.locks.lock(agent).await;
+    rt.known.forget(agent);
     let Some(c) = inspect(rt, agent).await? else {
         return Ok(());
     };
@@ -393,6 +415,7 @@ pub(super) async fn remove(
     purge: bool,
 ) -> Result<(), RuntimeError> {
     let _guard = rt.locks.lock(agent).await;
+    rt.known.forget(agent);
     if let Some(c) = inspect(rt, agent).await? {
         force_remove(rt, &c.id.unwrap_or_else(|| rt.container_name(agent))).await?;
     }

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::labels::{AGENT_USER, VOLUMES, WORKSPACE, WRITER_USER};
-use super::{DockerRuntime, durable, status_of};
+use super::{DockerRuntime, carry, durable, status_of};
 use crate::handle::{self, Chunk, ExecParts};
 use crate::{AgentId, DiskUsage, ExecHandle, ExecSpec, RuntimeError, disk};
 
@@ -205,7 +205,21 @@ pub(super) async fn exec(
         "codex-mcp-exec".into(),
         pidfile.clone(),
     ];
-    argv.extend(durable::with_installer(cmd.staged.as_ref(), cmd.argv));
+    let carried = cmd
+        .staged
+        .as_ref()
+        .map_or(&[][..], |s| s.carried.as_slice());
+    let (inner, head) = carry::wrap(
+        carried,
+        durable::with_installer(cmd.staged.as_ref(), cmd.argv),
+    );
+    argv.extend(inner);
+    // The carried files' frame goes first; then the process's own stdin, if any.
+    let stdin = match (head.is_empty(), cmd.stdin) {
+        (true, stdin) => stdin,
+        (false, None) => Some(head),
+        (false, Some(rest)) => Some([head, rest].concat()),
+    };
     let spec = Attach {
         argv,
         env: cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
@@ -215,7 +229,7 @@ pub(super) async fn exec(
             AGENT_USER
         },
         cwd: cmd.cwd,
-        stdin: cmd.stdin,
+        stdin,
         pidfile,
         writes_workspace: cmd.writes_workspace,
     };
@@ -257,11 +271,23 @@ pub(super) async fn attach(
     };
     let pidfile = spec.pidfile;
     let mut writer = spec.writes_workspace.then(|| rt.writers.start(&container));
-    let created = rt
-        .docker
-        .create_exec(&container, opts)
-        .await
-        .map_err(|e| map_exec_err(rt, agent, e))?;
+    let created = match rt.docker.create_exec(&container, opts.clone()).await {
+        Ok(created) => created,
+        // Trusted to run (`known.rs`) but stopped or removed behind this server's back:
+        // readied as `ensure` does, and tried once more.
+        Err(e) if matches!(status_of(&e), Some(404 | 409)) => match rt.known.forget(agent) {
+            Some(bind) => {
+                debug!(%agent, error = %e, "the container was not running: readying it again");
+                super::container::ensure_now(rt, agent, bind).await?;
+                rt.docker
+                    .create_exec(&container, opts)
+                    .await
+                    .map_err(|e| map_exec_err(rt, agent, e))?
+            }
+            None => return Err(map_exec_err(rt, agent, e)),
+        },
+        Err(e) => return Err(map_exec_err(rt, agent, e)),
+    };
     let start = StartExecOptions {
         detach: false,
         tty: false,

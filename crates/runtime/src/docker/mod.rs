@@ -17,7 +17,11 @@
 //!   tree, which the API itself cannot do, and copies its output to files in `/tmp`, so
 //!   it survives the server and a restarted server can re-attach to it (`durable.rs`).
 //! - **Files** (`archive.rs`): the archive (tar upload) API, so file contents never appear in
-//!   an environment, label or command line.
+//!   an environment, label or command line. The Codex home files of a turn are not
+//!   uploaded but carried in at the head of the run's stdin (`carry.rs`): no API call.
+//! - **Known state** (`known.rs`): a container this server left running is trusted by
+//!   `ensure` (no inspect per turn); an exec that finds it stopped or gone readies it
+//!   again and tries once more.
 //! - **Volumes** (`volume.rs`): the agent's data, created with the container, removed only
 //!   on purge.
 //! - **Stats** (`stats.rs`): one non-streaming stats call for CPU and memory.
@@ -26,10 +30,12 @@
 //! restart and `ensure` re-creates a container that died or was removed, with its volumes.
 
 mod archive;
+mod carry;
 mod config;
 mod container;
 mod durable;
 pub(crate) mod exec;
+mod known;
 pub mod labels;
 mod layout;
 mod oneoff;
@@ -68,6 +74,8 @@ pub struct DockerRuntime {
     writers: exec::Writers,
     /// Pinned Codex volumes this server has seen filled (see `prepare.rs`).
     codex_filled: tokio::sync::Mutex<std::collections::HashSet<String>>,
+    /// Containers this server left running, trusted by `ensure` (see `known.rs`).
+    known: known::Known,
 }
 
 impl DockerRuntime {
@@ -114,6 +122,7 @@ impl DockerRuntime {
             image_ids: tokio::sync::Mutex::default(),
             writers: exec::Writers::default(),
             codex_filled: tokio::sync::Mutex::default(),
+            known: known::Known::default(),
         })
     }
 

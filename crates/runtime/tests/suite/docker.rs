@@ -409,17 +409,8 @@ async fn removed_container_is_recreated_with_its_data() {
         t.rt.status(&a).await.unwrap().unwrap().state,
         AgentState::Missing
     );
-    assert!(matches!(
-        t.rt.exec(&a, ExecSpec::new(["true"])).await,
-        Err(RuntimeError::NotFound { .. })
-    ));
-    let second =
-        t.rt.ensure(&a, &AgentSpec::new())
-            .await
-            .unwrap()
-            .container_id
-            .unwrap();
-    assert_ne!(first, second);
+    // This runtime left it running and trusts it (no inspect per `ensure`): the exec
+    // finds it gone, recreates it on the same volumes and runs.
     let o = run(
         &t.rt,
         &a,
@@ -427,9 +418,20 @@ async fn removed_container_is_recreated_with_its_data() {
     )
     .await;
     assert_eq!(o.stdout, vec!["survives", "history"]);
+    let second =
+        t.rt.ensure(&a, &AgentSpec::new())
+            .await
+            .unwrap()
+            .container_id
+            .unwrap();
+    assert_ne!(first, second);
 
     // A container that died (killed from outside) is started again, the same one.
     docker_cli(&["kill", &second]).unwrap();
+    assert_eq!(
+        run(&t.rt, &a, &["cat", "/workspace/keep.txt"]).await.stdout,
+        vec!["survives"]
+    );
     let third =
         t.rt.ensure(&a, &AgentSpec::new())
             .await
@@ -437,6 +439,18 @@ async fn removed_container_is_recreated_with_its_data() {
             .container_id
             .unwrap();
     assert_eq!(third, second);
+    assert_eq!(
+        t.rt.status(&a).await.unwrap().unwrap().state,
+        AgentState::Running
+    );
+
+    // Removed through the runtime, it is forgotten: an exec fails, `ensure` recreates.
+    t.rt.remove(&a, false).await.unwrap();
+    assert!(matches!(
+        t.rt.exec(&a, ExecSpec::new(["true"])).await,
+        Err(RuntimeError::NotFound { .. })
+    ));
+    t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
     assert_eq!(
         run(&t.rt, &a, &["cat", "/workspace/keep.txt"]).await.stdout,
         vec!["survives"]

@@ -93,11 +93,40 @@ async fn files_staged_for_a_run_replace_their_targets_in_one_step() {
         &[
             "sh",
             "-c",
-            "ls -A /home/agent/.codex/codex-mcp/staged; stat -c '%a %u' \"$0\" \"$1\"",
+            "find /home/agent/.codex -name '*codex-mcp-[0-9]*' -o -name 'f[0-9]*'; stat -c '%a %u' \"$0\" \"$1\"",
             CONFIG,
             SCHEMA,
         ],
     )
     .await;
     assert_eq!(o.stdout, vec!["600 1000", "600 1000"]);
+}
+
+/// Files the run cannot carry in (here: not of mode 0600) are uploaded beside their
+/// targets instead and moved into place by the run, with the same guarantees.
+#[tokio::test]
+async fn files_a_run_cannot_carry_are_uploaded_and_moved_into_place() {
+    let t = env_or_return!(BUSYBOX_IMAGE);
+    let a = id("uploads");
+    t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
+    let files = [FileToWrite {
+        path: SCHEMA,
+        bytes: b"{}",
+        mode: 0o640,
+    }];
+    let staged = t.rt.stage_files(&a, "run-1", &files).await.unwrap();
+    let script =
+        "cat \"$0\"; echo; stat -c '%a %u' \"$0\"; ls -A /home/agent/.codex/codex-mcp/staged";
+    let out = run_spec(
+        &t.rt,
+        &a,
+        ExecSpec::new(["sh", "-c", script, SCHEMA])
+            .run_id("run-1")
+            .staged(staged),
+    )
+    .await;
+    assert_eq!(
+        (out.stdout, out.code),
+        (vec!["{}".to_string(), "640 1000".to_string()], Some(0))
+    );
 }

@@ -17,6 +17,7 @@ mod docker_agents;
 mod docker_bad_input;
 mod docker_faults;
 mod docker_host_workspace;
+mod docker_warm;
 mod faults;
 mod host_workspace;
 mod jobs;
