@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # THE test command of codex-mcp: installs what the tests need, builds, and runs every test.
 #
-#   scripts/test.sh            all steps: deps build rust conformance python compose kubernetes
+#   scripts/test.sh            all steps: deps build rust conformance compose python kubernetes
 #   scripts/test.sh STEP...    only those steps, in the order given
 #
 # Steps:
@@ -26,19 +26,20 @@
 # The cluster's binaries take 6-12 minutes to build cold and only the last step needs them:
 # when `kubernetes` is asked for, `scripts/k8s-cluster.sh binaries` starts at once in a job
 # of its own (at a lower CPU priority) and runs alongside every other step; the
-# `kubernetes` step waits for it. `deps` runs in the background during `build` (when both
-# are asked for, in that order). `deps` or `build` failing stops the run. A failing test
-# step does not: the other test steps still run, and the exit code is non-zero at the end.
-# Each step's output is also in target/test-logs/STEP.log. The last line is the sum of
-# every runner's counts (Rust tests, Python tests, conformance runs):
-# "total: N passed, M failed".
+# `kubernetes` step waits for it. `deps` runs in the background during `build`, and
+# `python` during `kubernetes` (when both are asked for, in that order: both mostly wait
+# on their servers); their output is shown after the step they ran beside. `deps` or
+# `build` failing stops the run. A failing test step does not: the other test steps still
+# run, and the exit code is non-zero at the end. Each step's output is also in
+# target/test-logs/STEP.log. The last line is the sum of every runner's counts (Rust
+# tests, Python tests, conformance runs): "total: N passed, M failed".
 set -euo pipefail
 
 # shellcheck source=scripts/test-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/test-lib.sh"
 cd "$ROOT"
 
-all_steps=(deps build rust conformance python compose kubernetes)
+all_steps=(deps build rust conformance compose python kubernetes)
 if [ $# -gt 0 ]; then steps=("$@"); else steps=("${all_steps[@]}"); fi
 for s in "${steps[@]}"; do
   case " ${all_steps[*]} " in *" $s "*) ;; *)
@@ -150,78 +151,88 @@ print_summary() {
   echo "total: $total_passed passed, $total_failed failed"
 }
 
+# Background jobs: a step that runs alongside others. Their pids, by job name.
+declare -A bg_pid=()
+trap 'for p in "${bg_pid[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+
+# start_bg NAME COMMAND...: runs COMMAND in the background, its output in NAME.log and
+# its duration in NAME.seconds, for finish_bg.
+start_bg() {
+  local name=$1
+  shift
+  rm -f "$LOGS/$name.seconds"
+  (
+    t=$SECONDS rc=0
+    "$@" >"$LOGS/$name.log" 2>&1 </dev/null || rc=$?
+    echo $((SECONDS - t)) >"$LOGS/$name.seconds"
+    exit "$rc"
+  ) &
+  bg_pid[$name]=$!
+}
+
+# finish_bg NAME NOTE: waits for the job (when one runs), shows its output and records it
+# as a step; returns its exit code.
+finish_bg() {
+  local name=$1 note=$2 rc=0
+  [ -n "${bg_pid[$name]:-}" ] || return 0
+  wait "${bg_pid[$name]}" || rc=$?
+  unset "bg_pid[$name]"
+  banner "$name: output (exit $rc)"
+  cat "$LOGS/$name.log"
+  record_step "$name" "$rc" "$(cat "$LOGS/$name.seconds" 2>/dev/null || echo 0)" "$note"
+  return "$rc"
+}
+
 # The Kubernetes cluster's binaries, in a job of their own from the start (see the top).
-k8s_pid=""
 case " ${steps[*]} " in *" kubernetes "*)
   if [ "${TEST_SKIP_DOCKER:-0}" != 1 ]; then
     export TEST_DEPS_SKIP_K8S=1
-    rm -f "$LOGS/k8s-binaries.seconds"
-    (
-      t=$SECONDS rc=0
-      nice -n 10 bash scripts/k8s-cluster.sh binaries >"$LOGS/k8s-binaries.log" 2>&1 </dev/null || rc=$?
-      echo $((SECONDS - t)) >"$LOGS/k8s-binaries.seconds"
-      exit "$rc"
-    ) &
-    k8s_pid=$!
+    start_bg k8s-binaries nice -n 10 bash scripts/k8s-cluster.sh binaries
   fi ;;
 esac
 
-# `deps` mostly downloads and `build` mostly compiles: when `deps` is directly followed by
-# `build` (the default), they run side by side and the deps output is shown after the build.
-deps_pid=""
-trap 'for p in $deps_pid $k8s_pid; do kill "$p" 2>/dev/null || true; done' EXIT
 i=0
 while [ $i -lt ${#steps[@]} ]; do
   step=${steps[$i]}
   next=${steps[$((i + 1))]:-}
   case $step in
     deps)
+      # `deps` mostly downloads and `build` mostly compiles: side by side.
       if [ "$next" = build ]; then
         banner "deps: bash scripts/test-deps.sh (in the background while building; output below)"
-        rm -f "$LOGS/deps.seconds"
-        (
-          t=$SECONDS rc=0
-          bash scripts/test-deps.sh >"$LOGS/deps.log" 2>&1 </dev/null || rc=$?
-          echo $((SECONDS - t)) >"$LOGS/deps.seconds"
-          exit "$rc"
-        ) &
-        deps_pid=$!
+        start_bg deps bash scripts/test-deps.sh
       else
         run_step deps bash scripts/test-deps.sh || { print_summary; exit 1; }
       fi ;;
     build)
       build_rc=0
       run_step build cargo build --workspace --all-targets || build_rc=$?
-      if [ -n "$deps_pid" ]; then
-        deps_rc=0
-        wait "$deps_pid" || deps_rc=$?
-        deps_pid=""
-        banner "deps: output of bash scripts/test-deps.sh (exit $deps_rc)"
-        cat "$LOGS/deps.log"
-        record_step deps "$deps_rc" "$(cat "$LOGS/deps.seconds" 2>/dev/null || echo 0)" "(ran alongside build)"
-        [ "$deps_rc" -eq 0 ] || { print_summary; exit 1; }
-      fi
+      finish_bg deps "(ran alongside build)" || { print_summary; exit 1; }
       [ "$build_rc" -eq 0 ] || { print_summary; exit 1; } ;;
     rust)
       run_step rust bash scripts/test-rust.sh || true ;;
     conformance)
       run_step conformance bash scripts/conformance.sh || true ;;
     python)
-      run_step python bash scripts/test-python.sh || true ;;
+      # The Python SDK's tests mostly wait on their servers, and so do the cluster's: side
+      # by side (the Python tests use no Docker and no cluster).
+      if [ "$next" = kubernetes ]; then
+        banner "python: bash scripts/test-python.sh (in the background during kubernetes; output below)"
+        start_bg python bash scripts/test-python.sh
+      else
+        run_step python bash scripts/test-python.sh || true
+      fi ;;
     compose)
       run_step compose bash scripts/test-compose.sh || true ;;
     kubernetes)
-      if [ -n "$k8s_pid" ]; then
+      if [ -n "${bg_pid[k8s-binaries]:-}" ]; then
         banner "kubernetes: waiting for scripts/k8s-cluster.sh binaries (started with the run)"
-        k8s_rc=0
-        wait "$k8s_pid" || k8s_rc=$?
-        k8s_pid=""
-        cat "$LOGS/k8s-binaries.log"
-        record_step k8s-binaries "$k8s_rc" "$(cat "$LOGS/k8s-binaries.seconds" 2>/dev/null || echo 0)" "(ran alongside the steps above)"
+        # A failed build fails here too: `up` (run by the first test) builds or says why.
+        finish_bg k8s-binaries "(ran alongside the steps above)" || true
       fi
-      # A failed build fails here too: `up` (run by the first test) builds or says why.
       run_step kubernetes bash scripts/test-rust.sh --cluster || true
-      bash scripts/k8s-cluster.sh down >>"$LOGS/kubernetes.log" 2>&1 || true ;;
+      bash scripts/k8s-cluster.sh down >>"$LOGS/kubernetes.log" 2>&1 || true
+      finish_bg python "(ran alongside kubernetes)" || true ;;
   esac
   i=$((i + 1))
 done
