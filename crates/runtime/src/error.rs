@@ -150,6 +150,19 @@ pub enum RuntimeError {
         message: String,
     },
 
+    /// A host write found no space left: the message names the disk and the fix, as the
+    /// store's does for its own file.
+    #[error(
+        "the disk holding {path} is full ({op}): free some space, or point CODEX_MCP_DATA_DIR \
+         (where the agents' folders live) at a bigger disk"
+    )]
+    DiskFull {
+        /// What we were doing.
+        op: &'static str,
+        /// The path whose write failed.
+        path: PathBuf,
+    },
+
     /// A host file system operation failed (local backend, bind validation).
     #[error("{op} {path}: {source}")]
     Io {
@@ -164,12 +177,42 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
-    /// Wraps an I/O error with the operation and path, which `std::io::Error` lacks.
+    /// Wraps an I/O error with the operation and path, which `std::io::Error` lacks; a
+    /// full disk becomes [`Self::DiskFull`], which says what to do about it.
     pub(crate) fn io(
         op: &'static str,
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Self::Io { op, path, source }
+        move |source| {
+            if source.kind() == std::io::ErrorKind::StorageFull {
+                Self::DiskFull { op, path }
+            } else {
+                Self::Io { op, path, source }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn a_full_disk_names_itself_and_the_setting_and_other_errors_stay_as_they_were() {
+        let full = RuntimeError::io("write", "/data/agents/a/codex-home/auth.json")(
+            std::io::Error::from_raw_os_error(28),
+        );
+        assert_eq!(
+            full.to_string(),
+            "the disk holding /data/agents/a/codex-home/auth.json is full (write): free some \
+             space, or point CODEX_MCP_DATA_DIR (where the agents' folders live) at a bigger disk"
+        );
+        let denied = RuntimeError::io("write", "/x")(std::io::Error::from_raw_os_error(13));
+        assert_eq!(
+            denied.to_string(),
+            "write /x: Permission denied (os error 13)"
+        );
     }
 }
