@@ -4,13 +4,15 @@
 //! [`Direct`]), so the ratio is what mcpd adds to a turn.
 //!
 //! `cargo bench -p codex-mcp-e2e --bench chat_overhead` (builds mcpd first with
-//! `cargo build --release -p mcpd`, or set MCPD_BIN). `CHAT_BENCH_ITERATIONS` (default 15).
+//! `cargo build --release -p mcpd`, or set MCPD_BIN). `CHAT_BENCH_ITERATIONS` (default 15);
+//! `CHAT_LOG_LEVEL=debug` adds the median of each phase of mcpd's turns (`turn phases`).
 
 use std::time::Duration;
 
 use codex_mcp_e2e::Mcpd;
 use codex_mcp_e2e::bench::{
-    Table, answer_pong, chat_call, emit, env_or, median, ms, percentile, ping_chat, quick,
+    Table, answer_pong, chat_call, emit, env_or, median, median_pair_difference, ms, percentile,
+    phase_medians, ping_chat, quick, turn_phases,
 };
 use codex_mcp_e2e::direct::{Direct, DirectAgent};
 use codex_mcp_testkit::CodexFixture;
@@ -34,8 +36,12 @@ async fn main() -> anyhow::Result<()> {
         ("CODEX_MCP_DATA_DIR", data.display().to_string()),
         ("CODEX_MCP_CODEX_CONFIG", config.display().to_string()),
         ("OPENAI_API_KEY", "sk-bench".to_string()),
-        // info: the harness reads the listening address from mcpd's startup line.
-        ("LOG_LEVEL", "info".to_string()),
+        // info at least: the harness reads the listening address from mcpd's startup
+        // line. CHAT_LOG_LEVEL=debug: each turn's phases, summed up below the table.
+        (
+            "LOG_LEVEL",
+            std::env::var("CHAT_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+        ),
     ];
     let mcpd = Mcpd::start(&env, dir.path()).await?;
 
@@ -52,7 +58,8 @@ async fn main() -> anyhow::Result<()> {
     // Two scenarios. "cold": a new agent every call (mcpd creates its folders and writes
     // its Codex home first) against a fresh `codex exec`. "warm": one agent whose chat
     // conversation continues, against `codex exec resume` of one thread; both threads grow
-    // alike. Calls alternate so machine load hits both sides the same.
+    // alike. Calls alternate, in an order that alternates too, so machine load hits both
+    // sides the same.
     let mut cold = (Vec::new(), Vec::new());
     let mut warm = (Vec::new(), Vec::new());
     let warm_agent = direct.agent()?;
@@ -60,19 +67,25 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..n + 2 {
         let agent = format!("bench-{i}");
         let cold_agent = direct.agent()?;
-        let (through, done) =
-            pair(&mcpd, &direct, &cold_agent, &agent, None, &prepared.prompt).await?;
+        let mcpd_first = i % 2 == 0;
+        let (through, done) = pair(
+            (&mcpd, &agent),
+            (&direct, &cold_agent),
+            None,
+            &prepared.prompt,
+            mcpd_first,
+        )
+        .await?;
         if i >= 2 {
             cold.0.push(through);
             cold.1.push(done.0);
         }
         let (through, done) = pair(
-            &mcpd,
-            &direct,
-            &warm_agent,
-            "bench-warm",
+            (&mcpd, "bench-warm"),
+            (&direct, &warm_agent),
             thread.as_deref(),
             &prepared.prompt,
+            mcpd_first,
         )
         .await?;
         thread = thread.or(done.1);
@@ -86,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
         ">through mcpd, median (p99)",
         ">direct, median (p99)",
         ">ratio (target <= 1.02)",
+        ">median pair difference",
     ]);
     let mut figures = serde_json::Map::new();
     for (key, name, (through, direct)) in [
@@ -107,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
                 ms(percentile(&direct, 0.99))
             ),
             format!("{ratio:.3}"),
+            format!("{:+.1} ms", median_pair_difference(&through, &direct)),
         ]);
         figures.insert(
             key.into(),
@@ -114,23 +129,42 @@ async fn main() -> anyhow::Result<()> {
                 "mcpd_ms": through.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                 "direct_ms": direct.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                 "ratio": ratio,
+                "median_pair_difference_ms": median_pair_difference(&through, &direct),
             }),
         );
     }
-    emit("chat_overhead", &table, &[], figures.into())
+    let turns = turn_phases(&mcpd.log());
+    let notes: Vec<String> = [("cold", false), ("warm", true)]
+        .into_iter()
+        .filter_map(|(case, warm)| {
+            let of_case: Vec<_> = turns
+                .iter()
+                .filter(|t| (t.agent == "bench-warm") == warm)
+                .cloned()
+                .collect();
+            phase_medians(&of_case).map(|m| format!("mcpd's phases, {case}, medians: {m}"))
+        })
+        .collect();
+    emit("chat_overhead", &table, &notes, figures.into())
 }
 
-/// One chat through mcpd, then the same turn run directly: a fresh `codex exec`
-/// (`resume == None`), or a resume of `resume`'s thread.
+/// One chat through mcpd and the same turn run directly (a fresh `codex exec` when
+/// `resume` is `None`, else a resume of its thread), mcpd first when `mcpd_first`: the
+/// order alternates, so whatever the first or second turn of a pair meets (a model
+/// server just woken, caches warmed by the other) falls on both sides alike.
 /// Returns both times and the direct run's thread id.
 async fn pair(
-    mcpd: &Mcpd,
-    direct: &Direct,
-    direct_agent: &DirectAgent,
-    agent: &str,
+    (mcpd, agent): (&Mcpd, &str),
+    (direct, direct_agent): (&Direct, &DirectAgent),
     resume: Option<&str>,
     prompt: &str,
+    mcpd_first: bool,
 ) -> anyhow::Result<(Duration, (Duration, Option<String>))> {
-    let through = chat_call(mcpd, agent).await?;
-    Ok((through, direct.turn(direct_agent, resume, prompt).await?))
+    if mcpd_first {
+        let through = chat_call(mcpd, agent).await?;
+        Ok((through, direct.turn(direct_agent, resume, prompt).await?))
+    } else {
+        let done = direct.turn(direct_agent, resume, prompt).await?;
+        Ok((chat_call(mcpd, agent).await?, done))
+    }
 }

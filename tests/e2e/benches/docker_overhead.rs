@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use codex_mcp_e2e::bench::{
     Table, answer_pong, chat_call, container_memory_mib, docker_exec_turn, emit, env_or, median,
-    ms, percentile, ping_chat, quick,
+    median_pair_difference, ms, percentile, ping_chat, quick,
 };
 use codex_mcp_e2e::docker::docker_ready_or_skip;
 use codex_mcp_e2e::{Runtime, Setup};
@@ -87,6 +87,11 @@ async fn main() -> anyhow::Result<()> {
     ]);
     table.row(&["ratio".to_string(), format!("{ratio:.3}"), "<= 1.02".into()]);
     table.row(&[
+        "median pair difference (mcpd - `docker exec`)".to_string(),
+        format!("{:+.1} ms", median_pair_difference(&through, &straight)),
+        "<= 3 ms".into(),
+    ]);
+    table.row(&[
         format!(
             "idle agent container memory, median of {} (min-max)",
             idle.len()
@@ -108,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
             "warm_mcpd_ms": through.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
             "warm_direct_ms": straight.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
             "ratio": ratio,
+            "median_pair_difference_ms": median_pair_difference(&through, &straight),
             "idle_container_mib": idle,
         }),
     )

@@ -57,6 +57,19 @@ pub fn median(times: &[Duration]) -> Duration {
     percentile(times, 0.5)
 }
 
+/// The median of the pairwise differences `through[i] - direct[i]`, in milliseconds
+/// (signed): for calls run in alternating pairs, steadier than the difference of the
+/// two medians when the load drifts during a run.
+pub fn median_pair_difference(through: &[Duration], direct: &[Duration]) -> f64 {
+    let mut d: Vec<f64> = through
+        .iter()
+        .zip(direct)
+        .map(|(a, b)| ms(*a) - ms(*b))
+        .collect();
+    d.sort_by(f64::total_cmp);
+    d.get(d.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// Milliseconds as a float.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -137,6 +150,64 @@ pub fn emit(name: &str, table: &Table, notes: &[String], figures: Value) -> anyh
         )?;
     }
     Ok(())
+}
+
+/// One turn's phases, as mcpd logs them at `LOG_LEVEL=debug` (`turn phases`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnPhases {
+    /// The agent the turn ran as.
+    pub agent: String,
+    /// Each phase's name and milliseconds, in order, `total` last.
+    pub phases: Vec<(String, f64)>,
+}
+
+/// Every `turn phases` line of an mcpd log, JSON (mcpd's format when its stderr is not
+/// a terminal) or text (`agent=ID phases=name=1.23ms ...`).
+pub fn turn_phases(log: &str) -> Vec<TurnPhases> {
+    log.lines()
+        .filter(|l| l.contains("turn phases"))
+        .filter_map(|line| {
+            let (agent, phases) = match serde_json::from_str::<Value>(line) {
+                Ok(v) => (
+                    v["fields"]["agent"].as_str()?.to_string(),
+                    v["fields"]["phases"].as_str()?.to_string(),
+                ),
+                Err(_) => (
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix("agent="))?
+                        .to_string(),
+                    line.split_once("phases=")?.1.to_string(),
+                ),
+            };
+            let phases = phases
+                .split_whitespace()
+                .filter_map(|w| {
+                    let (name, value) = w.split_once('=')?;
+                    Some((name.to_string(), value.strip_suffix("ms")?.parse().ok()?))
+                })
+                .collect();
+            Some(TurnPhases { agent, phases })
+        })
+        .collect()
+}
+
+/// `name 1.23 ms, ...`: the median of each phase over `turns`, in the first turn's
+/// order; `None` when there are none.
+pub fn phase_medians(turns: &[TurnPhases]) -> Option<String> {
+    let first = turns.first()?;
+    let medians: Vec<String> = first
+        .phases
+        .iter()
+        .map(|(name, _)| {
+            let mut values: Vec<f64> = turns
+                .iter()
+                .filter_map(|t| t.phases.iter().find(|(n, _)| n == name).map(|(_, v)| *v))
+                .collect();
+            values.sort_by(f64::total_cmp);
+            format!("{name} {:.2} ms", values[values.len() / 2])
+        })
+        .collect();
+    Some(medians.join(", "))
 }
 
 /// The `chat` turn every bench measures: what mcpd gives Codex (prompt, output schema)
@@ -271,6 +342,21 @@ mod tests {
     }
 
     #[test]
+    fn the_pair_difference_is_signed_and_taken_per_pair() {
+        let ms = |v: &[u64]| {
+            v.iter()
+                .copied()
+                .map(Duration::from_millis)
+                .collect::<Vec<_>>()
+        };
+        // Medians 20 and 20, yet each pair is 5 ms apart one way or the other.
+        let (through, direct) = (ms(&[10, 20, 35]), ms(&[5, 25, 30]));
+        assert_eq!(median_pair_difference(&through, &direct), 5.0);
+        assert_eq!(median_pair_difference(&direct, &through), -5.0);
+        assert_eq!(median_pair_difference(&[], &[]), 0.0);
+    }
+
+    #[test]
     fn a_table_is_markdown_with_aligned_columns() {
         let mut t = Table::new(&["case", ">ms"]);
         t.row(&["warm", "1.5"]);
@@ -283,5 +369,29 @@ mod tests {
     #[test]
     fn lists_from_the_environment_fall_back_when_unset() {
         assert_eq!(env_list("BENCH_NO_SUCH_LIST_X", &[1, 5]), vec![1, 5]);
+    }
+
+    #[test]
+    fn turn_phases_are_read_from_the_debug_lines_and_summed_up_by_median() {
+        let log = r#"2026-12-07T12:00:00Z  INFO mcpd: codex call finished call=c1 agent=a
+2026-12-07T12:00:00Z DEBUG codex_mcp_core::agents::turn: turn phases call=c1 agent=a phases=open_call=0.50ms ready=2.00ms total=10.00ms
+2026-12-07T12:00:01Z DEBUG codex_mcp_core::agents::turn: turn phases call=c2 agent=b phases=open_call=0.30ms ready=4.00ms total=12.00ms
+{"level":"DEBUG","fields":{"message":"turn phases","call":"c3","agent":"b","phases":"open_call=0.10ms ready=1.00ms total=8.00ms"}}
+"#;
+        let turns = turn_phases(log);
+        let phases = |v: &[(&str, f64)]| v.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+        assert_eq!(
+            turns[0],
+            TurnPhases {
+                agent: "a".into(),
+                phases: phases(&[("open_call", 0.5), ("ready", 2.0), ("total", 10.0)]),
+            }
+        );
+        assert_eq!(turns.len(), 3);
+        assert_eq!(
+            phase_medians(&turns).as_deref(),
+            Some("open_call 0.30 ms, ready 2.00 ms, total 10.00 ms")
+        );
+        assert_eq!(phase_medians(&[]), None);
     }
 }

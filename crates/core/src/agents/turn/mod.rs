@@ -286,7 +286,7 @@ impl AgentManager {
         );
         record.finish(end).await;
         phases.mark("record");
-        tracing::debug!(call = %call_id, phases = %phases.summary(), "turn phases");
+        tracing::debug!(call = %call_id, agent = %request.agent, phases = %phases.summary(), "turn phases");
         result
     }
 

@@ -9,9 +9,8 @@
 //! variables, run in a process group of their own, and are killed with their whole tree.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -199,7 +198,7 @@ impl LocalRuntime {
     }
 }
 
-fn mkdir_private(path: &Path) -> Result<(), RuntimeError> {
+pub(super) fn mkdir_private(path: &Path) -> Result<(), RuntimeError> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -350,75 +349,7 @@ impl AgentRuntime for LocalRuntime {
         mode: u32,
     ) -> Result<(), RuntimeError> {
         let env = self.env_of(agent)?;
-        let roots = [&env.workspace, &env.codex_home, &env.scratch_root];
-        let refuse = || RuntimeError::PathNotAllowed {
-            agent: agent.to_string(),
-            path: path.to_string(),
-            allowed: roots.map(|r| r.as_str()).join(", "),
-        };
-        let target = Path::new(path);
-        let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
-            return Err(refuse());
-        };
-        if !target.is_absolute() || target.components().any(|c| c == Component::ParentDir) {
-            return Err(refuse());
-        }
-        let Some(root) = roots
-            .iter()
-            .map(Path::new)
-            .find(|r| target.starts_with(r) && target != *r)
-        else {
-            return Err(refuse());
-        };
-        // A symlink inside the agent's folder must not redirect the write (or the creation
-        // of missing folders) elsewhere: resolve the deepest existing ancestor first, check
-        // it, and only then create what is missing below it.
-        let real_root = std::fs::canonicalize(root).map_err(RuntimeError::io("resolve", root))?;
-        let existing = parent
-            .ancestors()
-            .find(|p| p.exists())
-            .unwrap_or(Path::new("/"));
-        let real_existing =
-            std::fs::canonicalize(existing).map_err(RuntimeError::io("resolve", existing))?;
-        if !real_existing.starts_with(&real_root) {
-            return Err(refuse());
-        }
-        mkdir_private(parent)?;
-        let real_parent =
-            std::fs::canonicalize(parent).map_err(RuntimeError::io("resolve", parent))?;
-        if !real_parent.starts_with(&real_root) {
-            return Err(refuse());
-        }
-        let dest = real_parent.join(name);
-        let tmp = real_parent.join(format!(
-            ".{}.codex-mcp-tmp-{}",
-            name.to_string_lossy(),
-            rand::random::<u64>()
-        ));
-        let bytes = bytes.to_vec();
-        tokio::task::spawn_blocking(move || -> Result<(), RuntimeError> {
-            let write = || -> std::io::Result<()> {
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(mode & 0o7777)
-                    .open(&tmp)?;
-                // The umask may have narrowed the mode; set it exactly.
-                std::fs::set_permissions(
-                    &tmp,
-                    std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777),
-                )?;
-                f.write_all(&bytes)?;
-                f.sync_all()?;
-                std::fs::rename(&tmp, &dest)
-            };
-            write().map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                RuntimeError::io("write", dest.clone())(e)
-            })
-        })
-        .await
-        .map_err(|e| RuntimeError::InvalidExec(format!("write task failed: {e}")))?
+        files::write(agent, &env, path, bytes, mode).await
     }
 
     async fn status(&self, agent: &AgentId) -> Result<Option<AgentStatus>, RuntimeError> {
@@ -481,3 +412,5 @@ impl AgentRuntime for LocalRuntime {
         Ok(())
     }
 }
+
+mod files;

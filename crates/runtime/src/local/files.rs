@@ -1,0 +1,214 @@
+//! Files the server writes into a local agent's folders: the Codex home's `auth.json`,
+//! `config.toml` and output schemas, installed before every turn.
+//!
+//! Two rules shape it. A path must stay inside the agent's roots even when the agent
+//! (which runs as the server's user) has planted symlinks there, so the deepest existing
+//! ancestor is resolved and checked before anything is created. And a Codex process of
+//! another turn may be reading the file meanwhile, so a changed file is written beside
+//! its target and renamed over it (readers see the old file or the new one, whole).
+//!
+//! What it does not do is cost a turn: a file that already holds the bytes and mode is
+//! left alone (a warm turn's files usually are), and nothing is fsynced. The files are
+//! installed again before every turn, so one lost to a crash of the machine is put back
+//! by the next turn; an fsync bought nothing and cost 1-3 ms per file on the test VM
+//! (measured with the `turn phases` debug line: a warm turn's `ready` phase).
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use super::mkdir_private;
+use crate::{AgentEnv, AgentId, RuntimeError};
+
+/// Writes `bytes` with `mode` at `path`, which must lie under one of `env`'s roots
+/// (workspace, Codex home, scratch), creating missing folders; does nothing when the
+/// file already holds exactly that.
+pub(super) async fn write(
+    agent: &AgentId,
+    env: &AgentEnv,
+    path: &str,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<(), RuntimeError> {
+    let dest = checked_destination(agent, env, path)?;
+    let mode = mode & 0o7777;
+    let bytes = bytes.to_vec();
+    tokio::task::spawn_blocking(move || {
+        if holds(&dest, &bytes, mode) {
+            return Ok(());
+        }
+        replace(&dest, &bytes, mode).map_err(RuntimeError::io("write", dest.clone()))
+    })
+    .await
+    .map_err(|e| RuntimeError::InvalidExec(format!("write task failed: {e}")))?
+}
+
+/// The real path `path` names, once it is known to stay under one of `env`'s roots;
+/// creates its missing parent folders (after checking where they would go).
+fn checked_destination(
+    agent: &AgentId,
+    env: &AgentEnv,
+    path: &str,
+) -> Result<PathBuf, RuntimeError> {
+    let roots = [&env.workspace, &env.codex_home, &env.scratch_root];
+    let refuse = || RuntimeError::PathNotAllowed {
+        agent: agent.to_string(),
+        path: path.to_string(),
+        allowed: roots.map(|r| r.as_str()).join(", "),
+    };
+    let target = Path::new(path);
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+        return Err(refuse());
+    };
+    if !target.is_absolute() || target.components().any(|c| c == Component::ParentDir) {
+        return Err(refuse());
+    }
+    let Some(root) = roots
+        .iter()
+        .map(Path::new)
+        .find(|r| target.starts_with(r) && target != *r)
+    else {
+        return Err(refuse());
+    };
+    // A symlink inside the agent's folder must not redirect the write (or the creation
+    // of missing folders) elsewhere: resolve the deepest existing ancestor first, check
+    // it, and only then create what is missing below it.
+    let real_root = std::fs::canonicalize(root).map_err(RuntimeError::io("resolve", root))?;
+    let existing = parent
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    let real_existing =
+        std::fs::canonicalize(existing).map_err(RuntimeError::io("resolve", existing))?;
+    if !real_existing.starts_with(&real_root) {
+        return Err(refuse());
+    }
+    mkdir_private(parent)?;
+    let real_parent = std::fs::canonicalize(parent).map_err(RuntimeError::io("resolve", parent))?;
+    if !real_parent.starts_with(&real_root) {
+        return Err(refuse());
+    }
+    Ok(real_parent.join(name))
+}
+
+/// Whether `dest` is a regular file (not a symlink) with exactly `mode` and `bytes`.
+/// Anything unreadable counts as different: the write that follows reports it.
+fn holds(dest: &Path, bytes: &[u8], mode: u32) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(dest) else {
+        return false;
+    };
+    meta.is_file()
+        && meta.permissions().mode() & 0o7777 == mode
+        && meta.len() == bytes.len() as u64
+        && std::fs::read(dest).is_ok_and(|held| held == bytes)
+}
+
+/// Writes a temporary file beside `dest` and renames it over `dest`.
+fn replace(dest: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let name = dest.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dest.with_file_name(format!(".{name}.codex-mcp-tmp-{}", rand::random::<u64>()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        // The umask may have narrowed the mode; set it exactly.
+        std::fs::set_permissions(&tmp, PermissionsExt::from_mode(mode))?;
+        f.write_all(bytes)?;
+        std::fs::rename(&tmp, dest)
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use std::os::unix::fs::MetadataExt;
+
+    /// What a reader of `p` finds: a regular file?, its mode, its bytes; and its inode.
+    fn found(p: &Path) -> ((bool, u32, Vec<u8>), u64) {
+        let meta = std::fs::symlink_metadata(p).unwrap();
+        let bytes = std::fs::read(p).unwrap();
+        ((meta.is_file(), meta.mode() & 0o7777, bytes), meta.ino())
+    }
+
+    #[tokio::test]
+    async fn a_file_holding_the_bytes_and_mode_is_left_alone_anything_else_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = |name: &str| {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(&p).unwrap();
+            p.display().to_string()
+        };
+        let env = AgentEnv {
+            workspace: root("workspace"),
+            live_workspace: root("workspace"),
+            codex_home: root("codex-home"),
+            scratch_root: root("scratch"),
+            container_id: None,
+        };
+        let agent = AgentId::new("files-test").unwrap();
+        let path = format!("{}/auth.json", env.codex_home);
+        let dest = PathBuf::from(&path);
+        let want = (true, 0o600, b"{}".to_vec());
+
+        write(&agent, &env, &path, b"{}", 0o600).await.unwrap();
+        let (first, inode) = found(&dest);
+        write(&agent, &env, &path, b"{}", 0o600).await.unwrap();
+        assert_eq!(
+            found(&dest),
+            (first.clone(), inode),
+            "unchanged: left alone"
+        );
+        assert_eq!(first, want);
+
+        let elsewhere = dir.path().join("elsewhere");
+        type Change<'a> = (&'static str, Box<dyn Fn() + 'a>);
+        let cases: [Change; 4] = [
+            (
+                "other bytes",
+                Box::new(|| std::fs::write(&dest, b"{\"x\":1}").unwrap()),
+            ),
+            (
+                "same length",
+                Box::new(|| std::fs::write(&dest, b"[]").unwrap()),
+            ),
+            (
+                "other mode",
+                Box::new(|| {
+                    std::fs::set_permissions(&dest, PermissionsExt::from_mode(0o644)).unwrap()
+                }),
+            ),
+            (
+                "a symlink to the same bytes and mode",
+                Box::new(|| {
+                    std::fs::copy(&dest, &elsewhere).unwrap();
+                    std::fs::remove_file(&dest).unwrap();
+                    std::os::unix::fs::symlink(&elsewhere, &dest).unwrap();
+                }),
+            ),
+        ];
+        let mut seen = Vec::new();
+        for (case, change) in &cases {
+            change();
+            let inode = std::fs::symlink_metadata(&dest).unwrap().ino();
+            write(&agent, &env, &path, b"{}", 0o600).await.unwrap();
+            let (after, new_inode) = found(&dest);
+            seen.push((*case, after, new_inode != inode));
+        }
+        let expected: Vec<_> = cases
+            .iter()
+            .map(|(c, _)| (*c, want.clone(), true))
+            .collect();
+        assert_eq!(seen, expected, "each change replaced by a new file");
+        assert_eq!(
+            std::fs::read(&elsewhere).unwrap(),
+            b"{}",
+            "a symlink's target untouched"
+        );
+    }
+}
