@@ -23,9 +23,12 @@ impl Server {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let log = data.path().join("mcpd.log");
         let mut command = Command::new(binary());
-        // mcpd refuses unknown MCPD_* variables: keep the bench's own knobs away from it.
+        // mcpd refuses unknown MCPD_* and CODEX_MCP_* variables: keep the bench's own
+        // knobs (and the test harness's, e.g. scripts/bench-report.sh's
+        // CODEX_MCP_TEST_CACHE) away from it; what mcpd needs is set below.
         for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("MCPD_") {
+            let name_text = name.to_string_lossy();
+            if name_text.starts_with("MCPD_") || name_text.starts_with("CODEX_MCP_") {
                 command.env_remove(name);
             }
         }
