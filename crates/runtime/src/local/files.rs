@@ -7,11 +7,13 @@
 //! another turn may be reading the file meanwhile, so a changed file is written beside
 //! its target and renamed over it (readers see the old file or the new one, whole).
 //!
-//! What it does not do is cost a turn: a file that already holds the bytes and mode is
-//! left alone (a warm turn's files usually are), and nothing is fsynced. The files are
-//! installed again before every turn, so one lost to a crash of the machine is put back
-//! by the next turn; an fsync bought nothing and cost 1-3 ms per file on the test VM
-//! (measured with the `turn phases` debug line: a warm turn's `ready` phase).
+//! What it does not do is fsync: the files are installed again before every turn, so one
+//! lost to a crash of the machine is put back by the next turn, and an fsync cost 1-3 ms
+//! per file on the test VM (measured with the `turn phases` debug line: a warm turn's
+//! `ready` phase went from 3.4 to 0.5 ms without them). Every turn still writes them,
+//! unchanged or not: that write is also what finds a full disk before Codex starts
+//! (`RuntimeError::DiskFull`), rather than Codex failing to save its session after the
+//! model has already answered.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -21,8 +23,7 @@ use super::mkdir_private;
 use crate::{AgentEnv, AgentId, RuntimeError};
 
 /// Writes `bytes` with `mode` at `path`, which must lie under one of `env`'s roots
-/// (workspace, Codex home, scratch), creating missing folders; does nothing when the
-/// file already holds exactly that.
+/// (workspace, Codex home, scratch), creating missing folders.
 pub(super) async fn write(
     agent: &AgentId,
     env: &AgentEnv,
@@ -34,9 +35,6 @@ pub(super) async fn write(
     let mode = mode & 0o7777;
     let bytes = bytes.to_vec();
     tokio::task::spawn_blocking(move || {
-        if holds(&dest, &bytes, mode) {
-            return Ok(());
-        }
         replace(&dest, &bytes, mode).map_err(RuntimeError::io("write", dest.clone()))
     })
     .await
@@ -91,18 +89,6 @@ fn checked_destination(
     Ok(real_parent.join(name))
 }
 
-/// Whether `dest` is a regular file (not a symlink) with exactly `mode` and `bytes`.
-/// Anything unreadable counts as different: the write that follows reports it.
-fn holds(dest: &Path, bytes: &[u8], mode: u32) -> bool {
-    let Ok(meta) = std::fs::symlink_metadata(dest) else {
-        return false;
-    };
-    meta.is_file()
-        && meta.permissions().mode() & 0o7777 == mode
-        && meta.len() == bytes.len() as u64
-        && std::fs::read(dest).is_ok_and(|held| held == bytes)
-}
-
 /// Writes a temporary file beside `dest` and renames it over `dest`.
 fn replace(dest: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let name = dest.file_name().unwrap_or_default().to_string_lossy();
@@ -137,7 +123,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_file_holding_the_bytes_and_mode_is_left_alone_anything_else_is_replaced() {
+    async fn every_write_puts_a_new_whole_file_in_place_whatever_was_there() {
         let dir = tempfile::tempdir().unwrap();
         let root = |name: &str| {
             let p = dir.path().join(name);
@@ -155,27 +141,16 @@ mod tests {
         let path = format!("{}/auth.json", env.codex_home);
         let dest = PathBuf::from(&path);
         let want = (true, 0o600, b"{}".to_vec());
-
         write(&agent, &env, &path, b"{}", 0o600).await.unwrap();
-        let (first, inode) = found(&dest);
-        write(&agent, &env, &path, b"{}", 0o600).await.unwrap();
-        assert_eq!(
-            found(&dest),
-            (first.clone(), inode),
-            "unchanged: left alone"
-        );
-        assert_eq!(first, want);
+        assert_eq!(found(&dest).0, want);
 
         let elsewhere = dir.path().join("elsewhere");
         type Change<'a> = (&'static str, Box<dyn Fn() + 'a>);
-        let cases: [Change; 4] = [
+        let cases: [Change; 5] = [
+            ("nothing changed", Box::new(|| {})),
             (
                 "other bytes",
                 Box::new(|| std::fs::write(&dest, b"{\"x\":1}").unwrap()),
-            ),
-            (
-                "same length",
-                Box::new(|| std::fs::write(&dest, b"[]").unwrap()),
             ),
             (
                 "other mode",
@@ -184,11 +159,17 @@ mod tests {
                 }),
             ),
             (
-                "a symlink to the same bytes and mode",
+                "a symlink to elsewhere",
                 Box::new(|| {
                     std::fs::copy(&dest, &elsewhere).unwrap();
                     std::fs::remove_file(&dest).unwrap();
                     std::os::unix::fs::symlink(&elsewhere, &dest).unwrap();
+                }),
+            ),
+            (
+                "a folder's leftover temporary file",
+                Box::new(|| {
+                    std::fs::write(dest.with_file_name(".auth.json.codex-mcp-tmp-1"), b"x").unwrap()
                 }),
             ),
         ];
@@ -204,7 +185,10 @@ mod tests {
             .iter()
             .map(|(c, _)| (*c, want.clone(), true))
             .collect();
-        assert_eq!(seen, expected, "each change replaced by a new file");
+        assert_eq!(
+            seen, expected,
+            "each write replaced the file with a new one"
+        );
         assert_eq!(
             std::fs::read(&elsewhere).unwrap(),
             b"{}",
