@@ -4,13 +4,13 @@
 //! Two rules shape it. A path must stay inside the agent's roots even when the agent
 //! (which runs as the server's user) has planted symlinks there, so the deepest existing
 //! ancestor is resolved and checked before anything is created. And a Codex process of
-//! another turn may be reading the file meanwhile, so a changed file is written beside
-//! its target and renamed over it (readers see the old file or the new one, whole).
+//! another turn may be reading the file meanwhile, so each file is written beside its
+//! target and renamed over it (readers see the old file or the new one, whole).
 //!
 //! What it does not do is fsync: the files are installed again before every turn, so one
 //! lost to a crash of the machine is put back by the next turn, and an fsync cost 1-3 ms
 //! per file on the test VM (measured with the `turn phases` debug line: a warm turn's
-//! `ready` phase went from 3.4 to 0.5 ms without them). Every turn still writes them,
+//! `ready` phase went from 3.4 to about 1.2 ms without them). Every turn still writes them,
 //! unchanged or not: that write is also what finds a full disk before Codex starts
 //! (`RuntimeError::DiskFull`), rather than Codex failing to save its session after the
 //! model has already answered.
