@@ -51,9 +51,9 @@ pub use conversation_hold::ConversationHold;
 pub use digest::{arguments_digest, arguments_digest_of_object};
 pub use error::StoreError;
 pub use model::{
-    Agent, AgentDeleted, AgentPage, AgentStatus, AgentUpdate, AgentUsage, Call, CallFinish,
-    CallOutput, CallStart, CallStatus, NewAgent, NewSession, OutputEntry, OutputQuery, Pruned,
-    Recovered, Session, Thread, Timestamp, Transport,
+    Agent, AgentActivity, AgentDeleted, AgentPage, AgentStatus, AgentUpdate, AgentUsage, Call,
+    CallFinish, CallOutput, CallStart, CallStatus, NewAgent, NewSession, OutputEntry, OutputQuery,
+    Pruned, Recovered, Session, Thread, Timestamp, Transport,
 };
 pub use postgres::PostgresStore;
 pub use session_store::SessionStore;

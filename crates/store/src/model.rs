@@ -368,6 +368,16 @@ pub struct Thread {
     pub last_used_at: Timestamp,
 }
 
+/// An agent's conversations and latest calls: what a session listing shows of it beyond
+/// its totals ([`crate::SessionStore::agents_activity`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentActivity {
+    /// Its conversations, most recently used first (as [`crate::SessionStore::list_threads`]).
+    pub threads: Vec<Thread>,
+    /// Its newest calls, newest first (as [`crate::SessionStore::list_calls`]).
+    pub recent_calls: Vec<Call>,
+}
+
 /// What startup recovery changed (see [`crate::SessionStore::recover_interrupted`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recovered {

@@ -4,6 +4,7 @@
 //! transaction handles) so that a networked backend can implement it for several mcpd
 //! instances sharing state; `docs/store.md` lists what such a backend must add.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -11,8 +12,9 @@ use chrono::Utc;
 use crate::conversation_hold::ConversationHold;
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
-    NewSession, OutputEntry, OutputQuery, Pruned, Recovered, Session, Thread, Timestamp,
+    Agent, AgentActivity, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput,
+    CallStart, NewAgent, NewSession, OutputEntry, OutputQuery, Pruned, Recovered, Session, Thread,
+    Timestamp,
 };
 use crate::task_store::TaskStore;
 
@@ -146,6 +148,15 @@ pub trait SessionStore: TaskStore + Send + Sync {
 
     /// An agent's conversations, most recently used first.
     async fn list_threads(&self, agent_id: &str) -> Result<Vec<Thread>, StoreError>;
+
+    /// [`Self::list_threads`] and [`Self::list_calls`] (at most `calls` each) of every
+    /// agent in `ids`, by agent id, in one read: a page of sessions costs one round
+    /// trip, not two per agent. Every id gets an entry (empty for an unknown agent).
+    async fn agents_activity(
+        &self,
+        ids: &[String],
+        calls: u32,
+    ) -> Result<HashMap<String, AgentActivity>, StoreError>;
 
     /// Forgets one conversation's thread (e.g. Codex can no longer resume it).
     /// Returns whether there was one.

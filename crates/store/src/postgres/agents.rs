@@ -1,16 +1,18 @@
 //! Agent, session and thread rows on PostgreSQL (the same statements as the SQLite
 //! backend's, in PostgreSQL's dialect).
 
+use std::collections::HashMap;
+
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentPage, AgentUpdate, AgentUsage, NewAgent, NewSession, Session, Thread,
-    Timestamp,
+    Agent, AgentActivity, AgentDeleted, AgentPage, AgentUpdate, AgentUsage, NewAgent, NewSession,
+    Session, Thread, Timestamp,
 };
-use crate::postgres::cached;
 use crate::postgres::failure::{Constraint, Location, constraint};
+use crate::postgres::{cached, calls};
 use crate::values::ms;
 
 /// Columns of [`agent`]; `calls_running` is counted through a partial index.
@@ -408,6 +410,50 @@ pub(crate) async fn list_threads(
     .await
     .map_err(|e| at.db(&e))?;
     rows.iter().map(|r| thread(at, r)).collect()
+}
+
+/// Each agent's threads and newest `limit` calls: two statements for any number of
+/// agents, sent together on one connection.
+pub(crate) async fn activity(
+    c: &impl GenericClient,
+    at: &Location,
+    ids: &[String],
+    limit: u32,
+) -> Result<HashMap<String, AgentActivity>, StoreError> {
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let threads = async {
+        let rows = cached::query(
+            c,
+            &format!(
+                "SELECT {THREAD} FROM threads WHERE agent_id = ANY($1) \
+                 ORDER BY last_used_at DESC, conversation_key COLLATE \"C\""
+            ),
+            &[&unique],
+        )
+        .await
+        .map_err(|e| at.db(&e))?;
+        rows.iter()
+            .map(|r| thread(at, r))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let (threads, calls) = tokio::try_join!(threads, calls::list_each(c, at, &unique, limit))?;
+    let mut found: HashMap<String, AgentActivity> = unique
+        .into_iter()
+        .map(|id| (id, AgentActivity::default()))
+        .collect();
+    for thread in threads {
+        if let Some(activity) = found.get_mut(&thread.agent_id) {
+            activity.threads.push(thread);
+        }
+    }
+    for call in calls {
+        if let Some(activity) = found.get_mut(&call.agent_id) {
+            activity.recent_calls.push(call);
+        }
+    }
+    Ok(found)
 }
 
 /// Removes one mapping; returns whether it existed.

@@ -253,6 +253,28 @@ pub(crate) async fn list(
     rows.iter().map(|r| call(at, r)).collect()
 }
 
+/// The newest `limit` calls of each agent in `ids`, newest first within an agent: one
+/// statement that walks `calls_by_agent` backwards once per agent.
+pub(crate) async fn list_each(
+    c: &impl GenericClient,
+    at: &Location,
+    ids: &[String],
+    limit: u32,
+) -> Result<Vec<Call>, StoreError> {
+    let rows = cached::query(
+        c,
+        &format!(
+            "SELECT recent.* FROM unnest($1::text[]) AS wanted(agent) CROSS JOIN LATERAL \
+             ({SELECT} WHERE agent_id = wanted.agent \
+              ORDER BY started_at DESC, seq DESC LIMIT $2) AS recent"
+        ),
+        &[&ids, &i64::from(limit)],
+    )
+    .await
+    .map_err(|e| at.db(&e))?;
+    rows.iter().map(|r| call(at, r)).collect()
+}
+
 /// The replicas with running calls or open sessions (`None`: rows recorded before
 /// replicas were tracked).
 pub(crate) async fn instances_with_work(

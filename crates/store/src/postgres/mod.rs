@@ -20,6 +20,7 @@ mod resume;
 mod shared_login;
 mod tasks;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::Utc;
@@ -29,8 +30,8 @@ use tokio_postgres::NoTls;
 use crate::conversation_hold::ConversationHold;
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
-    NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
+    Agent, AgentActivity, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput,
+    CallStart, NewAgent, NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
 use crate::task::{LeftTask, NewTask, Task, TaskFinish, TaskPage, TaskProgress};
@@ -352,6 +353,14 @@ impl SessionStore for PostgresStore {
 
     async fn list_threads(&self, agent_id: &str) -> Result<Vec<Thread>, StoreError> {
         agents::list_threads(&self.client().await?, &self.at, agent_id).await
+    }
+
+    async fn agents_activity(
+        &self,
+        ids: &[String],
+        calls: u32,
+    ) -> Result<HashMap<String, AgentActivity>, StoreError> {
+        agents::activity(&self.client().await?, &self.at, ids, calls).await
     }
 
     async fn forget_thread(

@@ -1,11 +1,16 @@
 //! Agent rows: creation, updates, activity, usage totals and deletion.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::StoreError;
-use crate::model::{Agent, AgentDeleted, AgentPage, AgentUpdate, AgentUsage, NewAgent, Timestamp};
+use crate::model::{
+    Agent, AgentActivity, AgentDeleted, AgentPage, AgentUpdate, AgentUsage, NewAgent, Timestamp,
+};
 use crate::sqlite::convert::{count, ms, name, ts};
 use crate::sqlite::failure::Failure;
+use crate::sqlite::{calls, threads};
 
 /// Columns of [`from_row`]; `calls_running` is counted through a partial index.
 const SELECT: &str = "SELECT a.id, a.created_at, a.last_active_at, a.runtime, a.container, \
@@ -98,6 +103,29 @@ pub(crate) fn get_many(conn: &Connection, ids: &[String]) -> Result<Vec<Agent>, 
     ))?;
     let rows = stmt.query_map([ids], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Each agent's threads and newest `limit` calls, read in one transaction (one snapshot):
+/// two indexed statements per agent, on one connection and one blocking thread.
+pub(crate) fn activity(
+    conn: &Connection,
+    ids: &[String],
+    limit: u32,
+) -> Result<HashMap<String, AgentActivity>, Failure> {
+    let snapshot = conn.unchecked_transaction()?;
+    let mut found = HashMap::with_capacity(ids.len());
+    for id in ids {
+        if found.contains_key(id) {
+            continue;
+        }
+        let activity = AgentActivity {
+            threads: threads::list(&snapshot, id)?,
+            recent_calls: calls::list(&snapshot, id, limit)?,
+        };
+        found.insert(id.clone(), activity);
+    }
+    snapshot.finish()?;
+    Ok(found)
 }
 
 /// Applies the fields set in `update`; returns the stored row.

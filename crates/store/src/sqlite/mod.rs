@@ -20,6 +20,7 @@ mod tasks;
 mod threads;
 mod writer;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -28,8 +29,8 @@ use chrono::Utc;
 
 use crate::error::StoreError;
 use crate::model::{
-    Agent, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput, CallStart, NewAgent,
-    NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
+    Agent, AgentActivity, AgentDeleted, AgentPage, AgentUpdate, Call, CallFinish, CallOutput,
+    CallStart, NewAgent, NewSession, OutputEntry, Pruned, Recovered, Session, Thread, Timestamp,
 };
 use crate::session_store::SessionStore;
 use crate::task::{LeftTask, NewTask, Task, TaskFinish, TaskPage, TaskProgress};
@@ -268,6 +269,17 @@ impl SessionStore for SqliteStore {
         let agent_id = agent_id.to_owned();
         self.readers
             .run(move |conn| threads::list(conn, &agent_id))
+            .await
+    }
+
+    async fn agents_activity(
+        &self,
+        ids: &[String],
+        calls: u32,
+    ) -> Result<HashMap<String, AgentActivity>, StoreError> {
+        let ids = ids.to_vec();
+        self.readers
+            .run(move |conn| agents::activity(conn, &ids, calls))
             .await
     }
 

@@ -184,3 +184,25 @@ async fn a_lone_write_reaches_the_main_file_within_the_checkpoint_interval() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn cached_statements_run_again_without_being_planned_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    for id in ["a", "b", "c"] {
+        store.ensure_agent(new_agent(id)).await.unwrap();
+    }
+    // A read as the store makes them: a cached statement, rebound on every run. Both
+    // an id (looked at for the partial index on running calls) and a LIMIT used to
+    // make SQLite plan the statement again on each run.
+    let sql = "SELECT id FROM calls WHERE agent_id = ?1 AND status = 'running' \
+               ORDER BY started_at DESC, seq DESC LIMIT ?2";
+    let reader = open::open_reader(store.path()).unwrap();
+    for (id, limit) in [("a", 10), ("b", 5), ("c", 1), ("a", 10)] {
+        let mut stmt = reader.prepare_cached(sql).unwrap();
+        let rows = stmt.query_map(rusqlite::params![id, limit], |_| Ok(()));
+        assert_eq!(rows.unwrap().count(), 0);
+    }
+    let stmt = reader.prepare_cached(sql).unwrap();
+    assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}

@@ -3,8 +3,10 @@
 
 use super::common;
 
-use codex_mcp_store::AgentPage;
-use common::{TestStore, agent, at, call, on_both_backends};
+use std::collections::HashMap;
+
+use codex_mcp_store::{AgentActivity, AgentPage, CallStatus};
+use common::{TestStore, agent, at, call, finish, on_both_backends};
 use pretty_assertions::assert_eq;
 
 fn ids(agents: &[codex_mcp_store::Agent]) -> Vec<&str> {
@@ -78,7 +80,70 @@ async fn agents_by_id_come_in_listing_order_without_unknown_ids(store: TestStore
     assert_eq!(store.get_agents(&strange).await.unwrap(), Vec::new());
 }
 
+async fn activity_of_a_page_is_each_agents_threads_and_newest_calls(store: TestStore) {
+    five_agents(&store).await;
+    // b: three calls (one still running, the newest) and two conversations; e: one call;
+    // a, c and d: nothing.
+    for (id, secs) in [("b1", 21), ("b2", 22), ("b3", 23)] {
+        store.start_call(call(id, "b", None, secs)).await.unwrap();
+    }
+    store
+        .finish_call("b1", finish(CallStatus::Succeeded, 21))
+        .await
+        .unwrap();
+    store
+        .finish_call("b2", finish(CallStatus::Failed, 22))
+        .await
+        .unwrap();
+    store.start_call(call("e1", "e", None, 31)).await.unwrap();
+    store.put_thread("b", "first", "t-1", at(21)).await.unwrap();
+    store
+        .put_thread("b", "second", "t-2", at(25))
+        .await
+        .unwrap();
+
+    let wanted: Vec<String> = ["d", "nobody", "e", "b", "e"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let found = store.agents_activity(&wanted, 2).await.unwrap();
+
+    // The same as each agent's own reads, limit applied per agent; an unknown id is empty.
+    let mut expected = HashMap::new();
+    for id in ["d", "nobody", "e", "b"] {
+        let activity = AgentActivity {
+            threads: store.list_threads(id).await.unwrap(),
+            recent_calls: store.list_calls(id, 2).await.unwrap(),
+        };
+        expected.insert(id.to_owned(), activity);
+    }
+    assert_eq!(found, expected);
+    // And that is b's two newest calls and both conversations, newest first.
+    let b = &found["b"];
+    let calls: Vec<(&str, CallStatus)> = b
+        .recent_calls
+        .iter()
+        .map(|c| (c.id.as_str(), c.status))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![("b3", CallStatus::Running), ("b2", CallStatus::Failed)]
+    );
+    let threads: Vec<&str> = b.threads.iter().map(|t| t.thread_id.as_str()).collect();
+    assert_eq!(threads, vec!["t-2", "t-1"]);
+    assert_eq!(found["nobody"], AgentActivity::default());
+
+    assert_eq!(
+        store.agents_activity(&[], 10).await.unwrap(),
+        HashMap::new()
+    );
+    let none = store.agents_activity(&wanted, 0).await.unwrap();
+    assert!(none.values().all(|a| a.recent_calls.is_empty()));
+    assert_eq!(none["b"].threads, b.threads);
+}
+
 on_both_backends!(
     pages_walk_the_listing_in_its_order,
-    agents_by_id_come_in_listing_order_without_unknown_ids
+    agents_by_id_come_in_listing_order_without_unknown_ids,
+    activity_of_a_page_is_each_agents_threads_and_newest_calls
 );

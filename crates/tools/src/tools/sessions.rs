@@ -34,8 +34,8 @@ pub struct ListSessionsArgs {
     pub offset: Option<u32>,
 }
 
-/// The largest `list_sessions` page: every session costs two store reads, so one
-/// answer stays bounded however many agents the server has seen.
+/// The largest `list_sessions` page: every session carries its threads and recent
+/// calls, so one answer stays bounded however many agents the server has seen.
 pub const MAX_PAGE: u32 = 500;
 
 /// The page size when the caller gives none.

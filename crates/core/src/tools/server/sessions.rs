@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use codex_mcp_runtime::{AgentId as RuntimeAgentId, AgentStatus};
-use codex_mcp_store::{Agent, Call, StoreError};
+use codex_mcp_store::{Agent, AgentActivity, Call, StoreError};
 use codex_mcp_tools::AgentId;
 use codex_mcp_tools::tools::sessions::{CallInfo, ListSessionsResponse, SessionInfo, ThreadInfo};
 
@@ -63,30 +63,34 @@ impl ServerToolHandler {
         Ok(statuses)
     }
 
-    /// One agent's session from its stored record and its runtime status.
-    pub(super) async fn session_info(
+    /// The stored activity (threads, recent calls) of the agents on a page, read at once.
+    async fn activity_of(
         &self,
+        agents: &[Agent],
+    ) -> Result<HashMap<String, AgentActivity>, ToolError> {
+        let ids: Vec<String> = agents.iter().map(|a| a.id.clone()).collect();
+        self.manager
+            .store()
+            .agents_activity(&ids, RECENT_CALLS)
+            .await
+            .map_err(store_error)
+    }
+
+    /// One agent's session from its stored record, its activity and its runtime status.
+    fn session_info(
         agent: &Agent,
+        activity: AgentActivity,
         status: Option<&AgentStatus>,
     ) -> Result<SessionInfo, ToolError> {
-        let store = self.manager.store();
-        let threads = store
-            .list_threads(&agent.id)
-            .await
-            .map_err(store_error)?
+        let threads = activity
+            .threads
             .into_iter()
             .map(|t| ThreadInfo {
                 conversation: t.conversation_key,
                 thread_id: t.thread_id,
             })
             .collect();
-        let recent_calls = store
-            .list_calls(&agent.id, RECENT_CALLS)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(call_info)
-            .collect();
+        let recent_calls = activity.recent_calls.into_iter().map(call_info).collect();
         Ok(SessionInfo {
             agent_id: Self::agent_id(&agent.id)?,
             runtime: agent.runtime.clone(),
@@ -139,8 +143,9 @@ impl ServerToolHandler {
     /// `list_sessions`: recorded agents the caller may see, most recently active first,
     /// then environments without a record; the page `(offset, limit)` of that list. Only
     /// the page's agents are read from the store (a page of its agent listing, or the
-    /// few agents a token lists) and only they are read in full (threads, recent calls):
-    /// one page costs the same with ten recorded agents or ten thousand. The runtime is
+    /// few agents a token lists) and only they are read in full (threads, recent calls,
+    /// in one store read for the whole page): one page costs the same with ten recorded
+    /// agents or ten thousand. The runtime is
     /// asked once for its environments, which exist only for agents not cleaned up.
     pub(super) async fn list_sessions(
         &self,
@@ -189,8 +194,10 @@ impl ServerToolHandler {
         rest.sort_by(|a, b| a.agent.as_str().cmp(b.agent.as_str()));
         let total = recorded_total.saturating_add(rest.len());
         let mut sessions = Vec::with_capacity(limit.min(total));
+        let mut activity = self.activity_of(&page).await?;
         for agent in &page {
-            sessions.push(self.session_info(agent, statuses.get(&agent.id)).await?);
+            let found = activity.remove(&agent.id).unwrap_or_default();
+            sessions.push(Self::session_info(agent, found, statuses.get(&agent.id))?);
         }
         let skip_rest = offset.saturating_sub(recorded_total);
         for status in rest
@@ -227,7 +234,14 @@ impl ServerToolHandler {
             .await
             .map_err(store_error)?;
         match (agent, status) {
-            (Some(agent), status) => Ok(Some(self.session_info(&agent, status.as_ref()).await?)),
+            (Some(agent), status) => {
+                let found = self
+                    .activity_of(std::slice::from_ref(&agent))
+                    .await?
+                    .remove(&agent.id)
+                    .unwrap_or_default();
+                Ok(Some(Self::session_info(&agent, found, status.as_ref())?))
+            }
             (None, Some(status)) => Ok(Some(self.unrecorded_session(&status)?)),
             (None, None) => Ok(None),
         }
