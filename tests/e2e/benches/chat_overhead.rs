@@ -26,11 +26,19 @@ async fn main() -> anyhow::Result<()> {
     };
     answer_pong(&fx.model);
 
-    let dir = tempfile::tempdir()?;
+    // Outside the system temp dir, as the direct side's agents are (Codex treats a home
+    // under it differently) and as a deployed mcpd's data dir is.
+    let dir = codex_mcp_testkit::temp_dir("chat-overhead")?;
     let config = dir.path().join("config.toml");
     std::fs::write(&config, fx.home.config_toml())?;
     let data = dir.path().join("data");
+    // A home of its own, as a deployed mcpd has: Codex starts a login shell in `HOME`,
+    // and the bench's own (a developer's, with a version manager's `init` in its shell
+    // start-up files) would add its noise to both sides. `Direct` gets the same one.
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home)?;
     let env = [
+        ("HOME", home.display().to_string()),
         ("CODEX_MCP_RUNTIME", "local".to_string()),
         ("CODEX_BIN", fx.codex.display().to_string()),
         ("CODEX_MCP_DATA_DIR", data.display().to_string()),
@@ -53,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         codex: fx.codex.clone(),
         config_toml: fx.home.config_toml(),
         schema: schema.display().to_string(),
+        mcpd_env: env.to_vec(),
     };
 
     // Two scenarios. "cold": a new agent every call (mcpd creates its folders and writes

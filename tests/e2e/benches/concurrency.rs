@@ -4,9 +4,9 @@
 //! and failures for each side; the target is mcpd >= 0.9x the raw throughput at every N
 //! with 0 failures.
 //!
-//! - local: mcpd's local runtime against raw `codex exec resume` with mcpd's argv, a
-//!   scrubbed environment and a `CODEX_HOME` of its own per loop holding the same
-//!   `config.toml` (`codex_mcp_e2e::direct`);
+//! - local: mcpd's local runtime against raw `codex exec resume` with mcpd's argv, the
+//!   environment mcpd gives Codex (its `HOME` too) and a `CODEX_HOME` of its own per loop
+//!   holding the same `config.toml` (`codex_mcp_e2e::direct`);
 //! - Docker: mcpd's agents (one container each, `CONTAINER_CPU_LIMIT=1`, network `host`)
 //!   against `docker exec -i CONTAINER codex exec resume ...` loops, each on a thread of
 //!   its own in one of those containers.
@@ -191,6 +191,7 @@ impl Floor {
                     codex: codex_mcp_testkit::codex_bin()?,
                     config_toml: std::fs::read_to_string(s.home.join("server-config.toml"))?,
                     schema: schema.display().to_string(),
+                    mcpd_env: s.env.clone(),
                 };
                 let mut agents = Vec::new();
                 for _ in 0..max_n {

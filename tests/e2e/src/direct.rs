@@ -22,6 +22,13 @@ pub struct Direct {
     pub config_toml: String,
     /// Path of the tool's output schema file.
     pub schema: String,
+    /// The settings mcpd was started with (`Setup::env`, or a bench's own list): the
+    /// variables among them that Codex inherits from mcpd ([`PASSTHROUGH_ENV`], `HOME`
+    /// above all) replace the bench's own, so both sides run Codex in the same
+    /// environment. `HOME` matters: Codex starts a login shell in it, and a home whose
+    /// shell start-up files do real work (a version manager's `init`) makes every turn
+    /// slower.
+    pub mcpd_env: Vec<(&'static str, String)>,
 }
 
 /// One directly-run "agent": its Codex home and workspace, removed on drop.
@@ -32,9 +39,10 @@ pub struct DirectAgent {
 }
 
 impl Direct {
-    /// A new agent: an empty Codex home and workspace of its own.
+    /// A new agent: an empty Codex home and workspace of its own, in the same scratch
+    /// root as mcpd's data dir (not the system temp dir, where Codex behaves differently).
     pub fn agent(&self) -> anyhow::Result<DirectAgent> {
-        let dir = tempfile::tempdir()?;
+        let dir = codex_mcp_testkit::temp_dir("direct-agent")?;
         let home = dir.path().join("codex-home");
         let workspace = dir.path().join("workspace");
         std::fs::create_dir_all(&home)?;
@@ -79,6 +87,12 @@ impl Direct {
                 PASSTHROUGH_ENV
                     .iter()
                     .filter_map(|k| Some((*k, std::env::var_os(k)?))),
+            )
+            .envs(
+                self.mcpd_env
+                    .iter()
+                    .filter(|(k, _)| PASSTHROUGH_ENV.contains(k))
+                    .map(|(k, v)| (*k, v)),
             )
             .env("CODEX_HOME", &agent.home)
             .process_group(0)
