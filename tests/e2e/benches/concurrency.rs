@@ -8,8 +8,10 @@
 //!   environment mcpd gives Codex (its `HOME` too) and a `CODEX_HOME` of its own per loop
 //!   holding the same `config.toml` (`codex_mcp_e2e::direct`);
 //! - Docker: mcpd's agents (one container each, `CONTAINER_CPU_LIMIT=1`, network `host`)
-//!   against `docker exec -i CONTAINER codex exec resume ...` loops, each on a thread of
-//!   its own in one of those containers.
+//!   against loops of the same `codex exec resume ...` run in those containers through
+//!   the Engine API (`codex_mcp_e2e::engine_exec`, as mcpd runs it; the issue's
+//!   `docker exec -i` also starts a `docker` client process per turn, which mcpd does
+//!   not), each on a thread of its own.
 //!
 //! Every model request goes to one scripted model. Each agent and each raw loop makes one
 //! unmeasured turn first (warm). Rows are interleaved: for each N the two sides run one
@@ -23,11 +25,11 @@
 use std::time::{Duration, Instant};
 
 use codex_mcp_e2e::bench::{
-    Table, answer_pong, chat_call, docker_exec_turn, emit, env_list, env_or, ms, percentile,
-    ping_chat, quick,
+    Table, answer_pong, chat_call, emit, env_list, env_or, ms, percentile, ping_chat, quick,
 };
 use codex_mcp_e2e::bench_loop::{Row, closed_loop};
 use codex_mcp_e2e::direct::{Direct, DirectAgent};
+use codex_mcp_e2e::engine_exec::Engine;
 use codex_mcp_e2e::{Runtime, Setup};
 use codex_mcp_tools::PreparedCall;
 use serde_json::json;
@@ -164,8 +166,9 @@ enum Floor {
         threads: Vec<String>,
         _dir: tempfile::TempDir,
     },
-    /// `docker exec -i CONTAINER codex exec resume ...` in mcpd's agent containers.
+    /// `codex exec resume ...` in mcpd's agent containers, through the Engine API.
     Docker {
+        engine: Engine,
         containers: Vec<String>,
         threads: Vec<String>,
     },
@@ -210,11 +213,13 @@ impl Floor {
             Runtime::Docker => {
                 let containers: Vec<String> =
                     (0..max_n).map(|i| s.scope().container(&agent(i))).collect();
+                let engine = Engine::connect().await?;
                 for c in &containers {
-                    let (_, thread) = docker_exec_turn(c, None, prompt).await?;
+                    let (_, thread) = engine.turn(c, None, prompt).await?;
                     threads.push(thread.ok_or_else(no_thread)?);
                 }
                 Ok(Self::Docker {
+                    engine,
                     containers,
                     threads,
                 })
@@ -235,10 +240,12 @@ impl Floor {
                 ..
             } => direct.turn(&agents[w], Some(&threads[w]), prompt).await?.0,
             Self::Docker {
+                engine,
                 containers,
                 threads,
             } => {
-                docker_exec_turn(&containers[w], Some(&threads[w]), prompt)
+                engine
+                    .turn(&containers[w], Some(&threads[w]), prompt)
                     .await?
                     .0
             }

@@ -1,7 +1,9 @@
 //! Benchmark (not a test) of agents on the Docker runtime, through `mcpd`:
 //! - the median of a warm `chat` call (a continuing conversation in a running container)
-//!   against the same Codex turn run by `docker exec` directly in that container (target
-//!   ratio at most 1.02);
+//!   against the same Codex turn run directly in that container through the Engine API
+//!   (`codex_mcp_e2e::engine_exec`: target ratio at most 1.02, pair difference at most
+//!   3 ms), and, for comparison, by the `docker exec` CLI, which also starts a client
+//!   process per turn;
 //! - the first-call time of a new agent, container creation included (target < 1.5 s);
 //! - the memory of an idle agent container (`docker stats`).
 //!
@@ -16,6 +18,7 @@ use codex_mcp_e2e::bench::{
     median_pair_difference, ms, percentile, ping_chat, quick,
 };
 use codex_mcp_e2e::docker::docker_ready_or_skip;
+use codex_mcp_e2e::engine_exec::Engine;
 use codex_mcp_e2e::{Runtime, Setup};
 use serde_json::json;
 
@@ -38,20 +41,42 @@ async fn main() -> anyhow::Result<()> {
         first.push(chat_call(&s.mcpd, &format!("new-{i}")).await?);
     }
 
-    // Warm: one agent's continuing chat against `codex exec resume` of a thread of its
-    // own in the same container, alternating.
+    // Warm: one agent's continuing chat against `codex exec resume` of threads of their
+    // own in the same container, through the Engine API and through the CLI; the three
+    // take turns, the order rotating each round, so machine load hits all alike.
     chat_call(&s.mcpd, "warm").await?;
     let container = s.scope().container("warm");
     let prepared = ping_chat()?;
-    let (_, thread) = docker_exec_turn(&container, None, &prepared.prompt).await?;
-    let thread = thread.ok_or_else(|| anyhow::anyhow!("no thread from the direct run"))?;
-    let (mut through, mut straight) = (Vec::new(), Vec::new());
+    let engine = Engine::connect().await?;
+    let no_thread = || anyhow::anyhow!("no thread from the direct run");
+    let (_, api_thread) = engine.turn(&container, None, &prepared.prompt).await?;
+    let api_thread = api_thread.ok_or_else(no_thread)?;
+    let (_, cli_thread) = docker_exec_turn(&container, None, &prepared.prompt).await?;
+    let cli_thread = cli_thread.ok_or_else(no_thread)?;
+    let (mut through, mut straight, mut cli) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..n + 2 {
-        let t = chat_call(&s.mcpd, "warm").await?;
-        let (d, _) = docker_exec_turn(&container, Some(&thread), &prepared.prompt).await?;
+        let mut times = [Duration::ZERO; 3];
+        for k in 0..3 {
+            let side = (i + k) % 3;
+            times[side] = match side {
+                0 => chat_call(&s.mcpd, "warm").await?,
+                1 => {
+                    engine
+                        .turn(&container, Some(&api_thread), &prepared.prompt)
+                        .await?
+                        .0
+                }
+                _ => {
+                    docker_exec_turn(&container, Some(&cli_thread), &prepared.prompt)
+                        .await?
+                        .0
+                }
+            };
+        }
         if i >= 2 {
-            through.push(t);
-            straight.push(d);
+            through.push(times[0]);
+            straight.push(times[1]);
+            cli.push(times[2]);
         }
     }
 
@@ -77,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
         String::new(),
     ]);
     table.row(&[
-        format!("same turn by `docker exec`, median of {n} (p99)"),
+        format!("same turn through the Engine API, median of {n} (p99)"),
         format!(
             "{:.1} ms ({:.1} ms)",
             ms(m_direct),
@@ -85,11 +110,29 @@ async fn main() -> anyhow::Result<()> {
         ),
         String::new(),
     ]);
-    table.row(&["ratio".to_string(), format!("{ratio:.3}"), "<= 1.02".into()]);
     table.row(&[
-        "median pair difference (mcpd - `docker exec`)".to_string(),
+        format!("same turn by the `docker exec` CLI, median of {n} (p99)"),
+        format!(
+            "{:.1} ms ({:.1} ms)",
+            ms(median(&cli)),
+            ms(percentile(&cli, 0.99))
+        ),
+        String::new(),
+    ]);
+    table.row(&[
+        "ratio (mcpd / Engine API)".to_string(),
+        format!("{ratio:.3}"),
+        "<= 1.02".into(),
+    ]);
+    table.row(&[
+        "median pair difference (mcpd - Engine API)".to_string(),
         format!("{:+.1} ms", median_pair_difference(&through, &straight)),
         "<= 3 ms".into(),
+    ]);
+    table.row(&[
+        "median pair difference (mcpd - CLI)".to_string(),
+        format!("{:+.1} ms", median_pair_difference(&through, &cli)),
+        String::new(),
     ]);
     table.row(&[
         format!(
@@ -112,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
             "first_ms": first.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
             "warm_mcpd_ms": through.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
             "warm_direct_ms": straight.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+            "warm_cli_ms": cli.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
             "ratio": ratio,
             "median_pair_difference_ms": median_pair_difference(&through, &straight),
             "idle_container_mib": idle,

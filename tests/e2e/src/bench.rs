@@ -265,13 +265,27 @@ pub async fn timed_with_stdin(
 
 /// The Codex turn mcpd runs in an agent container, done by `docker exec -i CONTAINER codex
 /// exec [resume THREAD] ...` with the prompt on stdin and the schema mcpd uploaded: a new
-/// thread, or a resume of `thread`. Returns its duration and the thread id.
+/// thread, or a resume of `thread`. Returns its duration and the thread id. The `docker`
+/// client process it starts costs more than the turn's API calls themselves: the fair
+/// floor is [`crate::engine_exec::Engine::turn`].
 pub async fn docker_exec_turn(
     container: &str,
     thread: Option<&str>,
     prompt: &str,
 ) -> anyhow::Result<(Duration, Option<String>)> {
-    let mut args = vec!["exec", "-i", container, "codex", "exec"];
+    let mut args = vec!["exec", "-i", container];
+    args.extend(codex_turn_argv(thread));
+    let mut cmd = tokio::process::Command::new("docker");
+    cmd.args(&args);
+    let (took, stdout) = timed_with_stdin(&mut cmd, prompt).await?;
+    Ok((took, thread_started(&stdout)))
+}
+
+/// The argv of the floor's Codex turn in an agent container: a new thread in the
+/// workspace, or a resume of `thread`, with the schema mcpd uploaded and the prompt on
+/// stdin.
+pub fn codex_turn_argv(thread: Option<&str>) -> Vec<&str> {
+    let mut args = vec!["codex", "exec"];
     if let Some(t) = thread {
         args.extend(["resume", t]);
     }
@@ -286,10 +300,7 @@ pub async fn docker_exec_turn(
         args.extend(["-C", "/workspace"]);
     }
     args.push("-");
-    let mut cmd = tokio::process::Command::new("docker");
-    cmd.args(&args);
-    let (took, stdout) = timed_with_stdin(&mut cmd, prompt).await?;
-    Ok((took, thread_started(&stdout)))
+    args
 }
 
 /// The thread id of Codex's `thread.started` event in its `--json` output.

@@ -9,6 +9,7 @@ pub mod dashboard_feed;
 pub mod direct;
 pub mod docker;
 pub mod docker_proxy;
+pub mod engine_exec;
 pub mod faults;
 pub mod jobs;
 pub mod kubernetes;
