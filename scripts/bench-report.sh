@@ -90,11 +90,13 @@ for b in "${benches[@]}"; do
 done
 
 mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-mode=full; [ "$quick" = 1 ] && mode="quick (BENCH_QUICK=1)"
+mode=full-size; [ "$quick" = 1 ] && mode="quick (BENCH_QUICK=1)"
+scope="every bench"
+[ $# -gt 0 ] && scope="only ${benches[*]}; every other section is the output of its last run, with its own load line"
 cat > "$OUT/header.md" <<EOF
 ## Report: \`scripts/bench-report.sh\`
 
-Generated $(date -u '+%Y-%m-%d %H:%M UTC'), $mode run of $(git rev-parse --short HEAD), by
+Generated $(date -u '+%Y-%m-%d %H:%M UTC'), $mode run of $(git rev-parse --short HEAD) ($scope), by
 \`${BENCH_QUICK:+BENCH_QUICK=1 }scripts/bench-report.sh${*:+ $*}\`. Machine: $(nproc) CPU cores
 ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $mem RAM; load average at the end
 $(cut -d' ' -f1-3 /proc/loadavg). Each table ends with the load when its bench finished.
