@@ -20,22 +20,29 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use super::mkdir_private;
-use crate::{AgentEnv, AgentId, RuntimeError};
+use crate::{AgentEnv, AgentId, FileToWrite, RuntimeError};
 
-/// Writes `bytes` with `mode` at `path`, which must lie under one of `env`'s roots
-/// (workspace, Codex home, scratch), creating missing folders.
+/// Writes each of `files` (its bytes, with its mode) at its path, which must lie under
+/// one of `env`'s roots (workspace, Codex home, scratch), creating missing folders; in
+/// order, stopping at the first failure. One hop to a blocking thread for all of them:
+/// the path checks resolve folders through the file system too, and a turn writes three
+/// files.
 pub(super) async fn write(
     agent: &AgentId,
     env: &AgentEnv,
-    path: &str,
-    bytes: &[u8],
-    mode: u32,
+    files: &[FileToWrite<'_>],
 ) -> Result<(), RuntimeError> {
-    let dest = checked_destination(agent, env, path)?;
-    let mode = mode & 0o7777;
-    let bytes = bytes.to_vec();
+    let owned: Vec<(String, Vec<u8>, u32)> = files
+        .iter()
+        .map(|f| (f.path.to_owned(), f.bytes.to_vec(), f.mode & 0o7777))
+        .collect();
+    let (agent, env) = (agent.clone(), env.clone());
     tokio::task::spawn_blocking(move || {
-        replace(&dest, &bytes, mode).map_err(RuntimeError::io("write", dest.clone()))
+        for (path, bytes, mode) in &owned {
+            let dest = checked_destination(&agent, &env, path)?;
+            replace(&dest, bytes, *mode).map_err(RuntimeError::io("write", dest.clone()))?;
+        }
+        Ok(())
     })
     .await
     .map_err(|e| RuntimeError::InvalidExec(format!("write task failed: {e}")))?
@@ -141,7 +148,12 @@ mod tests {
         let path = format!("{}/auth.json", env.codex_home);
         let dest = PathBuf::from(&path);
         let want = (true, 0o600, b"{}".to_vec());
-        write(&agent, &env, &path, b"{}", 0o600).await.unwrap();
+        let file = FileToWrite {
+            path: &path,
+            bytes: b"{}",
+            mode: 0o600,
+        };
+        write(&agent, &env, &[file]).await.unwrap();
         assert_eq!(found(&dest).0, want);
 
         let elsewhere = dir.path().join("elsewhere");
@@ -177,7 +189,7 @@ mod tests {
         for (case, change) in &cases {
             change();
             let inode = std::fs::symlink_metadata(&dest).unwrap().ino();
-            write(&agent, &env, &path, b"{}", 0o600).await.unwrap();
+            write(&agent, &env, &[file]).await.unwrap();
             let (after, new_inode) = found(&dest);
             seen.push((*case, after, new_inode != inode));
         }
@@ -194,5 +206,46 @@ mod tests {
             b"{}",
             "a symlink's target untouched"
         );
+    }
+
+    #[tokio::test]
+    async fn files_are_written_in_order_up_to_the_first_refused_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = |name: &str| {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(&p).unwrap();
+            p.display().to_string()
+        };
+        let env = AgentEnv {
+            workspace: root("workspace"),
+            live_workspace: root("workspace"),
+            codex_home: root("codex-home"),
+            scratch_root: root("scratch"),
+            container_id: None,
+        };
+        let agent = AgentId::new("files-test").unwrap();
+        let first = format!("{}/auth.json", env.codex_home);
+        let outside = dir.path().join("outside.json").display().to_string();
+        let third = format!("{}/codex-mcp/schemas/chat.json", env.codex_home);
+        let file = |path| FileToWrite {
+            path,
+            bytes: b"{}",
+            mode: 0o600,
+        };
+        let err = write(&agent, &env, &[file(&first), file(&outside), file(&third)])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, RuntimeError::PathNotAllowed { path, .. } if *path == outside),
+            "{err:?}"
+        );
+        let exists = [&first, &outside, &third].map(|p| Path::new(p).exists());
+        assert_eq!(exists, [true, false, false]);
+
+        // All three allowed: one call writes them all, folders created.
+        write(&agent, &env, &[file(&first), file(&third)])
+            .await
+            .unwrap();
+        assert_eq!(found(Path::new(&third)).0, (true, 0o600, b"{}".to_vec()));
     }
 }

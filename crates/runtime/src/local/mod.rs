@@ -23,7 +23,7 @@ use crate::handle::{self, Chunk, ExecParts, Killer};
 use crate::locks::AgentLocks;
 use crate::{
     AgentEnv, AgentId, AgentRuntime, AgentSpec, AgentState, AgentStatus, DiskUsage, ExecHandle,
-    ExecSpec, RuntimeError, RuntimeKind, resolve_workspace,
+    ExecSpec, FileToWrite, RuntimeError, RuntimeKind, resolve_workspace,
 };
 use crate::{disk, procfs};
 
@@ -348,8 +348,17 @@ impl AgentRuntime for LocalRuntime {
         bytes: &[u8],
         mode: u32,
     ) -> Result<(), RuntimeError> {
+        let file = FileToWrite { path, bytes, mode };
+        self.write_files(agent, std::slice::from_ref(&file)).await
+    }
+
+    async fn write_files(
+        &self,
+        agent: &AgentId,
+        files: &[FileToWrite<'_>],
+    ) -> Result<(), RuntimeError> {
         let env = self.env_of(agent)?;
-        files::write(agent, &env, path, bytes, mode).await
+        files::write(agent, &env, files).await
     }
 
     async fn status(&self, agent: &AgentId) -> Result<Option<AgentStatus>, RuntimeError> {
