@@ -129,11 +129,10 @@ mod tests {
         ((meta.is_file(), meta.mode() & 0o7777, bytes), meta.ino())
     }
 
-    #[tokio::test]
-    async fn every_write_puts_a_new_whole_file_in_place_whatever_was_there() {
-        let dir = tempfile::tempdir().unwrap();
+    /// An agent whose workspace, Codex home and scratch root are folders in `dir`.
+    fn agent_in(dir: &Path) -> (AgentId, AgentEnv) {
         let root = |name: &str| {
-            let p = dir.path().join(name);
+            let p = dir.join(name);
             std::fs::create_dir_all(&p).unwrap();
             p.display().to_string()
         };
@@ -144,7 +143,13 @@ mod tests {
             scratch_root: root("scratch"),
             container_id: None,
         };
-        let agent = AgentId::new("files-test").unwrap();
+        (AgentId::new("files-test").unwrap(), env)
+    }
+
+    #[tokio::test]
+    async fn every_write_puts_a_new_whole_file_in_place_whatever_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (agent, env) = agent_in(dir.path());
         let path = format!("{}/auth.json", env.codex_home);
         let dest = PathBuf::from(&path);
         let want = (true, 0o600, b"{}".to_vec());
@@ -211,19 +216,7 @@ mod tests {
     #[tokio::test]
     async fn files_are_written_in_order_up_to_the_first_refused_path() {
         let dir = tempfile::tempdir().unwrap();
-        let root = |name: &str| {
-            let p = dir.path().join(name);
-            std::fs::create_dir_all(&p).unwrap();
-            p.display().to_string()
-        };
-        let env = AgentEnv {
-            workspace: root("workspace"),
-            live_workspace: root("workspace"),
-            codex_home: root("codex-home"),
-            scratch_root: root("scratch"),
-            container_id: None,
-        };
-        let agent = AgentId::new("files-test").unwrap();
+        let (agent, env) = agent_in(dir.path());
         let first = format!("{}/auth.json", env.codex_home);
         let outside = dir.path().join("outside.json").display().to_string();
         let third = format!("{}/codex-mcp/schemas/chat.json", env.codex_home);
