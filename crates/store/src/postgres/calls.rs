@@ -253,8 +253,10 @@ pub(crate) async fn list(
     rows.iter().map(|r| call(at, r)).collect()
 }
 
-/// The newest `limit` calls of each agent in `ids`, newest first within an agent: one
-/// statement that walks `calls_by_agent` backwards once per agent.
+/// The newest `limit` calls of each agent in `ids`, grouped by agent and newest first
+/// within each (the order of [`list`]): one statement that walks `calls_by_agent`
+/// backwards once per agent. The outer `ORDER BY` makes the order a guarantee rather than
+/// the plan's habit; it sorts only the rows the page returns.
 pub(crate) async fn list_each(
     c: &impl GenericClient,
     at: &Location,
@@ -263,11 +265,10 @@ pub(crate) async fn list_each(
 ) -> Result<Vec<Call>, StoreError> {
     let rows = cached::query(
         c,
-        &format!(
-            "SELECT recent.* FROM unnest($1::text[]) AS wanted(agent) CROSS JOIN LATERAL \
-             ({SELECT} WHERE agent_id = wanted.agent \
-              ORDER BY started_at DESC, seq DESC LIMIT $2) AS recent"
-        ),
+        "SELECT recent.* FROM unnest($1::text[]) AS wanted(agent) CROSS JOIN LATERAL \
+         (SELECT * FROM calls WHERE agent_id = wanted.agent \
+          ORDER BY started_at DESC, seq DESC LIMIT $2) AS recent \
+         ORDER BY recent.agent_id, recent.started_at DESC, recent.seq DESC",
         &[&ids, &i64::from(limit)],
     )
     .await

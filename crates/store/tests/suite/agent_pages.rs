@@ -83,7 +83,7 @@ async fn agents_by_id_come_in_listing_order_without_unknown_ids(store: TestStore
 async fn activity_of_a_page_is_each_agents_threads_and_newest_calls(store: TestStore) {
     five_agents(&store).await;
     // b: three calls (one still running, the newest) and two conversations; e: one call;
-    // a, c and d: nothing.
+    // a and d: nothing.
     for (id, secs) in [("b1", 21), ("b2", 22), ("b3", 23)] {
         store.start_call(call(id, "b", None, secs)).await.unwrap();
     }
@@ -96,13 +96,16 @@ async fn activity_of_a_page_is_each_agents_threads_and_newest_calls(store: TestS
         .await
         .unwrap();
     store.start_call(call("e1", "e", None, 31)).await.unwrap();
+    // c: two calls started in the same instant, ordered as list_calls orders them.
+    store.start_call(call("c1", "c", None, 27)).await.unwrap();
+    store.start_call(call("c2", "c", None, 27)).await.unwrap();
     store.put_thread("b", "first", "t-1", at(21)).await.unwrap();
     store
         .put_thread("b", "second", "t-2", at(25))
         .await
         .unwrap();
 
-    let wanted: Vec<String> = ["d", "nobody", "e", "b", "e"]
+    let wanted: Vec<String> = ["d", "nobody", "e", "b", "e", "c"]
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
@@ -110,7 +113,7 @@ async fn activity_of_a_page_is_each_agents_threads_and_newest_calls(store: TestS
 
     // The same as each agent's own reads, limit applied per agent; an unknown id is empty.
     let mut expected = HashMap::new();
-    for id in ["d", "nobody", "e", "b"] {
+    for id in ["d", "nobody", "e", "b", "c"] {
         let activity = AgentActivity {
             threads: store.list_threads(id).await.unwrap(),
             recent_calls: store.list_calls(id, 2).await.unwrap(),
@@ -131,6 +134,12 @@ async fn activity_of_a_page_is_each_agents_threads_and_newest_calls(store: TestS
     );
     let threads: Vec<&str> = b.threads.iter().map(|t| t.thread_id.as_str()).collect();
     assert_eq!(threads, vec!["t-2", "t-1"]);
+    let tied: Vec<&str> = found["c"]
+        .recent_calls
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(tied, vec!["c2", "c1"], "the later recorded first");
     assert_eq!(found["nobody"], AgentActivity::default());
 
     assert_eq!(

@@ -145,8 +145,8 @@ impl ServerToolHandler {
     /// the page's agents are read from the store (a page of its agent listing, or the
     /// few agents a token lists) and only they are read in full (threads, recent calls,
     /// in one store read for the whole page): one page costs the same with ten recorded
-    /// agents or ten thousand. The runtime is
-    /// asked once for its environments, which exist only for agents not cleaned up.
+    /// agents or ten thousand. The runtime is asked once for its environments, which
+    /// exist only for agents not cleaned up.
     pub(super) async fn list_sessions(
         &self,
         only: Option<&AgentId>,
