@@ -3,18 +3,26 @@
 //! ratio (target: at most 1.02). The direct side runs Codex exactly as mcpd does (see
 //! [`Direct`]), so the ratio is what mcpd adds to a turn.
 //!
+//! Two threads of one model run at the speed the machine gives them, and a Codex
+//! process's own time varies by several milliseconds from run to run. So the bench also
+//! takes each side's time *outside* the Codex process: the call minus mcpd's `codex`
+//! phase (spawn to exit, from mcpd's `turn phases` debug line), against the direct turn
+//! minus its own spawn-to-exit. Their median pair difference is what mcpd adds, without
+//! Codex's own spread (target: at most 3 ms).
+//!
 //! `cargo bench -p codex-mcp-e2e --bench chat_overhead` (builds mcpd first with
 //! `cargo build --release -p mcpd`, or set MCPD_BIN). `CHAT_BENCH_ITERATIONS` (default 15);
-//! `CHAT_LOG_LEVEL=debug` adds the median of each phase of mcpd's turns (`turn phases`).
+//! mcpd logs at `info`, with debug for the turn service only (its `turn phases` line);
+//! `CHAT_LOG_LEVEL` replaces that filter.
 
 use std::time::Duration;
 
 use codex_mcp_e2e::Mcpd;
 use codex_mcp_e2e::bench::{
-    Table, answer_pong, chat_call, emit, env_or, median, median_pair_difference, ms, percentile,
-    phase_medians, ping_chat, quick, turn_phases,
+    Table, TurnPhases, answer_pong, chat_call, emit, env_or, median, median_f64,
+    median_pair_difference, ms, percentile, phase_medians, ping_chat, quick, turn_phases,
 };
-use codex_mcp_e2e::direct::{Direct, DirectAgent};
+use codex_mcp_e2e::direct::{Direct, DirectAgent, DirectTurn};
 use codex_mcp_testkit::CodexFixture;
 use serde_json::json;
 
@@ -45,10 +53,11 @@ async fn main() -> anyhow::Result<()> {
         ("CODEX_MCP_CODEX_CONFIG", config.display().to_string()),
         ("OPENAI_API_KEY", "sk-bench".to_string()),
         // info at least: the harness reads the listening address from mcpd's startup
-        // line. CHAT_LOG_LEVEL=debug: each turn's phases, summed up below the table.
+        // line; debug for the turn service only: its `turn phases` line per turn.
         (
-            "LOG_LEVEL",
-            std::env::var("CHAT_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+            "RUST_LOG",
+            std::env::var("CHAT_LOG_LEVEL")
+                .unwrap_or_else(|_| "info,codex_mcp_core::agents::turn=debug".into()),
         ),
     ];
     let mcpd = Mcpd::start(&env, dir.path()).await?;
@@ -87,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         if i >= 2 {
             cold.0.push(through);
-            cold.1.push(done.0);
+            cold.1.push(done);
         }
         let (through, done) = pair(
             (&mcpd, "bench-warm"),
@@ -97,26 +106,55 @@ async fn main() -> anyhow::Result<()> {
             mcpd_first,
         )
         .await?;
-        thread = thread.or(done.1);
+        thread = thread.or(done.thread.clone());
         if i >= 2 {
             warm.0.push(through);
-            warm.1.push(done.0);
+            warm.1.push(done);
         }
     }
+    // mcpd's `codex` phase of each measured turn, in call order: the cold turns by
+    // their agents, the warm ones in the order they ran (the first two warmed up).
+    let turns = turn_phases(&mcpd.log());
+    let codex_phase = |t: &TurnPhases| {
+        t.phases
+            .iter()
+            .find(|(name, _)| name == "codex")
+            .map(|(_, ms)| *ms)
+    };
+    let cold_codex: Vec<Option<f64>> = (2..n + 2)
+        .map(|i| {
+            let agent = format!("bench-{i}");
+            turns
+                .iter()
+                .find(|t| t.agent == agent)
+                .and_then(codex_phase)
+        })
+        .collect();
+    let warm_codex: Vec<Option<f64>> = turns
+        .iter()
+        .filter(|t| t.agent == "bench-warm")
+        .skip(2)
+        .map(codex_phase)
+        .collect();
+
     let mut table = Table::new(&[
         "case (local runtime)",
         ">through mcpd, median (p99)",
         ">direct, median (p99)",
         ">ratio (target <= 1.02)",
         ">median pair difference",
+        ">outside Codex: mcpd / direct",
+        ">added by mcpd (target <= 3 ms)",
     ]);
     let mut figures = serde_json::Map::new();
-    for (key, name, (through, direct)) in [
-        ("cold", "cold (new agent per call)", cold),
-        ("warm", "warm (one continuing chat)", warm),
+    for (key, name, (through, direct), codex) in [
+        ("cold", "cold (new agent per call)", cold, cold_codex),
+        ("warm", "warm (one continuing chat)", warm, warm_codex),
     ] {
-        let (m_through, m_direct) = (median(&through), median(&direct));
+        let took: Vec<Duration> = direct.iter().map(|d| d.took).collect();
+        let (m_through, m_direct) = (median(&through), median(&took));
         let ratio = ms(m_through) / ms(m_direct);
+        let outside = Outside::of(&through, &codex, &direct);
         table.row(&[
             format!("{name}, {n} pairs"),
             format!(
@@ -127,22 +165,30 @@ async fn main() -> anyhow::Result<()> {
             format!(
                 "{:.1} ms ({:.1})",
                 ms(m_direct),
-                ms(percentile(&direct, 0.99))
+                ms(percentile(&took, 0.99))
             ),
             format!("{ratio:.3}"),
-            format!("{:+.1} ms", median_pair_difference(&through, &direct)),
+            format!("{:+.1} ms", median_pair_difference(&through, &took)),
+            outside.as_ref().map_or("-".into(), |o| {
+                format!("{:.1} / {:.1} ms", o.mcpd_median, o.direct_median)
+            }),
+            outside
+                .as_ref()
+                .map_or("-".into(), |o| format!("{:+.1} ms", o.added)),
         ]);
         figures.insert(
             key.into(),
             json!({
                 "mcpd_ms": through.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
-                "direct_ms": direct.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+                "direct_ms": took.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                 "ratio": ratio,
-                "median_pair_difference_ms": median_pair_difference(&through, &direct),
+                "median_pair_difference_ms": median_pair_difference(&through, &took),
+                "mcpd_codex_process_ms": codex,
+                "direct_codex_process_ms": direct.iter().map(|d| ms(d.process)).collect::<Vec<_>>(),
+                "added_outside_codex_ms": outside.as_ref().map(|o| o.added),
             }),
         );
     }
-    let turns = turn_phases(&mcpd.log());
     let notes: Vec<String> = [("cold", false), ("warm", true)]
         .into_iter()
         .filter_map(|(case, warm)| {
@@ -157,18 +203,51 @@ async fn main() -> anyhow::Result<()> {
     emit("chat_overhead", &table, &notes, figures.into())
 }
 
+/// Each side's time outside the Codex process: the call (or direct turn) minus its
+/// process's spawn-to-exit.
+struct Outside {
+    /// Median of mcpd's, in ms.
+    mcpd_median: f64,
+    /// Median of the direct side's, in ms.
+    direct_median: f64,
+    /// Median pair difference (mcpd's minus the direct side's), in ms.
+    added: f64,
+}
+
+impl Outside {
+    /// `None` when mcpd's log lacks a turn's `codex` phase (a `CHAT_LOG_LEVEL` without
+    /// the turn service's debug lines).
+    fn of(through: &[Duration], codex: &[Option<f64>], direct: &[DirectTurn]) -> Option<Self> {
+        if codex.len() != through.len() {
+            return None;
+        }
+        let mcpd: Vec<f64> = through
+            .iter()
+            .zip(codex)
+            .map(|(t, c)| c.map(|c| ms(*t) - c))
+            .collect::<Option<_>>()?;
+        let floor: Vec<f64> = direct.iter().map(|d| ms(d.took - d.process)).collect();
+        let pairs: Vec<f64> = mcpd.iter().zip(&floor).map(|(a, b)| a - b).collect();
+        Some(Self {
+            mcpd_median: median_f64(mcpd),
+            direct_median: median_f64(floor),
+            added: median_f64(pairs),
+        })
+    }
+}
+
 /// One chat through mcpd and the same turn run directly (a fresh `codex exec` when
 /// `resume` is `None`, else a resume of its thread), mcpd first when `mcpd_first`: the
 /// order alternates, so whatever the first or second turn of a pair meets (a model
 /// server just woken, caches warmed by the other) falls on both sides alike.
-/// Returns both times and the direct run's thread id.
+/// Returns the call's time and the direct turn.
 async fn pair(
     (mcpd, agent): (&Mcpd, &str),
     (direct, direct_agent): (&Direct, &DirectAgent),
     resume: Option<&str>,
     prompt: &str,
     mcpd_first: bool,
-) -> anyhow::Result<(Duration, (Duration, Option<String>))> {
+) -> anyhow::Result<(Duration, DirectTurn)> {
     if mcpd_first {
         let through = chat_call(mcpd, agent).await?;
         Ok((through, direct.turn(direct_agent, resume, prompt).await?))

@@ -199,7 +199,7 @@ impl Floor {
                 let mut agents = Vec::new();
                 for _ in 0..max_n {
                     let a = direct.agent()?;
-                    let (_, thread) = direct.turn(&a, None, prompt).await?;
+                    let thread = direct.turn(&a, None, prompt).await?.thread;
                     threads.push(thread.ok_or_else(no_thread)?);
                     agents.push(a);
                 }
@@ -238,7 +238,12 @@ impl Floor {
                 agents,
                 threads,
                 ..
-            } => direct.turn(&agents[w], Some(&threads[w]), prompt).await?.0,
+            } => {
+                direct
+                    .turn(&agents[w], Some(&threads[w]), prompt)
+                    .await?
+                    .took
+            }
             Self::Docker {
                 engine,
                 containers,

@@ -61,13 +61,19 @@ pub fn median(times: &[Duration]) -> Duration {
 /// (signed): for calls run in alternating pairs, steadier than the difference of the
 /// two medians when the load drifts during a run.
 pub fn median_pair_difference(through: &[Duration], direct: &[Duration]) -> f64 {
-    let mut d: Vec<f64> = through
-        .iter()
-        .zip(direct)
-        .map(|(a, b)| ms(*a) - ms(*b))
-        .collect();
-    d.sort_by(f64::total_cmp);
-    d.get(d.len() / 2).copied().unwrap_or(0.0)
+    median_f64(
+        through
+            .iter()
+            .zip(direct)
+            .map(|(a, b)| ms(*a) - ms(*b))
+            .collect(),
+    )
+}
+
+/// The median of `values` (the upper one of an even count); 0 when there are none.
+pub fn median_f64(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Milliseconds as a float.

@@ -100,21 +100,39 @@ impl Direct {
         Ok(cmd)
     }
 
-    /// Runs one turn for `agent` (see [`Direct::command`]) with `prompt` on stdin; returns
-    /// its duration (files written included) and the thread id Codex reported.
+    /// Runs one turn for `agent` (see [`Direct::command`]) with `prompt` on stdin.
     pub async fn turn(
         &self,
         agent: &DirectAgent,
         resume: Option<&str>,
         prompt: &str,
-    ) -> anyhow::Result<(Duration, Option<String>)> {
+    ) -> anyhow::Result<DirectTurn> {
         let t = Instant::now();
         let cmd = self.command(agent, resume)?;
+        let started = Instant::now();
         let out = run_codex(cmd, prompt, Duration::from_secs(120)).await?;
-        let elapsed = t.elapsed();
+        let process = started.elapsed();
+        let took = t.elapsed();
         anyhow::ensure!(out.code == Some(0), "direct codex failed: {}", out.stderr);
-        Ok((elapsed, out.thread_id().map(str::to_string)))
+        Ok(DirectTurn {
+            took,
+            process,
+            thread: out.thread_id().map(str::to_string),
+        })
     }
+}
+
+/// One directly-run turn.
+#[derive(Debug, Clone)]
+pub struct DirectTurn {
+    /// The whole turn: files written, Codex started, run and reaped.
+    pub took: Duration,
+    /// From the spawn of Codex to its exit and the end of its output: what mcpd's
+    /// `codex` phase measures on its side, so `took - process` is the floor's share
+    /// outside the Codex process, to set against mcpd's.
+    pub process: Duration,
+    /// The thread id Codex reported.
+    pub thread: Option<String>,
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -364,7 +364,7 @@ impl AgentManager {
                 let mut run =
                     self.codex_run(call, &agent, workdir, thread, schema, (writes, applies));
                 run.run_id = Some(call_id.to_string());
-                let outcome = self.codex(request, origin, run, progress).await;
+                let outcome = self.codex(request, origin, run, progress, phases).await;
                 if let (Ok(_), Some(tool)) = (&outcome, agent.staged_schema) {
                     self.schema_installed(agent_id, tool);
                 }
@@ -372,7 +372,6 @@ impl AgentManager {
             }
             Err(e) => Err(e),
         };
-        phases.mark("codex");
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -456,13 +455,15 @@ impl AgentManager {
     }
 
     /// Runs Codex (or re-attaches to the call's run) with progress; remembers the
-    /// thread it ran on, even when it failed.
+    /// thread it ran on, even when it failed. Phases `codex` (the process, from its
+    /// start to its exit) and `store_thread`.
     async fn codex(
         &self,
         request: &TurnRequest,
         origin: &Origin,
         run: CodexRun,
         mut progress: Progress,
+        phases: &mut Phases,
     ) -> Result<CodexOutcome, AgentError> {
         let runtime = self.runtime.as_ref();
         let on_event = |event: &events::CodexEvent| {
@@ -480,6 +481,7 @@ impl AgentManager {
                 codex::driver::follow(handle, program, run.timeout, &request.cancel, on_event).await
             }
         };
+        phases.mark("codex");
         let thread = match &outcome {
             Ok(o) => o.thread_id.as_deref(),
             Err(e) => e.thread_id(),
@@ -488,6 +490,7 @@ impl AgentManager {
             self.set_thread(&request.agent, &request.call.conversation_key, thread)
                 .await;
         }
+        phases.mark("store_thread");
         match outcome {
             Ok(outcome) => Ok(outcome),
             Err(error) => {

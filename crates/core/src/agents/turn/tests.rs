@@ -296,3 +296,73 @@ fn the_stored_output_keeps_the_diff_apart() {
         }
     );
 }
+
+/// Keeps the `phases` field of every `turn phases` event.
+#[derive(Clone, Default)]
+struct PhaseLines(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PhaseLines {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        #[derive(Default)]
+        struct Fields {
+            message: String,
+            phases: String,
+        }
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                match field.name() {
+                    "message" => self.message = format!("{value:?}"),
+                    "phases" => self.phases = format!("{value:?}"),
+                    _ => {}
+                }
+            }
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if fields.message == "turn phases" {
+            self.0.lock().unwrap().push(fields.phases);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_phases_line_names_every_step_with_the_codex_process_apart_from_storing_its_thread() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let lines = PhaseLines::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(lines.clone()));
+    let setup = Setup::new(|_| answering_codex());
+    setup
+        .manager
+        .run_turn(setup.request(CancellationToken::new()))
+        .run_with(|_| async {})
+        .await
+        .unwrap();
+    let lines = lines.0.lock().unwrap().clone();
+    let names: Vec<Vec<&str>> = lines
+        .iter()
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|w| w.split_once('=').map(|(name, _)| name))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [[
+            "open_call",
+            "ready",
+            "snapshot",
+            "thread",
+            "codex",
+            "store_thread",
+            "answer",
+            "record",
+            "total"
+        ]]
+    );
+}
