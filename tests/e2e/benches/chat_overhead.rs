@@ -20,7 +20,8 @@ use std::time::Duration;
 use codex_mcp_e2e::Mcpd;
 use codex_mcp_e2e::bench::{
     Table, TurnPhases, answer_pong, chat_call, emit, env_or, median, median_f64,
-    median_pair_difference, ms, percentile, phase_medians, ping_chat, quick, turn_phases,
+    median_pair_difference, ms, order_balanced_difference, percentile, phase_medians, ping_chat,
+    quick, turn_phases,
 };
 use codex_mcp_e2e::direct::{Direct, DirectAgent, DirectTurn};
 use codex_mcp_testkit::CodexFixture;
@@ -143,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
         ">direct, median (p99)",
         ">ratio (target <= 1.02)",
         ">median pair difference",
+        ">order-balanced",
         ">outside Codex: mcpd / direct",
         ">added by mcpd (target <= 3 ms)",
     ]);
@@ -169,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
             ),
             format!("{ratio:.3}"),
             format!("{:+.1} ms", median_pair_difference(&through, &took)),
+            format!("{:+.1} ms", order_balanced_difference(&through, &took)),
             outside.as_ref().map_or("-".into(), |o| {
                 format!("{:.1} / {:.1} ms", o.mcpd_median, o.direct_median)
             }),
@@ -183,6 +186,7 @@ async fn main() -> anyhow::Result<()> {
                 "direct_ms": took.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                 "ratio": ratio,
                 "median_pair_difference_ms": median_pair_difference(&through, &took),
+                "order_balanced_difference_ms": order_balanced_difference(&through, &took),
                 "mcpd_codex_process_ms": codex,
                 "direct_codex_process_ms": direct.iter().map(|d| ms(d.process)).collect::<Vec<_>>(),
                 "added_outside_codex_ms": outside.as_ref().map(|o| o.added),

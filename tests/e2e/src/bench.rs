@@ -70,6 +70,27 @@ pub fn median_pair_difference(through: &[Duration], direct: &[Duration]) -> f64 
     )
 }
 
+/// The pair difference with the order of each pair taken out: the mean of the median
+/// difference of the pairs that ran mcpd first (even indices) and of those that ran it
+/// second (odd indices). The second turn of a pair runs while the first one's process
+/// is still being torn down; with alternating orders that adds to each side alike, but
+/// it splits the differences into two groups, and the median of the mix can land in
+/// either.
+pub fn order_balanced_difference(through: &[Duration], direct: &[Duration]) -> f64 {
+    let of_order = |first: usize| {
+        median_f64(
+            through
+                .iter()
+                .zip(direct)
+                .skip(first)
+                .step_by(2)
+                .map(|(a, b)| ms(*a) - ms(*b))
+                .collect(),
+        )
+    };
+    (of_order(0) + of_order(1)) / 2.0
+}
+
 /// The median of `values` (the upper one of an even count); 0 when there are none.
 pub fn median_f64(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -358,19 +379,27 @@ mod tests {
         assert_eq!(percentile(&[], 0.5), Duration::ZERO);
     }
 
+    fn millis(v: &[u64]) -> Vec<Duration> {
+        v.iter().copied().map(Duration::from_millis).collect()
+    }
+
     #[test]
     fn the_pair_difference_is_signed_and_taken_per_pair() {
-        let ms = |v: &[u64]| {
-            v.iter()
-                .copied()
-                .map(Duration::from_millis)
-                .collect::<Vec<_>>()
-        };
         // Medians 20 and 20, yet each pair is 5 ms apart one way or the other.
-        let (through, direct) = (ms(&[10, 20, 35]), ms(&[5, 25, 30]));
+        let (through, direct) = (millis(&[10, 20, 35]), millis(&[5, 25, 30]));
         assert_eq!(median_pair_difference(&through, &direct), 5.0);
         assert_eq!(median_pair_difference(&direct, &through), -5.0);
         assert_eq!(median_pair_difference(&[], &[]), 0.0);
+    }
+
+    #[test]
+    fn the_order_balanced_difference_takes_each_order_apart() {
+        // mcpd first (even): 4 ms faster each time; second (odd): 8 ms slower each time.
+        // The median of all four is +8; each order's median is -4 and +8: +2 balanced.
+        let through = millis(&[100, 208, 100, 208]);
+        let direct = millis(&[104, 200, 104, 200]);
+        assert_eq!(median_pair_difference(&through, &direct), 8.0);
+        assert_eq!(order_balanced_difference(&through, &direct), 2.0);
     }
 
     #[test]

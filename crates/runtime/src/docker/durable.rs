@@ -8,11 +8,16 @@
 //! between the process and each stream: the process writes into a pipe that never breaks,
 //! and `tee` (GNU or busybox), ignoring `SIGPIPE`, copies to the stream and to a file in
 //! `/tmp` (the container's private tmpfs) next to the pid file, and goes on writing the
-//! file once the stream is gone. When the run ends, the wrapper records its exit status.
-//! The files of ended runs are removed by the next named run's wrapper (an `rm` in the
-//! run's own shell, about 1.5 ms in a container: no extra exec per turn), by the reader
-//! that re-attaches, or by the reaper at adoption. Anonymous runs keep the plain wrapper:
-//! nobody could find them.
+//! file once the stream is gone. When the run ends, the wrapper records its exit status
+//! and empties its pid file (a shell builtin: the run is no longer running).
+//!
+//! Every process started in a container costs about 1.5 ms, a good part of a turn's
+//! budget, so the wrapper starts none but the two `tee`s on most turns. The files of
+//! ended runs are removed in batches: a named run's wrapper removes them all with one
+//! `rm` once four runs have ended (an ended run's output stays in `/tmp` a few
+//! turns longer, and the `rm` costs one turn in four), the reader that re-attaches
+//! removes its run's, and the reaper removes those of runs nobody keeps at adoption.
+//! Anonymous runs keep the plain wrapper: nobody could find them.
 //!
 //! The files of the run named `ID` are `/tmp/.codex-mcp-exec-ID.{pid,out,err,code,rc}`.
 
@@ -25,17 +30,19 @@ use crate::{AgentId, ExecHandle, RuntimeError};
 /// Where a run's files live: `PREFIX` + id + `.pid` etc. The reaper's globs match it.
 pub(crate) const PREFIX: &str = "/tmp/.codex-mcp-exec-";
 
-/// Runs `"$@"` (`$1` is the pid file `<base>.pid`) after removing the files of runs
-/// that ended and recording the shell's pid (the exec's session leader, so also the
-/// session and process group id), its stdout and stderr each through a `tee` into
-/// `<base>.out` / `<base>.err`; then records the exit status in `<base>.rc` (see the module
-/// docs).
+/// Runs `"$@"` (`$1` is the pid file `<base>.pid`) after removing the files of ended runs
+/// once there are four of them (`[ $# -lt 20 ]`: five files a run, gathered in a
+/// function's own `$@`) and recording the shell's pid (the exec's session leader, so
+/// also the session and process group id), its stdout and stderr each through a `tee`
+/// into `<base>.out` / `<base>.err`; then records the exit status in `<base>.rc` and
+/// empties the pid file (see the module docs).
 pub(crate) const WRAPPER: &str = r#"f=$1; shift; b=${f%.pid}
-for r in /tmp/.codex-mcp-exec-*.rc; do [ -e "$r" ] && rm -f "${r%.rc}.out" "${r%.rc}.err" "$r"; done
+sweep() { set --; for r in /tmp/.codex-mcp-exec-*.rc; do [ -e "$r" ] && set -- "$@" "${r%.rc}.out" "${r%.rc}.err" "${r%.rc}.code" "${r%.rc}.pid" "$r"; done; [ $# -lt 20 ] || rm -f "$@"; }
+sweep
 echo $$ > "$f"
 { { "$@"; echo $? > "$b.code"; } 2>&1 1>&3 3>&- | (trap '' PIPE; exec tee "$b.err" >&2 3>&-); } 3>&1 | (trap '' PIPE; exec tee "$b.out")
 { read -r rc < "$b.code"; } 2>/dev/null || rc=125
-echo "$rc" > "$b.rc"; rm -f "$b.code" "$f"; exit "$rc""#;
+echo "$rc" > "$b.rc"; : > "$f"; exit "$rc""#;
 
 /// Moves the files staged in folder `$1` into place (pairs of a name in it and a target
 /// path, up to `--`), then becomes the process after `--`. `mv` within one file system is
@@ -125,7 +132,7 @@ exec 4< "$b.out" 5< "$b.err" || exit 137
 while [ ! -e "$b.rc" ] && [ -n "$p" ] && [ -d "/proc/$p" ]; do sleep 0.2; done
 { read -r rc < "$b.rc"; } 2>/dev/null || { rm -f "$b.out" "$b.err" "$b.code"; exit 137; }
 cat <&5 >&2; cat <&4
-rm -f "$b.out" "$b.err" "$b.rc"; exit "$rc""#;
+rm -f "$b.out" "$b.err" "$b.code" "$b.pid" "$b.rc"; exit "$rc""#;
 
 /// Where a run stands, as [`PROBE`] sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

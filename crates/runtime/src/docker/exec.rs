@@ -77,8 +77,8 @@ rm -f "$f"
 /// Kills every process tree whose pid file is still in `/tmp`: execs a previous server
 /// started and never saw end (it was killed). `$1` is [`KILLER`], `$2` the grace period,
 /// the other arguments ids of runs to keep (a server re-attaches to them, see
-/// `durable.rs`). The files of runs not kept (output of runs that ended meanwhile) are
-/// removed. Prints how many trees it killed.
+/// `durable.rs`). The files of runs not kept (output of runs that ended meanwhile, and
+/// the emptied pid files of ended runs) are removed. Prints how many trees it killed.
 pub(crate) const REAPER: &str = r#"
 killer=$1; grace=$2; shift 2; keep=" $* "; n=0; p=/tmp/.codex-mcp-exec-
 for f in "$p"*.pid; do
@@ -87,8 +87,9 @@ for f in "$p"*.pid; do
   case "$keep" in *" $id "*) continue;; esac
   sh -c "$killer" codex-mcp-kill "$f" "$grace"; n=$((n+1))
 done
-for f in "$p"*.out "$p"*.err "$p"*.rc "$p"*.code "$p"*.lost; do
+for f in "$p"*.out "$p"*.err "$p"*.rc "$p"*.code "$p"*.lost "$p"*.pid; do
   [ -e "$f" ] || continue
+  case $f in *.pid) [ -s "$f" ] && continue;; esac
   id=${f#"$p"}; id=${id%.*}
   case "$keep" in *" $id "*) continue;; esac
   rm -f "$f"

@@ -47,7 +47,9 @@ fn held(run_id: &str) -> ExecSpec {
 
 /// The files runs keep in the container's `/tmp`, pid files (this `ls`'s own) apart.
 async fn run_files(rt: &DockerRuntime, agent: &AgentId) -> Vec<String> {
-    let ls = "cd /tmp && ls -a | grep codex-mcp-exec | grep -v '[.]pid$' || true";
+    // Every run file but the pid files of anonymous runs (this `ls` is one).
+    let ls =
+        "cd /tmp && ls -a | grep codex-mcp-exec | grep -v -E -e '-[0-9a-f]{16}[.]pid$' || true";
     let out = run(rt, agent, &["sh", "-c", ls]).await;
     out.stdout
 }
@@ -171,23 +173,41 @@ async fn named_runs_clean_up_after_each_other_and_bad_run_ids_are_refused() {
             .collect()
             .await;
     assert_eq!(out, finished(&["hi"], &[], 0));
-    // An ended run's files stay until the next named run starts, which removes them.
-    let files = |id: &str| {
-        ["err", "out", "rc"]
+    // An ended run's files (its pid file emptied) stay until four runs have ended; the
+    // next named run then removes them all with one `rm`.
+    let files = |ids: &[&str]| {
+        let mut files: Vec<String> = ids
             .iter()
-            .map(|ext| format!(".codex-mcp-exec-{id}.{ext}"))
-            .collect::<Vec<_>>()
+            .flat_map(|id| {
+                ["code", "err", "out", "pid", "rc"].map(|ext| format!(".codex-mcp-exec-{id}.{ext}"))
+            })
+            .collect();
+        files.sort();
+        files
     };
-    assert_eq!(run_files(&t.rt, &a).await, files("call-1"));
-    t.rt.exec(&a, named("call-2"))
+    assert_eq!(run_files(&t.rt, &a).await, files(&["call-1"]));
+    let pid = run(&t.rt, &a, &["cat", "/tmp/.codex-mcp-exec-call-1.pid"]).await;
+    assert_eq!(
+        pid.stdout,
+        Vec::<String>::new(),
+        "an ended run is not running"
+    );
+    for id in ["call-2", "call-3", "call-4"] {
+        t.rt.exec(&a, named(id)).await.unwrap().collect().await;
+    }
+    assert_eq!(
+        run_files(&t.rt, &a).await,
+        files(&["call-1", "call-2", "call-3", "call-4"])
+    );
+    t.rt.exec(&a, named("call-5"))
         .await
         .unwrap()
         .collect()
         .await;
-    assert_eq!(run_files(&t.rt, &a).await, files("call-2"));
+    assert_eq!(run_files(&t.rt, &a).await, files(&["call-5"]));
     // Anonymous runs leave nothing.
     run(&t.rt, &a, &["true"]).await;
-    assert_eq!(run_files(&t.rt, &a).await, files("call-2"));
+    assert_eq!(run_files(&t.rt, &a).await, files(&["call-5"]));
 
     for bad in ["", "a b", "../x", "x;rm"] {
         let err = t.rt.exec(&a, named(bad)).await.unwrap_err();

@@ -17,7 +17,16 @@ async fn kube_setup(approval: &str, extra: &[(&'static str, String)]) -> Option<
 }
 
 /// Waits up to a minute for `check` to hold; the last value it saw otherwise.
-async fn eventually<T: PartialEq + std::fmt::Debug>(want: T, mut look: impl FnMut() -> T) {
+async fn eventually<T: PartialEq + std::fmt::Debug>(want: T, look: impl FnMut() -> T) {
+    eventually_or(want, look, String::new).await;
+}
+
+/// [`eventually`], with `explain()` (say, what mcpd logged meanwhile) in the failure.
+async fn eventually_or<T: PartialEq + std::fmt::Debug>(
+    want: T,
+    mut look: impl FnMut() -> T,
+    explain: impl FnOnce() -> String,
+) {
     let mut seen = look();
     for _ in 0..300 {
         if seen == want {
@@ -26,7 +35,7 @@ async fn eventually<T: PartialEq + std::fmt::Debug>(want: T, mut look: impl FnMu
         tokio::time::sleep(Duration::from_millis(200)).await;
         seen = look();
     }
-    assert_eq!(seen, want);
+    assert_eq!(seen, want, "{}", explain());
 }
 
 #[tokio::test]
@@ -139,7 +148,15 @@ async fn an_idle_agents_pod_is_deleted_its_pvcs_kept_and_purge_deletes_them() {
     // mcpd says so once its own wait for the pod's end is over, which may be a poll
     // after the API stopped listing it.
     let said = || s.mcpd.log().contains("after SESSION_TIMEOUT without calls");
-    eventually(true, said).await;
+    let stops = || {
+        let log = s.mcpd.log();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("environment") || l.contains("pod"))
+            .collect();
+        format!("mcpd's lines about stopping:\n{}", lines.join("\n"))
+    };
+    eventually_or(true, said, stops).await;
     assert_eq!(kube.ns.names("pvc"), kube.pvcs("dev"));
     // The next call gets a new pod on the same data.
     s.assert_keep_file_seen_by_codex("dev").await;

@@ -214,8 +214,9 @@ async fn reattach_finds_the_run_killed_while_mcpd_was_down_and_fails_the_job() {
     s.mcpd.kill().await.unwrap();
     // The run's whole process group (wrapper, tees, Codex) dies with mcpd down.
     let container = s.scope().container("dev");
-    let script = "for f in /tmp/.codex-mcp-exec-call-*.pid; do read -r p < \"$f\"; \
-                  kill -KILL -\"$p\"; done";
+    // (Ended runs leave their pid files empty.)
+    let script = "for f in /tmp/.codex-mcp-exec-call-*.pid; do [ -s \"$f\" ] || continue; \
+                  read -r p < \"$f\"; kill -KILL -\"$p\"; done; true";
     tokio::task::spawn_blocking(move || docker_ok(&["exec", &container, "sh", "-c", script]))
         .await
         .unwrap()
