@@ -8,7 +8,8 @@
 //! takes each side's time *outside* the Codex process: the call minus mcpd's `codex`
 //! phase (spawn to exit, from mcpd's `turn phases` debug line), against the direct turn
 //! minus its own spawn-to-exit. Their median pair difference is what mcpd adds, without
-//! Codex's own spread (target: at most 3 ms).
+//! Codex's own spread (target: at most 3 ms). Each median pair difference comes with its
+//! 95% interval, which says whether one run can judge a target at all.
 //!
 //! `cargo bench -p codex-mcp-e2e --bench chat_overhead` (builds mcpd first with
 //! `cargo build --release -p mcpd`, or set MCPD_BIN). `CHAT_BENCH_ITERATIONS` (default 15);
@@ -19,9 +20,9 @@ use std::time::Duration;
 
 use codex_mcp_e2e::Mcpd;
 use codex_mcp_e2e::bench::{
-    Table, TurnPhases, answer_pong, chat_call, emit, env_or, median, median_f64,
-    median_pair_difference, ms, order_balanced_difference, percentile, phase_medians, ping_chat,
-    quick, turn_phases,
+    Table, TurnPhases, answer_pong, chat_call, emit, env_or, median, median_f64, median_interval,
+    median_pair_difference, ms, order_balanced_difference, pair_differences, percentile,
+    phase_medians, ping_chat, quick, turn_phases, with_interval,
 };
 use codex_mcp_e2e::direct::{Direct, DirectAgent, DirectTurn};
 use codex_mcp_testkit::CodexFixture;
@@ -143,10 +144,10 @@ async fn main() -> anyhow::Result<()> {
         ">through mcpd, median (p99)",
         ">direct, median (p99)",
         ">ratio (target <= 1.02)",
-        ">median pair difference",
+        ">median pair difference (95% interval)",
         ">order-balanced",
         ">outside Codex: mcpd / direct",
-        ">added by mcpd (target <= 3 ms)",
+        ">added by mcpd (target <= 3 ms; 95% interval)",
     ]);
     let mut figures = serde_json::Map::new();
     for (key, name, (through, direct), codex) in [
@@ -157,6 +158,8 @@ async fn main() -> anyhow::Result<()> {
         let (m_through, m_direct) = (median(&through), median(&took));
         let ratio = ms(m_through) / ms(m_direct);
         let outside = Outside::of(&through, &codex, &direct);
+        let difference = median_pair_difference(&through, &took);
+        let interval = median_interval(pair_differences(&through, &took));
         table.row(&[
             format!("{name}, {n} pairs"),
             format!(
@@ -170,14 +173,14 @@ async fn main() -> anyhow::Result<()> {
                 ms(percentile(&took, 0.99))
             ),
             format!("{ratio:.3}"),
-            format!("{:+.1} ms", median_pair_difference(&through, &took)),
+            with_interval(difference, interval),
             format!("{:+.1} ms", order_balanced_difference(&through, &took)),
             outside.as_ref().map_or("-".into(), |o| {
                 format!("{:.1} / {:.1} ms", o.mcpd_median, o.direct_median)
             }),
             outside
                 .as_ref()
-                .map_or("-".into(), |o| format!("{:+.1} ms", o.added)),
+                .map_or("-".into(), |o| with_interval(o.added, o.added_interval)),
         ]);
         figures.insert(
             key.into(),
@@ -185,11 +188,13 @@ async fn main() -> anyhow::Result<()> {
                 "mcpd_ms": through.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                 "direct_ms": took.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                 "ratio": ratio,
-                "median_pair_difference_ms": median_pair_difference(&through, &took),
+                "median_pair_difference_ms": difference,
+                "median_pair_difference_interval_ms": interval,
                 "order_balanced_difference_ms": order_balanced_difference(&through, &took),
                 "mcpd_codex_process_ms": codex,
                 "direct_codex_process_ms": direct.iter().map(|d| ms(d.process)).collect::<Vec<_>>(),
                 "added_outside_codex_ms": outside.as_ref().map(|o| o.added),
+                "added_outside_codex_interval_ms": outside.as_ref().and_then(|o| o.added_interval),
             }),
         );
     }
@@ -216,6 +221,8 @@ struct Outside {
     direct_median: f64,
     /// Median pair difference (mcpd's minus the direct side's), in ms.
     added: f64,
+    /// Its 95% interval ([`median_interval`]).
+    added_interval: Option<(f64, f64)>,
 }
 
 impl Outside {
@@ -235,6 +242,7 @@ impl Outside {
         Some(Self {
             mcpd_median: median_f64(mcpd),
             direct_median: median_f64(floor),
+            added_interval: median_interval(pairs.clone()),
             added: median_f64(pairs),
         })
     }

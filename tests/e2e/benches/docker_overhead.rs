@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use codex_mcp_e2e::bench::{
     Table, answer_pong, chat_call, container_memory_mib, docker_exec_turn, emit, env_or, median,
-    median_pair_difference, ms, order_balanced_difference, percentile, ping_chat, quick,
+    median_interval, median_pair_difference, ms, order_balanced_difference, pair_differences,
+    percentile, ping_chat, quick, with_interval,
 };
 use codex_mcp_e2e::docker::docker_ready_or_skip;
 use codex_mcp_e2e::engine_exec::Engine;
@@ -142,8 +143,11 @@ async fn main() -> anyhow::Result<()> {
         "<= 1.02".into(),
     ]);
     table.row(&[
-        "median pair difference (mcpd - Engine API)".to_string(),
-        format!("{:+.1} ms", median_pair_difference(&through, &straight)),
+        "median pair difference (mcpd - Engine API; 95% interval)".to_string(),
+        with_interval(
+            median_pair_difference(&through, &straight),
+            median_interval(pair_differences(&through, &straight)),
+        ),
         "<= 3 ms".into(),
     ]);
     table.row(&[
@@ -181,6 +185,7 @@ async fn main() -> anyhow::Result<()> {
             "warm_mcpd_beside_cli_ms": through_cli.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
             "ratio": ratio,
             "median_pair_difference_ms": median_pair_difference(&through, &straight),
+            "median_pair_difference_interval_ms": median_interval(pair_differences(&through, &straight)),
             "order_balanced_difference_ms": order_balanced_difference(&through, &straight),
             "idle_container_mib": idle,
         }),

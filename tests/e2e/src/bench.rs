@@ -61,13 +61,39 @@ pub fn median(times: &[Duration]) -> Duration {
 /// (signed): for calls run in alternating pairs, steadier than the difference of the
 /// two medians when the load drifts during a run.
 pub fn median_pair_difference(through: &[Duration], direct: &[Duration]) -> f64 {
-    median_f64(
-        through
-            .iter()
-            .zip(direct)
-            .map(|(a, b)| ms(*a) - ms(*b))
-            .collect(),
-    )
+    median_f64(pair_differences(through, direct))
+}
+
+/// `through[i] - direct[i]` for each pair, in milliseconds (signed).
+pub fn pair_differences(through: &[Duration], direct: &[Duration]) -> Vec<f64> {
+    through
+        .iter()
+        .zip(direct)
+        .map(|(a, b)| ms(*a) - ms(*b))
+        .collect()
+}
+
+/// A 95% interval for the median of `values` that assumes nothing about their
+/// distribution: the sorted values at ranks k and n-1-k, k from the normal approximation
+/// of Binomial(n, 1/2). It says how far one run's median pair difference can be trusted:
+/// a target narrower than the interval cannot be judged from that run. `None` below six
+/// values, where even the whole range covers less than 95%.
+pub fn median_interval(mut values: Vec<f64>) -> Option<(f64, f64)> {
+    let n = values.len();
+    if n < 6 {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let k = ((n as f64 - 1.96 * (n as f64).sqrt()) / 2.0).floor() as usize;
+    Some((*values.get(k)?, *values.get(n.checked_sub(k + 1)?)?))
+}
+
+/// A signed median in ms with its interval: `+2.1 ms (+2.0 to +2.3)`.
+pub fn with_interval(median: f64, interval: Option<(f64, f64)>) -> String {
+    match interval {
+        Some((lo, hi)) => format!("{median:+.1} ms ({lo:+.1} to {hi:+.1})"),
+        None => format!("{median:+.1} ms"),
+    }
 }
 
 /// The pair difference with the order of each pair taken out: the mean of the median
@@ -390,6 +416,29 @@ mod tests {
         assert_eq!(median_pair_difference(&through, &direct), 5.0);
         assert_eq!(median_pair_difference(&direct, &through), -5.0);
         assert_eq!(median_pair_difference(&[], &[]), 0.0);
+    }
+
+    #[test]
+    fn the_median_interval_takes_order_statistics_by_the_count() {
+        let values = |n: u32| (1..=n).rev().map(f64::from).collect::<Vec<_>>();
+        let got: Vec<_> = [5, 6, 10, 40, 220]
+            .into_iter()
+            .map(|n| (n, median_interval(values(n))))
+            .collect();
+        // 40 pairs: ranks 14 and 27 of 40; 220 pairs: ranks 96 and 125.
+        let want = vec![
+            (5, None),
+            (6, Some((1.0, 6.0))),
+            (10, Some((2.0, 9.0))),
+            (40, Some((14.0, 27.0))),
+            (220, Some((96.0, 125.0))),
+        ];
+        assert_eq!(got, want);
+        assert_eq!(
+            with_interval(2.06, Some((1.96, 2.24))),
+            "+2.1 ms (+2.0 to +2.2)"
+        );
+        assert_eq!(with_interval(-0.5, None), "-0.5 ms");
     }
 
     #[test]
