@@ -10,7 +10,8 @@
 #
 # Benches, in the report's order: protocol (bins/mcpd/benches/protocol_load), chat_overhead,
 # docker_overhead, concurrency, cold_start, history, memory, kubernetes (tests/e2e/benches/;
-# kubernetes also needs the test cluster, scripts/k8s-cluster.sh, started when needed). Each
+# kubernetes also needs the test cluster, scripts/k8s-cluster.sh, started when needed and
+# taken down after it unless it was already running). Each
 # writes NAME.md (its markdown table and the machine's load) and NAME.json (its figures)
 # to target/bench-report/ (BENCH_OUT_DIR); tools/bench-report gathers them and draws the
 # charts with plotters. mcpd is the release build (MCPD_BIN); the e2e harnesses are built
@@ -61,6 +62,12 @@ protocol_md() {
   ' "$1"
 }
 
+# The kubernetes bench starts the test cluster when none runs; one left behind would stop
+# the next test run's own (two kubelets on one Docker engine kill each other's pods), so
+# a cluster this script started is taken down again at the end.
+cluster_was_up=0
+bash scripts/k8s-cluster.sh env >/dev/null 2>&1 && cluster_was_up=1
+
 failed=()
 for b in "${benches[@]}"; do
   rm -f "$OUT/$b.md" "$OUT/$b.json"
@@ -88,6 +95,9 @@ for b in "${benches[@]}"; do
     echo "!!! $b failed (exit $ok): see $log" >&2
     rm -f "$OUT/$b.md" "$OUT/$b.json"
     failed+=("$b")
+  fi
+  if [ "$b" = kubernetes ] && [ "$cluster_was_up" = 0 ]; then
+    bash scripts/k8s-cluster.sh down >>"$log" 2>&1 || echo "!!! scripts/k8s-cluster.sh down failed: see $log" >&2
   fi
 done
 
