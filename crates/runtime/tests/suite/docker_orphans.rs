@@ -70,8 +70,11 @@ async fn another_server_stops_a_named_run_a_dead_server_left_behind() {
     let replica = t.restart(BUSYBOX_IMAGE).await;
     replica.stop_run(&a, "call-left").await.unwrap();
     let procs = top(&t.rt, &a).await;
+    // Each line starts with a pid: match the command, never a bare number (pid 20025
+    // contains "2002").
     assert!(
-        !procs.iter().any(|p| p.contains("2002")) && procs.iter().any(|p| p.contains("sleep 2003")),
+        !procs.iter().any(|p| p.contains("sleep 2002"))
+            && procs.iter().any(|p| p.contains("sleep 2003")),
         "only the other run is left: {procs:?}"
     );
     // A run that is gone, or never was, is nothing to stop; a bad id is refused.
