@@ -133,40 +133,69 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BridgeError> {
     let path = data_dir.join(SOCKET_FILE);
+    pipe(
+        stream,
+        &path,
+        agent,
+        (stdin_chunks(), tokio::io::stdout()),
+        shutdown,
+    )
+    .await
+}
+
+/// [`run`] with the client's side given: its messages as chunks, and where the owner's
+/// answers go.
+async fn pipe(
+    stream: UnixStream,
+    path: &Path,
+    agent: Option<String>,
+    (mut from_client, mut to_client): (
+        tokio::sync::mpsc::Receiver<Vec<u8>>,
+        impl tokio::io::AsyncWrite + Unpin,
+    ),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BridgeError> {
     let io_error = |source| BridgeError::Io {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
+    };
+    let gone = || BridgeError::OwnerGone {
+        path: path.to_path_buf(),
     };
     let (mut from_owner, mut to_owner) = stream.into_split();
     to_owner
         .write_all(Hello { agent }.to_line().as_bytes())
         .await
         .map_err(io_error)?;
-    let mut stdin = stdin_chunks();
+    // True when the client ended its input; false when the owner stopped taking it.
     let client_to_owner = async {
-        while let Some(chunk) = stdin.recv().await {
+        while let Some(chunk) = from_client.recv().await {
             if to_owner.write_all(&chunk).await.is_err() {
-                break;
+                return false;
             }
         }
         let _ = to_owner.shutdown().await;
+        true
     };
-    let mut stdout = tokio::io::stdout();
     let owner_to_client = async {
-        let copied = tokio::io::copy(&mut from_owner, &mut stdout).await;
-        let _ = stdout.flush().await;
+        let copied = tokio::io::copy(&mut from_owner, &mut to_client).await;
+        let _ = to_client.flush().await;
         copied
     };
     tokio::pin!(owner_to_client);
     tokio::select! {
-        () = client_to_owner => {
+        client_done = client_to_owner => {
+            if !client_done {
+                // The owner went away while a message was on its way to it.
+                return Err(gone());
+            }
             let _ = (&mut owner_to_client).await;
             Ok(())
         }
         copied = &mut owner_to_client => match copied {
             // The client stopped reading: it is going away.
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-            _ => Err(BridgeError::OwnerGone { path: path.clone() }),
+            _ => Err(gone()),
         },
         () = shutdown => Ok(()),
     }
@@ -195,4 +224,116 @@ fn stdin_chunks() -> tokio::sync::mpsc::Receiver<Vec<u8>> {
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use std::io::{BufRead as _, BufReader, Read as _};
+    use std::net::Shutdown;
+    use std::os::unix::net::UnixStream as StdStream;
+
+    /// What the owner does after reading the hello line.
+    #[derive(Clone, Copy)]
+    enum Owner {
+        /// Stops reading (it is exiting) but has not closed its end yet.
+        StopsReading,
+        /// Reads to the end, then closes.
+        ReadsToTheEnd,
+        /// Closes its end.
+        Closes,
+    }
+
+    /// `pipe` between a client that sends `message` (then ends its input when
+    /// `then_eof`) and an owner doing `owner`: the bridge's result, or "still running"
+    /// after 5 s; and the hello line the owner read.
+    async fn bridge(owner: Owner, message: &[u8], then_eof: bool) -> (String, String) {
+        let (bridge_end, owner_end) = StdStream::pair().unwrap();
+        bridge_end.set_nonblocking(true).unwrap();
+        let bridge_end = UnixStream::from_std(bridge_end).unwrap();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let run = tokio::spawn(async move {
+            let path = PathBuf::from("/data/mcpd.sock");
+            pipe(
+                bridge_end,
+                &path,
+                None,
+                (rx, tokio::io::sink()),
+                std::future::pending(),
+            )
+            .await
+        });
+        let owner_side = tokio::task::spawn_blocking(move || {
+            let mut reader = BufReader::new(owner_end.try_clone().unwrap());
+            let mut hello = String::new();
+            reader.read_line(&mut hello).unwrap();
+            // What stays open of the owner's end until the bridge has ended.
+            let kept = match owner {
+                Owner::StopsReading => {
+                    owner_end.shutdown(Shutdown::Read).unwrap();
+                    Some(reader)
+                }
+                Owner::ReadsToTheEnd => {
+                    let mut rest = Vec::new();
+                    reader.read_to_end(&mut rest).unwrap();
+                    None
+                }
+                Owner::Closes => None,
+            };
+            (hello, kept)
+        });
+        if matches!(owner, Owner::StopsReading | Owner::Closes) {
+            // The client's message goes out after the owner has stopped reading.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // The bridge may have ended already (the owner closed): nothing to send to then.
+        let _ = tx.send(message.to_vec()).await;
+        if then_eof {
+            drop(tx);
+        }
+        let result = tokio::time::timeout(std::time::Duration::from_secs(5), run).await;
+        let (hello, _owner_kept_open) = owner_side.await.unwrap();
+        let said = match result {
+            Err(_) => "still running".to_string(),
+            Ok(Ok(Ok(()))) => "ok".to_string(),
+            Ok(Ok(Err(e))) => e.to_string(),
+            Ok(Err(join)) => panic!("{join}"),
+        };
+        (said, hello)
+    }
+
+    #[tokio::test]
+    async fn the_owner_going_away_is_said_whichever_side_notices_first() {
+        let gone = "the mcpd that owns the data dir (reached through /data/mcpd.sock) exited; \
+                    this stdio session has ended. Restart this MCP server in the client to \
+                    continue";
+        let message = b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+        let mut got = Vec::new();
+        for (case, owner, then_eof) in [
+            (
+                "owner stopped reading, message refused",
+                Owner::StopsReading,
+                false,
+            ),
+            ("owner closed, its end read", Owner::Closes, false),
+            ("client done, owner read it all", Owner::ReadsToTheEnd, true),
+        ] {
+            let (said, hello) = bridge(owner, message, then_eof).await;
+            got.push((case, said, hello));
+        }
+        let hello = Hello { agent: None }.to_line();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "owner stopped reading, message refused",
+                    gone.into(),
+                    hello.clone()
+                ),
+                ("owner closed, its end read", gone.into(), hello.clone()),
+                ("client done, owner read it all", "ok".into(), hello),
+            ]
+        );
+    }
 }
