@@ -6,8 +6,13 @@
 #    codex-mcp-base:bookworm. Cached: skipped when that image exists.
 # 2. Codex: the pinned npm package @openai/codex (its static musl vendor folder), installed
 #    into $CODEX_NPM_PREFIX unless already there.
-# 3. `docker build --build-arg BASE_IMAGE=codex-mcp-base:bookworm`. Skipped when the tag
-#    already carries labels for the same Dockerfile and Codex version (FORCE=1 rebuilds).
+# 3. The run helper (scripts/build-run-helper.sh: a static binary, bins/codex-mcp-run),
+#    placed beside Codex as bin/codex-mcp-run and named by the label codex-mcp.run-helper.
+#    mcpd copies both into the pinned Codex volume agent containers mount. Without cargo
+#    the image is built without it (RUN_HELPER=0 too), and turns run under shell scripts.
+# 4. `docker build --build-arg BASE_IMAGE=codex-mcp-base:bookworm`. Skipped when the tag
+#    already carries labels for the same Dockerfile, Codex version and run helper
+#    (FORCE=1 rebuilds).
 #
 # Environment:
 #   CODEX_VERSION     default 0.169.0
@@ -15,6 +20,7 @@
 #   AGENT_IMAGE       tag to build (default codex-mcp-agent:latest)
 #   BASE_IMAGE        base tag (default codex-mcp-base:bookworm)
 #   FORCE=1           rebuild the agent image even when it looks current
+#   RUN_HELPER=0      leave the run helper out
 # Needs root (debootstrap) and a running engine (scripts/docker-setup.sh).
 set -euo pipefail
 
@@ -62,9 +68,19 @@ if [ ! -x "$vendor/bin/codex" ] || [ "$installed" != "$codex_version" ]; then
 fi
 [ -x "$vendor/bin/codex" ] || { say "no codex binary at $vendor/bin/codex"; exit 1; }
 
-# --- 3. agent image -----------------------------------------------------------------
+# --- 3. run helper ------------------------------------------------------------------
+helper=
+if [ "${RUN_HELPER:-1}" = 1 ] && command -v cargo >/dev/null 2>&1; then
+  helper=$(bash "$repo/scripts/build-run-helper.sh")
+else
+  say "no run helper (RUN_HELPER=${RUN_HELPER:-1}, cargo $(command -v cargo || echo missing)): agents' turns will run under shell scripts"
+fi
+helper_sha=none
+[ -z "$helper" ] || helper_sha=$(sha256sum "$helper" | cut -c1-16)
+
+# --- 4. agent image -----------------------------------------------------------------
 df_sha=$(sha256sum "$dockerfile" | cut -c1-16)
-want="$df_sha/$codex_version/$(docker image inspect -f '{{.Id}}' "$base_image")"
+want="$df_sha/$codex_version/$(docker image inspect -f '{{.Id}}' "$base_image")/$helper_sha"
 have=$(docker image inspect -f '{{index .Config.Labels "codex-mcp.build"}}' "$agent_image" 2>/dev/null || true)
 if [ "${FORCE:-0}" != 1 ] && [ "$have" = "$want" ]; then
   say "$agent_image is current (cached)"
@@ -76,10 +92,16 @@ trap 'rm -rf "$ctx"' EXIT
 cp "$dockerfile" "$ctx/Dockerfile"
 # Hard links when the vendor folder is on the same file system (294 MB otherwise copied).
 cp -al "$vendor" "$ctx/codex" 2>/dev/null || cp -a "$vendor" "$ctx/codex"
-say "docker build $agent_image from $base_image with Codex $codex_version"
+helper_label=()
+if [ -n "$helper" ]; then
+  install -m 0755 "$helper" "$ctx/codex/bin/codex-mcp-run"
+  helper_label=(--label "codex-mcp.run-helper=bin/codex-mcp-run")
+fi
+say "docker build $agent_image from $base_image with Codex $codex_version (run helper: $helper_sha)"
 docker build -q \
   --build-arg "BASE_IMAGE=$base_image" \
   --label "codex-mcp.build=$want" \
   --label "codex-mcp.codex-version=$codex_version" \
+  "${helper_label[@]}" \
   -t "$agent_image" "$ctx" >/dev/null
 say "built $agent_image"

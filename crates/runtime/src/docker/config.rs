@@ -55,6 +55,10 @@ pub struct DockerConfig {
     pub kill_grace: Duration,
     /// How long to wait for the engine to answer one request.
     pub request_timeout: Duration,
+    /// Whether new containers run their processes under the run helper the helper image
+    /// brings (`bins/codex-mcp-run`, about 4 ms less per turn), when it brings one; off,
+    /// they run under the shell scripts every image can run.
+    pub run_helper: bool,
 }
 
 impl Default for DockerConfig {
@@ -75,6 +79,7 @@ impl Default for DockerConfig {
             extra_labels: BTreeMap::new(),
             kill_grace: Duration::from_secs(2),
             request_timeout: Duration::from_secs(120),
+            run_helper: true,
         }
     }
 }
@@ -156,6 +161,12 @@ impl DockerConfig {
     /// Sets the image that prepares volumes and supplies the pinned Codex.
     pub fn with_helper_image(mut self, image: impl Into<String>) -> Self {
         self.helper_image = image.into();
+        self
+    }
+
+    /// Turns the run helper on or off for containers created from now on.
+    pub fn with_run_helper(mut self, on: bool) -> Self {
+        self.run_helper = on;
         self
     }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use super::labels::{self, CODEX_HOME, LIVE_WORKSPACE, SCRATCH, WORKSPACE};
-use super::{DockerRuntime, exec, layout, prepare, stats, status_of, volume};
+use super::{DockerRuntime, exec, known, layout, prepare, stats, status_of, volume};
 use crate::{
     AgentEnv, AgentId, AgentSpec, AgentState, AgentStatus, RuntimeError, resolve_workspace,
 };
@@ -53,28 +53,49 @@ pub(super) async fn ensure_now(
     bind: Option<std::path::PathBuf>,
 ) -> Result<AgentEnv, RuntimeError> {
     let _guard = rt.locks.lock(agent).await;
-    let (id, settled) = match inspect(rt, agent).await? {
+    let (ready, settled) = match inspect(rt, agent).await? {
         None => (create_and_start(rt, agent, bind.as_deref()).await?, true),
         Some(c) => reuse_or_replace(rt, agent, c, bind.as_deref()).await?,
     };
-    let env = env_for(id);
+    let env = env_for(ready.id);
     if settled {
-        rt.known.set(agent, bind, env.clone());
+        let entry = known::Entry {
+            bind,
+            env: env.clone(),
+            run_helper: ready.run_helper,
+        };
+        rt.known.set(agent, entry);
     }
     Ok(env)
 }
 
+/// A container ready for processes: its id and where its run helper is, if it has one.
+struct Ready {
+    id: String,
+    run_helper: Option<String>,
+}
+
+/// The run helper named by `c`'s labels (see [`labels::LABEL_RUN_HELPER`]).
+fn run_helper_of(c: &ContainerInspectResponse) -> Option<String> {
+    c.config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(labels::LABEL_RUN_HELPER))
+        .cloned()
+}
+
 /// Decides what to do with an existing container of the agent: reuse it, start it, or
 /// recreate it (volumes kept) when it is unusable or its security-relevant settings
-/// differ from the ones in force, unless a call is running in it. Returns its id, and
+/// differ from the ones in force, unless a call is running in it. Returns it, and
 /// false when it was kept with settings to change once it is idle.
 async fn reuse_or_replace(
     rt: &DockerRuntime,
     agent: &AgentId,
     c: ContainerInspectResponse,
     bind: Option<&Path>,
-) -> Result<(String, bool), RuntimeError> {
+) -> Result<(Ready, bool), RuntimeError> {
     let id = c.id.clone().unwrap_or_else(|| rt.container_name(agent));
+    let run_helper = run_helper_of(&c);
     let mut state = c.state.as_ref().and_then(|s| s.status);
     if state == Some(ContainerStateStatusEnum::PAUSED) {
         rt.docker
@@ -93,30 +114,31 @@ async fn reuse_or_replace(
     if !changed.is_empty() {
         if running && busy(rt, agent, &id).await {
             warn!(%agent, settings = ?changed, "security-relevant settings changed, but a call is running in the container: kept until it is idle");
-            return Ok((id, false));
+            return Ok((Ready { id, run_helper }, false));
         }
         info!(%agent, settings = ?changed, "security-relevant settings changed: recreating the container (volumes kept)");
-        return replace(rt, agent, &id, bind).await.map(|id| (id, true));
+        return replace(rt, agent, &id, bind).await.map(|r| (r, true));
     }
-    let id = match state {
-        Some(ContainerStateStatusEnum::RUNNING) => id,
+    let kept = Ready { id, run_helper };
+    let ready = match state {
+        Some(ContainerStateStatusEnum::RUNNING) => kept,
         Some(
             ContainerStateStatusEnum::CREATED
             | ContainerStateStatusEnum::EXITED
             | ContainerStateStatusEnum::RESTARTING,
-        ) => match rt.docker.start_container(&id, None).await {
-            Ok(()) => id,
+        ) => match rt.docker.start_container(&kept.id, None).await {
+            Ok(()) => kept,
             Err(e) => {
                 warn!(%agent, error = %e, "could not restart the container: recreating it");
-                replace(rt, agent, &id, bind).await?
+                replace(rt, agent, &kept.id, bind).await?
             }
         },
         _ => {
             info!(%agent, ?state, "container unusable: recreating it");
-            replace(rt, agent, &id, bind).await?
+            replace(rt, agent, &kept.id, bind).await?
         }
     };
-    Ok((id, true))
+    Ok((ready, true))
 }
 
 /// Whether a process this runtime started still runs in the container (its pid file is
@@ -137,7 +159,7 @@ async fn replace(
     agent: &AgentId,
     id: &str,
     bind: Option<&Path>,
-) -> Result<String, RuntimeError> {
+) -> Result<Ready, RuntimeError> {
     force_remove(rt, id).await?;
     create_and_start(rt, agent, bind).await
 }
@@ -199,7 +221,7 @@ async fn create_and_start(
     rt: &DockerRuntime,
     agent: &AgentId,
     bind: Option<&Path>,
-) -> Result<String, RuntimeError> {
+) -> Result<Ready, RuntimeError> {
     let image = rt.cfg.image_for(agent);
     rt.check_image(image).await?;
     // The new container runs the image in force now: remember its id for later checks.
@@ -211,7 +233,7 @@ async fn create_and_start(
     let name = rt.container_name(agent);
     let settings = layout::settings(rt, agent, bind);
     let opts = CreateContainerOptionsBuilder::new().name(&name).build();
-    let id = match rt
+    let ready = match rt
         .docker
         .create_container(
             Some(opts),
@@ -219,39 +241,44 @@ async fn create_and_start(
         )
         .await
     {
-        Ok(r) => r.id,
+        Ok(r) => Ready {
+            id: r.id,
+            run_helper: prepared.run_helper,
+        },
         // Another server (a replica on the same engine) created it between our look and
         // now: use that one once the engine shows it (it holds the name a moment before).
         Err(e) if status_of(&e) == Some(409) => match created_elsewhere(rt, agent).await? {
-            Some(id) => id,
+            Some(ready) => ready,
             None => return Err(rt.map_err("create container", e)),
         },
         Err(e) => return Err(rt.map_err("create container", e)),
     };
-    match rt.docker.start_container(&id, None).await {
+    let id = &ready.id;
+    match rt.docker.start_container(id, None).await {
         // 304: the other server started it first.
         Ok(()) => {}
         Err(e) if status_of(&e) == Some(304) => {}
         Err(e) => {
             // A container that cannot start (bad network mode, say) is not left behind.
-            let _ = force_remove(rt, &id).await;
+            let _ = force_remove(rt, id).await;
             return Err(rt.map_err("start container", e));
         }
     }
-    info!(%agent, container = %id, "agent container started");
-    Ok(id)
+    info!(%agent, container = %id, run_helper = ready.run_helper.is_some(), "agent container started");
+    Ok(ready)
 }
 
-/// The id of the agent's container another server just created, looked up for a few
-/// seconds (the engine refuses the name before it lists the container); `None` if it
-/// never shows.
+/// The agent's container another server just created, looked up for a few seconds (the
+/// engine refuses the name before it lists the container); `None` if it never shows.
 async fn created_elsewhere(
     rt: &DockerRuntime,
     agent: &AgentId,
-) -> Result<Option<String>, RuntimeError> {
+) -> Result<Option<Ready>, RuntimeError> {
     for _ in 0..50 {
         if let Some(c) = inspect(rt, agent).await? {
-            return Ok(Some(c.id.unwrap_or_else(|| rt.container_name(agent))));
+            let run_helper = run_helper_of(&c);
+            let id = c.id.unwrap_or_else(|| rt.container_name(agent));
+            return Ok(Some(Ready { id, run_helper }));
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

@@ -1,7 +1,8 @@
 //! Running processes in an agent's container, and killing them with their descendants.
 //!
 //! The exec API can start a process but not signal it. So every process runs under a
-//! wrapper that writes its pid to a file in `/tmp` (a tmpfs private to the container);
+//! wrapper (the run helper where the container has one, see `run_helper.rs`, else a
+//! shell script) that writes its pid to a file in `/tmp` (a tmpfs private to the container);
 //! killing is a second exec that reads that pid and signals the process's session, its
 //! process group and every descendant found through `/proc` (Codex puts the commands it
 //! runs into process groups of their own), SIGTERM first, SIGKILL after the grace period.
@@ -23,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::labels::{AGENT_USER, VOLUMES, WORKSPACE, WRITER_USER};
-use super::{DockerRuntime, carry, durable, status_of};
+use super::{DockerRuntime, carry, durable, run_helper, status_of};
 use crate::handle::{self, Chunk, ExecParts};
 use crate::{AgentId, DiskUsage, ExecHandle, ExecSpec, RuntimeError, disk};
 
@@ -195,26 +196,34 @@ pub(super) async fn exec(
         )));
     }
     let pidfile = durable::pid_file(cmd.run_id.as_deref());
-    let wrapper = match cmd.run_id {
-        Some(_) => durable::WRAPPER,
-        None => WRAPPER,
-    };
-    let mut argv = vec![
-        "sh".to_string(),
-        "-c".into(),
-        wrapper.into(),
-        "codex-mcp-exec".into(),
-        pidfile.clone(),
-    ];
     let carried = cmd
         .staged
         .as_ref()
         .map_or(&[][..], |s| s.carried.as_slice());
-    let (inner, head) = carry::wrap(
-        carried,
-        durable::with_installer(cmd.staged.as_ref(), cmd.argv),
-    );
-    argv.extend(inner);
+    let inner = durable::with_installer(cmd.staged.as_ref(), cmd.argv);
+    let (argv, head) = match rt.known.run_helper(agent) {
+        Some(helper) => {
+            let keep = cmd.run_id.is_some();
+            let argv = run_helper::argv(&helper, &pidfile, keep, carried, inner);
+            (argv, carry::frame(carried))
+        }
+        None => {
+            let wrapper = match cmd.run_id {
+                Some(_) => durable::WRAPPER,
+                None => WRAPPER,
+            };
+            let mut argv = vec![
+                "sh".to_string(),
+                "-c".into(),
+                wrapper.into(),
+                "codex-mcp-exec".into(),
+                pidfile.clone(),
+            ];
+            let (inner, head) = carry::wrap(carried, inner);
+            argv.extend(inner);
+            (argv, head)
+        }
+    };
     // The carried files' frame goes first; then the process's own stdin, if any.
     let stdin = match (head.is_empty(), cmd.stdin) {
         (true, stdin) => stdin,

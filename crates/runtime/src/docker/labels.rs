@@ -20,6 +20,12 @@ pub const LABEL_VOLUME: &str = "codex-mcp.volume";
 /// The container's security-relevant settings (see `layout.rs`), compared at `ensure`.
 pub const LABEL_CONFIG: &str = "codex-mcp.config";
 
+/// Where the run helper (`bins/codex-mcp-run`) is. On mcpd's agent image: its path below
+/// the pinned Codex folder `/opt/codex`, set by `scripts/build-agent-image.sh`. On an
+/// agent container: its absolute path there, in the pinned Codex volume; a container
+/// without the label runs its turns under the shell scripts instead.
+pub const LABEL_RUN_HELPER: &str = "codex-mcp.run-helper";
+
 /// Where the agent's folders are inside its container. The workspace is mounted here
 /// read-only: what every Codex run sees unless it writes the workspace on purpose.
 pub const WORKSPACE: &str = "/workspace";

@@ -159,6 +159,9 @@ pub(super) fn body(
     if let Ok(json) = serde_json::to_string(&recorded) {
         container_labels.insert(LABEL_CONFIG.into(), json);
     }
+    if let Some(helper) = &prepared.run_helper {
+        container_labels.insert(labels::LABEL_RUN_HELPER.into(), helper.clone());
+    }
     let memory = cfg.memory_bytes.and_then(|m| i64::try_from(m).ok());
     ContainerCreateBody {
         image: Some(cfg.image_for(agent).to_string()),

@@ -40,6 +40,7 @@ pub mod labels;
 mod layout;
 mod oneoff;
 pub(crate) mod prepare;
+mod run_helper;
 mod stats;
 mod volume;
 

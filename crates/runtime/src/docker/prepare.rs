@@ -75,6 +75,8 @@ pub(super) struct Prepared {
     pub codex_volume: Option<String>,
     /// The container's `PATH`: the image's own, then the pinned Codex.
     pub path: String,
+    /// The run helper's path in the container, when the helper image has one.
+    pub run_helper: Option<String>,
 }
 
 /// Prepares `agent`'s volumes for `image` (see the module documentation);
@@ -87,9 +89,15 @@ pub(super) async fn prepare(
     new_volumes: bool,
 ) -> Result<Prepared, RuntimeError> {
     let (image_path, image_id) = image_path(rt, image).await?;
-    let helper_id = match rt.docker.inspect_image(&rt.cfg.helper_image).await {
-        Ok(i) => i.id,
-        Err(e) if status_of(&e) == Some(404) => None,
+    let (helper_id, run_helper) = match rt.docker.inspect_image(&rt.cfg.helper_image).await {
+        Ok(i) => {
+            let labels = i.config.and_then(|c| c.labels);
+            let path = labels
+                .as_ref()
+                .and_then(|l| l.get(labels::LABEL_RUN_HELPER));
+            (i.id, path.and_then(|p| run_helper_in_agents(p)))
+        }
+        Err(e) if status_of(&e) == Some(404) => (None, None),
         Err(e) => return Err(rt.map_err("inspect image", e)),
     };
     let codex_volume = match &helper_id {
@@ -103,6 +111,8 @@ pub(super) async fn prepare(
         Some(_) => format!("{image_path}:{CODEX_DIST}/codex/bin"),
         None => image_path,
     };
+    // The helper comes with the pinned Codex volume, or not at all.
+    let run_helper = run_helper.filter(|_| codex_volume.is_some() && rt.cfg.run_helper);
     let own_image = helper_id.is_some() && image_id == helper_id;
     if new_volumes
         && own_image
@@ -110,7 +120,11 @@ pub(super) async fn prepare(
         && rt.codex_filled.lock().await.contains(v)
     {
         tracing::debug!(%agent, %image, "new volumes take their owner from mcpd's agent image: no preparation step");
-        return Ok(Prepared { codex_volume, path });
+        return Ok(Prepared {
+            codex_volume,
+            path,
+            run_helper,
+        });
     }
     let mut mounts: Vec<Mount> = VOLUMES
         .iter()
@@ -154,7 +168,34 @@ pub(super) async fn prepare(
     if let Some(v) = &codex_volume {
         rt.codex_filled.lock().await.insert(v.clone());
     }
-    Ok(Prepared { codex_volume, path })
+    Ok(Prepared {
+        codex_volume,
+        path,
+        run_helper,
+    })
+}
+
+/// Where agent containers find the run helper the helper image holds at `/opt/codex/<rel>`
+/// (its [`labels::LABEL_RUN_HELPER`]); `None`, and the shell scripts, for a label that is
+/// not a plain relative path.
+fn run_helper_in_agents(rel: &str) -> Option<String> {
+    let plain = !rel.is_empty()
+        && rel.split('/').all(|c| {
+            !c.is_empty()
+                && c != "."
+                && c != ".."
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        });
+    if !plain {
+        tracing::warn!(
+            label = labels::LABEL_RUN_HELPER,
+            value = rel,
+            "the helper image names its run helper oddly: turns run under the shell scripts"
+        );
+        return None;
+    }
+    Some(format!("{CODEX_DIST}/codex/{rel}"))
 }
 
 /// The `PATH` `image` sets (or Debian's default when it sets none), and its id.
@@ -308,6 +349,30 @@ fn parse_report(image: &str, code: i64, output: &str) -> ImageReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_plain_relative_run_helper_label_is_followed() {
+        let got: Vec<Option<String>> = [
+            "bin/codex-mcp-run",
+            "codex-mcp-run",
+            "",
+            "/bin/sh",
+            "../../bin/sh",
+            "bin/./x",
+            "bin//x",
+            "bin/x y",
+            "bin/x;rm",
+        ]
+        .into_iter()
+        .map(run_helper_in_agents)
+        .collect();
+        let mut want = vec![
+            Some("/opt/codex-mcp/codex/bin/codex-mcp-run".to_string()),
+            Some("/opt/codex-mcp/codex/codex-mcp-run".to_string()),
+        ];
+        want.resize(9, None);
+        pretty_assertions::assert_eq!(got, want);
+    }
 
     #[test]
     fn a_plain_image_lacks_codex_and_user_but_is_usable() {

@@ -19,7 +19,7 @@ const HELD: &str = "echo up; while [ ! -e /tmp/go ]; do sleep 0.05; done; \
 /// line, the server's Tokio runtime (its engine connection, the exec drivers) is dropped
 /// without killing anything, as a SIGKILL of mcpd would.
 fn start_and_die(t: &TestEnv, agent: &AgentId, specs: Vec<ExecSpec>) {
-    let config = TestEnv::config(&t.run, BUSYBOX_IMAGE);
+    let config = t.config_for(BUSYBOX_IMAGE);
     let agent = agent.clone();
     std::thread::spawn(move || {
         let server = tokio::runtime::Builder::new_current_thread()
@@ -39,6 +39,24 @@ fn start_and_die(t: &TestEnv, agent: &AgentId, specs: Vec<ExecSpec>) {
     })
     .join()
     .unwrap();
+}
+
+/// Runs the test `$name` twice: with processes under the run helper (`helper`), as in
+/// mcpd's agent image, and under the shell scripts (`scripts`), as in any other. The two
+/// keep the same files, so each reads the other's runs.
+macro_rules! both_wrappings {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn helper() {
+                super::$name(false).await;
+            }
+            #[tokio::test]
+            async fn scripts() {
+                super::$name(true).await;
+            }
+        }
+    };
 }
 
 fn held(run_id: &str) -> ExecSpec {
@@ -62,9 +80,9 @@ fn finished(stdout: &[&str], stderr: &[&str], code: i32) -> ExecOutput {
     }
 }
 
-#[tokio::test]
-async fn a_named_run_survives_its_server_and_the_next_one_reattaches_to_it() {
-    let t = env_or_return!(BUSYBOX_IMAGE);
+both_wrappings!(a_named_run_survives_its_server_and_the_next_one_reattaches_to_it);
+async fn a_named_run_survives_its_server_and_the_next_one_reattaches_to_it(scripted: bool) {
+    let t = env_or_return!(BUSYBOX_IMAGE, scripted: scripted);
     let a = id("reattach");
     t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
     let baseline = top(&t.rt, &a).await;
@@ -109,9 +127,9 @@ async fn a_named_run_survives_its_server_and_the_next_one_reattaches_to_it() {
     assert!(next.reattach(&a, "call-kept").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn a_run_that_ended_while_no_server_was_attached_keeps_its_output_and_status() {
-    let t = env_or_return!(BUSYBOX_IMAGE);
+both_wrappings!(a_run_that_ended_while_no_server_was_attached_keeps_its_output_and_status);
+async fn a_run_that_ended_while_no_server_was_attached_keeps_its_output_and_status(scripted: bool) {
+    let t = env_or_return!(BUSYBOX_IMAGE, scripted: scripted);
     let a = id("ended");
     t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
     start_and_die(&t, &a, vec![held("call-ended")]);
@@ -134,9 +152,13 @@ async fn a_run_that_ended_while_no_server_was_attached_keeps_its_output_and_stat
     );
 }
 
-#[tokio::test]
-async fn a_run_killed_while_no_server_was_attached_is_gone_and_a_reattached_one_can_be_killed() {
-    let t = env_or_return!(BUSYBOX_IMAGE);
+both_wrappings!(
+    a_run_killed_while_no_server_was_attached_is_gone_and_a_reattached_one_can_be_killed
+);
+async fn a_run_killed_while_no_server_was_attached_is_gone_and_a_reattached_one_can_be_killed(
+    scripted: bool,
+) {
+    let t = env_or_return!(BUSYBOX_IMAGE, scripted: scripted);
     let a = id("killed");
     t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
     let baseline = top(&t.rt, &a).await;
@@ -160,9 +182,9 @@ async fn a_run_killed_while_no_server_was_attached_is_gone_and_a_reattached_one_
     assert_eq!(top(&t.rt, &a).await, baseline);
 }
 
-#[tokio::test]
-async fn named_runs_clean_up_after_each_other_and_bad_run_ids_are_refused() {
-    let t = env_or_return!(BUSYBOX_IMAGE);
+both_wrappings!(named_runs_clean_up_after_each_other_and_bad_run_ids_are_refused);
+async fn named_runs_clean_up_after_each_other_and_bad_run_ids_are_refused(scripted: bool) {
+    let t = env_or_return!(BUSYBOX_IMAGE, scripted: scripted);
     let a = id("names");
     t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
     let named = |id: &str| ExecSpec::new(["echo", "hi"]).run_id(id);
@@ -175,11 +197,18 @@ async fn named_runs_clean_up_after_each_other_and_bad_run_ids_are_refused() {
     assert_eq!(out, finished(&["hi"], &[], 0));
     // An ended run's files (its pid file emptied) stay until four runs have ended; the
     // next named run then removes them all with one `rm`.
+    // The scripts also leave the status they passed out of their pipeline (`.code`).
+    let kept: &[&str] = if scripted {
+        &["code", "err", "out", "pid", "rc"]
+    } else {
+        &["err", "out", "pid", "rc"]
+    };
     let files = |ids: &[&str]| {
         let mut files: Vec<String> = ids
             .iter()
             .flat_map(|id| {
-                ["code", "err", "out", "pid", "rc"].map(|ext| format!(".codex-mcp-exec-{id}.{ext}"))
+                kept.iter()
+                    .map(move |ext| format!(".codex-mcp-exec-{id}.{ext}"))
             })
             .collect();
         files.sort();

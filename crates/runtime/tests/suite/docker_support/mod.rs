@@ -109,11 +109,19 @@ pub fn ensure_busybox_image() {
 pub struct TestEnv {
     pub run: String,
     pub rt: DockerRuntime,
+    /// Whether processes run under the shell scripts rather than the run helper.
+    pub scripted: bool,
 }
 
 impl TestEnv {
     /// `None` (after a loud notice) when no engine answers outside CI.
     pub async fn new(image: &str) -> Option<Self> {
+        Self::new_wrapped(image, false).await
+    }
+
+    /// [`TestEnv::new`] whose agents run their processes under the shell scripts
+    /// (`scripted`) or, as by default, the run helper of mcpd's agent image.
+    pub async fn new_wrapped(image: &str, scripted: bool) -> Option<Self> {
         if docker_cli(&["info", "--format", "{{.ServerVersion}}"]).is_none() {
             let msg = "no Docker engine: run scripts/docker-setup.sh (as root) to run the Docker runtime tests";
             if ci() {
@@ -133,10 +141,19 @@ impl TestEnv {
             return None;
         }
         let run = format!("t{}x{:08x}", std::process::id(), rand::random::<u32>());
-        let rt = DockerRuntime::connect(Self::config(&run, image))
-            .await
-            .unwrap();
-        Some(Self { run, rt })
+        let config = Self::wrapped_config(&run, image, scripted);
+        let rt = DockerRuntime::connect(config).await.unwrap();
+        Some(Self { run, rt, scripted })
+    }
+
+    /// This test's configuration for agents of `image`.
+    pub fn config_for(&self, image: &str) -> DockerConfig {
+        Self::wrapped_config(&self.run, image, self.scripted)
+    }
+
+    fn wrapped_config(run: &str, image: &str, scripted: bool) -> DockerConfig {
+        let c = Self::config(run, image);
+        c.with_run_helper(!scripted)
     }
 
     pub fn config(run: &str, image: &str) -> DockerConfig {
@@ -151,7 +168,7 @@ impl TestEnv {
 
     /// A second runtime over the same objects, as after a server restart.
     pub async fn restart(&self, image: &str) -> DockerRuntime {
-        DockerRuntime::connect(Self::config(&self.run, image))
+        DockerRuntime::connect(self.config_for(image))
             .await
             .unwrap()
     }
@@ -174,6 +191,12 @@ impl Drop for TestEnv {
 macro_rules! env_or_return {
     ($image:expr) => {
         match TestEnv::new($image).await {
+            Some(t) => t,
+            None => return,
+        }
+    };
+    ($image:expr, scripted: $scripted:expr) => {
+        match TestEnv::new_wrapped($image, $scripted).await {
             Some(t) => t,
             None => return,
         }
