@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&images)?;
     let image_link = relative_images(doc, &images);
 
+    let current = std::fs::read_to_string(doc).with_context(|| format!("{}", doc.display()))?;
     let mut md = String::new();
     if let Ok(header) = std::fs::read_to_string(out.join("header.md")) {
         md.push_str(header.trim_end());
@@ -52,12 +53,20 @@ fn main() -> anyhow::Result<()> {
     }
     for (stem, heading) in SECTIONS {
         md.push_str(&format!("### {heading}\n\n"));
-        match std::fs::read_to_string(out.join(format!("{stem}.md"))) {
-            Ok(table) => md.push_str(table.trim_end()),
-            Err(_) => md.push_str(
-                "Not run for this report (failed or left out; see its log in target/bench-report).",
-            ),
-        }
+        let table = match std::fs::read_to_string(out.join(format!("{stem}.md"))) {
+            Ok(table) => table,
+            // Left out of this run (or run on another machine): the section the document
+            // already holds stays, charts included.
+            Err(_) => match existing_section(&current, heading) {
+                Some(kept) => {
+                    md.push_str(kept.trim_end());
+                    md.push_str("\n\n");
+                    continue;
+                }
+                None => "Not run for this report (failed or left out; see its log in target/bench-report).".into(),
+            },
+        };
+        md.push_str(table.trim_end());
         md.push_str("\n\n");
         let figures = read_json(&out.join(format!("{stem}.json")))?;
         let drawn = match (stem, &figures) {
@@ -73,6 +82,19 @@ fn main() -> anyhow::Result<()> {
         }
     }
     splice(doc, md.trim_end())
+}
+
+/// What the generated block of `doc` holds under `### heading`, up to the next heading or
+/// the end of the block; `None` when it holds no such section.
+fn existing_section<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
+    let block = &doc[doc.find(START)?..doc.find(END)?];
+    let title = format!("### {heading}\n");
+    let body = &block[block.find(&title)? + title.len()..];
+    Some(
+        body.find("\n### ")
+            .map_or(body, |end| &body[..end])
+            .trim_start_matches('\n'),
+    )
 }
 
 /// The figures a bench wrote, `None` when it wrote none.
@@ -130,6 +152,20 @@ mod tests {
             format!("# B\n\ntext\n\n{START}\ntwo\n{END}\n")
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_section_left_out_of_a_run_is_read_back_from_the_document() {
+        let doc = format!(
+            "# B\n{START}\nheader\n\n### One (`one`)\n\n| a |\n\n![c](images/c.svg)\n\n### Two (`two`)\n\nsecond\n{END}\n### Three\nafter\n"
+        );
+        assert_eq!(
+            existing_section(&doc, "One (`one`)"),
+            Some("| a |\n\n![c](images/c.svg)\n")
+        );
+        assert_eq!(existing_section(&doc, "Two (`two`)"), Some("second\n"));
+        assert_eq!(existing_section(&doc, "Three"), None, "outside the block");
+        assert_eq!(existing_section("no markers", "One (`one`)"), None);
     }
 
     #[test]
