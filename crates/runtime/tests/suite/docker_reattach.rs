@@ -251,3 +251,48 @@ async fn named_runs_clean_up_after_each_other_and_bad_run_ids_are_refused(script
         );
     }
 }
+
+/// The run helper every turn starts under cannot be replaced from inside the container:
+/// not by the agent's processes, not by a run as the workspace writer (`1000:2000`),
+/// which would otherwise gain that user's write access through it on the next turn. It
+/// lives in the read-only pinned Codex volume.
+#[tokio::test]
+async fn no_process_in_the_container_can_replace_the_run_helper() {
+    let t = env_or_return!(BUSYBOX_IMAGE, scripted: false);
+    let a = id("helper-attack");
+    t.rt.ensure(&a, &AgentSpec::new()).await.unwrap();
+    let helper = "/opt/codex-mcp/codex/bin/codex-mcp-run";
+    let before = run(&t.rt, &a, &["sha256sum", helper]).await;
+    assert_eq!(before.code, Some(0), "{before:?}");
+    let attack = format!(
+        "cp /bin/busybox {helper} || echo x > {helper} || rm -f {helper} || mv {helper} /tmp/x \
+         || chmod 777 {helper}; exit 0"
+    );
+    for spec in [
+        ExecSpec::new(["sh", "-c", &attack]),
+        ExecSpec::new(["sh", "-c", &attack]).writing_workspace(),
+    ] {
+        let out = docker_support::run_spec(&t.rt, &a, spec).await;
+        assert!(
+            out.stderr
+                .iter()
+                .any(|l| l.contains("Read-only file system")),
+            "{out:?}"
+        );
+    }
+    assert_eq!(run(&t.rt, &a, &["sha256sum", helper]).await, before);
+    // And the next named run still goes through it, intact.
+    let out =
+        t.rt.exec(&a, ExecSpec::new(["echo", "still"]).run_id("after-attack"))
+            .await
+            .unwrap()
+            .collect()
+            .await;
+    assert_eq!(out, finished(&["still"], &[], 0));
+    let kept = run(&t.rt, &a, &["ls", "/tmp/.codex-mcp-exec-after-attack.code"]).await;
+    assert_ne!(
+        kept.code,
+        Some(0),
+        "the helper writes no .code: it ran, not the scripts"
+    );
+}
