@@ -75,12 +75,14 @@ struct Ready {
     run_helper: Option<String>,
 }
 
-/// The run helper named by `c`'s labels (see [`labels::LABEL_RUN_HELPER`]).
-fn run_helper_of(c: &ContainerInspectResponse) -> Option<String> {
+/// The run helper named by `c`'s labels (see [`labels::LABEL_RUN_HELPER`]), unless this
+/// server has it turned off.
+fn run_helper_of(rt: &DockerRuntime, c: &ContainerInspectResponse) -> Option<String> {
     c.config
         .as_ref()
         .and_then(|c| c.labels.as_ref())
         .and_then(|l| l.get(labels::LABEL_RUN_HELPER))
+        .filter(|_| rt.cfg.run_helper)
         .cloned()
 }
 
@@ -95,7 +97,7 @@ async fn reuse_or_replace(
     bind: Option<&Path>,
 ) -> Result<(Ready, bool), RuntimeError> {
     let id = c.id.clone().unwrap_or_else(|| rt.container_name(agent));
-    let run_helper = run_helper_of(&c);
+    let run_helper = run_helper_of(rt, &c);
     let mut state = c.state.as_ref().and_then(|s| s.status);
     if state == Some(ContainerStateStatusEnum::PAUSED) {
         rt.docker
@@ -276,7 +278,7 @@ async fn created_elsewhere(
 ) -> Result<Option<Ready>, RuntimeError> {
     for _ in 0..50 {
         if let Some(c) = inspect(rt, agent).await? {
-            let run_helper = run_helper_of(&c);
+            let run_helper = run_helper_of(rt, &c);
             let id = c.id.unwrap_or_else(|| rt.container_name(agent));
             return Ok(Some(Ready { id, run_helper }));
         }

@@ -295,4 +295,18 @@ async fn no_process_in_the_container_can_replace_the_run_helper() {
         Some(0),
         "the helper writes no .code: it ran, not the scripts"
     );
+    // A server with the helper turned off runs the scripts, in this container too.
+    let off = DockerRuntime::connect(t.config_for(BUSYBOX_IMAGE).with_run_helper(false))
+        .await
+        .unwrap();
+    off.ensure(&a, &AgentSpec::new()).await.unwrap();
+    let out = off
+        .exec(&a, ExecSpec::new(["echo", "off"]).run_id("helper-off"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(out, finished(&["off"], &[], 0));
+    let code = run(&off, &a, &["cat", "/tmp/.codex-mcp-exec-helper-off.code"]).await;
+    assert_eq!(code.stdout, vec!["0".to_string()], "the scripts ran");
 }
