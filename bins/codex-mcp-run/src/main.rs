@@ -149,15 +149,16 @@ fn start(a: &args::Args, me: u32) -> Result<(Child, Vec<std::thread::JoinHandle<
     }
     drop(stdin);
     let mut tees = Vec::new();
-    let boxed = |p: Option<Box<dyn io::Read + Send>>| p;
+    // Both pipes as plain files: one type for the two copies.
+    let pipe = |p: Option<std::os::fd::OwnedFd>| p.map(File::from);
     let streams = [
         (
-            boxed(child.stdout.take().map(|p| Box::new(p) as _)),
+            pipe(child.stdout.take().map(Into::into)),
             own(io::stdout().as_fd()),
             out_file,
         ),
         (
-            boxed(child.stderr.take().map(|p| Box::new(p) as _)),
+            pipe(child.stderr.take().map(Into::into)),
             own(io::stderr().as_fd()),
             err_file,
         ),
